@@ -1,0 +1,152 @@
+//! The crate's error type.
+//!
+//! Every rule an input can break has its own variant, so callers can match on
+//! the exact cause and tests can check each rule separately. Messages name the
+//! offending row, column, index or value.
+
+/// Errors returned by `pinnersage`.
+///
+/// The enum is `#[non_exhaustive]`: later versions may add variants for new
+/// validation rules without a breaking change.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The embedding matrix has no rows.
+    #[error("the embedding matrix has no rows: at least one observation is required")]
+    EmptyInput,
+
+    /// The embedding matrix has rows but zero columns.
+    #[error("the embedding matrix has {rows} rows but zero columns")]
+    ZeroDimension {
+        /// Number of rows of the offending matrix.
+        rows: usize,
+    },
+
+    /// A value in the embedding matrix is NaN or infinite.
+    #[error("non-finite value at row {row}, column {column} of the embedding matrix")]
+    NonFiniteValue {
+        /// Row of the first non-finite value (row-major order).
+        row: usize,
+        /// Column of the first non-finite value.
+        column: usize,
+    },
+
+    /// A row weight is zero, negative, NaN or infinite.
+    #[error("weight of row {row} is {value}: weights must be finite and > 0")]
+    InvalidWeight {
+        /// Row whose weight is invalid.
+        row: usize,
+        /// The weight, converted to `f64`.
+        value: f64,
+    },
+
+    /// The weight vector's length differs from the number of rows.
+    #[error("{weights} weights were given for {rows} rows")]
+    WeightLengthMismatch {
+        /// Number of rows of the matrix.
+        rows: usize,
+        /// Number of weights.
+        weights: usize,
+    },
+
+    /// A condensed dissimilarity vector's length is not `m(m-1)/2` for any `m`.
+    #[error("a condensed dissimilarity vector of length {len} fits no number of observations (expected m(m-1)/2)")]
+    CondensedLength {
+        /// The length given.
+        len: usize,
+    },
+
+    /// A condensed dissimilarity is negative, NaN or infinite.
+    #[error("condensed dissimilarity at index {index} is {value}: dissimilarities must be finite and >= 0")]
+    InvalidDissimilarity {
+        /// Index into the condensed vector.
+        index: usize,
+        /// The value, converted to `f64`.
+        value: f64,
+    },
+
+    /// A merge threshold is negative or not finite.
+    #[error("merge threshold {value} is invalid: it must be finite and >= 0")]
+    InvalidThreshold {
+        /// The threshold, converted to `f64`.
+        value: f64,
+    },
+
+    /// A requested number of clusters is 0 or exceeds the number of observations.
+    #[error("cannot cut {observations} observations into {k} clusters: k must be in 1..={observations}")]
+    InvalidClusterCount {
+        /// Requested number of clusters.
+        k: usize,
+        /// Number of observations.
+        observations: usize,
+    },
+
+    /// A vector or matrix has the wrong dimension.
+    #[error("dimension mismatch: expected {expected}, got {got}")]
+    DimensionMismatch {
+        /// The dimension required.
+        expected: usize,
+        /// The dimension given.
+        got: usize,
+    },
+
+    /// An item id occurs more than once where ids must be unique.
+    #[error("duplicate item id at row {row}")]
+    DuplicateId {
+        /// Row of the second occurrence.
+        row: usize,
+    },
+
+    /// Two collections that must be parallel have different lengths.
+    #[error("length mismatch: {what}: expected {expected}, got {got}")]
+    LengthMismatch {
+        /// What was being matched.
+        what: &'static str,
+        /// Expected length.
+        expected: usize,
+        /// Given length.
+        got: usize,
+    },
+
+    /// An action refers to an item the embedding source does not know, and the
+    /// configuration asked for an error in that case.
+    #[error("action {index} refers to an item with no embedding")]
+    UnknownItem {
+        /// Index of the action in the input slice.
+        index: usize,
+    },
+
+    /// An action is later than the `now` passed by the caller.
+    #[error("action {index} has timestamp {timestamp}, later than now = {now}")]
+    ActionInFuture {
+        /// Index of the action in the input slice.
+        index: usize,
+        /// The action's timestamp.
+        timestamp: i64,
+        /// The `now` passed by the caller.
+        now: i64,
+    },
+
+    /// A configuration parameter is outside its valid range.
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParameter {
+        /// Name of the parameter.
+        name: &'static str,
+        /// Why the value is invalid, including the value.
+        reason: String,
+    },
+
+    /// A query vector contains NaN or infinity.
+    #[error("non-finite value at position {position} of the query vector")]
+    NonFiniteQuery {
+        /// Position of the first non-finite value.
+        position: usize,
+    },
+
+    /// An error reported by an approximate-nearest-neighbour backend.
+    #[error("ANN backend error: {0}")]
+    Backend(String),
+}
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,0 +1,249 @@
+//! The result of a hierarchical clustering: merge steps, flat cuts, scipy export.
+
+use ndarray::Array2;
+
+use crate::error::{Error, Result};
+use crate::scalar::Scalar;
+
+/// One merge step of a [`Dendrogram`].
+///
+/// Clusters are numbered as scipy numbers them: observations are `0..m`, and the
+/// cluster created by step `i` is `m + i`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Merge<F> {
+    /// The smaller of the two cluster ids merged.
+    pub a: usize,
+    /// The larger of the two cluster ids merged.
+    pub b: usize,
+    /// Ward merge distance in the paper's convention (see the [crate docs](crate#distances)):
+    /// `2·|A||B|/(|A|+|B|)·‖μ_A − μ_B‖²`, which is `‖x_a − x_b‖²` for two single observations.
+    pub distance: F,
+    /// Number of observations (rows) in the new cluster.
+    pub size: usize,
+}
+
+/// A full agglomerative clustering of `m` observations: `m − 1` merges sorted by
+/// distance (non-decreasing).
+///
+/// Built by [`linkage`](crate::ward::linkage) and friends. Cut it into flat
+/// clusters with [`cut`](Dendrogram::cut) (distance threshold, the paper's rule)
+/// or [`cut_k`](Dendrogram::cut_k) (fixed number of clusters).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Dendrogram<F> {
+    observations: usize,
+    merges: Vec<Merge<F>>,
+}
+
+impl<F: Scalar> Dendrogram<F> {
+    /// Assembles a dendrogram from merges recorded in the order an algorithm found
+    /// them, as `(node_a, node_b, distance)` with node ids in that same order
+    /// (observation `i` is node `i`, the merge recorded at position `t` creates
+    /// node `m + t`).
+    ///
+    /// Sorts the merges by distance (stable; a merge never sorts before the
+    /// merges that created its inputs, because its distance is first raised to at
+    /// least theirs: Ward is monotone, so that only absorbs rounding), renumbers
+    /// the nodes scipy's way and computes the sizes.
+    pub(crate) fn from_unsorted(observations: usize, found: &[(usize, usize, F)]) -> Self {
+        debug_assert_eq!(found.len(), observations.saturating_sub(1));
+        let m = observations;
+        // Enforce monotonicity along the tree: parent >= children.
+        let mut dist: Vec<F> = Vec::with_capacity(found.len());
+        for &(x, y, d) in found {
+            let mut d = d;
+            for node in [x, y] {
+                if node >= m {
+                    d = d.max(dist[node - m]);
+                }
+            }
+            dist.push(d);
+        }
+        let mut order: Vec<usize> = (0..found.len()).collect();
+        order.sort_by(|&i, &j| {
+            dist[i]
+                .partial_cmp(&dist[j])
+                .unwrap_or(core::cmp::Ordering::Equal)
+        });
+        let mut rank = vec![0usize; found.len()];
+        for (r, &t) in order.iter().enumerate() {
+            rank[t] = r;
+        }
+        let renumber = |node: usize| if node < m { node } else { m + rank[node - m] };
+        let mut sizes = vec![0usize; found.len()];
+        let mut merges = Vec::with_capacity(found.len());
+        for (r, &t) in order.iter().enumerate() {
+            let (x, y, _) = found[t];
+            let (x, y) = (renumber(x), renumber(y));
+            let (a, b) = if x < y { (x, y) } else { (y, x) };
+            let size_of = |node: usize| if node < m { 1 } else { sizes[node - m] };
+            let size = size_of(a) + size_of(b);
+            sizes[r] = size;
+            merges.push(Merge {
+                a,
+                b,
+                distance: dist[t],
+                size,
+            });
+        }
+        Dendrogram {
+            observations,
+            merges,
+        }
+    }
+
+    /// Number of observations (leaves).
+    pub fn observations(&self) -> usize {
+        self.observations
+    }
+
+    /// The merges, sorted by distance.
+    pub fn merges(&self) -> &[Merge<F>] {
+        &self.merges
+    }
+
+    /// Iterates over the merges in order.
+    pub fn iter(&self) -> core::slice::Iter<'_, Merge<F>> {
+        self.merges.iter()
+    }
+
+    /// Number of merges (`m − 1`, or 0 for a single observation).
+    pub fn len(&self) -> usize {
+        self.merges.len()
+    }
+
+    /// `true` when there are no merges (a single observation).
+    pub fn is_empty(&self) -> bool {
+        self.merges.is_empty()
+    }
+
+    /// Merge distances in order (paper convention).
+    pub fn distances(&self) -> Vec<F> {
+        self.merges.iter().map(|s| s.distance).collect()
+    }
+
+    /// Flat clusters after applying exactly the merges whose distance is `<= alpha`
+    /// (the paper's threshold rule).
+    ///
+    /// Labels are dense `0..k` and numbered in order of first appearance over the
+    /// observations (observation 0 always has label 0), so the result is
+    /// deterministic.
+    ///
+    /// # Errors
+    /// [`Error::InvalidThreshold`] if `alpha` is negative or not finite.
+    ///
+    /// # Complexity
+    /// O(m·α(m)) time, O(m) space.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::array;
+    /// let x = array![[0.0, 0.0], [0.0, 1.0], [10.0, 0.0]];
+    /// let tree = pinnersage::ward::linkage(x.view())?;
+    /// assert_eq!(tree.cut(1.0)?, vec![0, 0, 1]); // the first merge has distance 1.0
+    /// assert_eq!(tree.cut(0.5)?, vec![0, 1, 2]);
+    /// # Ok::<(), pinnersage::Error>(())
+    /// ```
+    pub fn cut(&self, alpha: F) -> Result<Vec<usize>> {
+        if !alpha.is_finite() || alpha < F::zero() {
+            return Err(Error::InvalidThreshold {
+                value: alpha.to_f64_lossless(),
+            });
+        }
+        let applied = self.merges.partition_point(|s| s.distance <= alpha);
+        Ok(self.labels_after(applied))
+    }
+
+    /// Flat clusters: exactly `k` of them, by applying the first `m − k` merges.
+    ///
+    /// With tied distances at the boundary, the merge order of this dendrogram
+    /// decides (deterministically). Labels as in [`cut`](Self::cut).
+    ///
+    /// # Errors
+    /// [`Error::InvalidClusterCount`] if `k == 0` or `k > m`.
+    ///
+    /// # Complexity
+    /// O(m·α(m)) time, O(m) space.
+    pub fn cut_k(&self, k: usize) -> Result<Vec<usize>> {
+        if k == 0 || k > self.observations {
+            return Err(Error::InvalidClusterCount {
+                k,
+                observations: self.observations,
+            });
+        }
+        Ok(self.labels_after(self.observations - k))
+    }
+
+    /// The distance threshold at which the tree has `k` clusters: the largest
+    /// distance among the first `m − k` merges (0 when `k == m`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidClusterCount`] if `k == 0` or `k > m`.
+    pub fn threshold_for_k(&self, k: usize) -> Result<F> {
+        if k == 0 || k > self.observations {
+            return Err(Error::InvalidClusterCount {
+                k,
+                observations: self.observations,
+            });
+        }
+        let applied = self.observations - k;
+        Ok(if applied == 0 {
+            F::zero()
+        } else {
+            self.merges[applied - 1].distance
+        })
+    }
+
+    /// Labels after applying the first `applied` merges.
+    fn labels_after(&self, applied: usize) -> Vec<usize> {
+        let m = self.observations;
+        // parent pointers over nodes 0..m+applied
+        let mut parent: Vec<usize> = (0..m + applied).collect();
+        for (i, s) in self.merges[..applied].iter().enumerate() {
+            parent[s.a] = m + i;
+            parent[s.b] = m + i;
+        }
+        // Resolve roots from the top down: a node's parent id is always larger.
+        let mut root = parent.clone();
+        for node in (0..m + applied).rev() {
+            let p = parent[node];
+            if p != node {
+                root[node] = root[p];
+            }
+        }
+        let mut label_of_root = vec![usize::MAX; m + applied];
+        let mut next = 0;
+        let mut labels = Vec::with_capacity(m);
+        for &r in root.iter().take(m) {
+            if label_of_root[r] == usize::MAX {
+                label_of_root[r] = next;
+                next += 1;
+            }
+            labels.push(label_of_root[r]);
+        }
+        labels
+    }
+
+    /// The dendrogram in scipy's linkage-matrix format: an `(m − 1) × 4` array of
+    /// `[a, b, height, size]` rows with `height = sqrt(distance)`, as
+    /// `scipy.cluster.hierarchy.linkage(X, 'ward')` reports it.
+    pub fn to_scipy(&self) -> Array2<f64> {
+        let mut z = Array2::zeros((self.merges.len(), 4));
+        for (mut row, s) in z.rows_mut().into_iter().zip(&self.merges) {
+            row[0] = s.a as f64;
+            row[1] = s.b as f64;
+            row[2] = s.distance.to_f64_lossless().sqrt();
+            row[3] = s.size as f64;
+        }
+        z
+    }
+}
+
+impl<'a, F> IntoIterator for &'a Dendrogram<F> {
+    type Item = &'a Merge<F>;
+    type IntoIter = core::slice::Iter<'a, Merge<F>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.merges.iter()
+    }
+}

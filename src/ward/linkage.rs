@@ -1,0 +1,184 @@
+//! Public entry points: Ward linkage of an embedding matrix or of precomputed
+//! dissimilarities.
+
+use ndarray::{ArrayView1, ArrayView2};
+
+use crate::error::{Error, Result};
+use crate::scalar::Scalar;
+
+use super::condensed::{observations_for_len, squared_euclidean_condensed};
+use super::dendrogram::Dendrogram;
+use super::nn_chain::nn_chain;
+
+/// Ward agglomerative clustering of the rows of `x` (one observation per row).
+///
+/// Merge distances are in the paper's convention: two single rows merge at
+/// `‖x_i − x_j‖²`, clusters at `2·|A||B|/(|A|+|B|)·‖μ_A − μ_B‖²`. scipy's
+/// `linkage(x, 'ward')` reports the square root of the same numbers (see
+/// [`Dendrogram::to_scipy`]).
+///
+/// # Arguments
+/// * `x` — an `m × d` matrix, `m ≥ 1`, `d ≥ 1`, all values finite.
+///
+/// # Returns
+/// A [`Dendrogram`] with `m − 1` merges sorted by distance.
+///
+/// # Errors
+/// [`Error::EmptyInput`], [`Error::ZeroDimension`], [`Error::NonFiniteValue`]
+/// (naming the first offending row and column).
+///
+/// # Complexity
+/// O(m²·d) time for the distances plus O(m²) for the nearest-neighbour chain;
+/// O(m²) space (one condensed matrix of `F`).
+///
+/// # Example
+/// ```
+/// use ndarray::array;
+/// use pinnersage::ward::linkage;
+///
+/// let x = array![[0.0_f64, 0.0], [0.0, 1.0], [5.0, 0.0], [5.0, 2.0]];
+/// let tree = linkage(x.view())?;
+/// let d = tree.distances();
+/// assert_eq!(d[0], 1.0); // rows 0 and 1: ‖x0 − x1‖² = 1
+/// assert_eq!(d[1], 4.0); // rows 2 and 3: ‖x2 − x3‖² = 4
+/// assert_eq!(tree.cut_k(2)?, vec![0, 0, 1, 1]);
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
+pub fn linkage<F: Scalar>(x: ArrayView2<'_, F>) -> Result<Dendrogram<F>> {
+    validate_matrix(x)?;
+    let m = x.nrows();
+    let dissimilarities = squared_euclidean_condensed(x);
+    Ok(nn_chain(m, dissimilarities, vec![F::one(); m]))
+}
+
+/// Ward clustering of weighted rows: a row of weight `w` behaves exactly as `w`
+/// coincident observations (weights need not be integers).
+///
+/// This lets a history with repeated items collapse into one row per distinct
+/// item: the dendrogram equals the one of the expanded matrix with the
+/// zero-distance merges of the copies removed. Two rows start at
+/// `2·w_i·w_j/(w_i+w_j)·‖x_i − x_j‖²`. [`Merge::size`](super::Merge::size)
+/// counts rows, not weight.
+///
+/// # Errors
+/// As [`linkage`], plus [`Error::WeightLengthMismatch`] and
+/// [`Error::InvalidWeight`] (zero, negative or non-finite).
+///
+/// # Complexity
+/// As [`linkage`].
+///
+/// # Example
+/// ```
+/// use ndarray::array;
+/// use pinnersage::ward::{linkage, linkage_weighted};
+///
+/// let distinct = array![[0.0_f64, 0.0], [3.0, 0.0], [3.0, 4.0]];
+/// let expanded = array![[0.0_f64, 0.0], [0.0, 0.0], [3.0, 0.0], [3.0, 4.0]];
+/// let weighted = linkage_weighted(distinct.view(), array![2.0, 1.0, 1.0].view())?;
+/// let plain = linkage(expanded.view())?;
+/// // the expanded tree has one extra merge at distance 0 (the two copies)
+/// assert_eq!(plain.distances()[1..], weighted.distances()[..]);
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
+pub fn linkage_weighted<F: Scalar>(
+    x: ArrayView2<'_, F>,
+    weights: ArrayView1<'_, F>,
+) -> Result<Dendrogram<F>> {
+    validate_matrix(x)?;
+    let weights = validate_weights(x.nrows(), weights)?;
+    let m = x.nrows();
+    let mut dissimilarities = squared_euclidean_condensed(x);
+    scale_by_weights(m, &mut dissimilarities, &weights);
+    Ok(nn_chain(m, dissimilarities, weights))
+}
+
+/// Ward clustering from precomputed dissimilarities, for callers with their own
+/// distances.
+///
+/// `condensed` holds `d(i, j)` for every pair `i < j` in scipy's condensed
+/// order (row-major upper triangle, as `scipy.spatial.distance.pdist` returns),
+/// **in the paper's convention**: for the result to be Ward's method these are
+/// squared Euclidean distances. Pass `pdist(X)**2` where you would pass
+/// `pdist(X)` to scipy. Other dissimilarities run the same Lance–Williams
+/// recurrence (no geometric meaning is then promised).
+///
+/// An empty vector stands for a single observation and gives an empty dendrogram.
+///
+/// # Errors
+/// [`Error::CondensedLength`] if the length is not `m(m−1)/2` for any `m`;
+/// [`Error::InvalidDissimilarity`] for a negative or non-finite entry.
+///
+/// # Complexity
+/// O(m²) time; the input is copied once (O(m²) space).
+///
+/// # Example
+/// ```
+/// use ndarray::array;
+/// // three points on a line at 0, 1 and 3: squared distances 1, 9, 4
+/// let tree = pinnersage::ward::linkage_condensed(array![1.0_f64, 9.0, 4.0].view())?;
+/// assert_eq!(tree.distances(), vec![1.0, 25.0 / 3.0]);
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
+pub fn linkage_condensed<F: Scalar>(condensed: ArrayView1<'_, F>) -> Result<Dendrogram<F>> {
+    let m = observations_for_len(condensed.len())?;
+    for (index, &value) in condensed.iter().enumerate() {
+        if !value.is_finite() || value < F::zero() {
+            return Err(Error::InvalidDissimilarity {
+                index,
+                value: value.to_f64_lossless(),
+            });
+        }
+    }
+    Ok(nn_chain(m, condensed.to_vec(), vec![F::one(); m]))
+}
+
+/// Checks shape and finiteness of an embedding matrix.
+pub(crate) fn validate_matrix<F: Scalar>(x: ArrayView2<'_, F>) -> Result<()> {
+    if x.nrows() == 0 {
+        return Err(Error::EmptyInput);
+    }
+    if x.ncols() == 0 {
+        return Err(Error::ZeroDimension { rows: x.nrows() });
+    }
+    for (row, r) in x.rows().into_iter().enumerate() {
+        if let Some(column) = r.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteValue { row, column });
+        }
+    }
+    Ok(())
+}
+
+/// Checks a weight vector against `m` rows and returns it as an owned `Vec`.
+pub(crate) fn validate_weights<F: Scalar>(m: usize, weights: ArrayView1<'_, F>) -> Result<Vec<F>> {
+    if weights.len() != m {
+        return Err(Error::WeightLengthMismatch {
+            rows: m,
+            weights: weights.len(),
+        });
+    }
+    for (row, &w) in weights.iter().enumerate() {
+        if !w.is_finite() || w <= F::zero() {
+            return Err(Error::InvalidWeight {
+                row,
+                value: w.to_f64_lossless(),
+            });
+        }
+    }
+    Ok(weights.to_vec())
+}
+
+/// Turns squared distances between weighted points into initial Ward
+/// dissimilarities: `d(i, j) · 2·w_i·w_j / (w_i + w_j)`.
+pub(crate) fn scale_by_weights<F: Scalar>(m: usize, dissimilarities: &mut [F], weights: &[F]) {
+    let two = F::one() + F::one();
+    let mut k = 0;
+    for i in 0..m {
+        for j in i + 1..m {
+            let (wi, wj) = (weights[i], weights[j]);
+            if wi != F::one() || wj != F::one() {
+                dissimilarities[k] = dissimilarities[k] * two * wi * wj / (wi + wj);
+            }
+            k += 1;
+        }
+    }
+}
