@@ -65,6 +65,18 @@ pub enum Error {
         value: f64,
     },
 
+    /// The matrix path was forced ([`Strategy::Matrix`](crate::ward::Strategy::Matrix))
+    /// but its condensed dissimilarity matrix does not fit the memory budget.
+    #[error("the condensed matrix of {observations} observations needs {needed} bytes, over the memory budget of {budget} bytes: raise the budget or use the memory-lean strategy")]
+    MemoryBudgetExceeded {
+        /// Number of observations (rows).
+        observations: usize,
+        /// Bytes the condensed matrix needs (`usize::MAX` if that overflows).
+        needed: usize,
+        /// The budget in bytes.
+        budget: usize,
+    },
+
     /// A merge threshold is negative or not finite.
     #[error("merge threshold {value} is invalid: it must be finite and >= 0")]
     InvalidThreshold {
@@ -73,7 +85,9 @@ pub enum Error {
     },
 
     /// A requested number of clusters is 0 or exceeds the number of observations.
-    #[error("cannot cut {observations} observations into {k} clusters: k must be in 1..={observations}")]
+    #[error(
+        "cannot cut {observations} observations into {k} clusters: k must be in 1..={observations}"
+    )]
     InvalidClusterCount {
         /// Requested number of clusters.
         k: usize,

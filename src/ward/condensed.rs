@@ -1,9 +1,6 @@
 //! Condensed (upper-triangle, row-major) dissimilarity matrices, as scipy stores them.
 
-use ndarray::ArrayView2;
-
 use crate::error::{Error, Result};
-use crate::scalar::Scalar;
 
 /// Position of the pair `(i, j)`, `i < j < m`, in a condensed matrix of `m`
 /// observations: `m·i − i·(i+1)/2 + j − i − 1` (scipy's order).
@@ -27,26 +24,4 @@ pub fn observations_for_len(len: usize) -> Result<usize> {
         }
     }
     Err(Error::CondensedLength { len })
-}
-
-/// Squared Euclidean distances between all pairs of rows, condensed.
-///
-/// Computed directly as `Σ_k (x_ik − x_jk)²`, which is exact up to one rounding
-/// per term (no cancellation).
-pub(crate) fn squared_euclidean_condensed<F: Scalar>(x: ArrayView2<'_, F>) -> Vec<F> {
-    let m = x.nrows();
-    let mut out = Vec::with_capacity(m * m.saturating_sub(1) / 2);
-    for i in 0..m {
-        let xi = x.row(i);
-        for j in i + 1..m {
-            let xj = x.row(j);
-            let mut s = F::zero();
-            for (&a, &b) in xi.iter().zip(xj.iter()) {
-                let t = a - b;
-                s = s + t * t;
-            }
-            out.push(s);
-        }
-    }
-    out
 }

@@ -6,9 +6,12 @@ use ndarray::{ArrayView1, ArrayView2};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
-use super::condensed::{observations_for_len, squared_euclidean_condensed};
+use super::condensed::{condensed_index, observations_for_len};
 use super::dendrogram::Dendrogram;
-use super::nn_chain::nn_chain;
+use super::gram::RowMinima;
+use super::matrix::ward_on_matrix;
+use super::options::Ward;
+use super::ordering::{fastmap_order, permute_condensed};
 
 /// Ward agglomerative clustering of the rows of `x` (one observation per row).
 ///
@@ -45,10 +48,7 @@ use super::nn_chain::nn_chain;
 /// # Ok::<(), pinnersage::Error>(())
 /// ```
 pub fn linkage<F: Scalar>(x: ArrayView2<'_, F>) -> Result<Dendrogram<F>> {
-    validate_matrix(x)?;
-    let m = x.nrows();
-    let dissimilarities = squared_euclidean_condensed(x);
-    Ok(nn_chain(m, dissimilarities, vec![F::one(); m]))
+    Ward::new().linkage(x)
 }
 
 /// Ward clustering of weighted rows: a row of weight `w` behaves exactly as `w`
@@ -84,12 +84,7 @@ pub fn linkage_weighted<F: Scalar>(
     x: ArrayView2<'_, F>,
     weights: ArrayView1<'_, F>,
 ) -> Result<Dendrogram<F>> {
-    validate_matrix(x)?;
-    let weights = validate_weights(x.nrows(), weights)?;
-    let m = x.nrows();
-    let mut dissimilarities = squared_euclidean_condensed(x);
-    scale_by_weights(m, &mut dissimilarities, &weights);
-    Ok(nn_chain(m, dissimilarities, weights))
+    Ward::new().linkage_weighted(x, weights)
 }
 
 /// Ward clustering from precomputed dissimilarities, for callers with their own
@@ -109,7 +104,8 @@ pub fn linkage_weighted<F: Scalar>(
 /// [`Error::InvalidDissimilarity`] for a negative or non-finite entry.
 ///
 /// # Complexity
-/// O(m²) time; the input is copied once (O(m²) space).
+/// O(m²) time in practice (see [`Strategy::Matrix`](super::Strategy::Matrix));
+/// the input is copied once, reordered (O(m²) space).
 ///
 /// # Example
 /// ```
@@ -129,7 +125,17 @@ pub fn linkage_condensed<F: Scalar>(condensed: ArrayView1<'_, F>) -> Result<Dend
             });
         }
     }
-    Ok(nn_chain(m, condensed.to_vec(), vec![F::one(); m]))
+    let given: &[F] = match condensed.as_slice() {
+        Some(s) => s,
+        None => &condensed.to_vec(),
+    };
+    let order = fastmap_order(m, |i, j| {
+        let (lo, hi) = if i < j { (i, j) } else { (j, i) };
+        given[condensed_index(m, lo, hi)]
+    });
+    let d = permute_condensed(m, given, &order);
+    let minima = RowMinima::of_condensed(m, &d);
+    Ok(ward_on_matrix(m, d, vec![F::one(); m], order, minima))
 }
 
 /// Checks shape and finiteness of an embedding matrix.
@@ -165,20 +171,4 @@ pub(crate) fn validate_weights<F: Scalar>(m: usize, weights: ArrayView1<'_, F>) 
         }
     }
     Ok(weights.to_vec())
-}
-
-/// Turns squared distances between weighted points into initial Ward
-/// dissimilarities: `d(i, j) · 2·w_i·w_j / (w_i + w_j)`.
-pub(crate) fn scale_by_weights<F: Scalar>(m: usize, dissimilarities: &mut [F], weights: &[F]) {
-    let two = F::one() + F::one();
-    let mut k = 0;
-    for i in 0..m {
-        for j in i + 1..m {
-            let (wi, wj) = (weights[i], weights[j]);
-            if wi != F::one() || wj != F::one() {
-                dissimilarities[k] = dissimilarities[k] * two * wi * wj / (wi + wj);
-            }
-            k += 1;
-        }
-    }
 }

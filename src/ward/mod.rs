@@ -14,9 +14,16 @@
 
 mod condensed;
 mod dendrogram;
+mod gram;
+mod kernels;
+mod lean;
 mod linkage;
-mod nn_chain;
+mod matrix;
+mod min_heap;
+mod options;
+mod ordering;
 
 pub use condensed::{condensed_index, observations_for_len};
 pub use dendrogram::{Dendrogram, Merge};
 pub use linkage::{linkage, linkage_condensed, linkage_weighted};
+pub use options::{Strategy, Ward};
