@@ -65,12 +65,22 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod embedding;
 mod error;
 mod history;
+pub mod importance;
+pub mod medoid;
+mod profile;
 mod scalar;
 pub mod synthetic;
 pub mod ward;
 
+pub use embedding::{EmbeddingSource, InMemoryEmbeddings};
 pub use error::{Error, Result};
 pub use history::Action;
+pub use importance::{DecayRate, TimeUnit, SECONDS_PER_DAY};
+pub use profile::{
+    CutRule, InterestCluster, Member, PinnerSage, PinnerSageBuilder, Skipped, UnknownItems,
+    UserProfile, DEFAULT_ALPHA, DEFAULT_WINDOW,
+};
 pub use scalar::Scalar;
