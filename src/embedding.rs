@@ -195,8 +195,8 @@ mod tests {
 
     #[test]
     fn lookup_known_and_unknown() {
-        let s = InMemoryEmbeddings::new(vec!["x", "y"], array![[1.0_f64, 2.0], [3.0, 4.0]])
-            .unwrap();
+        let s =
+            InMemoryEmbeddings::new(vec!["x", "y"], array![[1.0_f64, 2.0], [3.0, 4.0]]).unwrap();
         assert_eq!(s.len(), 2);
         assert!(!s.is_empty());
         assert_eq!(s.dim(), 2);
@@ -248,8 +248,8 @@ mod tests {
 
     #[test]
     fn error_duplicate_id() {
-        let e = InMemoryEmbeddings::new(vec![5, 6, 5], array![[1.0_f64], [2.0], [3.0]])
-            .unwrap_err();
+        let e =
+            InMemoryEmbeddings::new(vec![5, 6, 5], array![[1.0_f64], [2.0], [3.0]]).unwrap_err();
         assert_eq!(e, Error::DuplicateId { row: 2 });
     }
 

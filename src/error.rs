@@ -73,7 +73,9 @@ pub enum Error {
     },
 
     /// A requested number of clusters is 0 or exceeds the number of observations.
-    #[error("cannot cut {observations} observations into {k} clusters: k must be in 1..={observations}")]
+    #[error(
+        "cannot cut {observations} observations into {k} clusters: k must be in 1..={observations}"
+    )]
     InvalidClusterCount {
         /// Requested number of clusters.
         k: usize,

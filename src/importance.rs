@@ -202,10 +202,7 @@ impl DecayRate {
 /// assert!((i - (1.0 + (-0.5_f64).exp())).abs() < 1e-15);
 /// ```
 pub fn importance(timestamps: impl IntoIterator<Item = i64>, now: i64, rate: DecayRate) -> f64 {
-    timestamps
-        .into_iter()
-        .map(|t| rate.weight_at(t, now))
-        .sum()
+    timestamps.into_iter().map(|t| rate.weight_at(t, now)).sum()
 }
 
 #[cfg(test)]

@@ -50,7 +50,10 @@ use crate::scalar::Scalar;
 /// assert_eq!(medoid(x.view(), Some(array![10.0, 1.0, 1.0, 1.0].view()))?, 0);
 /// # Ok::<(), pinnersage::Error>(())
 /// ```
-pub fn medoid<F: Scalar>(x: ArrayView2<'_, F>, weights: Option<ArrayView1<'_, F>>) -> Result<usize> {
+pub fn medoid<F: Scalar>(
+    x: ArrayView2<'_, F>,
+    weights: Option<ArrayView1<'_, F>>,
+) -> Result<usize> {
     let n = x.nrows();
     if n == 0 {
         return Err(Error::EmptyInput);
@@ -188,7 +191,10 @@ mod tests {
     #[test]
     fn error_zero_dimension() {
         let x = Array2::<f64>::zeros((3, 0));
-        assert_eq!(medoid(x.view(), None), Err(Error::ZeroDimension { rows: 3 }));
+        assert_eq!(
+            medoid(x.view(), None),
+            Err(Error::ZeroDimension { rows: 3 })
+        );
     }
 
     #[test]

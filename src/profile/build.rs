@@ -161,10 +161,7 @@ pub(crate) fn cluster_rows<I, F: Scalar>(
         CutRule::Threshold(alpha) => (tree.cut(F::from_f64_rounded(alpha))?, alpha),
         CutRule::Clusters(k) => {
             let k = k.min(m);
-            (
-                tree.cut_k(k)?,
-                tree.threshold_for_k(k)?.to_f64_lossless(),
-            )
+            (tree.cut_k(k)?, tree.threshold_for_k(k)?.to_f64_lossless())
         }
     };
     let k = labels.iter().max().map_or(0, |&l| l + 1);

@@ -78,9 +78,7 @@ impl<I: Ord, F: Scalar> InterestCluster<I, F> {
     /// # Complexity
     /// O(log size).
     pub fn contains(&self, item: &I) -> bool {
-        self.members
-            .binary_search_by(|m| m.item.cmp(item))
-            .is_ok()
+        self.members.binary_search_by(|m| m.item.cmp(item)).is_ok()
     }
 
     /// Number of distinct member items.

@@ -117,7 +117,11 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
             let w = weights[r];
             let mut best: Option<(usize, f64)> = None;
             for (c, cluster) in self.clusters.iter().enumerate() {
-                let centroid: Vec<f64> = cluster.centroid.iter().map(|v| v.to_f64_lossless()).collect();
+                let centroid: Vec<f64> = cluster
+                    .centroid
+                    .iter()
+                    .map(|v| v.to_f64_lossless())
+                    .collect();
                 let big_w = cluster.action_count as f64;
                 let dist = 2.0 * w * big_w / (w + big_w) * squared_distance(x, &centroid);
                 if best.is_none_or(|(_, b)| dist < b) {
