@@ -1,15 +1,16 @@
 //! The online update: [`UserProfile::update`].
 
+use ndarray::{Array1, Array2, ArrayView1};
+
 use crate::embedding::EmbeddingSource;
 use crate::error::{Error, Result};
 use crate::history::Action;
 use crate::medoid::squared_distance;
 use crate::scalar::Scalar;
+use crate::ward;
 
-use super::build::cluster_rows;
 use super::cluster::{assemble, rank, InterestCluster, Member};
-use super::config::CutRule;
-use super::prepare::{prepare, Skipped};
+use super::prepare::{prepare, Prepared, Skipped};
 use super::UserProfile;
 
 impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
@@ -23,33 +24,41 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
     /// 2. The new actions are selected and grouped as in
     ///    [`PinnerSage::profile`](crate::PinnerSage::profile) (window and cap
     ///    apply to this batch; the stored clusters are not re-windowed).
-    /// 3. Each new distinct item joins, against the stored state (so the order
-    ///    of new actions does not matter): the cluster it is already a member
-    ///    of; otherwise the cluster with the smallest Ward merge distance
-    ///    `2·w·W/(w+W)·‖x − μ‖²` (`w` its new action count, `W`, `μ` the
-    ///    cluster's action count and centroid) if that distance is `<=`
-    ///    [`threshold`](Self::threshold).
-    /// 4. The remaining new items are Ward-clustered among themselves and cut
-    ///    at the same threshold into new clusters.
-    /// 5. A joined cluster's centroid, action count, members, last action and
-    ///    importance (plus the new actions' `exp(−λ(now − T))`) are updated
-    ///    exactly. Clusters are re-ranked and cut to `max_clusters`.
+    /// 3. A new action on an item that is already a member of a stored cluster
+    ///    joins that cluster.
+    /// 4. The other new items and the stored clusters are clustered together by
+    ///    Ward ([`ward::linkage_weighted`]), each stored cluster entering as one
+    ///    point at its centroid weighted by its action count, and the tree is
+    ///    cut at the profile's [`threshold`](Self::threshold). Ward distances
+    ///    depend only on centroids and weights, so every merge distance
+    ///    involving a stored cluster is the one the full data would give: a new
+    ///    item (or group of new items, `w` actions at centroid `x`) joins a
+    ///    stored cluster (`W` actions at `μ`) when their Ward distance
+    ///    `2·w·W/(w+W)·‖x − μ‖²` comes within α before anything else does;
+    ///    new items that join no stored cluster form new clusters among
+    ///    themselves.
+    /// 5. Each resulting cluster gets its exact centroid, action count,
+    ///    members, last action and importance (stored, rolled forward, plus
+    ///    `exp(−λ(now − T))` of each new action). Clusters are re-ranked and cut
+    ///    to `max_clusters`.
     ///
     /// **What this approximates.** A full recompute on the union of all actions
-    /// would re-run Ward: it could split or merge stored clusters, let the
-    /// window expire old actions, and choose each medoid among all members. The
-    /// update keeps stored clusters intact and only chooses a joined cluster's
-    /// medoid among the old medoid and the joining items (the one nearest the
-    /// new centroid; ties keep the old medoid, then the smallest id), because
-    /// member embeddings are not stored. Importances, action counts, centroids
-    /// and, for well-separated interests, memberships agree with the full
-    /// recompute. Actions passed to an update are assumed new: passing one
-    /// twice counts it twice.
+    /// re-runs Ward on every item: stored clusters could split, the window
+    /// would expire old actions, and each medoid would be chosen among all
+    /// members. The update never splits a stored cluster and chooses a changed
+    /// cluster's medoid among the stored medoids and the joining items only
+    /// (the one nearest the new centroid; ties go to the stored medoid, then to
+    /// the most recent, then smallest, joining item), because member embeddings
+    /// are not stored. Importances, action counts, centroids and, for
+    /// well-separated interests, memberships agree with the full recompute
+    /// (tested). Actions passed to an update are assumed new: passing one twice
+    /// counts it twice.
     ///
     /// On error the profile is unchanged.
     ///
     /// # Returns
-    /// What was left out of this batch.
+    /// What was left out of this batch (also stored as
+    /// [`skipped`](Self::skipped)).
     ///
     /// # Errors
     /// * [`Error::NowBeforeProfile`] if `now` is earlier than
@@ -60,8 +69,9 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
     ///   the new actions.
     ///
     /// # Complexity
-    /// O(n log n + n'·k·d + n'²·d) for `n` new actions on `n'` distinct items
-    /// and `k` stored clusters; no history is read.
+    /// O(n log n + (k + n')²·d) time and O((k + n')²) memory for `n` new
+    /// actions on `n'` distinct items and `k` stored clusters, plus
+    /// O(total members) to merge member lists; no history is read.
     ///
     /// # Example
     /// ```
@@ -102,119 +112,221 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
         }
         let prepared = prepare(&self.config, new_actions, source, now)?;
         let weights = prepared.weights();
-        let decay = self.config.decay();
-        let threshold = self.threshold;
+        let k = self.clusters.len();
+        let d = source.dim();
 
-        // 3. assignment against the stored state
-        let mut joined: Vec<Vec<usize>> = vec![Vec::new(); self.clusters.len()];
-        let mut alone: Vec<usize> = Vec::new();
+        // 3. repeats of stored members go to their cluster
+        let mut joined: Vec<Vec<usize>> = vec![Vec::new(); k];
+        let mut free: Vec<usize> = Vec::new();
         for (r, g) in prepared.items.iter().enumerate() {
-            if let Some(c) = self.clusters.iter().position(|c| c.contains(&g.item)) {
-                joined[c].push(r);
+            match self.clusters.iter().position(|c| c.contains(&g.item)) {
+                Some(c) => joined[c].push(r),
+                None => free.push(r),
+            }
+        }
+        // each stored cluster as one weighted point (with its repeats folded in)
+        let nodes: Vec<(Vec<f64>, f64)> = self
+            .clusters
+            .iter()
+            .zip(&joined)
+            .map(|(c, rows)| fold_centroid(c, rows, &prepared, &weights))
+            .collect();
+
+        // 4. Ward over stored clusters + free items, cut at the threshold
+        // per group: the stored clusters and the free rows in it
+        let (stored_in, rows_in): (Vec<Vec<usize>>, Vec<Vec<usize>>) = if free.is_empty() {
+            ((0..k).map(|c| vec![c]).collect(), vec![Vec::new(); k])
+        } else {
+            let n = k + free.len();
+            let mut x = Array2::<F>::zeros((n, d));
+            let mut w = Array1::<F>::zeros(n);
+            for (c, (centroid, weight)) in nodes.iter().enumerate() {
+                for (dst, &v) in x.row_mut(c).iter_mut().zip(centroid) {
+                    *dst = F::from_f64_rounded(v);
+                }
+                w[c] = F::from_f64_rounded(*weight);
+            }
+            for (j, &r) in free.iter().enumerate() {
+                x.row_mut(k + j).assign(&prepared.x.row(r));
+                w[k + j] = F::from_f64_rounded(weights[r]);
+            }
+            let tree = ward::linkage_weighted(x.view(), w.view())?;
+            let labels = tree.cut(F::from_f64_rounded(self.threshold))?;
+            let groups = labels.iter().max().map_or(0, |&l| l + 1);
+            let mut stored_in = vec![Vec::new(); groups];
+            let mut rows_in = vec![Vec::new(); groups];
+            for (node, &label) in labels.iter().enumerate() {
+                if node < k {
+                    stored_in[label].push(node);
+                } else {
+                    rows_in[label].push(free[node - k]);
+                }
+            }
+            (stored_in, rows_in)
+        };
+
+        // 5. assemble
+        let decay = self.config.decay();
+        let mut clusters: Vec<InterestCluster<I, F>> = Vec::with_capacity(stored_in.len());
+        for (stored, rows) in stored_in.iter().zip(&rows_in) {
+            if stored.is_empty() {
+                let sub = prepared.subset(rows);
+                let sub_rows: Vec<usize> = (0..rows.len()).collect();
+                clusters.push(assemble(&sub, &sub.weights(), &sub_rows));
                 continue;
             }
-            let x = prepared.x.row(r);
-            let w = weights[r];
-            let mut best: Option<(usize, f64)> = None;
-            for (c, cluster) in self.clusters.iter().enumerate() {
-                let centroid: Vec<f64> = cluster
-                    .centroid
-                    .iter()
-                    .map(|v| v.to_f64_lossless())
-                    .collect();
-                let big_w = cluster.action_count as f64;
-                let dist = 2.0 * w * big_w / (w + big_w) * squared_distance(x, &centroid);
-                if best.is_none_or(|(_, b)| dist < b) {
-                    best = Some((c, dist));
-                }
+            let mut all_rows: Vec<usize> = rows.clone();
+            for &c in stored {
+                all_rows.extend_from_slice(&joined[c]);
             }
-            match best {
-                Some((c, dist)) if dist <= threshold => joined[c].push(r),
-                _ => alone.push(r),
-            }
+            all_rows.sort_unstable();
+            clusters.push(self.merge(
+                stored,
+                rows,
+                &all_rows,
+                &nodes,
+                &prepared,
+                &weights,
+                |imp| decay.roll_forward(imp, self.as_of, now),
+            ));
         }
-
-        // 4. new clusters among the remaining items
-        let mut fresh: Vec<InterestCluster<I, F>> = Vec::new();
-        if !alone.is_empty() {
-            let sub = prepared.subset(&alone);
-            let sub_weights = sub.weights();
-            let (groups, _) = cluster_rows(&sub, CutRule::Threshold(threshold))?;
-            fresh = groups
-                .iter()
-                .map(|rows| assemble(&sub, &sub_weights, rows))
-                .collect();
-        }
-
-        // 1 and 5: roll forward, fold the joined items in
-        let mut clusters = self.clusters.clone();
-        for (cluster, rows) in clusters.iter_mut().zip(&joined) {
-            cluster.importance = decay.roll_forward(cluster.importance, self.as_of, now);
-            if rows.is_empty() {
-                continue;
-            }
-            let old_w = cluster.action_count as f64;
-            let added: f64 = rows.iter().map(|&r| weights[r]).sum();
-            let total = old_w + added;
-            let mut centroid: Vec<f64> = cluster
-                .centroid
-                .iter()
-                .map(|v| v.to_f64_lossless() * old_w)
-                .collect();
-            for &r in rows {
-                for (c, v) in centroid.iter_mut().zip(prepared.x.row(r)) {
-                    *c += weights[r] * v.to_f64_lossless();
-                }
-            }
-            centroid.iter_mut().for_each(|c| *c /= total);
-            // medoid among the old medoid and the joining items
-            let medoid_embedding = ndarray::ArrayView1::from(&cluster.medoid_embedding[..]);
-            let mut best_score = squared_distance(medoid_embedding, &centroid);
-            let mut best_row: Option<usize> = None;
-            for &r in rows {
-                let s = squared_distance(prepared.x.row(r), &centroid);
-                let better = match best_row {
-                    // the old medoid wins ties
-                    None => s < best_score,
-                    // among joining items: most recent action, then smallest id
-                    Some(b) => {
-                        s < best_score
-                            || (s == best_score && prepared.items[r].last > prepared.items[b].last)
-                    }
-                };
-                if better {
-                    best_score = s;
-                    best_row = Some(r);
-                }
-            }
-            if let Some(r) = best_row {
-                cluster.medoid = prepared.items[r].item.clone();
-                cluster.medoid_embedding = prepared.x.row(r).to_vec();
-            }
-            cluster.centroid = centroid.iter().map(|&c| F::from_f64_rounded(c)).collect();
-            cluster.action_count += rows.iter().map(|&r| prepared.items[r].count).sum::<u64>();
-            cluster.importance += rows.iter().map(|&r| prepared.items[r].decayed).sum::<f64>();
-            for &r in rows {
-                let g = &prepared.items[r];
-                cluster.last_action = cluster.last_action.max(g.last);
-                match cluster.members.binary_search_by(|m| m.item.cmp(&g.item)) {
-                    Ok(i) => cluster.members[i].actions += g.count,
-                    Err(i) => cluster.members.insert(
-                        i,
-                        Member {
-                            item: g.item.clone(),
-                            actions: g.count,
-                        },
-                    ),
-                }
-            }
-        }
-        clusters.extend(fresh);
         rank(&mut clusters, self.config.max_clusters());
         self.clusters = clusters;
         self.as_of = now;
-        self.dim = source.dim();
+        self.dim = d;
         self.skipped = prepared.skipped;
         Ok(prepared.skipped)
     }
+
+    /// The cluster made of stored clusters `stored` (ascending) and new rows
+    /// `rows` (ascending) of `prepared`, of which `free_rows` are not repeats
+    /// of stored members (repeats are already in `nodes`).
+    #[allow(clippy::too_many_arguments)]
+    fn merge(
+        &self,
+        stored: &[usize],
+        free_rows: &[usize],
+        rows: &[usize],
+        nodes: &[(Vec<f64>, f64)],
+        prepared: &Prepared<I, F>,
+        weights: &[f64],
+        roll: impl Fn(f64) -> f64,
+    ) -> InterestCluster<I, F> {
+        // centroid: weighted mean of the stored clusters' centroids (which
+        // already include their repeat rows) and the free rows
+        let d = self.dim.max(prepared.x.ncols());
+        let mut centroid = vec![0.0f64; d];
+        let mut total = 0.0f64;
+        for &c in stored {
+            let (mu, w) = &nodes[c];
+            total += w;
+            centroid.iter_mut().zip(mu).for_each(|(a, m)| *a += w * m);
+        }
+        for &r in free_rows {
+            let w = weights[r];
+            total += w;
+            for (a, v) in centroid.iter_mut().zip(prepared.x.row(r)) {
+                *a += w * v.to_f64_lossless();
+            }
+        }
+        if total > 0.0 {
+            centroid.iter_mut().for_each(|a| *a /= total);
+        }
+        // medoid among the stored medoids and the new rows
+        let first = &self.clusters[stored[0]];
+        let mut best_embedding = first.medoid_embedding.clone();
+        let mut best_item = first.medoid.clone();
+        let mut best_score = squared_distance(ArrayView1::from(&best_embedding[..]), &centroid);
+        for &c in &stored[1..] {
+            let cl = &self.clusters[c];
+            let s = squared_distance(ArrayView1::from(&cl.medoid_embedding[..]), &centroid);
+            if s < best_score {
+                best_score = s;
+                best_item = cl.medoid.clone();
+                best_embedding = cl.medoid_embedding.clone();
+            }
+        }
+        let mut best_row: Option<usize> = None;
+        for &r in rows {
+            let s = squared_distance(prepared.x.row(r), &centroid);
+            let better = match best_row {
+                None => s < best_score,
+                Some(b) => {
+                    s < best_score
+                        || (s == best_score && prepared.items[r].last > prepared.items[b].last)
+                }
+            };
+            if better {
+                best_score = s;
+                best_row = Some(r);
+            }
+        }
+        if let Some(r) = best_row {
+            best_item = prepared.items[r].item.clone();
+            best_embedding = prepared.x.row(r).to_vec();
+        }
+        // members: union, counts added
+        let mut members: Vec<Member<I>> = stored
+            .iter()
+            .flat_map(|&c| self.clusters[c].members.iter().cloned())
+            .chain(rows.iter().map(|&r| Member {
+                item: prepared.items[r].item.clone(),
+                actions: prepared.items[r].count,
+            }))
+            .collect();
+        members.sort_by(|a, b| a.item.cmp(&b.item));
+        let mut merged: Vec<Member<I>> = Vec::with_capacity(members.len());
+        for m in members {
+            match merged.last_mut() {
+                Some(last) if last.item == m.item => last.actions += m.actions,
+                _ => merged.push(m),
+            }
+        }
+        let importance = stored
+            .iter()
+            .map(|&c| roll(self.clusters[c].importance))
+            .sum::<f64>()
+            + rows.iter().map(|&r| prepared.items[r].decayed).sum::<f64>();
+        let last_action = stored
+            .iter()
+            .map(|&c| self.clusters[c].last_action)
+            .chain(rows.iter().map(|&r| prepared.items[r].last))
+            .max()
+            .unwrap_or(i64::MIN);
+        InterestCluster {
+            medoid: best_item,
+            medoid_embedding: best_embedding,
+            centroid: centroid.iter().map(|&c| F::from_f64_rounded(c)).collect(),
+            importance,
+            action_count: merged.iter().map(|m| m.actions).sum(),
+            last_action,
+            members: merged,
+        }
+    }
+}
+
+/// A stored cluster's centroid and weight with its repeat rows folded in.
+fn fold_centroid<I, F: Scalar>(
+    cluster: &InterestCluster<I, F>,
+    rows: &[usize],
+    prepared: &Prepared<I, F>,
+    weights: &[f64],
+) -> (Vec<f64>, f64) {
+    let w0 = cluster.action_count as f64;
+    let mut centroid: Vec<f64> = cluster
+        .centroid
+        .iter()
+        .map(|v| v.to_f64_lossless() * w0)
+        .collect();
+    let mut total = w0;
+    for &r in rows {
+        total += weights[r];
+        for (a, v) in centroid.iter_mut().zip(prepared.x.row(r)) {
+            *a += weights[r] * v.to_f64_lossless();
+        }
+    }
+    if total > 0.0 {
+        centroid.iter_mut().for_each(|a| *a /= total);
+    }
+    (centroid, total)
 }
