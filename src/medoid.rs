@@ -47,7 +47,7 @@ use crate::scalar::Scalar;
 /// let x = array![[0.0_f64, 0.0], [1.0, 0.0], [2.0, 0.0], [10.0, 0.0]];
 /// assert_eq!(medoid(x.view(), None)?, 2); // centroid 3.25: row 2 is nearest
 /// // a heavy weight on row 0 pulls the medoid there
-/// assert_eq!(medoid(x.view(), Some(array![10.0, 1.0, 1.0, 1.0].view()))?, 0);
+/// assert_eq!(medoid(x.view(), Some(array![30.0, 1.0, 1.0, 1.0].view()))?, 0);
 /// # Ok::<(), pinnersage::Error>(())
 /// ```
 pub fn medoid<F: Scalar>(

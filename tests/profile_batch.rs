@@ -413,3 +413,60 @@ fn error_source_returns_wrong_number_of_embeddings() {
         })
     );
 }
+
+#[test]
+fn window_boundary_is_inclusive_and_cap_keeps_the_most_recent() {
+    let source = source_from(vec![0.0, 1.0, 2.0], 1);
+    let config = PinnerSage::builder()
+        .alpha(100.0)
+        .window(Some(10))
+        .max_history(Some(2))
+        .build()
+        .unwrap();
+    let actions = [
+        Action::new(0, NOW - 11), // outside
+        Action::new(0, NOW - 10), // on the boundary: kept by the window, dropped by the cap
+        Action::new(2, NOW - 3),
+        Action::new(1, NOW - 3),
+    ];
+    let p = config.profile(&actions, &source, NOW).unwrap();
+    let s = p.skipped();
+    assert_eq!((s.outside_window, s.over_cap, s.used_actions), (1, 1, 2));
+    assert_eq!(partition(&p), vec![vec![1, 2]]);
+    // with a cap of 1 the tie at NOW − 3 goes to the smaller item id
+    let p = config
+        .to_builder()
+        .max_history(Some(1))
+        .build()
+        .unwrap()
+        .profile(&actions, &source, NOW)
+        .unwrap();
+    assert_eq!(partition(&p), vec![vec![1]]);
+    // without a cap the boundary action is used
+    let p = config
+        .to_builder()
+        .max_history(None)
+        .build()
+        .unwrap()
+        .profile(&actions, &source, NOW)
+        .unwrap();
+    assert_eq!(p.skipped().used_actions, 3);
+}
+
+#[cfg(feature = "parallel")]
+#[test]
+fn parallel_profiles_equal_sequential_ones() {
+    let users: Vec<_> = (0..6)
+        .map(|seed| synthetic(seed, 0.5, &UserConfig::default()))
+        .collect();
+    // one shared source: the first catalogue; other users' items exist in it too
+    let source = &users[0].1;
+    let histories: Vec<Vec<Action<usize>>> =
+        users.iter().map(|(_, _, u)| u.actions.clone()).collect();
+    let config = PinnerSage::default();
+    let parallel = config.profiles(&histories, source, NOW);
+    assert_eq!(parallel.len(), histories.len());
+    for (h, p) in histories.iter().zip(parallel) {
+        assert_eq!(p.unwrap(), config.profile(h, source, NOW).unwrap());
+    }
+}
