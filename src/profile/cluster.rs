@@ -40,7 +40,7 @@ pub struct InterestCluster<I, F> {
     pub(crate) members: Vec<Member<I>>,
 }
 
-impl<I: Ord, F: Scalar> InterestCluster<I, F> {
+impl<I, F: Scalar> InterestCluster<I, F> {
     /// The medoid: the member minimising the action-weighted sum of squared
     /// distances to the cluster's members (see [`medoid`](crate::medoid)).
     pub fn medoid(&self) -> &I {
@@ -73,14 +73,6 @@ impl<I: Ord, F: Scalar> InterestCluster<I, F> {
         &self.members
     }
 
-    /// `true` if `item` is a member.
-    ///
-    /// # Complexity
-    /// O(log size).
-    pub fn contains(&self, item: &I) -> bool {
-        self.members.binary_search_by(|m| m.item.cmp(item)).is_ok()
-    }
-
     /// Number of distinct member items.
     pub fn size(&self) -> usize {
         self.members.len()
@@ -94,6 +86,16 @@ impl<I: Ord, F: Scalar> InterestCluster<I, F> {
     /// Timestamp of the cluster's most recent action.
     pub fn last_action(&self) -> i64 {
         self.last_action
+    }
+}
+
+impl<I: Ord, F> InterestCluster<I, F> {
+    /// `true` if `item` is a member.
+    ///
+    /// # Complexity
+    /// O(log size).
+    pub fn contains(&self, item: &I) -> bool {
+        self.members.binary_search_by(|m| m.item.cmp(item)).is_ok()
     }
 }
 

@@ -36,7 +36,8 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
     ///    stored cluster (`W` actions at `μ`) when their Ward distance
     ///    `2·w·W/(w+W)·‖x − μ‖²` comes within α before anything else does;
     ///    new items that join no stored cluster form new clusters among
-    ///    themselves.
+    ///    themselves. Two stored clusters brought within α of each other by
+    ///    the new items merge, as a full recompute would merge them.
     /// 5. Each resulting cluster gets its exact centroid, action count,
     ///    members, last action and importance (stored, rolled forward, plus
     ///    `exp(−λ(now − T))` of each new action). Clusters are re-ranked and cut
