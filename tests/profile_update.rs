@@ -253,3 +253,30 @@ fn errors_in_new_actions_leave_the_profile_unchanged() {
     );
     assert_eq!(p, before);
 }
+
+#[test]
+fn new_items_can_bridge_two_stored_clusters() {
+    // A at 0 and B at 3 merge at 9 > α = 5; ten actions on x at 1.5 bring
+    // them within α (x joins A at 4.09, then A∪x and B merge at 4.9)
+    let source = source_from(vec![0.0, 3.0, 1.5], 1);
+    let config = PinnerSage::builder().alpha(5.0).build().unwrap();
+    let old = [Action::new(0, NOW - DAY), Action::new(1, NOW - DAY)];
+    let mut p = config.profile(&old, &source, NOW - DAY).unwrap();
+    assert_eq!(p.len(), 2);
+    let new: Vec<_> = (0..10).map(|k| Action::new(2, NOW - k)).collect();
+    p.update(&new, &source, NOW).unwrap();
+    let all: Vec<_> = old.iter().chain(&new).copied().collect();
+    let full = config.profile(&all, &source, NOW).unwrap();
+    assert_eq!(full.len(), 1);
+    assert_eq!(partition(&p), partition(&full));
+    let (u, f) = (&p.clusters()[0], &full.clusters()[0]);
+    assert_eq!(u.action_count(), 12);
+    assert_eq!(u.members(), f.members());
+    assert!(
+        (u.importance_f64() - f.importance_f64()).abs() <= 16.0 * f64::EPSILON * f.importance_f64()
+    );
+    assert!((u.centroid()[0] - f.centroid()[0]).abs() < 1e-15);
+    // the medoid is chosen among the stored medoids and x: x, as in the batch
+    assert_eq!(*u.medoid(), 2);
+    assert_eq!(u.medoid(), f.medoid());
+}
