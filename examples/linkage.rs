@@ -1,7 +1,7 @@
 //! Ward linkage of an `.npy` matrix, printed in scipy's format.
 //!
 //! ```text
-//! cargo run --release --example linkage -- X.npy [--weights w.npy] [--repeat N]
+//! cargo run --release --example linkage -- X.npy [--weights w.npy] [--repeat N] [--lean] [--floor]
 //! ```
 //!
 //! Reads an m×d `.npy` of `f32` or `f64` (clustered in that precision) and
@@ -10,7 +10,13 @@
 //! shortest round-trip formatting. `--weights` takes a length-m `.npy` of
 //! positive row weights (`f32` or `f64`). `--repeat N` also times `N` in-process
 //! calls of the linkage function after one warm-up (file I/O excluded) and
-//! prints `median_ms=<value>` on stderr.
+//! prints `median_ms=<value>` on stderr. `--lean` forces the memory-lean path
+//! ([`Strategy::Lean`](pinnersage::ward::Strategy::Lean)) instead of the
+//! default [`Strategy::Auto`](pinnersage::ward::Strategy::Auto). `--floor`
+//! (with `--repeat N`) also times the floor the matrix path is measured
+//! against: the full m×m Gram matrix `X·Xᵀ` with the same GEMM kernel
+//! (ndarray's `matrixmultiply`) plus one pass over a condensed matrix, and
+//! prints `floor_ms=<median>` on stderr.
 //!
 //! Errors (missing file, wrong dtype or shape, non-finite values, bad
 //! arguments) print one line on stderr and exit non-zero.
@@ -21,21 +27,25 @@ use std::time::Instant;
 
 use ndarray::{Array1, Array2};
 use ndarray_npy::{read_npy, ReadNpyError};
-use pinnersage::ward::{self, Dendrogram};
+use pinnersage::ward::{Dendrogram, Strategy, Ward};
 use pinnersage::Scalar;
 
 struct Args {
     x: PathBuf,
     weights: Option<PathBuf>,
     repeat: usize,
+    lean: bool,
+    floor: bool,
 }
 
-const USAGE: &str = "usage: linkage X.npy [--weights w.npy] [--repeat N]";
+const USAGE: &str = "usage: linkage X.npy [--weights w.npy] [--repeat N] [--lean] [--floor]";
 
 fn parse_args() -> Result<Args, String> {
     let mut x = None;
     let mut weights = None;
     let mut repeat = 0;
+    let mut lean = false;
+    let mut floor = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -46,6 +56,8 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--repeat takes a whole number, got {n:?}"))?;
             }
+            "--lean" => lean = true,
+            "--floor" => floor = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}; {USAGE}")),
             _ if x.is_none() => x = Some(PathBuf::from(arg)),
@@ -56,6 +68,8 @@ fn parse_args() -> Result<Args, String> {
         x: x.ok_or(USAGE)?,
         weights,
         repeat,
+        lean,
+        floor,
     })
 }
 
@@ -95,32 +109,66 @@ fn read_weights<F: Scalar>(path: &std::path::Path) -> Result<Array1<F>, String> 
     }
 }
 
-fn cluster<F: Scalar>(x: &Array2<F>, w: Option<&Array1<F>>) -> pinnersage::Result<Dendrogram<F>> {
+fn cluster<F: Scalar>(
+    x: &Array2<F>,
+    w: Option<&Array1<F>>,
+    lean: bool,
+) -> pinnersage::Result<Dendrogram<F>> {
+    let ward = if lean {
+        Ward::new().strategy(Strategy::Lean)
+    } else {
+        Ward::new()
+    };
     match w {
-        Some(w) => ward::linkage_weighted(x.view(), w.view()),
-        None => ward::linkage(x.view()),
+        Some(w) => ward.linkage_weighted(x.view(), w.view()),
+        None => ward.linkage(x.view()),
     }
+}
+
+fn median(mut times: Vec<f64>) -> f64 {
+    times.sort_by(f64::total_cmp);
+    let n = times.len();
+    if n % 2 == 1 {
+        times[n / 2]
+    } else {
+        (times[n / 2 - 1] + times[n / 2]) / 2.0
+    }
+}
+
+/// The floor: `X·Xᵀ` in full with ndarray's GEMM, then one pass over the
+/// upper triangle (a minimum, so it cannot be optimised away).
+fn floor_once<F: Scalar>(x: &Array2<F>) -> F {
+    let g = x.dot(&x.t());
+    let mut min = F::infinity();
+    for (i, row) in g.rows().into_iter().enumerate() {
+        for &v in row.iter().skip(i + 1) {
+            min = min.min(v);
+        }
+    }
+    min
 }
 
 fn run<F: Scalar>(x: Array2<F>, args: &Args) -> Result<(), String> {
     let w = args.weights.as_deref().map(read_weights::<F>).transpose()?;
-    let tree = cluster(&x, w.as_ref()).map_err(|e| e.to_string())?;
+    let tree = cluster(&x, w.as_ref(), args.lean).map_err(|e| e.to_string())?;
     if args.repeat > 0 {
         let mut times = Vec::with_capacity(args.repeat);
+        let mut floors = Vec::with_capacity(args.repeat);
         for _ in 0..args.repeat {
             let start = Instant::now();
-            let t = cluster(&x, w.as_ref()).map_err(|e| e.to_string())?;
+            let t = cluster(&x, w.as_ref(), args.lean).map_err(|e| e.to_string())?;
             times.push(start.elapsed().as_secs_f64() * 1e3);
             std::hint::black_box(t);
+            if args.floor {
+                let start = Instant::now();
+                std::hint::black_box(floor_once(&x));
+                floors.push(start.elapsed().as_secs_f64() * 1e3);
+            }
         }
-        times.sort_by(f64::total_cmp);
-        let n = times.len();
-        let median = if n % 2 == 1 {
-            times[n / 2]
-        } else {
-            (times[n / 2 - 1] + times[n / 2]) / 2.0
-        };
-        eprintln!("median_ms={median}");
+        eprintln!("median_ms={}", median(times));
+        if args.floor {
+            eprintln!("floor_ms={}", median(floors));
+        }
     }
     let mut out = String::with_capacity(32 * tree.len() + 16);
     out.push_str("a,b,height,size\n");

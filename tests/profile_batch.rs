@@ -4,12 +4,12 @@ mod profile_support;
 
 use std::collections::BTreeMap;
 
-use profile_support::*;
 use ndarray::ArrayView1;
 use pinnersage::synthetic::UserConfig;
 use pinnersage::{
     Action, CutRule, DecayRate, EmbeddingSource, Error, PinnerSage, TimeUnit, UnknownItems,
 };
+use profile_support::*;
 use proptest::prelude::*;
 
 /// Items: `n` points around three far-apart centres in 3-d, plus ids `n..n+3`

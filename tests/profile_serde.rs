@@ -4,9 +4,9 @@
 
 mod profile_support;
 
-use profile_support::*;
 use pinnersage::synthetic::UserConfig;
 use pinnersage::{Action, DecayRate, InMemoryEmbeddings, PinnerSage, TimeUnit, UserProfile};
+use profile_support::*;
 
 #[test]
 fn profile_round_trips_through_json() {

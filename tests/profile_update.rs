@@ -3,9 +3,9 @@
 
 mod profile_support;
 
-use profile_support::*;
 use pinnersage::synthetic::UserConfig;
 use pinnersage::{Action, Error, InMemoryEmbeddings, PinnerSage, UserProfile};
+use profile_support::*;
 use proptest::prelude::*;
 
 /// The tolerance used for importances: `(n + 4)·(1 + x)` ulps relative, with

@@ -90,13 +90,16 @@ pub(crate) fn fill_condensed<F: Scalar>(
                 .sum::<F>()
         })
         .enumerate()
-        .fold((0, F::infinity()), |best, (i, v)| {
-            if v < best.1 {
-                (i, v)
-            } else {
-                best
-            }
-        })
+        .fold(
+            (0, F::infinity()),
+            |best, (i, v)| {
+                if v < best.1 {
+                    (i, v)
+                } else {
+                    best
+                }
+            },
+        )
         .0;
     let centre_row = x.row(centre).to_owned();
     let centred: Array2<F> = &x - &centre_row.insert_axis(Axis(0));

@@ -8,7 +8,8 @@
 //! which is exactly what the Lance–Williams recurrence of the matrix path
 //! tracks, so both paths give the same dendrogram (up to rounding, and up to
 //! the order of tied merges). Merging `A` and `B` replaces them by one centroid
-//! `(w_A·μ_A + w_B·μ_B)/(w_A + w_B)` of weight `w_A + w_B`.
+//! `μ_B + (μ_A − μ_B)·w_A/(w_A + w_B)` (the weighted mean, in a form that
+//! leaves equal centroids exactly equal) of weight `w_A + w_B`.
 //!
 //! Ward is reducible, so the chain finds every reciprocal-nearest-neighbour
 //! pair; sorting the pairs by distance gives merges that are each a global
@@ -92,8 +93,11 @@ pub(crate) fn ward_lean<F: Scalar>(x: ArrayView2<'_, F>, mut weights: Vec<F>) ->
         let total = wg + wk;
         let (lo, hi) = centroids.split_at_mut(keep * dim);
         let cg = &lo[gone * dim..(gone + 1) * dim];
+        // μ_keep + (μ_gone − μ_keep)·w_gone/(w_gone + w_keep): equal centroids
+        // (duplicated rows) stay exactly equal, so their distances stay 0
+        let share = wg / total;
         for (k, &g) in hi[..dim].iter_mut().zip(cg) {
-            *k = (wk * *k + wg * g) / total;
+            *k = *k + (g - *k) * share;
         }
         weights[keep] = total;
         node_of_slot[keep] = m + step;

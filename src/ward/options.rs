@@ -8,10 +8,10 @@ use crate::scalar::Scalar;
 
 use super::dendrogram::Dendrogram;
 use super::gram::fill_condensed;
+use super::kernels::squared_distance;
 use super::lean::ward_lean;
 use super::linkage::{validate_matrix, validate_weights};
 use super::matrix::ward_on_matrix;
-use super::kernels::squared_distance;
 use super::ordering::fastmap_order;
 
 /// How [`Ward`] computes a linkage. Both paths give the same dendrogram (up to

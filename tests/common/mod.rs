@@ -4,15 +4,20 @@
 use std::path::PathBuf;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
-use pinnersage::ward::{self, Dendrogram};
+use pinnersage::ward::{self, Dendrogram, Strategy, Ward};
 use pinnersage::Scalar;
 
 /// Every way the crate can compute a Ward linkage of (optionally weighted) rows,
-/// by name. Conformance tests run on all of them.
+/// by name: the free functions (matrix path at these sizes), both forced
+/// strategies, and `Auto` under a budget too small for the matrix (which must
+/// fall back to the lean path). Conformance tests run on all of them.
 pub fn all_linkages<F: Scalar>(
     x: ArrayView2<'_, F>,
     weights: Option<ArrayView1<'_, F>>,
 ) -> Vec<(&'static str, Dendrogram<F>)> {
+    let matrix = Ward::new().strategy(Strategy::Matrix);
+    let lean = Ward::new().strategy(Strategy::Lean);
+    let over_budget = Ward::new().memory_budget(0);
     let mut out = Vec::new();
     match weights {
         None => {
@@ -22,8 +27,23 @@ pub fn all_linkages<F: Scalar>(
                 "linkage_weighted(1)",
                 ward::linkage_weighted(x, ones.view()).unwrap(),
             ));
+            out.push(("Matrix", matrix.linkage(x).unwrap()));
+            out.push(("Lean", lean.linkage(x).unwrap()));
+            out.push((
+                "Lean weighted(1)",
+                lean.linkage_weighted(x, ones.view()).unwrap(),
+            ));
+            out.push(("Auto over budget", over_budget.linkage(x).unwrap()));
         }
-        Some(w) => out.push(("linkage_weighted", ward::linkage_weighted(x, w).unwrap())),
+        Some(w) => {
+            out.push(("linkage_weighted", ward::linkage_weighted(x, w).unwrap()));
+            out.push(("Matrix weighted", matrix.linkage_weighted(x, w).unwrap()));
+            out.push(("Lean weighted", lean.linkage_weighted(x, w).unwrap()));
+            out.push((
+                "Auto over budget weighted",
+                over_budget.linkage_weighted(x, w).unwrap(),
+            ));
+        }
     }
     out
 }
@@ -271,6 +291,24 @@ pub fn naive_ward_heights(
     }
     heights.sort_by(|a, b| a.partial_cmp(b).unwrap());
     heights
+}
+
+/// Flat labels of `m` observations after applying the first `k` rows of a
+/// scipy-format linkage `(a, b, ...)` (clusters numbered `m + row`).
+pub fn scipy_labels_after(m: usize, z: &[(usize, usize)], k: usize) -> Vec<usize> {
+    let mut parent: Vec<usize> = (0..m + k).collect();
+    for (row, &(a, b)) in z[..k].iter().enumerate() {
+        parent[a] = m + row;
+        parent[b] = m + row;
+    }
+    (0..m)
+        .map(|mut i| {
+            while parent[i] != i {
+                i = parent[i];
+            }
+            i
+        })
+        .collect()
 }
 
 /// `true` if two labelings describe the same partition.
