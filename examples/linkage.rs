@@ -16,7 +16,9 @@
 //! (with `--repeat N`) also times the floor the matrix path is measured
 //! against: the full m×m Gram matrix `X·Xᵀ` with the same GEMM kernel
 //! (ndarray's `matrixmultiply`) plus one pass over a condensed matrix, and
-//! prints `floor_ms=<median>` on stderr.
+//! prints `floor_ms=<median>` on stderr. On Linux it also prints
+//! `extra_mib=<value>`: how far the first linkage call raised the process's
+//! peak resident memory (`VmHWM`) above its level after loading the input.
 //!
 //! Errors (missing file, wrong dtype or shape, non-finite values, bad
 //! arguments) print one line on stderr and exit non-zero.
@@ -148,9 +150,20 @@ fn floor_once<F: Scalar>(x: &Array2<F>) -> F {
     min
 }
 
+/// Peak resident memory of this process in KiB (`VmHWM`, Linux only).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 fn run<F: Scalar>(x: Array2<F>, args: &Args) -> Result<(), String> {
     let w = args.weights.as_deref().map(read_weights::<F>).transpose()?;
+    let before = peak_rss_kib();
     let tree = cluster(&x, w.as_ref(), args.lean).map_err(|e| e.to_string())?;
+    if let (Some(a), Some(b)) = (before, peak_rss_kib()) {
+        eprintln!("extra_mib={:.1}", b.saturating_sub(a) as f64 / 1024.0);
+    }
     if args.repeat > 0 {
         let mut times = Vec::with_capacity(args.repeat);
         let mut floors = Vec::with_capacity(args.repeat);

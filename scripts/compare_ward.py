@@ -12,13 +12,17 @@ What it does, for every size m (and dtype):
   * times, single-threaded, as the median of `--repeat` in-process runs after one warm-up
     (time.perf_counter): scipy `linkage(X, 'ward')`, fastcluster `linkage(X, 'ward')` (pdist plus the
     O(m^2)-memory algorithm), fastcluster `linkage_vector(X, 'ward')` (memory-saving, from vectors);
-  * times a "floor" (the work any exact method from the m x d matrix must do): numpy `G = X @ X.T`
-    (single-thread BLAS, ~m^2 d multiply-adds) plus `np.min(G)`, one streaming pass over the m^2 entries
-    as a proxy for the O(m^2) nearest-neighbour-chain walk;
-  * runs the crate's example `linkage X.npy --repeat N [--lean]` (built once with
+  * times a "floor" (the work any exact method from the m x d matrix must do): the full Gram matrix
+    `X·Xᵀ` (~m^2 d multiply-adds) plus one pass over it, with the crate's own GEMM kernel (ndarray's
+    matrixmultiply), reported by `linkage --floor` interleaved with the crate's runs; numpy's
+    `X @ X.T` (single-thread BLAS) is shown beside it for reference;
+  * runs the crate's example `linkage X.npy --repeat N --floor [--lean]` (built once with
     `cargo build --release --example linkage`), which reports its own in-process median on stderr as
-    `median_ms=<value>` (excluding I/O) and the scipy-format linkage on stdout; records the process's
-    peak RSS (os.wait4 rusage);
+    `median_ms=<value>` (excluding I/O), the floor as `floor_ms=<value>`, the extra peak memory of
+    its first linkage call as `extra_mib=<value>` (VmHWM delta, Linux), and the scipy-format linkage
+    on stdout;
+  * measures the extra peak memory of fastcluster.linkage and linkage_vector the same way: in a
+    fresh Python process, the rise of ru_maxrss over its level after importing and loading X;
   * checks the crate's sorted heights against scipy's: max relative error, with an absolute floor of
     1e-12 x the largest height; exits 1 if it exceeds 1e-9 (f64) or 1e-4 (f32);
   * prints a markdown table (stdout; progress goes to stderr).
@@ -56,6 +60,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE = {"f64": 1e-9, "f32": 1e-4}
 NP_DTYPE = {"f64": np.float64, "f32": np.float32}
 MEDIAN_RE = re.compile(r"median_ms\s*=\s*([0-9.eE+-]+)")
+FLOOR_RE = re.compile(r"floor_ms\s*=\s*([0-9.eE+-]+)")
+EXTRA_RE = re.compile(r"extra_mib\s*=\s*([0-9.eE+-]+)")
 
 
 def log(*args):
@@ -95,12 +101,36 @@ def gram_floor(x):
     return np.min(g)
 
 
+EXTRA_MEM_CODE = """
+import resource, sys
+import numpy as np
+import fastcluster
+x = np.load(sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+getattr(fastcluster, sys.argv[2])(x, method="ward")
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((after - before) / (2**20 if sys.platform == "darwin" else 2**10))
+"""
+
+
+def python_extra_mib(npy, function):
+    """Extra peak memory (MiB) of fastcluster.<function>(X, 'ward') in a fresh process."""
+    proc = subprocess.run([sys.executable, "-c", EXTRA_MEM_CODE, str(npy), function],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        log(f"warning: memory probe of fastcluster.{function} failed: {proc.stderr.strip()}")
+        return None
+    return float(proc.stdout.strip())
+
+
 @dataclass
 class CrateRun:
     median_ms: float
     heights: np.ndarray
     maxrss_mib: float
     wall_s: float
+    floor_ms: float | None
+    extra_mib: float | None
 
 
 def build_crate(crate_dir):
@@ -131,7 +161,7 @@ def build_crate(crate_dir):
 
 def run_crate(exe, npy, repeat, lean, m):
     """Run the crate's example once; parse heights (stdout) and median_ms (stderr); peak RSS."""
-    cmd = [str(exe), str(npy), "--repeat", str(repeat)] + (["--lean"] if lean else [])
+    cmd = [str(exe), str(npy), "--repeat", str(repeat)] + (["--lean"] if lean else ["--floor"])
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err)
@@ -159,7 +189,10 @@ def run_crate(exe, npy, repeat, lean, m):
         sys.exit(f"error: {' '.join(cmd)}: no 'median_ms=' on stderr:\n{stderr}")
     # ru_maxrss is KiB on Linux, bytes on macOS.
     rss = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
-    return CrateRun(float(found[-1]), rows[:, 2], rss, wall)
+    floor = FLOOR_RE.findall(stderr)
+    extra = EXTRA_RE.findall(stderr)
+    return CrateRun(float(found[-1]), rows[:, 2], rss, wall,
+                    float(floor[-1]) if floor else None, float(extra[-1]) if extra else None)
 
 
 def max_rel_err(heights, reference):
@@ -186,6 +219,8 @@ class Row:
     fc_ms: float
     fcv_ms: float
     floor_ms: float
+    fc_extra_mib: float | None = None
+    fcv_extra_mib: float | None = None
     crate: CrateRun | None = None
     lean: CrateRun | None = None
     errs: dict = field(default_factory=dict)
@@ -213,6 +248,9 @@ def measure(m, dtype, args, exe, tmpdir):
     if exe is not None:
         npy = Path(tmpdir) / f"x_m{m}_d{args.dim}_{dtype}.npy"
         np.save(npy, x)
+        log(f"m={m} d={args.dim} {dtype}: extra memory of fastcluster ...")
+        row.fc_extra_mib = python_extra_mib(npy, "linkage")
+        row.fcv_extra_mib = python_extra_mib(npy, "linkage_vector")
         log(f"m={m} d={args.dim} {dtype}: crate ...")
         row.crate = run_crate(exe, npy, args.repeat, False, m)
         row.errs["crate"] = max_rel_err(row.crate.heights, ref)
@@ -237,29 +275,37 @@ def ratio(num, den):
     return "–" if num is None or den is None or den <= 0 else f"{num / den:.2f}×"
 
 
+def mib(v):
+    return "–" if v is None else f"{v:.0f}"
+
+
 def table(rows, lean):
     head = ["m", "dtype", "crate ms"]
     if lean:
         head.append("crate lean ms")
-    head += ["scipy ms", "fastcluster ms", "fc.linkage_vector ms", "Gram floor ms",
-             "fastcluster/crate", "scipy/crate", "linkage_vector/crate-lean" if lean else "linkage_vector/crate",
-             "crate/floor", "max rel err", "crate MiB"]
+    head += ["scipy ms", "fastcluster ms", "fc.linkage_vector ms", "floor ms (crate GEMM)",
+             "numpy Gram ms", "fastcluster/crate", "scipy/crate", "crate/floor"]
     if lean:
-        head.append("crate lean MiB")
+        head.append("linkage_vector/crate-lean")
+    head += ["max rel err", "crate extra MiB", "fastcluster extra MiB"]
+    if lean:
+        head += ["crate lean extra MiB", "linkage_vector extra MiB"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         c = r.crate.median_ms if r.crate else None
         cl = r.lean.median_ms if r.lean else None
+        floor = r.crate.floor_ms if r.crate else None
         cells = [str(r.m), r.dtype, ms(c)]
         if lean:
             cells.append(ms(cl))
-        cells += [ms(r.scipy_ms), ms(r.fc_ms), ms(r.fcv_ms), ms(r.floor_ms),
-                  ratio(r.fc_ms, c), ratio(r.scipy_ms, c), ratio(r.fcv_ms, cl if lean else c),
-                  ratio(c, r.floor_ms),
-                  f"{max(r.errs.values()):.1e}" if r.errs else "–",
-                  f"{r.crate.maxrss_mib:.0f}" if r.crate else "–"]
+        cells += [ms(r.scipy_ms), ms(r.fc_ms), ms(r.fcv_ms), ms(floor), ms(r.floor_ms),
+                  ratio(r.fc_ms, c), ratio(r.scipy_ms, c), ratio(c, floor)]
         if lean:
-            cells.append(f"{r.lean.maxrss_mib:.0f}" if r.lean else "–")
+            cells.append(ratio(r.fcv_ms, cl))
+        cells += [f"{max(r.errs.values()):.1e}" if r.errs else "–",
+                  mib(r.crate.extra_mib if r.crate else None), mib(r.fc_extra_mib)]
+        if lean:
+            cells += [mib(r.lean.extra_mib if r.lean else None), mib(r.fcv_extra_mib)]
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
 
@@ -324,11 +370,13 @@ def main():
     print(f"{cpu_name()}; Python {platform.python_version()}, numpy {version('numpy')} "
           f"(BLAS: {blas_name()}), scipy {version('scipy')}, fastcluster {version('fastcluster')}.")
     if exe is not None:
-        print(f"crate: `{exe} X.npy --repeat {args.repeat}{' [--lean]' if args.lean else ''}` "
-              "(its own in-process median, I/O excluded; MiB = process peak RSS).")
-    print("Gram floor = numpy `X @ X.T` + `np.min` over it (one pass over m² entries). "
-          "Ratios > 1× mean the crate is faster; crate/floor is how far the crate is from that floor. "
-          "max rel err = crate's sorted heights vs scipy's.")
+        print(f"crate: `linkage X.npy --repeat {args.repeat} --floor` and `... --lean` "
+              "(its own in-process median, I/O excluded).")
+    print("floor = full `X·Xᵀ` with the crate's GEMM kernel (matrixmultiply) + one pass over it, timed by the "
+          "crate's example between its own runs; numpy Gram = `X @ X.T` + `np.min` with numpy's BLAS, for "
+          "reference. Ratios > 1× mean the crate is faster; crate/floor is how far the crate is from the "
+          "floor. max rel err = crate's sorted heights vs scipy's (worst of both paths). extra MiB = rise "
+          "of the peak RSS during one call, over the level after loading X.")
     print()
     print(table(rows, args.lean))
 
