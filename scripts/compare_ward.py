@@ -105,11 +105,23 @@ EXTRA_MEM_CODE = """
 import resource, sys
 import numpy as np
 import fastcluster
+
+def peak_kib():
+    # VmHWM belongs to this process image; ru_maxrss would carry over the parent's peak through
+    # fork + exec on Linux and hide everything below it.
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform == "darwin" else 1)
+
 x = np.load(sys.argv[1])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_kib()
 getattr(fastcluster, sys.argv[2])(x, method="ward")
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print((after - before) / (2**20 if sys.platform == "darwin" else 2**10))
+print((peak_kib() - before) / 1024)
 """
 
 

@@ -14,8 +14,10 @@
 //!    days) are items with fixed embeddings (the paper: PinSage). See
 //!    [`Action`].
 //! 2. **Ward clustering.** The embeddings are clustered by Ward's agglomerative
-//!    method ([`ward::linkage`]), computed exactly by the nearest-neighbour
-//!    chain with the Lance–Williams update. The number of clusters is not fixed:
+//!    method ([`ward::linkage`]), computed exactly with the Lance–Williams
+//!    update, from a Gram-matrix distance kernel or, for histories whose
+//!    distance matrix would exceed a memory budget, by the nearest-neighbour
+//!    chain on centroids ([`ward::Ward`]). The number of clusters is not fixed:
 //!    the [`Dendrogram`](ward::Dendrogram) is cut where the merge distance
 //!    exceeds a threshold α ([`Dendrogram::cut`](ward::Dendrogram::cut)).
 //! 3. **Medoids.** Each cluster is summarised by its medoid, the member that

@@ -30,9 +30,13 @@ use super::ordering::{fastmap_order, permute_condensed};
 /// [`Error::EmptyInput`], [`Error::ZeroDimension`], [`Error::NonFiniteValue`]
 /// (naming the first offending row and column).
 ///
+/// Uses [`Ward::new()`](Ward::new): the matrix path while its condensed matrix
+/// fits [`Ward::DEFAULT_MEMORY_BUDGET`], the memory-lean path above it.
+///
 /// # Complexity
-/// O(m²·d) time for the distances plus O(m²) for the nearest-neighbour chain;
-/// O(m²) space (one condensed matrix of `F`).
+/// Matrix path: O(m²·d) time for the distances (GEMM-bound) plus O(m²) in
+/// practice for the clustering; O(m²) space (one condensed matrix of `F`) plus
+/// O(m·d). Lean path: O(m²·d) time, O(m·d) space.
 ///
 /// # Example
 /// ```

@@ -1,8 +1,29 @@
-//! Ward agglomerative clustering by the nearest-neighbour chain.
+//! Exact Ward agglomerative clustering.
 //!
 //! * [`linkage`] — rows of an embedding matrix;
 //! * [`linkage_weighted`] — rows with multiplicities (repeated items collapsed);
-//! * [`linkage_condensed`] — your own precomputed dissimilarities.
+//! * [`linkage_condensed`] — your own precomputed dissimilarities;
+//! * [`Ward`] — the same with a choice of [`Strategy`] and a memory budget
+//!   (the free functions are `Ward::new()`).
+//!
+//! Two exact paths compute the same dendrogram:
+//!
+//! * the **matrix path** computes all squared distances at once through a
+//!   cache-blocked Gram-matrix GEMM (ndarray's `matrixmultiply`; small
+//!   distances, where the Gram form loses digits, are recomputed directly),
+//!   then merges with cached nearest neighbours and lazily replayed
+//!   Lance–Williams updates over one condensed matrix of the element type;
+//! * the **memory-lean path** runs the nearest-neighbour chain on cluster
+//!   centroids and weights, in O(m·d) memory.
+//!
+//! [`Strategy::Auto`] (the default) takes the matrix path while its condensed
+//! matrix fits the memory budget ([`Ward::DEFAULT_MEMORY_BUDGET`], 256 MiB),
+//! the lean path above it.
+//!
+//! With exactly tied dissimilarities (duplicated rows, data on a grid) several
+//! dendrograms are correct; the order of tied merges may then differ from
+//! scipy's, but every merge is a global minimum of the dissimilarities at its
+//! step.
 //!
 //! All return a [`Dendrogram`], which [`cut`](Dendrogram::cut)s at a distance
 //! threshold α (the paper's rule) or into `k` clusters

@@ -115,7 +115,7 @@ impl Ward {
     /// The matrix path needs this plus O(m·d) (a centred copy of the input)
     /// and a GEMM scratch buffer of about 2 MiB.
     pub fn matrix_bytes<F: Scalar>(m: usize) -> Option<usize> {
-        let pairs = if m % 2 == 0 {
+        let pairs = if m.is_multiple_of(2) {
             (m / 2).checked_mul(m.saturating_sub(1))
         } else {
             m.checked_mul((m.saturating_sub(1)) / 2)
