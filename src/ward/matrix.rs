@@ -130,11 +130,11 @@ impl<F: Scalar> State<F> {
             }
             let below = i < e.a;
             let ib = rs + (e.b - i - 1);
-            let ia = if below {
-                rs + (e.a.wrapping_sub(i + 1))
-            } else {
-                self.row_start[e.a] + (i.wrapping_sub(e.a + 1))
-            };
+            // a bit-mask select: LLVM turns an `if` here into a jump
+            let own = rs.wrapping_add(e.a.wrapping_sub(i + 1));
+            let frozen = self.row_start[e.a].wrapping_add(i.wrapping_sub(e.a + 1));
+            let mask = usize::from(below).wrapping_neg();
+            let ia = (own & mask) | (frozen & !mask);
             let d_ib = self.d[ib];
             let d_ia = self.d[ia];
             let v = lance_williams(d_ia, d_ib, wi, &e);
