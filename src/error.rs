@@ -73,7 +73,9 @@ pub enum Error {
     },
 
     /// A requested number of clusters is 0 or exceeds the number of observations.
-    #[error("cannot cut {observations} observations into {k} clusters: k must be in 1..={observations}")]
+    #[error(
+        "cannot cut {observations} observations into {k} clusters: k must be in 1..={observations}"
+    )]
     InvalidClusterCount {
         /// Requested number of clusters.
         k: usize,
@@ -141,6 +143,25 @@ pub enum Error {
     NonFiniteQuery {
         /// Position of the first non-finite value.
         position: usize,
+    },
+
+    /// A query in a batch contains NaN or infinity.
+    #[error("non-finite value at position {position} of query {query} in the batch")]
+    NonFiniteBatchQuery {
+        /// Row of the batch holding the first non-finite value.
+        query: usize,
+        /// Position of that value within the query.
+        position: usize,
+    },
+
+    /// An interest's importance is negative, NaN or infinite, so it cannot
+    /// weigh a draw.
+    #[error("importance of interest {index} is {value}: importances must be finite and >= 0")]
+    InvalidImportance {
+        /// Index of the interest.
+        index: usize,
+        /// The importance, converted to `f64`.
+        value: f64,
     },
 
     /// An error reported by an approximate-nearest-neighbour backend.

@@ -65,6 +65,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod ann;
 mod error;
 mod history;
 mod scalar;

@@ -121,7 +121,10 @@ impl<F: Scalar> Catalog<F> {
             );
         }
         if !config.spread.is_finite() || config.spread < 0.0 {
-            return invalid("spread", format!("{} is not finite and >= 0", config.spread));
+            return invalid(
+                "spread",
+                format!("{} is not finite and >= 0", config.spread),
+            );
         }
         let d = config.dim;
         let mut centres = Array2::<f64>::zeros((config.topics, d));
@@ -227,7 +230,9 @@ impl<F: Scalar> Catalog<F> {
             topics.swap(i, j);
         }
         topics.truncate(config.interests);
-        let shares: Vec<f64> = (0..config.interests).map(|r| 1.0 / (r + 1) as f64).collect();
+        let shares: Vec<f64> = (0..config.interests)
+            .map(|r| 1.0 / (r + 1) as f64)
+            .collect();
         let total: f64 = shares.iter().sum();
         // each interest is active over [start, end] within the window
         let start_of = now - config.window;
