@@ -68,6 +68,7 @@
 pub mod ann;
 mod error;
 mod history;
+pub mod retrieval;
 mod scalar;
 pub mod synthetic;
 pub mod ward;

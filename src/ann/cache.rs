@@ -66,11 +66,13 @@ pub trait MedoidNeighbours {
         k: usize,
     ) -> Result<SharedNeighbours<Self::Id, Self::Elem>>;
 
-    /// The metric of the underlying index.
-    fn metric(&self) -> super::Metric;
+    /// The metric of the underlying index, in which the lists' distances are
+    /// expressed. (Not named `metric`, so that it never clashes with
+    /// [`AnnIndex::metric`] when both traits are in scope.)
+    fn distance_metric(&self) -> super::Metric;
 }
 
-impl<X: AnnIndex> MedoidNeighbours for X {
+impl<X: AnnIndex + ?Sized> MedoidNeighbours for X {
     type Id = X::Id;
     type Elem = X::Elem;
 
@@ -84,8 +86,8 @@ impl<X: AnnIndex> MedoidNeighbours for X {
         self.search(embedding, k).map(SharedNeighbours::new)
     }
 
-    fn metric(&self) -> super::Metric {
-        AnnIndex::metric(self)
+    fn distance_metric(&self) -> super::Metric {
+        self.metric()
     }
 }
 
@@ -285,7 +287,7 @@ impl<X: AnnIndex> MedoidNeighbours for MedoidCache<X> {
         Ok(list)
     }
 
-    fn metric(&self) -> super::Metric {
+    fn distance_metric(&self) -> super::Metric {
         self.index.metric()
     }
 }

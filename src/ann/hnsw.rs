@@ -44,12 +44,12 @@ use crate::scalar::Scalar;
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HnswParams {
     /// `M`: links kept per node and layer (twice as many on the bottom
-    /// layer). Must be in `2..=255`. Default 24.
+    /// layer). Must be in `2..=255`. Default 32.
     pub max_connections: usize,
-    /// Candidate list size while inserting. Must be ≥ 1. Default 200.
+    /// Candidate list size while inserting. Must be ≥ 1. Default 100.
     pub ef_construction: usize,
     /// Candidate list size while searching; searches use
-    /// `max(ef_search, k)`. Must be ≥ 1. Default 128.
+    /// `max(ef_search, k)`. Must be ≥ 1. Default 48.
     pub ef_search: usize,
     /// Insert in parallel through rayon (inside `hnsw_rs`). Faster on several
     /// cores, but the graph then depends on thread timing. Default `false`.
@@ -59,9 +59,9 @@ pub struct HnswParams {
 impl Default for HnswParams {
     fn default() -> Self {
         HnswParams {
-            max_connections: 24,
-            ef_construction: 200,
-            ef_search: 128,
+            max_connections: 32,
+            ef_construction: 100,
+            ef_search: 48,
             parallel_build: false,
         }
     }
@@ -360,10 +360,10 @@ mod tests {
     }
 
     fn recall_at_10(metric: Metric) -> f64 {
-        // 4000 indexed items and 200 held-out queries from the same topics
-        let all = catalogue(4200, 5);
-        let items = all.slice(ndarray::s![..4000, ..]).to_owned();
-        let queries = all.slice(ndarray::s![4000.., ..]);
+        // 2000 indexed items and 100 held-out queries from the same topics
+        let all = catalogue(2100, 5);
+        let items = all.slice(ndarray::s![..2000, ..]).to_owned();
+        let queries = all.slice(ndarray::s![2000.., ..]);
         let exact = ExactIndex::with_row_ids(items.clone(), metric).unwrap();
         let hnsw = HnswIndex::with_row_ids(items.view(), metric, HnswParams::default()).unwrap();
         let truth = exact.search_batch(queries, 10).unwrap();
@@ -410,12 +410,12 @@ mod tests {
 
     #[test]
     fn serial_build_is_deterministic() {
-        let items = catalogue(800, 2);
+        let items = catalogue(400, 2);
         let a =
             HnswIndex::with_row_ids(items.view(), Metric::Cosine, HnswParams::default()).unwrap();
         let b =
             HnswIndex::with_row_ids(items.view(), Metric::Cosine, HnswParams::default()).unwrap();
-        for r in (0..800).step_by(37) {
+        for r in (0..400).step_by(37) {
             assert_eq!(
                 a.search(items.row(r), 10).unwrap(),
                 b.search(items.row(r), 10).unwrap()

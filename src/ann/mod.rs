@@ -272,6 +272,70 @@ mod tests {
     use super::*;
     use ndarray::array;
 
+    /// An index implementing only the required methods, to exercise the
+    /// trait's default `search_filtered` and `search_batch`.
+    struct OnlySearch(ExactIndex<usize, f64>);
+
+    impl AnnIndex for OnlySearch {
+        type Id = usize;
+        type Elem = f64;
+        fn dim(&self) -> usize {
+            self.0.dim()
+        }
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn metric(&self) -> Metric {
+            self.0.metric()
+        }
+        fn search(
+            &self,
+            query: ArrayView1<'_, f64>,
+            k: usize,
+        ) -> Result<Vec<Neighbour<usize, f64>>> {
+            self.0.search(query, k)
+        }
+    }
+
+    #[test]
+    fn default_methods_agree_with_the_exact_overrides() {
+        // 60 points on a line: the default filter must over-fetch past 16 + k
+        let x = ndarray::Array2::from_shape_fn((60, 1), |(i, _)| i as f64);
+        let exact = ExactIndex::with_row_ids(x.clone(), Metric::SquaredEuclidean).unwrap();
+        let plain = OnlySearch(exact.clone());
+        let q = array![0.0];
+        let exclude = |id: &usize| *id < 40;
+        let want = exact.search_filtered(q.view(), 5, &exclude).unwrap();
+        let got = plain.search_filtered(q.view(), 5, &exclude).unwrap();
+        assert_eq!(got, want);
+        assert_eq!(got[0].id, 40);
+        // asking for more than survive returns every survivor
+        assert_eq!(
+            plain.search_filtered(q.view(), 50, &exclude).unwrap().len(),
+            20
+        );
+        let batch = array![[3.0], [57.5]];
+        assert_eq!(
+            plain.search_batch(batch.view(), 2).unwrap(),
+            exact.search_batch(batch.view(), 2).unwrap()
+        );
+        assert_eq!(
+            plain.search_batch(array![[f64::NAN]].view(), 2),
+            Err(Error::NonFiniteBatchQuery {
+                query: 0,
+                position: 0
+            })
+        );
+        assert_eq!(
+            plain.search_filtered(array![1.0, 2.0].view(), 2, &exclude),
+            Err(Error::DimensionMismatch {
+                expected: 1,
+                got: 2
+            })
+        );
+        assert!(!plain.is_empty());
+    }
+
     #[test]
     fn score_is_monotone_decreasing_in_distance() {
         for m in [
