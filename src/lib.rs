@@ -76,3 +76,8 @@ pub mod ward;
 pub use error::{Error, Result};
 pub use history::Action;
 pub use scalar::Scalar;
+
+/// The README's code examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

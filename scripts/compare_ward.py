@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""Time pinnersage's Ward linkage against scipy and fastcluster on the same data, in the same run.
+
+    python3 -m pip install -r scripts/requirements.txt
+    python3 scripts/compare_ward.py                       # m = 500, 2000, 5000; d = 256; f64
+    python3 scripts/compare_ward.py --dtype both --lean   # also f32, and the crate's memory-lean path
+    python3 scripts/compare_ward.py --quick               # m = 200, 500; repeat 3 (CI smoke test)
+
+What it does, for every size m (and dtype):
+  * generates seeded clustered data: `--blobs` gaussian blobs in d dimensions, rows L2-normalised
+    (like embeddings); the same seed and m always give the same matrix;
+  * times, single-threaded, as the median of `--repeat` in-process runs after one warm-up
+    (time.perf_counter): scipy `linkage(X, 'ward')`, fastcluster `linkage(X, 'ward')` (pdist plus the
+    O(m^2)-memory algorithm), fastcluster `linkage_vector(X, 'ward')` (memory-saving, from vectors);
+  * times a "floor" (the work any exact method from the m x d matrix must do): numpy `G = X @ X.T`
+    (single-thread BLAS, ~m^2 d multiply-adds) plus `np.min(G)`, one streaming pass over the m^2 entries
+    as a proxy for the O(m^2) nearest-neighbour-chain walk;
+  * runs the crate's example `linkage X.npy --repeat N [--lean]` (built once with
+    `cargo build --release --example linkage`), which reports its own in-process median on stderr as
+    `median_ms=<value>` (excluding I/O) and the scipy-format linkage on stdout; records the process's
+    peak RSS (os.wait4 rusage);
+  * checks the crate's sorted heights against scipy's: max relative error, with an absolute floor of
+    1e-12 x the largest height; exits 1 if it exceeds 1e-9 (f64) or 1e-4 (f32);
+  * prints a markdown table (stdout; progress goes to stderr).
+
+Threads: OMP/OpenBLAS/MKL/BLIS/vecLib/numexpr/rayon thread counts are forced to 1 before numpy is
+imported; the crate process inherits the same environment.
+"""
+
+import os
+
+# Must happen before numpy is imported (BLAS reads these once, at load time).
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "RAYON_NUM_THREADS")
+for _var in THREAD_VARS:
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from importlib.metadata import version  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import fastcluster  # noqa: E402
+from scipy.cluster.hierarchy import linkage as scipy_linkage  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TOLERANCE = {"f64": 1e-9, "f32": 1e-4}
+NP_DTYPE = {"f64": np.float64, "f32": np.float32}
+MEDIAN_RE = re.compile(r"median_ms\s*=\s*([0-9.eE+-]+)")
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------------
+
+def make_data(m, d, blobs, seed):
+    """m rows in `blobs` gaussian clusters, L2-normalised; depends only on (seed, m, d, blobs)."""
+    rng = np.random.default_rng([seed, m, d, blobs])
+    centers = rng.normal(size=(blobs, d))
+    assign = rng.integers(0, blobs, size=m)
+    x = centers[assign] + 0.5 * rng.normal(size=(m, d))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Timing
+# --------------------------------------------------------------------------------------------------
+
+def time_median(fn, repeat):
+    """Median wall time in ms of `repeat` calls after one warm-up; also returns the last result."""
+    out = fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times), out
+
+
+def gram_floor(x):
+    g = x @ x.T
+    return np.min(g)
+
+
+@dataclass
+class CrateRun:
+    median_ms: float
+    heights: np.ndarray
+    maxrss_mib: float
+    wall_s: float
+
+
+def build_crate(crate_dir):
+    """`cargo build --release --example linkage`; returns the executable's path."""
+    cmd = ["cargo", "build", "--release", "--example", "linkage",
+           "--message-format=json-render-diagnostics"]
+    log("$", " ".join(cmd))
+    proc = subprocess.run(cmd, cwd=crate_dir, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"error: cargo build failed (exit {proc.returncode})")
+    exe = None
+    for line in proc.stdout.splitlines():
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if (msg.get("reason") == "compiler-artifact" and msg.get("target", {}).get("name") == "linkage"
+                and msg.get("executable")):
+            exe = msg["executable"]
+    if exe is None:  # fall back to the conventional location
+        target = Path(os.environ.get("CARGO_TARGET_DIR", Path(crate_dir) / "target"))
+        exe = target / "release" / "examples" / ("linkage.exe" if os.name == "nt" else "linkage")
+    exe = Path(exe)
+    if not exe.is_file():
+        sys.exit(f"error: built example not found at {exe}")
+    return exe
+
+
+def run_crate(exe, npy, repeat, lean, m):
+    """Run the crate's example once; parse heights (stdout) and median_ms (stderr); peak RSS."""
+    cmd = [str(exe), str(npy), "--repeat", str(repeat)] + (["--lean"] if lean else [])
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        sys.exit(f"error: {' '.join(cmd)} exited with {proc.returncode}\n{stderr}")
+
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    if not lines or lines[0].replace(" ", "") != "a,b,height,size":
+        sys.exit(f"error: {' '.join(cmd)}: expected CSV header 'a,b,height,size', got {lines[:1]}")
+    try:
+        rows = np.array([[float(t) for t in line.split(",")] for line in lines[1:]]).reshape(-1, 4)
+    except ValueError as e:
+        sys.exit(f"error: {' '.join(cmd)}: unparsable linkage row ({e})")
+    if rows.shape[0] != m - 1 or (m > 1 and int(rows[-1, 3]) != m):
+        sys.exit(f"error: {' '.join(cmd)}: expected {m - 1} merges ending in size {m}, "
+                 f"got {rows.shape[0]} rows")
+    found = MEDIAN_RE.findall(stderr)
+    if not found:
+        sys.exit(f"error: {' '.join(cmd)}: no 'median_ms=' on stderr:\n{stderr}")
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    rss = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+    return CrateRun(float(found[-1]), rows[:, 2], rss, wall)
+
+
+def max_rel_err(heights, reference):
+    """Max relative error of sorted heights, with an absolute floor of 1e-12 x the largest height."""
+    a = np.sort(np.asarray(heights, dtype=np.float64))
+    b = np.sort(np.asarray(reference, dtype=np.float64))
+    if a.shape != b.shape:
+        return float("inf")
+    if b.size == 0:
+        return 0.0
+    floor = max(1e-12 * float(np.max(np.abs(b))), np.finfo(np.float64).tiny)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), floor)))
+
+
+# --------------------------------------------------------------------------------------------------
+# One configuration
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    m: int
+    dtype: str
+    scipy_ms: float
+    fc_ms: float
+    fcv_ms: float
+    floor_ms: float
+    crate: CrateRun | None = None
+    lean: CrateRun | None = None
+    errs: dict = field(default_factory=dict)
+
+
+def measure(m, dtype, args, exe, tmpdir):
+    x = make_data(m, args.dim, args.blobs, args.seed).astype(NP_DTYPE[dtype])
+    x = np.ascontiguousarray(x)
+    log(f"m={m} d={args.dim} {dtype}: scipy ...")
+    scipy_ms, z_scipy = time_median(lambda: scipy_linkage(x, method="ward"), args.repeat)
+    log(f"m={m} d={args.dim} {dtype}: fastcluster.linkage ...")
+    fc_ms, z_fc = time_median(lambda: fastcluster.linkage(x, method="ward"), args.repeat)
+    log(f"m={m} d={args.dim} {dtype}: fastcluster.linkage_vector ...")
+    fcv_ms, z_fcv = time_median(lambda: fastcluster.linkage_vector(x, method="ward"), args.repeat)
+    floor_ms, _ = time_median(lambda: gram_floor(x), args.repeat)
+
+    ref = z_scipy[:, 2]
+    row = Row(m, dtype, scipy_ms, fc_ms, fcv_ms, floor_ms)
+    # Sanity: the two fastcluster paths agree with scipy (not part of the pass/fail verdict).
+    for name, z in (("fastcluster.linkage", z_fc), ("fastcluster.linkage_vector", z_fcv)):
+        e = max_rel_err(z[:, 2], ref)
+        if e > TOLERANCE["f64"]:
+            log(f"warning: {name} heights differ from scipy's: max rel err {e:.2e}")
+
+    if exe is not None:
+        npy = Path(tmpdir) / f"x_m{m}_d{args.dim}_{dtype}.npy"
+        np.save(npy, x)
+        log(f"m={m} d={args.dim} {dtype}: crate ...")
+        row.crate = run_crate(exe, npy, args.repeat, False, m)
+        row.errs["crate"] = max_rel_err(row.crate.heights, ref)
+        if args.lean:
+            log(f"m={m} d={args.dim} {dtype}: crate --lean ...")
+            row.lean = run_crate(exe, npy, args.repeat, True, m)
+            row.errs["crate --lean"] = max_rel_err(row.lean.heights, ref)
+        for name, e in row.errs.items():
+            log(f"m={m} {dtype}: {name} vs scipy: max rel err {e:.2e} (tolerance {TOLERANCE[dtype]:g})")
+    return row
+
+
+# --------------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------------
+
+def ms(v):
+    return "–" if v is None else (f"{v:.1f}" if v >= 10 else f"{v:.2f}")
+
+
+def ratio(num, den):
+    return "–" if num is None or den is None or den <= 0 else f"{num / den:.2f}×"
+
+
+def table(rows, lean):
+    head = ["m", "dtype", "crate ms"]
+    if lean:
+        head.append("crate lean ms")
+    head += ["scipy ms", "fastcluster ms", "fc.linkage_vector ms", "Gram floor ms",
+             "fastcluster/crate", "scipy/crate", "linkage_vector/crate-lean" if lean else "linkage_vector/crate",
+             "crate/floor", "max rel err", "crate MiB"]
+    if lean:
+        head.append("crate lean MiB")
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        c = r.crate.median_ms if r.crate else None
+        cl = r.lean.median_ms if r.lean else None
+        cells = [str(r.m), r.dtype, ms(c)]
+        if lean:
+            cells.append(ms(cl))
+        cells += [ms(r.scipy_ms), ms(r.fc_ms), ms(r.fcv_ms), ms(r.floor_ms),
+                  ratio(r.fc_ms, c), ratio(r.scipy_ms, c), ratio(r.fcv_ms, cl if lean else c),
+                  ratio(c, r.floor_ms),
+                  f"{max(r.errs.values()):.1e}" if r.errs else "–",
+                  f"{r.crate.maxrss_mib:.0f}" if r.crate else "–"]
+        if lean:
+            cells.append(f"{r.lean.maxrss_mib:.0f}" if r.lean else "–")
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_name():
+    try:
+        cfg = np.show_config(mode="dicts")
+        return cfg["Build Dependencies"]["blas"]["name"]
+    except Exception:  # the layout of numpy's config dict is not a stable API
+        return "unknown"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", help="comma-separated m values (default 500,2000,5000; --quick: 200,500)")
+    ap.add_argument("--repeat", type=int, help="timed runs per measurement, median reported "
+                                               "(default 5; --quick: 3)")
+    ap.add_argument("--dim", type=int, default=256, help="dimension d (default 256)")
+    ap.add_argument("--dtype", choices=["f64", "f32", "both"], default="f64", help="default f64")
+    ap.add_argument("--lean", action="store_true", help="also time the crate with --lean")
+    ap.add_argument("--quick", action="store_true", help="small smoke run: sizes 200,500, repeat 3")
+    ap.add_argument("--blobs", type=int, default=16, help="gaussian blobs in the data (default 16)")
+    ap.add_argument("--seed", type=int, default=20240611, help="data seed (default 20240611)")
+    ap.add_argument("--crate-dir", type=Path, default=REPO_ROOT, help="crate root (default: repo root)")
+    ap.add_argument("--binary", type=Path, help="use this linkage executable instead of building one")
+    ap.add_argument("--no-crate", action="store_true", help="time only the Python libraries")
+    args = ap.parse_args()
+
+    sizes = args.sizes or ("200,500" if args.quick else "500,2000,5000")
+    args.sizes = [int(s) for s in sizes.split(",") if s.strip()]
+    if args.repeat is None:
+        args.repeat = 3 if args.quick else 5
+    if args.repeat < 1 or any(m < 2 for m in args.sizes) or args.dim < 1 or args.blobs < 1:
+        ap.error("need repeat >= 1, every m >= 2, dim >= 1, blobs >= 1")
+    dtypes = ["f64", "f32"] if args.dtype == "both" else [args.dtype]
+
+    exe = None
+    if not args.no_crate:
+        exe = args.binary.resolve() if args.binary else build_crate(args.crate_dir)
+        if not exe.is_file():
+            sys.exit(f"error: {exe} not found")
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="compare_ward_") as tmpdir:
+        for m in args.sizes:
+            for dtype in dtypes:
+                rows.append(measure(m, dtype, args, exe, tmpdir))
+
+    print(f"Ward linkage, d = {args.dim}, {args.blobs} L2-normalised gaussian blobs, seed {args.seed}; "
+          f"median of {args.repeat} runs after a warm-up; one thread everywhere.")
+    print(f"{cpu_name()}; Python {platform.python_version()}, numpy {version('numpy')} "
+          f"(BLAS: {blas_name()}), scipy {version('scipy')}, fastcluster {version('fastcluster')}.")
+    if exe is not None:
+        print(f"crate: `{exe} X.npy --repeat {args.repeat}{' [--lean]' if args.lean else ''}` "
+              "(its own in-process median, I/O excluded; MiB = process peak RSS).")
+    print("Gram floor = numpy `X @ X.T` + `np.min` over it (one pass over m² entries). "
+          "Ratios > 1× mean the crate is faster; crate/floor is how far the crate is from that floor. "
+          "max rel err = crate's sorted heights vs scipy's.")
+    print()
+    print(table(rows, args.lean))
+
+    failed = [(r.m, r.dtype, name, e) for r in rows for name, e in r.errs.items() if not e <= TOLERANCE[r.dtype]]
+    for m, dtype, name, e in failed:
+        log(f"FAIL: m={m} {dtype}: {name} heights differ from scipy's by {e:.2e} "
+            f"(tolerance {TOLERANCE[dtype]:g})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
