@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use super::topk::TopK;
-use super::{check_batch, check_items, check_query, index_ids, AnnIndex, Metric, Neighbour};
+use super::{
+    check_batch, check_items, check_query, index_ids, AnnIndex, Metric, Neighbour, Neighbours,
+};
 use crate::error::Result;
 use crate::scalar::Scalar;
 
@@ -202,11 +204,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> AnnIndex for ExactIndex<I, F> {
     ///
     /// # Complexity
     /// O(b·n·d + b·n·log k) time, O(min(b·n, 4 Mi) + b·k) space for `b` queries.
-    fn search_batch(
-        &self,
-        queries: ArrayView2<'_, F>,
-        k: usize,
-    ) -> Result<Vec<Vec<Neighbour<I, F>>>> {
+    fn search_batch(&self, queries: ArrayView2<'_, F>, k: usize) -> Result<Vec<Neighbours<I, F>>> {
         check_batch(queries, self.dim())?;
         let block = (BATCH_SCORES / self.items.nrows()).max(1);
         let mut out = Vec::with_capacity(queries.nrows());
@@ -310,7 +308,7 @@ mod tests {
                 assert_matches_naive(metric, &items, q.as_slice().unwrap(), 10, hits_b, &|_| {
                     false
                 });
-                let ex = |id: &usize| id % 3 == 0;
+                let ex = |id: &usize| id.is_multiple_of(3);
                 let filtered = index.search_filtered(q, 10, &ex).unwrap();
                 assert_matches_naive(metric, &items, q.as_slice().unwrap(), 10, &filtered, &ex);
             }

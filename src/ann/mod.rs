@@ -101,6 +101,9 @@ pub struct Neighbour<I, F> {
     pub distance: F,
 }
 
+/// A list of search results, nearest first.
+pub type Neighbours<I, F> = Vec<Neighbour<I, F>>;
+
 /// A nearest-neighbour index over item embeddings.
 ///
 /// Results are sorted nearest first; at most `k` are returned (fewer when the
@@ -187,7 +190,7 @@ pub trait AnnIndex {
         &self,
         queries: ArrayView2<'_, Self::Elem>,
         k: usize,
-    ) -> Result<Vec<Vec<Neighbour<Self::Id, Self::Elem>>>> {
+    ) -> Result<Vec<Neighbours<Self::Id, Self::Elem>>> {
         check_batch(queries, self.dim())?;
         queries
             .rows()

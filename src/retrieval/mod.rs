@@ -152,7 +152,7 @@ impl Recommender {
             .map(|i| profile.importance(i))
             .collect();
         let chosen = self.selection.select(&importances, rng)?;
-        let lists: Vec<(usize, SharedNeighbours<P::Id, P::Elem>)> = chosen
+        let lists = chosen
             .into_iter()
             .map(|i| {
                 source
@@ -163,7 +163,7 @@ impl Recommender {
                     )
                     .map(|l| (i, l))
             })
-            .collect::<Result<_>>()?;
+            .collect::<Result<Vec<(usize, SharedNeighbours<_, _>)>>>()?;
         let candidates: Vec<Candidates<'_, P::Id, P::Elem>> = lists
             .iter()
             .map(|(i, l)| Candidates {
@@ -173,7 +173,13 @@ impl Recommender {
                 neighbours: l,
             })
             .collect();
-        blend(&candidates, self.blend, source.distance_metric(), self.n, exclude)
+        blend(
+            &candidates,
+            self.blend,
+            source.distance_metric(),
+            self.n,
+            exclude,
+        )
     }
 }
 
