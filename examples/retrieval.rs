@@ -13,11 +13,24 @@
 //!
 //! Recall@k is the fraction of the exact top-k that HNSW returns, averaged over
 //! the queries; the exact index is the reference. Measured on the crate's
-//! development machine (2 shared cores), default options, cosine metric, f32:
+//! development machine (2 cores shared with other jobs, so timings are noisy),
+//! default options, cosine metric, f32, `--ef-search 48,32,64`:
 //!
 //! ```text
-//! see CHANGELOG.md / the issue report for the figures of a given commit
+//! catalogue: 100000 items x 64 dims in 100 topics, 1000 held-out queries, k = 10
+//! hnsw  build: 50.47s  (M 32, ef_construction 100, serial)
+//! exact, one query at a time:        508 queries/s
+//! exact, GEMM batch:                1266 queries/s
+//! hnsw ef_search   48: recall@10 0.9920,     2148 queries/s, 4.2x exact single, 1.7x exact batch
+//! hnsw ef_search   32: recall@10 0.9709,     2521 queries/s, 5.0x exact single, 2.0x exact batch
+//! hnsw ef_search   64: recall@10 0.9967,     1942 queries/s, 3.8x exact single, 1.5x exact batch
 //! ```
+//!
+//! The catalogue is a hard case for graph search: inside a topic the points
+//! are isotropic Gaussian noise around a centre, so the intrinsic dimension is
+//! close to 64. With M = 16 the same recall needs a larger `ef_search`
+//! (recall 0.958 at ef_search 64, 2 051 queries/s). On 5 000 items exact search
+//! is faster than HNSW; the graph pays off from tens of thousands of items.
 
 use std::collections::HashSet;
 use std::time::Instant;

@@ -23,9 +23,13 @@
 //!    is interpretable and its neighbours can be cached and shared across users.
 //! 4. **Importance.** Each cluster is weighted by
 //!    `Σ_{i∈C} exp(−λ·(T_now − T_i))`, the paper's λ being 0.01 per day.
-//! 5. **Retrieval.** A few medoids are sampled in proportion to importance and
-//!    each queries an approximate-nearest-neighbour index; the candidate lists
-//!    are blended.
+//! 5. **Retrieval.** A few medoids are sampled in proportion to importance
+//!    ([`retrieval::Selection`]) and each queries a nearest-neighbour index
+//!    ([`ann::AnnIndex`]: exact, or HNSW with the `hnsw` feature; neighbour
+//!    lists of popular medoids shared through [`ann::MedoidCache`]); the
+//!    candidate lists are blended ([`retrieval::blend()`]) into
+//!    recommendations that name the medoid behind them
+//!    ([`retrieval::Recommender`] does all of it in one call).
 //!
 //! ## Distances
 //!

@@ -36,9 +36,11 @@ use crate::scalar::Scalar;
 
 /// Build and search parameters of a [`HnswIndex`].
 ///
-/// The defaults reach recall@10 ≥ 0.95 against [`ExactIndex`](super::ExactIndex)
-/// on the crate's seeded clustered catalogues (measured by
-/// `cargo run --release --features hnsw --example retrieval`; figures in the
+/// The defaults reach recall@10 = 0.992 against [`ExactIndex`](super::ExactIndex)
+/// on a seeded clustered catalogue of 100 000 × 64 items (100 topics), at about
+/// 4× the queries per second of exact search one query at a time; `ef_search`
+/// 32 gives 0.971 at 5×. Measured by
+/// `cargo run --release --features hnsw --example retrieval` (figures in the
 /// example's documentation). Raise `ef_search` for recall, lower it for speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
