@@ -50,7 +50,7 @@ pub struct Candidates<'a, I, F> {
     /// The interest's medoid.
     pub medoid: &'a I,
     /// The interest's importance (used by [`Blend::Proportional`]).
-    pub importance: F,
+    pub importance: f64,
     /// The medoid's neighbours, nearest first.
     pub neighbours: &'a [Neighbour<I, F>],
 }
@@ -102,7 +102,7 @@ where
     F: Scalar,
     S: BuildHasher,
 {
-    let importances: Vec<F> = lists.iter().map(|l| l.importance).collect();
+    let importances: Vec<f64> = lists.iter().map(|l| l.importance).collect();
     let weights = validate(&importances)?;
     let mut state = State {
         lists,

@@ -25,14 +25,14 @@
 //! let items = array![[1.0_f32, 0.0], [0.9, 0.2], [0.0, 1.0], [0.1, 0.9]];
 //! let index = ExactIndex::with_row_ids(items.clone(), Metric::Cosine)?;
 //!
-//! struct Profile { medoids: Vec<usize>, embeddings: Array2<f32>, importances: Vec<f32> }
+//! struct Profile { medoids: Vec<usize>, embeddings: Array2<f32>, importances: Vec<f64> }
 //! impl Interests for Profile {
 //!     type Id = usize;
 //!     type Elem = f32;
 //!     fn interest_count(&self) -> usize { self.medoids.len() }
 //!     fn medoid(&self, i: usize) -> &usize { &self.medoids[i] }
 //!     fn medoid_embedding(&self, i: usize) -> ndarray::ArrayView1<'_, f32> { self.embeddings.row(i) }
-//!     fn importance(&self, i: usize) -> f32 { self.importances[i] }
+//!     fn importance(&self, i: usize) -> f64 { self.importances[i] }
 //! }
 //! let profile = Profile {
 //!     medoids: vec![0, 2],
@@ -81,8 +81,10 @@ pub trait Interests {
     fn medoid(&self, i: usize) -> &Self::Id;
     /// The embedding of interest `i`'s medoid.
     fn medoid_embedding(&self, i: usize) -> ArrayView1<'_, Self::Elem>;
-    /// The importance of interest `i`: finite and ≥ 0.
-    fn importance(&self, i: usize) -> Self::Elem;
+    /// The importance of interest `i`, in `f64` whatever the element type
+    /// (importances are sums of exponential decays and would underflow early
+    /// in `f32`): finite and ≥ 0.
+    fn importance(&self, i: usize) -> f64;
 }
 
 /// Profile + index + medoid selection + blending in one call.
@@ -148,7 +150,7 @@ impl Recommender {
         S: BuildHasher,
         R: Rng + ?Sized,
     {
-        let importances: Vec<P::Elem> = (0..profile.interest_count())
+        let importances: Vec<f64> = (0..profile.interest_count())
             .map(|i| profile.importance(i))
             .collect();
         let chosen = self.selection.select(&importances, rng)?;
@@ -197,7 +199,7 @@ mod tests {
     struct Rows {
         medoids: Vec<usize>,
         embeddings: Array2<f32>,
-        importances: Vec<f32>,
+        importances: Vec<f64>,
     }
 
     impl Interests for Rows {
@@ -212,7 +214,7 @@ mod tests {
         fn medoid_embedding(&self, i: usize) -> ArrayView1<'_, f32> {
             self.embeddings.row(i)
         }
-        fn importance(&self, i: usize) -> f32 {
+        fn importance(&self, i: usize) -> f64 {
             self.importances[i]
         }
     }
@@ -312,7 +314,7 @@ mod tests {
     #[test]
     fn errors_propagate() {
         let (index, mut profile) = setup();
-        profile.importances[2] = f32::NAN;
+        profile.importances[2] = f64::NAN;
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
         let none = HashSet::new();
         assert!(matches!(
