@@ -49,7 +49,11 @@ fn bench_search(c: &mut Criterion) {
         })
     });
     group.bench_function(BenchmarkId::new("exact_batch", ITEMS), |b| {
-        b.iter(|| exact.search_batch(queries.view(), K).expect("valid queries"))
+        b.iter(|| {
+            exact
+                .search_batch(queries.view(), K)
+                .expect("valid queries")
+        })
     });
     #[cfg(feature = "hnsw")]
     {

@@ -138,6 +138,50 @@ pub enum Error {
         reason: String,
     },
 
+    /// A decay rate λ is negative or not finite.
+    #[error("decay rate {value} is invalid: it must be finite and >= 0")]
+    InvalidDecayRate {
+        /// The rate given.
+        value: f64,
+    },
+
+    /// A history window is zero or negative.
+    #[error("history window {value} is invalid: it must be > 0 (timestamp units)")]
+    InvalidWindow {
+        /// The window given, in timestamp units.
+        value: i64,
+    },
+
+    /// A cap on the number of actions kept is zero.
+    #[error("history cap is 0: keep at least one action, or set no cap")]
+    ZeroHistoryCap,
+
+    /// A cap on the number of clusters kept in a profile is zero.
+    #[error("maximum number of clusters is 0: keep at least one, or set no maximum")]
+    ZeroMaxClusters,
+
+    /// A target number of clusters (instead of a merge threshold) is zero.
+    #[error("target number of clusters is 0: it must be at least 1")]
+    ZeroClusterTarget,
+
+    /// The embedding an [`EmbeddingSource`](crate::EmbeddingSource) returned for
+    /// an action's item has the wrong length or contains NaN or infinity.
+    #[error("the embedding of the item of action {index} is invalid (wrong length or non-finite)")]
+    InvalidEmbedding {
+        /// Index (in the input slice) of the first action on that item.
+        index: usize,
+    },
+
+    /// An online update was asked for a `now` earlier than the time the
+    /// profile was computed for.
+    #[error("cannot update a profile computed at {as_of} to an earlier now = {now}")]
+    NowBeforeProfile {
+        /// The `now` passed to the update.
+        now: i64,
+        /// The time the profile's importances refer to.
+        as_of: i64,
+    },
+
     /// A query vector contains NaN or infinity.
     #[error("non-finite value at position {position} of the query vector")]
     NonFiniteQuery {

@@ -20,16 +20,24 @@
 //!    exceeds a threshold α ([`Dendrogram::cut`](ward::Dendrogram::cut)).
 //! 3. **Medoids.** Each cluster is summarised by its medoid, the member that
 //!    minimises the sum of squared distances to the others: a real item, so it
-//!    is interpretable and its neighbours can be cached and shared across users.
+//!    is interpretable and its neighbours can be cached and shared across users
+//!    ([`medoid`]).
 //! 4. **Importance.** Each cluster is weighted by
-//!    `Σ_{i∈C} exp(−λ·(T_now − T_i))`, the paper's λ being 0.01 per day.
+//!    `Σ_{i∈C} exp(−λ·(T_now − T_i))`, the paper's λ being 0.01 per day
+//!    ([`importance`], [`DecayRate`]).
+//!
+//! Steps 1–4 are [`PinnerSage::profile`]: a validated configuration, the
+//! user's actions, an [`EmbeddingSource`] and the caller's `now` give a
+//! [`UserProfile`] of [`InterestCluster`]s sorted by importance.
+//! [`UserProfile::update`] folds the latest actions in between batch runs.
 //! 5. **Retrieval.** A few medoids are sampled in proportion to importance
 //!    ([`retrieval::Selection`]) and each queries a nearest-neighbour index
 //!    ([`ann::AnnIndex`]: exact, or HNSW with the `hnsw` feature; neighbour
 //!    lists of popular medoids shared through [`ann::MedoidCache`]); the
 //!    candidate lists are blended ([`retrieval::blend()`]) into
 //!    recommendations that name the medoid behind them
-//!    ([`retrieval::Recommender`] does all of it in one call).
+//!    ([`retrieval::Recommender`] does all of it in one call, for a
+//!    [`UserProfile`] or anything implementing [`retrieval::Interests`]).
 //!
 //! ## Distances
 //!
@@ -61,6 +69,30 @@
 //! # Ok::<(), pinnersage::Error>(())
 //! ```
 //!
+//! ## Profiles
+//!
+//! ```
+//! use rand::SeedableRng;
+//! use rand::rngs::Xoshiro256PlusPlus;
+//! use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
+//! use pinnersage::{InMemoryEmbeddings, PinnerSage};
+//!
+//! let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+//! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng)?;
+//! let now = 1_700_000_000;
+//! let user = catalog.user(&UserConfig::default(), now, &mut rng)?;
+//! let source = InMemoryEmbeddings::from_matrix(catalog.embeddings().to_owned())?;
+//!
+//! let profile = PinnerSage::default().profile(&user.actions, &source, now)?;
+//! assert_eq!(profile.len(), user.interests.len()); // one cluster per interest
+//! for cluster in profile.clusters() {
+//!     let topic = catalog.topic_of(*cluster.medoid());
+//!     assert!(user.interests.contains(&topic));
+//!     assert!(cluster.members().iter().all(|m| catalog.topic_of(m.item) == topic));
+//! }
+//! # Ok::<(), pinnersage::Error>(())
+//! ```
+//!
 //! ## Precision
 //!
 //! Everything is generic over `f32` and `f64` (the sealed [`Scalar`] trait).
@@ -70,15 +102,25 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod ann;
+mod embedding;
 mod error;
 mod history;
+pub mod importance;
+pub mod medoid;
+mod profile;
 pub mod retrieval;
 mod scalar;
 pub mod synthetic;
 pub mod ward;
 
+pub use embedding::{EmbeddingSource, InMemoryEmbeddings};
 pub use error::{Error, Result};
 pub use history::Action;
+pub use importance::{DecayRate, TimeUnit, SECONDS_PER_DAY};
+pub use profile::{
+    CutRule, InterestCluster, Member, PinnerSage, PinnerSageBuilder, Skipped, UnknownItems,
+    UserProfile, DEFAULT_ALPHA, DEFAULT_WINDOW,
+};
 pub use scalar::Scalar;
 
 /// The README's code examples, compiled and run as doctests.

@@ -16,37 +16,36 @@
 //!
 //! ```
 //! use std::collections::HashSet;
-//! use ndarray::{array, Array2};
-//! use pinnersage::ann::{ExactIndex, Metric};
-//! use pinnersage::retrieval::{Interests, Recommender, Selection};
+//! use pinnersage::ann::{ExactIndex, MedoidCache, Metric};
+//! use pinnersage::retrieval::Recommender;
+//! use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
+//! use pinnersage::{InMemoryEmbeddings, PinnerSage};
 //! use rand::SeedableRng;
 //!
-//! // a catalogue of 4 items; the user has two interests, medoids 0 and 2
-//! let items = array![[1.0_f32, 0.0], [0.9, 0.2], [0.0, 1.0], [0.1, 0.9]];
-//! let index = ExactIndex::with_row_ids(items.clone(), Metric::Cosine)?;
+//! let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(7);
+//! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng)?;
+//! let now = 1_700_000_000;
+//! let user = catalog.user(&UserConfig::default(), now, &mut rng)?;
+//! let embeddings = InMemoryEmbeddings::from_matrix(catalog.embeddings().to_owned())?;
+//! let profile = PinnerSage::default().profile(&user.actions, &embeddings, now)?;
 //!
-//! struct Profile { medoids: Vec<usize>, embeddings: Array2<f32>, importances: Vec<f64> }
-//! impl Interests for Profile {
-//!     type Id = usize;
-//!     type Elem = f32;
-//!     fn interest_count(&self) -> usize { self.medoids.len() }
-//!     fn medoid(&self, i: usize) -> &usize { &self.medoids[i] }
-//!     fn medoid_embedding(&self, i: usize) -> ndarray::ArrayView1<'_, f32> { self.embeddings.row(i) }
-//!     fn importance(&self, i: usize) -> f64 { self.importances[i] }
+//! // one index (and cache) for all users; items the user engaged with are excluded
+//! let index = ExactIndex::with_row_ids(catalog.embeddings().to_owned(), Metric::Cosine)?;
+//! let cache = MedoidCache::new(index, 10_000)?;
+//! let seen: HashSet<usize> = user.actions.iter().map(|a| a.item).collect();
+//! let recs = Recommender::default().recommend(&profile, &cache, &seen, &mut rng)?;
+//! // at most 30 (fewer if the sampled medoids' 30 neighbours are mostly seen)
+//! assert!(!recs.is_empty() && recs.len() <= 30);
+//! for r in &recs {
+//!     assert!(!seen.contains(&r.item));
+//!     // provenance: the cluster of the profile whose medoid retrieved the item
+//!     assert_eq!(profile.clusters()[r.cluster].medoid(), &r.medoid);
 //! }
-//! let profile = Profile {
-//!     medoids: vec![0, 2],
-//!     embeddings: array![[1.0, 0.0], [0.0, 1.0]],
-//!     importances: vec![2.0, 1.0],
-//! };
-//! let seen: HashSet<usize> = [0, 2].into();
-//! let recommender = Recommender { selection: Selection::All, n: 2, ..Recommender::default() };
-//! let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(0);
-//! let recs = recommender.recommend(&profile, &index, &seen, &mut rng)?;
-//! assert_eq!((recs[0].item, recs[0].medoid), (1, 0));
-//! assert_eq!((recs[1].item, recs[1].medoid), (3, 2));
 //! # Ok::<(), pinnersage::Error>(())
 //! ```
+//!
+//! Any other profile representation can implement [`Interests`] (medoid id,
+//! medoid embedding and importance per interest).
 
 mod blend;
 mod selection;
@@ -60,6 +59,7 @@ use rand::Rng;
 use crate::ann::{MedoidNeighbours, SharedNeighbours};
 use crate::error::Result;
 use crate::scalar::Scalar;
+use crate::{InterestCluster, UserProfile};
 
 pub use blend::{blend, Blend, Candidates, Recommendation};
 pub use selection::Selection;
@@ -85,6 +85,46 @@ pub trait Interests {
     /// (importances are sums of exponential decays and would underflow early
     /// in `f32`): finite and ≥ 0.
     fn importance(&self, i: usize) -> f64;
+}
+
+/// A profile's interests are its clusters, most important first: interest `i`
+/// is `clusters()[i]`, its importance the stored `f64` value.
+impl<I: Clone + Eq + Hash, F: Scalar> Interests for UserProfile<I, F> {
+    type Id = I;
+    type Elem = F;
+
+    fn interest_count(&self) -> usize {
+        self.clusters().len()
+    }
+    fn medoid(&self, i: usize) -> &I {
+        self.clusters()[i].medoid()
+    }
+    fn medoid_embedding(&self, i: usize) -> ArrayView1<'_, F> {
+        self.clusters()[i].medoid_embedding()
+    }
+    fn importance(&self, i: usize) -> f64 {
+        self.clusters()[i].importance_f64()
+    }
+}
+
+/// A slice of clusters (for instance a filtered subset of a profile's), in
+/// slice order.
+impl<I: Clone + Eq + Hash, F: Scalar> Interests for [InterestCluster<I, F>] {
+    type Id = I;
+    type Elem = F;
+
+    fn interest_count(&self) -> usize {
+        self.len()
+    }
+    fn medoid(&self, i: usize) -> &I {
+        self[i].medoid()
+    }
+    fn medoid_embedding(&self, i: usize) -> ArrayView1<'_, F> {
+        self[i].medoid_embedding()
+    }
+    fn importance(&self, i: usize) -> f64 {
+        self[i].importance_f64()
+    }
 }
 
 /// Profile + index + medoid selection + blending in one call.

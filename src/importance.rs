@@ -1,0 +1,287 @@
+//! Time-decayed importance of an interest.
+//!
+//! PinnerSage weighs a cluster `C` of a user's actions by
+//!
+//! ```text
+//! importance(C) = Σ_{i ∈ C} exp(−λ·(T_now − T_i))
+//! ```
+//!
+//! summed over every action (an item engaged with three times counts three
+//! times), with the paper's λ = 0.01 per day: an action loses half its weight
+//! in about 69 days. The rate carries its time unit ([`DecayRate`]), so the
+//! same number means the same thing whatever unit it was given in.
+//!
+//! Importances are computed and stored in `f64` whatever the embedding element
+//! type, so that rolling a profile forward in time
+//! ([`DecayRate::roll_forward`]) agrees with a recomputation to within a few
+//! ulps.
+
+use crate::error::{Error, Result};
+
+/// Seconds in a day: timestamps are Unix seconds by convention.
+pub const SECONDS_PER_DAY: i64 = 86_400;
+
+/// The unit a decay rate λ is expressed per, for timestamps in Unix seconds.
+///
+/// If your timestamps use another unit (milliseconds, say), express λ per
+/// timestamp unit and pass [`TimeUnit::Second`], which then reads "per
+/// timestamp unit".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum TimeUnit {
+    /// One second (one timestamp unit).
+    Second,
+    /// 60 seconds.
+    Minute,
+    /// 3 600 seconds.
+    Hour,
+    /// 86 400 seconds.
+    Day,
+    /// 604 800 seconds.
+    Week,
+}
+
+impl TimeUnit {
+    /// The length of the unit in seconds.
+    pub const fn seconds(self) -> i64 {
+        match self {
+            TimeUnit::Second => 1,
+            TimeUnit::Minute => 60,
+            TimeUnit::Hour => 3_600,
+            TimeUnit::Day => SECONDS_PER_DAY,
+            TimeUnit::Week => 7 * SECONDS_PER_DAY,
+        }
+    }
+}
+
+/// The decay rate λ of importance, with its time unit.
+///
+/// The default is the paper's: λ = 0.01 per day ([`DecayRate::PAPER`]).
+/// λ = 0 disables decay (importance is then the number of actions).
+///
+/// ```
+/// use pinnersage::{DecayRate, TimeUnit};
+///
+/// let rate = DecayRate::new(0.01, TimeUnit::Day)?;
+/// assert_eq!(rate, DecayRate::PAPER);
+/// // an action 100 days old weighs exp(−1)
+/// assert!((rate.weight(100 * 86_400) - (-1.0_f64).exp()).abs() < 1e-15);
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "RawDecayRate", into = "RawDecayRate")
+)]
+pub struct DecayRate {
+    lambda: f64,
+    unit: TimeUnit,
+}
+
+/// The serialized form of a [`DecayRate`], validated on load.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RawDecayRate {
+    lambda: f64,
+    unit: TimeUnit,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RawDecayRate> for DecayRate {
+    type Error = Error;
+    fn try_from(raw: RawDecayRate) -> Result<Self> {
+        DecayRate::new(raw.lambda, raw.unit)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<DecayRate> for RawDecayRate {
+    fn from(rate: DecayRate) -> Self {
+        RawDecayRate {
+            lambda: rate.lambda,
+            unit: rate.unit,
+        }
+    }
+}
+
+impl Default for DecayRate {
+    fn default() -> Self {
+        DecayRate::PAPER
+    }
+}
+
+impl DecayRate {
+    /// The paper's rate: λ = 0.01 per day (Pal et al. 2020, §3.3).
+    pub const PAPER: DecayRate = DecayRate {
+        lambda: 0.01,
+        unit: TimeUnit::Day,
+    };
+
+    /// No decay: every action weighs 1 whatever its age.
+    pub const NONE: DecayRate = DecayRate {
+        lambda: 0.0,
+        unit: TimeUnit::Day,
+    };
+
+    /// λ per `unit`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidDecayRate`] if `lambda` is negative or not finite.
+    pub fn new(lambda: f64, unit: TimeUnit) -> Result<Self> {
+        if !lambda.is_finite() || lambda < 0.0 {
+            return Err(Error::InvalidDecayRate { value: lambda });
+        }
+        Ok(DecayRate { lambda, unit })
+    }
+
+    /// λ per day (the paper's unit).
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn per_day(lambda: f64) -> Result<Self> {
+        Self::new(lambda, TimeUnit::Day)
+    }
+
+    /// λ as given.
+    pub fn lambda(&self) -> f64 {
+        self.lambda
+    }
+
+    /// The unit λ is expressed per.
+    pub fn unit(&self) -> TimeUnit {
+        self.unit
+    }
+
+    /// λ per second (per timestamp unit).
+    pub fn per_second(&self) -> f64 {
+        self.lambda / self.unit.seconds() as f64
+    }
+
+    /// The weight `exp(−λ·age)` of an action `age` seconds old.
+    ///
+    /// Ages are differences of `i64` timestamps and are converted to `f64`
+    /// exactly up to 2⁵³ seconds.
+    pub fn weight(&self, age: i64) -> f64 {
+        (-self.per_second() * age as f64).exp()
+    }
+
+    /// The weight of an action at `timestamp` seen from `now`, computing the
+    /// age without overflow.
+    pub fn weight_at(&self, timestamp: i64, now: i64) -> f64 {
+        let age = i128::from(now) - i128::from(timestamp);
+        (-self.per_second() * age as f64).exp()
+    }
+
+    /// An importance computed at `from`, as seen from `to`:
+    /// `importance · exp(−λ·(to − from))`.
+    ///
+    /// Exponential decay is multiplicative, so this equals recomputing the sum
+    /// at `to` up to rounding (a few ulps).
+    pub fn roll_forward(&self, importance: f64, from: i64, to: i64) -> f64 {
+        importance * self.weight_at(from, to)
+    }
+}
+
+/// `Σ_i exp(−λ·(now − T_i))` over `timestamps`, summed in iteration order.
+///
+/// Timestamps later than `now` count with weight > 1; the profile refuses them
+/// before calling this.
+///
+/// # Complexity
+/// O(n) time, O(1) space.
+///
+/// # Example
+/// ```
+/// use pinnersage::importance::importance;
+/// use pinnersage::DecayRate;
+///
+/// let day = 86_400;
+/// let now = 100 * day;
+/// let i = importance([now, now - 50 * day], now, DecayRate::PAPER);
+/// assert!((i - (1.0 + (-0.5_f64).exp())).abs() < 1e-15);
+/// ```
+pub fn importance(timestamps: impl IntoIterator<Item = i64>, now: i64, rate: DecayRate) -> f64 {
+    timestamps.into_iter().map(|t| rate.weight_at(t, now)).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn units_agree() {
+        let day = DecayRate::new(0.01, TimeUnit::Day).unwrap();
+        let hour = DecayRate::new(0.01 / 24.0, TimeUnit::Hour).unwrap();
+        for age in [0, 1, 3_600, SECONDS_PER_DAY, 90 * SECONDS_PER_DAY] {
+            let (a, b) = (day.weight(age), hour.weight(age));
+            assert!((a - b).abs() <= 4.0 * f64::EPSILON * a, "{age}: {a} vs {b}");
+        }
+        assert_eq!(TimeUnit::Week.seconds(), 604_800);
+        assert_eq!(TimeUnit::Minute.seconds(), 60);
+        assert_eq!(TimeUnit::Second.seconds(), 1);
+        assert_eq!(DecayRate::default(), DecayRate::PAPER);
+        assert_eq!(DecayRate::PAPER.unit(), TimeUnit::Day);
+        assert_eq!(DecayRate::PAPER.lambda(), 0.01);
+    }
+
+    #[test]
+    fn no_decay_counts_actions() {
+        assert_eq!(importance([0, 5, -1_000_000, 7], 10, DecayRate::NONE), 4.0);
+    }
+
+    #[test]
+    fn half_life_of_the_paper_rate() {
+        let half_life = (2.0_f64.ln() / 0.01 * SECONDS_PER_DAY as f64).round() as i64;
+        assert!((DecayRate::PAPER.weight(half_life) - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn extreme_timestamps_do_not_overflow() {
+        let w = DecayRate::PAPER.weight_at(i64::MIN, i64::MAX);
+        assert_eq!(w, 0.0);
+        assert_eq!(DecayRate::NONE.weight_at(i64::MIN, i64::MAX), 1.0);
+    }
+
+    #[test]
+    fn error_invalid_decay_rate() {
+        for bad in [-0.01, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            match DecayRate::new(bad, TimeUnit::Day) {
+                Err(Error::InvalidDecayRate { value }) => {
+                    assert!(value.is_nan() || value == bad)
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            DecayRate::per_day(-1.0),
+            Err(Error::InvalidDecayRate { .. })
+        ));
+    }
+
+    proptest! {
+        /// importance is the direct sum of the weights, and rolling it forward
+        /// agrees with recomputing it to within `(n + 4)·(1 + x)` ulps relative,
+        /// `x = max λ·age`: the forward error bound of summing n positive terms,
+        /// each an `exp` whose argument was rounded once (absolute error `x·ε`).
+        #[test]
+        fn roll_forward_matches_recompute(
+            ts in proptest::collection::vec(0i64..100 * SECONDS_PER_DAY, 1..60),
+            extra in 0i64..30 * SECONDS_PER_DAY,
+            lambda in 0.0f64..0.2,
+        ) {
+            let rate = DecayRate::per_day(lambda).unwrap();
+            let now = 100 * SECONDS_PER_DAY;
+            let direct: f64 = ts.iter().map(|&t| (-(lambda / 86_400.0) * (now - t) as f64).exp()).sum();
+            let i = importance(ts.iter().copied(), now, rate);
+            prop_assert!((i - direct).abs() <= (ts.len() as f64 + 2.0) * f64::EPSILON * direct);
+            let later = now + extra;
+            let rolled = rate.roll_forward(i, now, later);
+            let recomputed = importance(ts.iter().copied(), later, rate);
+            let x = rate.per_second() * (later - ts.iter().copied().min().unwrap()) as f64;
+            let tol = (ts.len() as f64 + 4.0) * (1.0 + x) * f64::EPSILON * recomputed;
+            prop_assert!((rolled - recomputed).abs() <= tol, "{rolled} vs {recomputed}");
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The batch computation: [`PinnerSage::profile`].
+
+use ndarray::Array1;
+
+use crate::embedding::EmbeddingSource;
+use crate::error::Result;
+use crate::history::Action;
+use crate::scalar::Scalar;
+use crate::ward;
+
+use super::cluster::{assemble, rank, InterestCluster};
+use super::config::{CutRule, PinnerSage};
+use super::prepare::{prepare, Prepared};
+use super::UserProfile;
+
+impl PinnerSage {
+    /// A user's interest profile as of `now`.
+    ///
+    /// 1. Actions later than `now` are an error. Actions older than
+    ///    `now − window` are left out, then all but the
+    ///    [`max_history`](Self::max_history) most recent (ties: smaller item id
+    ///    first). Each distinct item becomes one row weighted by its number of
+    ///    actions; unknown items are skipped and counted, or an error (see
+    ///    [`UnknownItems`](super::UnknownItems)).
+    /// 2. Ward linkage of the weighted rows
+    ///    ([`ward::linkage_weighted`]), cut at α or into `min(k, items)`
+    ///    clusters ([`CutRule`]).
+    /// 3. Per cluster, the action-weighted medoid (member nearest the weighted
+    ///    centroid; ties: most recent action, then smallest id).
+    /// 4. Per cluster, the importance `Σ exp(−λ(now − T_i))` over every action,
+    ///    in `f64`.
+    /// 5. Clusters sorted by importance, descending (ties: most recent action,
+    ///    then smallest medoid id), and cut to
+    ///    [`max_clusters`](Self::max_clusters).
+    ///
+    /// The result depends only on the multiset of actions, not on their order:
+    /// rows are laid out by item id and sums run in a canonical order. An empty
+    /// history, or one with only unknown items, gives an empty profile.
+    ///
+    /// # Arguments
+    /// * `actions` — the user's actions, in any order;
+    /// * `source` — item embeddings (finite, of length `source.dim()`);
+    /// * `now` — the time the importances refer to (no clock is read).
+    ///
+    /// # Errors
+    /// * [`Error::ActionInFuture`](crate::Error::ActionInFuture) naming the first
+    ///   action later than `now`;
+    /// * [`Error::UnknownItem`](crate::Error::UnknownItem) with
+    ///   [`UnknownItems::Error`](super::UnknownItems::Error), naming the first
+    ///   action on an unknown item;
+    /// * [`Error::InvalidEmbedding`](crate::Error::InvalidEmbedding) if the
+    ///   source returns an embedding of the wrong length or with NaN/∞;
+    /// * [`Error::LengthMismatch`](crate::Error::LengthMismatch) if the source's
+    ///   batch lookup returns the wrong number of results.
+    ///
+    /// # Complexity
+    /// O(n log n) for `n` actions, plus Ward on the `m` distinct known items:
+    /// O(m²·d) time and O(m²) memory (cap it with
+    /// [`max_history`](Self::max_history)); medoids and importances O(m·d + n).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::array;
+    /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
+    ///
+    /// // items 0–1 point one way, items 2–3 another (unit vectors)
+    /// let source = InMemoryEmbeddings::from_matrix(array![
+    ///     [1.0_f32, 0.0], [0.995, 0.0998], [0.0, 1.0], [0.0998, 0.995],
+    /// ])?;
+    /// let day = 86_400;
+    /// let now = 100 * day;
+    /// let actions = vec![
+    ///     Action::new(0, now - 50 * day), Action::new(1, now - 40 * day),
+    ///     Action::new(2, now - day), Action::new(3, now), Action::new(3, now),
+    /// ];
+    /// let config = PinnerSage::builder().alpha(1.0).build()?;
+    /// let profile = config.profile(&actions, &source, now)?;
+    /// assert_eq!(profile.len(), 2);
+    /// let top = &profile.clusters()[0]; // the recent interest
+    /// assert_eq!(*top.medoid(), 3);     // item 3 counts twice
+    /// assert_eq!(top.size(), 2);
+    /// assert_eq!(top.action_count(), 3);
+    /// assert!((top.importance() - (2.0 + (-0.01_f32).exp())).abs() < 1e-6);
+    /// # Ok::<(), pinnersage::Error>(())
+    /// ```
+    pub fn profile<S>(
+        &self,
+        actions: &[Action<S::Id>],
+        source: &S,
+        now: i64,
+    ) -> Result<UserProfile<S::Id, S::Elem>>
+    where
+        S: EmbeddingSource + ?Sized,
+        S::Id: Clone + Ord,
+    {
+        let prepared = prepare(self, actions, source, now)?;
+        let (groups, threshold) = cluster_rows(&prepared, self.cut())?;
+        let weights = prepared.weights();
+        let mut clusters: Vec<InterestCluster<S::Id, S::Elem>> = groups
+            .iter()
+            .map(|rows| assemble(&prepared, &weights, rows))
+            .collect();
+        rank(&mut clusters, self.max_clusters());
+        Ok(UserProfile {
+            config: *self,
+            as_of: now,
+            threshold,
+            dim: source.dim(),
+            clusters,
+            skipped: prepared.skipped,
+        })
+    }
+
+    /// Profiles of many users in parallel (rayon), one result per user in
+    /// input order; each is [`profile`](Self::profile) of that user's actions.
+    ///
+    /// # Complexity
+    /// The sum of the users' costs, spread over rayon's threads.
+    #[cfg(feature = "parallel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "parallel")))]
+    pub fn profiles<S, A>(
+        &self,
+        users: &[A],
+        source: &S,
+        now: i64,
+    ) -> Vec<Result<UserProfile<S::Id, S::Elem>>>
+    where
+        S: EmbeddingSource + Sync + ?Sized,
+        S::Id: Clone + Ord + Send + Sync,
+        A: AsRef<[Action<S::Id>]> + Sync,
+    {
+        use rayon::prelude::*;
+        users
+            .par_iter()
+            .map(|actions| self.profile(actions.as_ref(), source, now))
+            .collect()
+    }
+}
+
+/// Ward-clusters the prepared rows and cuts the tree: the member rows of each
+/// cluster (ascending) and the threshold applied (paper convention).
+pub(crate) fn cluster_rows<I, F: Scalar>(
+    prepared: &Prepared<I, F>,
+    cut: CutRule,
+) -> Result<(Vec<Vec<usize>>, f64)> {
+    let m = prepared.items.len();
+    let fallback = match cut {
+        CutRule::Threshold(alpha) => alpha,
+        CutRule::Clusters(_) => 0.0,
+    };
+    if m == 0 {
+        return Ok((Vec::new(), fallback));
+    }
+    let weights: Array1<F> = prepared
+        .items
+        .iter()
+        .map(|g| F::from_f64_rounded(g.count as f64))
+        .collect();
+    let tree = ward::linkage_weighted(prepared.x.view(), weights.view())?;
+    let (labels, threshold) = match cut {
+        CutRule::Threshold(alpha) => (tree.cut(F::from_f64_rounded(alpha))?, alpha),
+        CutRule::Clusters(k) => {
+            let k = k.min(m);
+            (tree.cut_k(k)?, tree.threshold_for_k(k)?.to_f64_lossless())
+        }
+    };
+    let k = labels.iter().max().map_or(0, |&l| l + 1);
+    let mut groups = vec![Vec::new(); k];
+    for (row, &label) in labels.iter().enumerate() {
+        groups[label].push(row);
+    }
+    Ok((groups, threshold))
+}

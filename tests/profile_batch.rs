@@ -1,0 +1,472 @@
+//! Batch profiles: invariants (proptest) and one test per error rule.
+
+mod profile_support;
+
+use std::collections::BTreeMap;
+
+use ndarray::ArrayView1;
+use pinnersage::synthetic::UserConfig;
+use pinnersage::{
+    Action, CutRule, DecayRate, EmbeddingSource, Error, PinnerSage, TimeUnit, UnknownItems,
+};
+use profile_support::*;
+use proptest::prelude::*;
+
+/// Items: `n` points around three far-apart centres in 3-d, plus ids `n..n+3`
+/// that the source does not know.
+fn catalogue() -> impl Strategy<Value = (usize, Vec<f64>)> {
+    (1usize..25).prop_flat_map(|n| {
+        (
+            Just(n),
+            proptest::collection::vec((0usize..3, -0.3f64..0.3, -0.3f64..0.3, -0.3f64..0.3), n)
+                .prop_map(|rows| {
+                    rows.into_iter()
+                        .flat_map(|(c, a, b, d)| {
+                            let centre = [[0.0, 0.0, 0.0], [4.0, 0.0, 0.0], [0.0, 4.0, 1.0]][c];
+                            [centre[0] + a, centre[1] + b, centre[2] + d]
+                        })
+                        .collect()
+                }),
+        )
+    })
+}
+
+fn actions(n: usize) -> impl Strategy<Value = Vec<Action<u32>>> {
+    proptest::collection::vec(
+        (0u32..(n as u32 + 3), 0i64..120 * DAY).prop_map(|(i, age)| Action::new(i, NOW - age)),
+        0..60,
+    )
+}
+
+fn config() -> impl Strategy<Value = PinnerSage> {
+    (
+        0.0f64..6.0,
+        0.0f64..0.1,
+        proptest::option::of(1i64..120 * DAY),
+        proptest::option::of(1usize..50),
+        proptest::option::of(1usize..6),
+        any::<bool>(),
+    )
+        .prop_map(|(alpha, lambda, window, cap, max_clusters, use_k)| {
+            let b = PinnerSage::builder()
+                .alpha(alpha)
+                .lambda(lambda, TimeUnit::Day)
+                .window(window)
+                .max_history(cap)
+                .max_clusters(max_clusters);
+            let b = if use_k {
+                b.clusters(1 + (alpha as usize))
+            } else {
+                b
+            };
+            b.build().unwrap()
+        })
+}
+
+/// The actions the configuration should keep, computed directly.
+fn expected_kept(config: &PinnerSage, actions: &[Action<u32>]) -> Vec<Action<u32>> {
+    let mut kept: Vec<Action<u32>> = actions
+        .iter()
+        .copied()
+        .filter(|a| config.window().is_none_or(|w| NOW - a.timestamp <= w))
+        .collect();
+    kept.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then(a.item.cmp(&b.item)));
+    if let Some(cap) = config.max_history() {
+        kept.truncate(cap);
+    }
+    kept
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Clusters partition the known items among the kept actions, with the
+    /// right action counts; the window and cap keep exactly the right actions;
+    /// importance is the direct sum; medoids minimise the weighted sum of
+    /// squared distances; clusters are sorted by importance.
+    #[test]
+    fn profile_invariants((n, values) in catalogue(), actions in actions(25), config in config()) {
+        let actions: Vec<_> = actions.into_iter().map(|a| Action::new(a.item % (n as u32 + 3), a.timestamp)).collect();
+        let source = source_from(values, 3);
+        let profile = config.profile(&actions, &source, NOW).unwrap();
+
+        let kept = expected_kept(&config, &actions);
+        let in_window = actions.iter().filter(|a| config.window().is_none_or(|w| NOW - a.timestamp <= w)).count();
+        let known: Vec<_> = kept.iter().copied().filter(|a| (a.item as usize) < n).collect();
+        let skipped = profile.skipped();
+        prop_assert_eq!(skipped.outside_window, actions.len() - in_window);
+        prop_assert_eq!(skipped.over_cap, in_window - kept.len());
+        prop_assert_eq!(skipped.unknown_actions, kept.len() - known.len());
+        prop_assert_eq!(skipped.used_actions, known.len());
+
+        let mut counts: BTreeMap<u32, u64> = BTreeMap::new();
+        known.iter().for_each(|a| *counts.entry(a.item).or_default() += 1);
+        let mut seen: BTreeMap<u32, u64> = BTreeMap::new();
+        for c in profile.clusters() {
+            prop_assert!(c.size() >= 1);
+            prop_assert_eq!(c.action_count(), c.members().iter().map(|m| m.actions).sum::<u64>());
+            for m in c.members() {
+                prop_assert!(seen.insert(m.item, m.actions).is_none(), "item {} twice", m.item);
+            }
+        }
+        if config.max_clusters().is_none() {
+            prop_assert_eq!(&seen, &counts);
+        } else {
+            for (item, count) in &seen {
+                prop_assert_eq!(counts.get(item), Some(count));
+            }
+        }
+        if let CutRule::Clusters(k) = config.cut() {
+            if config.max_clusters().is_none() {
+                prop_assert_eq!(profile.len(), k.min(counts.len()));
+            }
+        }
+
+        let per_second = config.decay().per_second();
+        for (rank, c) in profile.clusters().iter().enumerate() {
+            // importance: the direct sum over every kept action of the cluster
+            let direct = direct_importance(c, &known, per_second, NOW);
+            let x = per_second * 120.0 * DAY as f64;
+            let tol = (c.action_count() as f64 + 2.0) * (1.0 + x) * f64::EPSILON * direct;
+            prop_assert!((c.importance_f64() - direct).abs() <= tol);
+            prop_assert_eq!(c.importance(), c.importance_f64());
+            if rank > 0 {
+                prop_assert!(profile.clusters()[rank - 1].importance_f64() >= c.importance_f64());
+            }
+            // the medoid is a member and minimises the weighted objective
+            prop_assert!(c.contains(c.medoid()));
+            prop_assert_eq!(c.medoid_embedding(), source.embedding(c.medoid()).unwrap());
+            let got = medoid_objective(c, c.medoid_embedding(), &source);
+            for m in c.members() {
+                let other = medoid_objective(c, source.embedding(&m.item).unwrap(), &source);
+                prop_assert!(got <= other + 1e-9 * other.max(1.0), "{} > {}", got, other);
+            }
+            prop_assert_eq!(
+                c.last_action(),
+                known.iter().filter(|a| c.contains(&a.item)).map(|a| a.timestamp).max().unwrap()
+            );
+        }
+    }
+
+    /// The profile depends on the multiset of actions only: shuffling them
+    /// gives exactly (bit for bit) the same profile.
+    #[test]
+    fn profile_is_invariant_to_action_order(
+        (n, values) in catalogue(),
+        (actions, shuffled) in actions(25).prop_flat_map(|a| (Just(a.clone()), Just(a).prop_shuffle())),
+        config in config(),
+    ) {
+        let fix = |v: Vec<Action<u32>>| -> Vec<Action<u32>> {
+            v.into_iter().map(|a| Action::new(a.item % (n as u32 + 3), a.timestamp)).collect()
+        };
+        let source = source_from(values, 3);
+        let a = config.profile(&fix(actions), &source, NOW).unwrap();
+        let b = config.profile(&fix(shuffled), &source, NOW).unwrap();
+        prop_assert_eq!(a, b);
+    }
+}
+
+#[test]
+fn seeded_user_interests_are_recovered() {
+    // well-separated topics: the default α recovers the user's 4 interests
+    let (catalog, source, user) = synthetic(11, 0.5, &UserConfig::default());
+    let profile = PinnerSage::default()
+        .profile(&user.actions, &source, NOW)
+        .unwrap();
+    assert_eq!(profile.len(), user.interests.len());
+    let mut topics: Vec<usize> = profile
+        .clusters()
+        .iter()
+        .map(|c| {
+            let t = catalog.topic_of(*c.medoid());
+            assert!(c.members().iter().all(|m| catalog.topic_of(m.item) == t));
+            t
+        })
+        .collect();
+    topics.sort();
+    let mut truth = user.interests.clone();
+    truth.sort();
+    assert_eq!(topics, truth);
+    // and the computation is deterministic
+    let again = PinnerSage::default()
+        .profile(&user.actions, &source, NOW)
+        .unwrap();
+    assert_eq!(profile, again);
+}
+
+#[test]
+fn empty_history_gives_empty_profile() {
+    let source = source_from(vec![0.0, 1.0], 2);
+    let profile = PinnerSage::default()
+        .profile(&[] as &[Action<u32>], &source, NOW)
+        .unwrap();
+    assert!(profile.is_empty());
+    assert_eq!(profile.len(), 0);
+    assert_eq!(profile.as_of(), NOW);
+    assert_eq!(profile.dim(), 2);
+}
+
+#[test]
+fn only_unknown_items_gives_empty_profile() {
+    let source = source_from(vec![0.0, 1.0], 2);
+    let actions = [
+        Action::new(7, NOW),
+        Action::new(7, NOW - 1),
+        Action::new(9, NOW),
+    ];
+    let profile = PinnerSage::default()
+        .profile(&actions, &source, NOW)
+        .unwrap();
+    assert!(profile.is_empty());
+    let s = profile.skipped();
+    assert_eq!(
+        (s.unknown_actions, s.unknown_items, s.used_actions),
+        (3, 2, 0)
+    );
+}
+
+#[test]
+fn max_clusters_keeps_the_most_important() {
+    let (_, source, user) = synthetic(3, 0.5, &UserConfig::default());
+    let all = PinnerSage::default()
+        .profile(&user.actions, &source, NOW)
+        .unwrap();
+    assert!(all.len() >= 3);
+    let two = PinnerSage::builder()
+        .max_clusters(Some(2))
+        .build()
+        .unwrap()
+        .profile(&user.actions, &source, NOW)
+        .unwrap();
+    assert_eq!(two.clusters(), &all.clusters()[..2]);
+}
+
+#[test]
+fn repeated_items_weigh_the_medoid() {
+    // three items on a line; the end item repeated 5 times becomes the medoid
+    let source = source_from(vec![0.0, 1.0, 2.0], 1);
+    let mut actions = vec![Action::new(0, NOW), Action::new(1, NOW)];
+    actions.extend((0..5).map(|k| Action::new(2, NOW - k)));
+    let config = PinnerSage::builder().alpha(100.0).build().unwrap();
+    let profile = config.profile(&actions, &source, NOW).unwrap();
+    assert_eq!(profile.len(), 1);
+    let c = &profile.clusters()[0];
+    assert_eq!(*c.medoid(), 2);
+    assert_eq!(c.action_count(), 7);
+    assert_eq!(c.last_action(), NOW);
+    assert_eq!(c.centroid()[0], (1.0 + 10.0) / 7.0);
+}
+
+#[test]
+fn medoid_ties_go_to_the_most_recent_then_smallest_id() {
+    // items 0 and 1 are symmetric about the centroid
+    let source = source_from(vec![-1.0, 1.0], 1);
+    let config = PinnerSage::builder().alpha(100.0).build().unwrap();
+    let recent_1 = [Action::new(0, NOW - 10), Action::new(1, NOW)];
+    let p = config.profile(&recent_1, &source, NOW).unwrap();
+    assert_eq!(*p.clusters()[0].medoid(), 1);
+    let same_time = [Action::new(1, NOW), Action::new(0, NOW)];
+    let p = config.profile(&same_time, &source, NOW).unwrap();
+    assert_eq!(*p.clusters()[0].medoid(), 0);
+}
+
+#[test]
+fn no_decay_importance_counts_actions() {
+    let source = source_from(vec![0.0, 10.0], 1);
+    let config = PinnerSage::builder()
+        .alpha(1.0)
+        .decay(DecayRate::NONE)
+        .window(None)
+        .build()
+        .unwrap();
+    let actions = [
+        Action::new(0, 0),
+        Action::new(0, NOW),
+        Action::new(1, 5),
+        Action::new(0, 7),
+    ];
+    let p = config.profile(&actions, &source, NOW).unwrap();
+    let imp: Vec<f64> = p.clusters().iter().map(|c| c.importance_f64()).collect();
+    assert_eq!(imp, vec![3.0, 1.0]);
+}
+
+#[test]
+fn unknown_items_outside_the_window_are_not_looked_up() {
+    let source = source_from(vec![0.0], 1);
+    let config = PinnerSage::builder()
+        .unknown_items(UnknownItems::Error)
+        .window(Some(DAY))
+        .build()
+        .unwrap();
+    let actions = [Action::new(5, NOW - 2 * DAY), Action::new(0, NOW)];
+    let p = config.profile(&actions, &source, NOW).unwrap();
+    assert_eq!(p.len(), 1);
+    assert_eq!(p.skipped().outside_window, 1);
+}
+
+// ---- one test per error rule ----
+
+#[test]
+fn error_action_in_future() {
+    let source = source_from(vec![0.0], 1);
+    let actions = [
+        Action::new(0, NOW),
+        Action::new(0, NOW + 5),
+        Action::new(0, NOW + 1),
+    ];
+    assert_eq!(
+        PinnerSage::default().profile(&actions, &source, NOW),
+        Err(Error::ActionInFuture {
+            index: 1,
+            timestamp: NOW + 5,
+            now: NOW
+        })
+    );
+}
+
+#[test]
+fn error_unknown_item() {
+    let source = source_from(vec![0.0, 1.0], 1);
+    let config = PinnerSage::builder()
+        .unknown_items(UnknownItems::Error)
+        .build()
+        .unwrap();
+    // the error names the first action (by index) on any unknown item
+    let actions = [
+        Action::new(0, NOW),
+        Action::new(9, NOW),
+        Action::new(3, NOW),
+        Action::new(9, NOW),
+    ];
+    assert_eq!(
+        config.profile(&actions, &source, NOW),
+        Err(Error::UnknownItem { index: 1 })
+    );
+}
+
+/// A source that returns whatever it was given, to test validation.
+struct Faulty {
+    dim: usize,
+    rows: Vec<Vec<f64>>,
+    drop_one: bool,
+}
+
+impl EmbeddingSource for Faulty {
+    type Id = usize;
+    type Elem = f64;
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn embedding(&self, id: &usize) -> Option<ArrayView1<'_, f64>> {
+        self.rows.get(*id).map(|r| ArrayView1::from(&r[..]))
+    }
+    fn embeddings(&self, ids: &[usize]) -> Vec<Option<ArrayView1<'_, f64>>> {
+        let mut v: Vec<_> = ids.iter().map(|id| self.embedding(id)).collect();
+        if self.drop_one {
+            v.pop();
+        }
+        v
+    }
+}
+
+#[test]
+fn error_invalid_embedding() {
+    let wrong_length = Faulty {
+        dim: 2,
+        rows: vec![vec![0.0, 1.0], vec![1.0]],
+        drop_one: false,
+    };
+    let actions = [
+        Action::new(0, NOW),
+        Action::new(1, NOW - 1),
+        Action::new(1, NOW),
+    ];
+    assert_eq!(
+        PinnerSage::default().profile(&actions, &wrong_length, NOW),
+        Err(Error::InvalidEmbedding { index: 1 })
+    );
+    let nan = Faulty {
+        dim: 2,
+        rows: vec![vec![0.0, f64::NAN], vec![1.0, 0.0]],
+        drop_one: false,
+    };
+    assert_eq!(
+        PinnerSage::default().profile(&actions, &nan, NOW),
+        Err(Error::InvalidEmbedding { index: 0 })
+    );
+}
+
+#[test]
+fn error_source_returns_wrong_number_of_embeddings() {
+    let short = Faulty {
+        dim: 1,
+        rows: vec![vec![0.0], vec![1.0]],
+        drop_one: true,
+    };
+    let actions = [Action::new(0, NOW), Action::new(1, NOW)];
+    assert_eq!(
+        PinnerSage::default().profile(&actions, &short, NOW),
+        Err(Error::LengthMismatch {
+            what: "embeddings returned by the source vs items asked for",
+            expected: 2,
+            got: 1
+        })
+    );
+}
+
+#[test]
+fn window_boundary_is_inclusive_and_cap_keeps_the_most_recent() {
+    let source = source_from(vec![0.0, 1.0, 2.0], 1);
+    let config = PinnerSage::builder()
+        .alpha(100.0)
+        .window(Some(10))
+        .max_history(Some(2))
+        .build()
+        .unwrap();
+    let actions = [
+        Action::new(0, NOW - 11), // outside
+        Action::new(0, NOW - 10), // on the boundary: kept by the window, dropped by the cap
+        Action::new(2, NOW - 3),
+        Action::new(1, NOW - 3),
+    ];
+    let p = config.profile(&actions, &source, NOW).unwrap();
+    let s = p.skipped();
+    assert_eq!((s.outside_window, s.over_cap, s.used_actions), (1, 1, 2));
+    assert_eq!(partition(&p), vec![vec![1, 2]]);
+    // with a cap of 1 the tie at NOW − 3 goes to the smaller item id
+    let p = config
+        .to_builder()
+        .max_history(Some(1))
+        .build()
+        .unwrap()
+        .profile(&actions, &source, NOW)
+        .unwrap();
+    assert_eq!(partition(&p), vec![vec![1]]);
+    // without a cap the boundary action is used
+    let p = config
+        .to_builder()
+        .max_history(None)
+        .build()
+        .unwrap()
+        .profile(&actions, &source, NOW)
+        .unwrap();
+    assert_eq!(p.skipped().used_actions, 3);
+}
+
+#[cfg(feature = "parallel")]
+#[test]
+fn parallel_profiles_equal_sequential_ones() {
+    let users: Vec<_> = (0..6)
+        .map(|seed| synthetic(seed, 0.5, &UserConfig::default()))
+        .collect();
+    // one shared source: the first catalogue; other users' items exist in it too
+    let source = &users[0].1;
+    let histories: Vec<Vec<Action<usize>>> =
+        users.iter().map(|(_, _, u)| u.actions.clone()).collect();
+    let config = PinnerSage::default();
+    let parallel = config.profiles(&histories, source, NOW);
+    assert_eq!(parallel.len(), histories.len());
+    for (h, p) in histories.iter().zip(parallel) {
+        assert_eq!(p.unwrap(), config.profile(h, source, NOW).unwrap());
+    }
+}

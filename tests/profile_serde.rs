@@ -1,0 +1,81 @@
+//! Profiles and configurations survive a serde round trip (what a key-value
+//! store does between the daily batch and online updates).
+#![cfg(feature = "serde")]
+
+mod profile_support;
+
+use pinnersage::synthetic::UserConfig;
+use pinnersage::{Action, DecayRate, InMemoryEmbeddings, PinnerSage, TimeUnit, UserProfile};
+use profile_support::*;
+
+#[test]
+fn profile_round_trips_through_json() {
+    let (_, source, user) = synthetic(21, 0.5, &UserConfig::default());
+    let config = PinnerSage::builder()
+        .max_history(Some(150))
+        .build()
+        .unwrap();
+    let profile = config.profile(&user.actions, &source, NOW).unwrap();
+    assert!(profile.len() > 1);
+    let json = serde_json::to_string(&profile).unwrap();
+    let back: UserProfile<usize, f64> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, profile);
+    // and an update of the restored profile equals an update of the original
+    let new = [Action::new(user.actions[0].item, NOW + DAY)];
+    let (mut a, mut b) = (profile, back);
+    a.update(&new, &source, NOW + DAY).unwrap();
+    b.update(&new, &source, NOW + DAY).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn f32_profile_with_string_ids_round_trips() {
+    let ids: Vec<String> = (0..4).map(|i| format!("pin:{i}")).collect();
+    let source = InMemoryEmbeddings::new(
+        ids.clone(),
+        ndarray::array![[1.0_f32, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]],
+    )
+    .unwrap();
+    let actions: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(k, id)| Action::new(id.clone(), NOW - k as i64 * DAY))
+        .collect();
+    let config = PinnerSage::builder().alpha(0.5).build().unwrap();
+    let profile = config.profile(&actions, &source, NOW).unwrap();
+    assert_eq!(profile.len(), 2);
+    let json = serde_json::to_string(&profile).unwrap();
+    let back: UserProfile<String, f32> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, profile);
+}
+
+#[test]
+fn config_round_trips_and_is_validated_on_load() {
+    let config = PinnerSage::builder()
+        .clusters(7)
+        .lambda(0.5, TimeUnit::Week)
+        .window(None)
+        .max_clusters(Some(5))
+        .build()
+        .unwrap();
+    let json = serde_json::to_string(&config).unwrap();
+    let back: PinnerSage = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, config);
+
+    let bad = serde_json::to_string(&PinnerSage::builder().alpha(-1.0)).unwrap();
+    assert!(serde_json::from_str::<PinnerSage>(&bad).is_err());
+    let bad = serde_json::to_string(&PinnerSage::builder().max_history(Some(0))).unwrap();
+    assert!(serde_json::from_str::<PinnerSage>(&bad).is_err());
+}
+
+#[test]
+fn decay_rate_is_validated_on_load() {
+    let ok = serde_json::to_string(&DecayRate::PAPER).unwrap();
+    assert_eq!(
+        serde_json::from_str::<DecayRate>(&ok).unwrap(),
+        DecayRate::PAPER
+    );
+    let bad = ok.replace("0.01", "-0.01");
+    assert_ne!(bad, ok);
+    assert!(serde_json::from_str::<DecayRate>(&bad).is_err());
+}

@@ -1,0 +1,282 @@
+//! Online updates: importance rolls forward exactly (to rounding), and for
+//! well-separated interests the update agrees with a full recompute.
+
+mod profile_support;
+
+use pinnersage::synthetic::UserConfig;
+use pinnersage::{Action, Error, InMemoryEmbeddings, PinnerSage, UserProfile};
+use profile_support::*;
+use proptest::prelude::*;
+
+/// The tolerance used for importances: `(n + 4)·(1 + x)` ulps relative, with
+/// `n` the number of summed actions and `x = λ·(largest age)`, the forward
+/// error bound of the two summation orders (each `exp` argument rounded once).
+/// This is "ulp-scale": at the paper's λ and 90 days, `x < 1`.
+fn tolerance(n: u64, per_second: f64, max_age: i64, value: f64) -> f64 {
+    (n as f64 + 4.0) * (1.0 + per_second * max_age as f64) * f64::EPSILON * value
+}
+
+/// Splits a user's actions: the old part misses one whole interest and the
+/// most recent actions; the new part is all of those.
+fn split(
+    actions: &[Action<usize>],
+    held_out_topic: usize,
+    topic_of: impl Fn(usize) -> usize,
+    recent: usize,
+) -> (Vec<Action<usize>>, Vec<Action<usize>>, i64) {
+    // actions are oldest first
+    let cut = actions.len() - recent;
+    let split_time = actions[cut].timestamp;
+    let (mut old, mut new) = (Vec::new(), Vec::new());
+    for a in actions {
+        if a.timestamp >= split_time || topic_of(a.item) == held_out_topic {
+            new.push(*a);
+        } else {
+            old.push(*a);
+        }
+    }
+    let batch_time = old
+        .iter()
+        .map(|a| a.timestamp)
+        .max()
+        .unwrap_or(NOW - 90 * DAY);
+    (old, new, batch_time)
+}
+
+fn assert_agrees(updated: &UserProfile<usize, f64>, full: &UserProfile<usize, f64>, max_age: i64) {
+    assert_eq!(partition(updated), partition(full), "memberships differ");
+    let per_second = full.config().decay().per_second();
+    for c in full.clusters() {
+        let u = updated
+            .clusters()
+            .iter()
+            .find(|u| u.contains(c.medoid()))
+            .unwrap();
+        assert_eq!(u.members(), c.members());
+        assert_eq!(u.action_count(), c.action_count());
+        assert_eq!(u.last_action(), c.last_action());
+        let tol = tolerance(c.action_count(), per_second, max_age, c.importance_f64());
+        assert!(
+            (u.importance_f64() - c.importance_f64()).abs() <= tol,
+            "importance {} vs {} (tol {tol})",
+            u.importance_f64(),
+            c.importance_f64()
+        );
+        for (a, b) in u.centroid().iter().zip(c.centroid()) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        assert!(u.contains(u.medoid()));
+    }
+    // same ranking (importances are far apart relative to rounding here)
+    let order = |p: &UserProfile<usize, f64>| -> Vec<usize> {
+        p.clusters().iter().map(|c| c.members()[0].item).collect()
+    };
+    assert_eq!(order(updated), order(full));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Batch on the old actions + update with the new ones = batch on the
+    /// union: same clusters and members, importances within the tolerance.
+    #[test]
+    fn update_agrees_with_full_recompute(seed in 0u64..1_000_000, recent in 1usize..21) {
+        let (catalog, source, user) = synthetic(seed, 0.3, &UserConfig::default());
+        let held_out = user.interests[user.interests.len() - 1];
+        let (old, new, batch_time) = split(&user.actions, held_out, |i| catalog.topic_of(i), recent);
+        let config = PinnerSage::builder().window(None).build().unwrap();
+        let mut profile = config.profile(&old, &source, batch_time).unwrap();
+        let before = profile.len();
+        let skipped = profile.update(&new, &source, NOW).unwrap();
+        prop_assert_eq!(skipped.used_actions, new.len());
+        prop_assert_eq!(profile.as_of(), NOW);
+        prop_assert!(profile.len() > before || old.iter().any(|a| catalog.topic_of(a.item) == held_out));
+        let full = config.profile(&user.actions, &source, NOW).unwrap();
+        prop_assert_eq!(full.len(), user.interests.len());
+        assert_agrees(&profile, &full, 90 * DAY);
+    }
+
+    /// The update does not depend on the order of the new actions.
+    #[test]
+    fn update_is_invariant_to_action_order(
+        seed in 0u64..1_000_000,
+        perm in Just((0..40usize).collect::<Vec<_>>()).prop_shuffle(),
+    ) {
+        let (catalog, source, user) = synthetic(seed, 0.3, &UserConfig::default());
+        let held_out = user.interests[0];
+        let (old, new, batch_time) = split(&user.actions, held_out, |i| catalog.topic_of(i), 10);
+        let config = PinnerSage::default();
+        let base = config.profile(&old, &source, batch_time).unwrap();
+        let mut shuffled = new.clone();
+        let k = shuffled.len();
+        for (i, &p) in perm.iter().enumerate() {
+            if i < k && p < k {
+                shuffled.swap(i, p);
+            }
+        }
+        let (mut a, mut b) = (base.clone(), base);
+        a.update(&new, &source, NOW).unwrap();
+        b.update(&shuffled, &source, NOW).unwrap();
+        prop_assert_eq!(a, b);
+    }
+}
+
+#[test]
+fn importance_rolls_forward_without_new_actions() {
+    let (_, source, user) = synthetic(5, 0.3, &UserConfig::default());
+    let config = PinnerSage::builder().window(None).build().unwrap();
+    let t0 = NOW - 10 * DAY;
+    let old: Vec<_> = user
+        .actions
+        .iter()
+        .copied()
+        .filter(|a| a.timestamp <= t0)
+        .collect();
+    let mut profile = config.profile(&old, &source, t0).unwrap();
+    let before: Vec<f64> = profile
+        .clusters()
+        .iter()
+        .map(|c| c.importance_f64())
+        .collect();
+    profile.update(&[], &source, NOW).unwrap();
+    // exactly importance · exp(−λ·Δt): bit for bit
+    let decay = config.decay();
+    for (c, b) in profile.clusters().iter().zip(&before) {
+        assert_eq!(c.importance_f64(), decay.roll_forward(*b, t0, NOW));
+        assert_eq!(c.importance_f64(), b * decay.weight(10 * DAY));
+    }
+    // and within the ulp-scale tolerance of a recomputation at NOW
+    let full = config.profile(&old, &source, NOW).unwrap();
+    assert_eq!(partition(&profile), partition(&full));
+    for c in full.clusters() {
+        let u = profile
+            .clusters()
+            .iter()
+            .find(|u| u.contains(c.medoid()))
+            .unwrap();
+        let tol = tolerance(
+            c.action_count(),
+            decay.per_second(),
+            100 * DAY,
+            c.importance_f64(),
+        );
+        assert!((u.importance_f64() - c.importance_f64()).abs() <= tol);
+        // nothing joined: the medoid is unchanged and equals the batch medoid
+        assert_eq!(u.medoid(), c.medoid());
+    }
+}
+
+#[test]
+fn update_of_an_empty_profile_is_a_batch_profile() {
+    let (_, source, user) = synthetic(8, 0.3, &UserConfig::default());
+    let config = PinnerSage::builder().window(None).build().unwrap();
+    let mut profile = config
+        .profile(&[] as &[Action<usize>], &source, NOW - DAY)
+        .unwrap();
+    profile.update(&user.actions, &source, NOW).unwrap();
+    let full = config.profile(&user.actions, &source, NOW).unwrap();
+    assert_eq!(profile, full);
+}
+
+#[test]
+fn repeats_of_known_items_join_their_cluster() {
+    let source = source_from(vec![0.0, 0.1, 10.0], 1);
+    let config = PinnerSage::builder().alpha(1.0).build().unwrap();
+    let mut p = config
+        .profile(
+            &[Action::new(0, NOW - DAY), Action::new(2, NOW - DAY)],
+            &source,
+            NOW - DAY,
+        )
+        .unwrap();
+    p.update(&[Action::new(2, NOW), Action::new(1, NOW)], &source, NOW)
+        .unwrap();
+    assert_eq!(p.len(), 2);
+    let far = p.clusters().iter().find(|c| c.contains(&2)).unwrap();
+    assert_eq!(far.members()[0].actions, 2);
+    assert_eq!(far.last_action(), NOW);
+    let near = p.clusters().iter().find(|c| c.contains(&0)).unwrap();
+    assert_eq!(near.size(), 2);
+}
+
+#[test]
+fn error_now_before_profile() {
+    let source = source_from(vec![0.0], 1);
+    let mut p = PinnerSage::default()
+        .profile(&[Action::new(0, NOW)], &source, NOW)
+        .unwrap();
+    let before = p.clone();
+    assert_eq!(
+        p.update(&[], &source, NOW - 1),
+        Err(Error::NowBeforeProfile {
+            now: NOW - 1,
+            as_of: NOW
+        })
+    );
+    assert_eq!(p, before);
+}
+
+#[test]
+fn error_update_dimension_mismatch() {
+    let source = source_from(vec![0.0], 1);
+    let mut p = PinnerSage::default()
+        .profile(&[Action::new(0, NOW)], &source, NOW)
+        .unwrap();
+    let other = InMemoryEmbeddings::new(vec![0u32], ndarray::array![[0.0, 1.0]]).unwrap();
+    assert_eq!(
+        p.update(&[Action::new(0, NOW)], &other, NOW),
+        Err(Error::DimensionMismatch {
+            expected: 1,
+            got: 2
+        })
+    );
+}
+
+#[test]
+fn errors_in_new_actions_leave_the_profile_unchanged() {
+    let source = source_from(vec![0.0, 5.0], 1);
+    let mut p = PinnerSage::default()
+        .profile(&[Action::new(0, NOW - DAY)], &source, NOW - DAY)
+        .unwrap();
+    let before = p.clone();
+    assert_eq!(
+        p.update(
+            &[Action::new(1, NOW), Action::new(0, NOW + 1)],
+            &source,
+            NOW
+        ),
+        Err(Error::ActionInFuture {
+            index: 1,
+            timestamp: NOW + 1,
+            now: NOW
+        })
+    );
+    assert_eq!(p, before);
+}
+
+#[test]
+fn new_items_can_bridge_two_stored_clusters() {
+    // A at 0 and B at 3 merge at 9 > α = 5; ten actions on x at 1.5 bring
+    // them within α (x joins A at 4.09, then A∪x and B merge at 4.9)
+    let source = source_from(vec![0.0, 3.0, 1.5], 1);
+    let config = PinnerSage::builder().alpha(5.0).build().unwrap();
+    let old = [Action::new(0, NOW - DAY), Action::new(1, NOW - DAY)];
+    let mut p = config.profile(&old, &source, NOW - DAY).unwrap();
+    assert_eq!(p.len(), 2);
+    let new: Vec<_> = (0..10).map(|k| Action::new(2, NOW - k)).collect();
+    p.update(&new, &source, NOW).unwrap();
+    let all: Vec<_> = old.iter().chain(&new).copied().collect();
+    let full = config.profile(&all, &source, NOW).unwrap();
+    assert_eq!(full.len(), 1);
+    assert_eq!(partition(&p), partition(&full));
+    let (u, f) = (&p.clusters()[0], &full.clusters()[0]);
+    assert_eq!(u.action_count(), 12);
+    assert_eq!(u.members(), f.members());
+    assert!(
+        (u.importance_f64() - f.importance_f64()).abs() <= 16.0 * f64::EPSILON * f.importance_f64()
+    );
+    assert!((u.centroid()[0] - f.centroid()[0]).abs() < 1e-15);
+    // the medoid is chosen among the stored medoids and x: x, as in the batch
+    assert_eq!(*u.medoid(), 2);
+    assert_eq!(u.medoid(), f.medoid());
+}
