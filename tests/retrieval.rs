@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use pinnersage::ann::{AnnIndex, ExactIndex, MedoidCache, Metric};
+use pinnersage::ann::{ExactIndex, MedoidCache, Metric};
 use pinnersage::retrieval::{Blend, Recommender, Selection};
 use pinnersage::synthetic::{Catalog, CatalogConfig, SyntheticUser, UserConfig};
 use pinnersage::{InMemoryEmbeddings, PinnerSage, UserProfile};
@@ -102,7 +102,7 @@ fn a_shared_cache_answers_repeated_medoids_identically() {
 #[cfg(feature = "hnsw")]
 #[test]
 fn hnsw_behind_a_cache_recovers_the_exact_recommendations() {
-    use pinnersage::ann::{HnswIndex, HnswParams};
+    use pinnersage::ann::{AnnIndex, HnswIndex, HnswParams};
     let w = world(4);
     let items = w.catalog.embeddings();
     let exact = ExactIndex::with_row_ids(items.to_owned(), Metric::Cosine).unwrap();
