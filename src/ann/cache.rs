@@ -145,7 +145,10 @@ struct Lru<I, F> {
 ///
 /// A cached list computed for `k` answers any request for `k' ≤ k` with its
 /// first `k'` entries (the shared allocation, no copy); a larger `k'` is a
-/// miss that replaces the entry. Two threads missing on the same medoid at
+/// miss that replaces the entry. A list shorter than the `k` it was computed
+/// for is taken as complete and answers any `k'` (exact for
+/// [`ExactIndex`](super::ExactIndex), where it means the index is smaller
+/// than `k`; an approximate index may occasionally return short lists too). Two threads missing on the same medoid at
 /// once may both query the index; the last result is kept.
 ///
 /// The cache trusts that a medoid id always comes with the same embedding
