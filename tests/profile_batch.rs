@@ -8,7 +8,8 @@ use profile_support::*;
 use ndarray::ArrayView1;
 use pinnersage::synthetic::UserConfig;
 use pinnersage::{
-    Action, CutRule, DecayRate, EmbeddingSource, Error, PinnerSage, TimeUnit, UnknownItems,
+    Action, CutRule, DecayRate, EmbeddingSource, Error, InMemoryEmbeddings, PinnerSage, TimeUnit,
+    UnknownItems,
 };
 use proptest::prelude::*;
 
@@ -469,4 +470,42 @@ fn parallel_profiles_equal_sequential_ones() {
     for (h, p) in histories.iter().zip(parallel) {
         assert_eq!(p.unwrap(), config.profile(h, source, NOW).unwrap());
     }
+}
+
+// ---- review fixes ----
+
+#[test]
+fn alpha_is_compared_in_f64() {
+    let source =
+        InMemoryEmbeddings::new(vec![0u32, 1], ndarray::array![[0.0_f32], [0.316_227_76]])
+            .unwrap();
+    let actions = [Action::new(0, NOW), Action::new(1, NOW)];
+    // the merge distance is 0.1_f32 = 0.10000000149… > 0.1: no merge
+    let p = PinnerSage::builder()
+        .alpha(0.1)
+        .build()
+        .unwrap()
+        .profile(&actions, &source, NOW)
+        .unwrap();
+    assert_eq!(p.len(), 2);
+    // a valid α larger than f32::MAX merges everything
+    let p = PinnerSage::builder()
+        .alpha(1e39)
+        .build()
+        .unwrap()
+        .profile(&actions, &source, NOW)
+        .unwrap();
+    assert_eq!(p.len(), 1);
+}
+
+#[test]
+fn history_cap_counts_known_actions_only() {
+    let source = source_from(vec![0.0], 1);
+    let config = PinnerSage::builder().max_history(Some(1)).build().unwrap();
+    // the most recent action is on an unknown item: the cap keeps the known one
+    let actions = [Action::new(9, NOW), Action::new(0, NOW - 1)];
+    let p = config.profile(&actions, &source, NOW).unwrap();
+    assert_eq!(partition(&p), vec![vec![0]]);
+    let s = p.skipped();
+    assert_eq!((s.unknown_actions, s.over_cap, s.used_actions), (1, 0, 1));
 }

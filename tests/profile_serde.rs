@@ -79,3 +79,25 @@ fn decay_rate_is_validated_on_load() {
     assert_ne!(bad, ok);
     assert!(serde_json::from_str::<DecayRate>(&bad).is_err());
 }
+
+#[test]
+fn corrupt_profiles_are_rejected_on_load() {
+    let source = source_from(vec![0.0, 0.1, 10.0], 1);
+    let config = PinnerSage::builder().alpha(1.0).build().unwrap();
+    let actions = [
+        Action::new(0, NOW),
+        Action::new(1, NOW),
+        Action::new(2, NOW),
+    ];
+    let profile = config.profile(&actions, &source, NOW).unwrap();
+    let json = serde_json::to_value(&profile).unwrap();
+    assert!(serde_json::from_value::<UserProfile<u32, f64>>(json.clone()).is_ok());
+    // an empty centroid
+    let mut bad = json.clone();
+    bad["clusters"][0]["centroid"] = serde_json::json!([]);
+    assert!(serde_json::from_value::<UserProfile<u32, f64>>(bad).is_err());
+    // a member with u64::MAX actions
+    let mut bad = json.clone();
+    bad["clusters"][0]["members"][0]["actions"] = serde_json::json!(u64::MAX);
+    assert!(serde_json::from_value::<UserProfile<u32, f64>>(bad).is_err());
+}

@@ -280,3 +280,54 @@ fn new_items_can_bridge_two_stored_clusters() {
     assert_eq!(*u.medoid(), 2);
     assert_eq!(u.medoid(), f.medoid());
 }
+
+// ---- review fixes ----
+
+#[test]
+fn repeat_only_update_reclusters_stored_clusters() {
+    // items at 0, 2, 5 (ids 0, 1, 2) and 100 (id 3); α = 20: the batch gives
+    // {0, 2} and {5} ({0,2} and 5 merge at 21.3); ten repeats of item 1 pull
+    // the centroid of {0, 2} towards 5 and the merge comes within α (18.5)
+    let source = source_from(vec![0.0, 2.0, 5.0, 100.0], 1);
+    let config = PinnerSage::builder().alpha(20.0).build().unwrap();
+    let old: Vec<_> = (0..3).map(|i| Action::new(i, NOW - DAY)).collect();
+    let batch = config.profile(&old, &source, NOW - DAY).unwrap();
+    assert_eq!(partition(&batch), vec![vec![0, 1], vec![2]]);
+    let repeats: Vec<_> = (0..10).map(|k| Action::new(1, NOW - k)).collect();
+    for extra in [vec![], vec![Action::new(3, NOW)]] {
+        let new: Vec<_> = repeats.iter().chain(&extra).copied().collect();
+        let mut p = batch.clone();
+        p.update(&new, &source, NOW).unwrap();
+        let all: Vec<_> = old.iter().chain(&new).copied().collect();
+        let full = config.profile(&all, &source, NOW).unwrap();
+        assert!(partition(&full).contains(&vec![0, 1, 2]));
+        assert_eq!(partition(&p), partition(&full), "extra {extra:?}");
+    }
+}
+
+#[test]
+fn cluster_target_is_kept_by_updates() {
+    // two groups of items: {0, 1, 2} near 0 and {3, 4} near 10
+    let source = source_from(vec![0.0, 0.1, 0.2, 10.0, 10.1], 1);
+    let config = PinnerSage::builder().clusters(2).build().unwrap();
+    let mut p = config
+        .profile(&[] as &[Action<u32>], &source, NOW - DAY)
+        .unwrap();
+    let new: Vec<_> = (0..5).map(|i| Action::new(i, NOW)).collect();
+    p.update(&new, &source, NOW).unwrap();
+    let full = config.profile(&new, &source, NOW).unwrap();
+    assert_eq!(full.len(), 2);
+    assert_eq!(partition(&p), partition(&full));
+
+    // one cluster wanted: a single item, then two nearby items join it
+    let config = PinnerSage::builder().clusters(1).build().unwrap();
+    let mut p = config
+        .profile(&[Action::new(0, NOW - DAY)], &source, NOW - DAY)
+        .unwrap();
+    p.update(&[Action::new(1, NOW), Action::new(2, NOW)], &source, NOW)
+        .unwrap();
+    assert_eq!(partition(&p), vec![vec![0, 1, 2]]);
+    // and a third item far away still joins (one cluster)
+    p.update(&[Action::new(4, NOW)], &source, NOW).unwrap();
+    assert_eq!(partition(&p), vec![vec![0, 1, 2, 4]]);
+}
