@@ -52,7 +52,7 @@ fn f32_profile_with_string_ids_round_trips() {
 #[test]
 fn config_round_trips_and_is_validated_on_load() {
     let config = PinnerSage::builder()
-        .clusters(7)
+        .target_clusters(7)
         .lambda(0.5, TimeUnit::Week)
         .window(None)
         .max_clusters(Some(5))

@@ -309,7 +309,7 @@ fn repeat_only_update_reclusters_stored_clusters() {
 fn cluster_target_is_kept_by_updates() {
     // two groups of items: {0, 1, 2} near 0 and {3, 4} near 10
     let source = source_from(vec![0.0, 0.1, 0.2, 10.0, 10.1], 1);
-    let config = PinnerSage::builder().clusters(2).build().unwrap();
+    let config = PinnerSage::builder().target_clusters(2).build().unwrap();
     let mut p = config
         .profile(&[] as &[Action<u32>], &source, NOW - DAY)
         .unwrap();
@@ -320,7 +320,7 @@ fn cluster_target_is_kept_by_updates() {
     assert_eq!(partition(&p), partition(&full));
 
     // one cluster wanted: a single item, then two nearby items join it
-    let config = PinnerSage::builder().clusters(1).build().unwrap();
+    let config = PinnerSage::builder().target_clusters(1).build().unwrap();
     let mut p = config
         .profile(&[Action::new(0, NOW - DAY)], &source, NOW - DAY)
         .unwrap();
