@@ -4,15 +4,15 @@ mod profile_support;
 
 use std::collections::BTreeMap;
 
-use profile_support::*;
 use ndarray::ArrayView1;
+use num_traits::Float;
 use pinnersage::synthetic::UserConfig;
+use pinnersage::Scalar;
 use pinnersage::{
     Action, CutRule, DecayRate, EmbeddingSource, Error, InMemoryEmbeddings, PinnerSage, TimeUnit,
     UnknownItems,
 };
-use num_traits::Float;
-use pinnersage::Scalar;
+use profile_support::*;
 use proptest::prelude::*;
 
 /// Items: `n` points around three far-apart centres in 3-d, plus ids `n..n+3`
@@ -133,13 +133,22 @@ where
     prop_assert!(config.max_clusters().is_some() || dropped.is_empty());
 
     let mut counts: BTreeMap<u32, u64> = BTreeMap::new();
-    known.iter().for_each(|a| *counts.entry(a.item).or_default() += 1);
+    known
+        .iter()
+        .for_each(|a| *counts.entry(a.item).or_default() += 1);
     let mut seen: BTreeMap<u32, u64> = BTreeMap::new();
     for c in uncapped.clusters() {
         prop_assert!(c.size() >= 1);
-        prop_assert_eq!(c.action_count(), c.members().iter().map(|m| m.actions).sum::<u64>());
+        prop_assert_eq!(
+            c.action_count(),
+            c.members().iter().map(|m| m.actions).sum::<u64>()
+        );
         for m in c.members() {
-            prop_assert!(seen.insert(m.item, m.actions).is_none(), "item {} twice", m.item);
+            prop_assert!(
+                seen.insert(m.item, m.actions).is_none(),
+                "item {} twice",
+                m.item
+            );
         }
     }
     prop_assert_eq!(&seen, &counts);
@@ -171,7 +180,12 @@ where
         }
         prop_assert_eq!(
             c.last_action(),
-            known.iter().filter(|a| c.contains(&a.item)).map(|a| a.timestamp).max().unwrap()
+            known
+                .iter()
+                .filter(|a| c.contains(&a.item))
+                .map(|a| a.timestamp)
+                .max()
+                .unwrap()
         );
     }
     Ok(())
@@ -522,8 +536,7 @@ fn parallel_profiles_equal_sequential_ones() {
 #[test]
 fn alpha_is_compared_in_f64() {
     let source =
-        InMemoryEmbeddings::new(vec![0u32, 1], ndarray::array![[0.0_f32], [0.316_227_76]])
-            .unwrap();
+        InMemoryEmbeddings::new(vec![0u32, 1], ndarray::array![[0.0_f32], [0.316_227_76]]).unwrap();
     let actions = [Action::new(0, NOW), Action::new(1, NOW)];
     // the merge distance is 0.1_f32 = 0.10000000149… > 0.1: no merge
     let p = PinnerSage::builder()
@@ -553,4 +566,44 @@ fn history_cap_counts_known_actions_only() {
     assert_eq!(partition(&p), vec![vec![0]]);
     let s = p.skipped();
     assert_eq!((s.unknown_actions, s.over_cap, s.used_actions), (1, 0, 1));
+}
+
+#[test]
+fn ranking_ties_go_to_the_most_recent_then_the_smallest_medoid() {
+    // four far-apart items, one action each, no decay: equal importance 1
+    let source = source_from(vec![0.0, 10.0, 20.0, 30.0], 1);
+    let config = PinnerSage::builder()
+        .alpha(1.0)
+        .decay(DecayRate::NONE)
+        .build()
+        .unwrap();
+    let actions = [
+        Action::new(3, NOW - 5),
+        Action::new(0, NOW - 5),
+        Action::new(2, NOW),
+        Action::new(1, NOW - 9),
+    ];
+    let p = config.profile(&actions, &source, NOW).unwrap();
+    let order: Vec<u32> = p.clusters().iter().map(|c| *c.medoid()).collect();
+    assert!(p.clusters().iter().all(|c| c.importance_f64() == 1.0));
+    // most recent first (2), then 0 and 3 at NOW − 5 by id, then 1
+    assert_eq!(order, vec![2, 0, 3, 1]);
+}
+
+#[test]
+fn error_zero_dimension_source() {
+    let empty = Faulty {
+        dim: 0,
+        rows: vec![vec![]],
+        drop_one: false,
+    };
+    assert_eq!(
+        PinnerSage::default().profile(&[Action::new(0, NOW)], &empty, NOW),
+        Err(Error::ZeroDimension { rows: 1 })
+    );
+    // no known action: nothing to cluster, no error
+    let p = PinnerSage::default()
+        .profile(&[] as &[Action<usize>], &empty, NOW)
+        .unwrap();
+    assert!(p.is_empty());
 }

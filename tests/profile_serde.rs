@@ -4,9 +4,9 @@
 
 mod profile_support;
 
-use profile_support::*;
 use pinnersage::synthetic::UserConfig;
 use pinnersage::{Action, DecayRate, InMemoryEmbeddings, PinnerSage, TimeUnit, UserProfile};
+use profile_support::*;
 
 #[test]
 fn profile_round_trips_through_json() {
@@ -100,4 +100,22 @@ fn corrupt_profiles_are_rejected_on_load() {
     let mut bad = json.clone();
     bad["clusters"][0]["members"][0]["actions"] = serde_json::json!(u64::MAX);
     assert!(serde_json::from_value::<UserProfile<u32, f64>>(bad).is_err());
+}
+
+#[test]
+fn error_action_count_overflow_on_update() {
+    let source = source_from(vec![0.0], 1);
+    let profile = PinnerSage::default()
+        .profile(&[Action::new(0, NOW)], &source, NOW)
+        .unwrap();
+    let mut json = serde_json::to_value(&profile).unwrap();
+    json["clusters"][0]["members"][0]["actions"] = serde_json::json!(u64::MAX);
+    json["clusters"][0]["action_count"] = serde_json::json!(u64::MAX);
+    let mut p: UserProfile<u32, f64> = serde_json::from_value(json).unwrap();
+    let before = p.clone();
+    assert_eq!(
+        p.update(&[Action::new(0, NOW)], &source, NOW),
+        Err(pinnersage::Error::ActionCountOverflow)
+    );
+    assert_eq!(p, before);
 }
