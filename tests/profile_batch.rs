@@ -219,7 +219,12 @@ proptest! {
         let fix = |v: Vec<Action<u32>>| -> Vec<Action<u32>> {
             v.into_iter().map(|a| Action::new(a.item % (n as u32 + 3), a.timestamp)).collect()
         };
-        let source = source_from(values, 3);
+        let source = source_from(values.clone(), 3);
+        let a = config.profile(&fix(actions.clone()), &source, NOW).unwrap();
+        let b = config.profile(&fix(shuffled.clone()), &source, NOW).unwrap();
+        prop_assert_eq!(a, b);
+        // and in f32
+        let source = source_from_f32(values, 3);
         let a = config.profile(&fix(actions), &source, NOW).unwrap();
         let b = config.profile(&fix(shuffled), &source, NOW).unwrap();
         prop_assert_eq!(a, b);

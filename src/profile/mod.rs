@@ -26,9 +26,8 @@ pub use prepare::Skipped;
 ///
 /// Clusters are sorted by importance, descending (ties: most recent action
 /// first, then smallest medoid id). The profile remembers the configuration it
-/// was computed with, the time `as_of` its importances refer to and the merge
-/// threshold it was cut at, so that [`update`](Self::update) can fold in new
-/// actions later. With the `serde` feature it serializes whole: this is what a
+/// was computed with and the time `as_of` its importances refer to, so that
+/// [`update`](Self::update) can fold in new actions later. With the `serde` feature it serializes whole: this is what a
 /// key-value store holds between the daily batch and online updates (see
 /// [`InterestCluster`] for what each cluster stores). Deserialization
 /// validates what an update relies on (dimensions, finite values, sorted
