@@ -46,9 +46,9 @@ fn main() -> Result<(), pinnersage::Error> {
         user.interests
     );
     println!(
-        "profile: {} interest clusters (α = {}, λ = {} per day)\n",
+        "profile: {} interest clusters (cut {:?}, λ = {} per day)\n",
         profile.len(),
-        profile.threshold(),
+        config.cut(),
         config.decay().lambda()
     );
     for (rank, cluster) in profile.clusters().iter().enumerate() {

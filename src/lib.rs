@@ -114,7 +114,7 @@ pub mod synthetic;
 pub mod ward;
 
 pub use embedding::{EmbeddingSource, InMemoryEmbeddings};
-pub use error::{Error, Result};
+pub use error::{Error, ProfileFault, Result};
 pub use history::Action;
 pub use importance::{DecayRate, TimeUnit, SECONDS_PER_DAY};
 pub use profile::{
