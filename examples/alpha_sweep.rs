@@ -70,8 +70,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Adjusted Rand index of two labelings of the same points.
+/// Adjusted Rand index of two labelings of the same points (1 for fewer
+/// than two points: there is no pair to disagree on).
 fn adjusted_rand_index(a: &[usize], b: &[usize]) -> f64 {
+    if a.len() < 2 {
+        return 1.0;
+    }
     let n = a.len() as f64;
     let pairs = |k: f64| k * (k - 1.0) / 2.0;
     let mut table: HashMap<(usize, usize), f64> = HashMap::new();

@@ -9,8 +9,16 @@
 //! topics), one user with 4 interests and 200 actions over 90 days, computes
 //! the user's profile with the default configuration (α =
 //! `pinnersage::DEFAULT_ALPHA`, λ = 0.01 per day, 90-day window) and prints
-//! each interest cluster next to the topics the user was given.
+//! each interest cluster next to the topics the user was given. It ends with
+//! recommendations: 3 medoids sampled in proportion to importance query an
+//! exact cosine index over the catalogue, and the lists are blended
+//! round-robin, without the items the user already engaged with; each
+//! recommendation names the medoid that retrieved it.
 
+use std::collections::HashSet;
+
+use pinnersage::ann::{ExactIndex, Metric};
+use pinnersage::retrieval::Recommender;
 use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
 use pinnersage::{InMemoryEmbeddings, PinnerSage, SECONDS_PER_DAY};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -38,9 +46,9 @@ fn main() -> Result<(), pinnersage::Error> {
         user.interests
     );
     println!(
-        "profile: {} interest clusters (α = {}, λ = {} per day)\n",
+        "profile: {} interest clusters (cut {:?}, λ = {} per day)\n",
         profile.len(),
-        profile.threshold(),
+        config.cut(),
         config.decay().lambda()
     );
     for (rank, cluster) in profile.clusters().iter().enumerate() {
@@ -80,5 +88,33 @@ fn main() -> Result<(), pinnersage::Error> {
         "\nused {} actions; skipped {} outside the window, {} on unknown items",
         skipped.used_actions, skipped.outside_window, skipped.unknown_actions
     );
+
+    // retrieval: sample 3 medoids by importance, query the index, blend
+    let index = ExactIndex::with_row_ids(catalog.embeddings().to_owned(), Metric::Cosine)?;
+    let seen: HashSet<usize> = user.actions.iter().map(|a| a.item).collect();
+    let recommender = Recommender {
+        n: 12,
+        ..Recommender::default()
+    };
+    let recs = recommender.recommend(&profile, &index, &seen, &mut rng)?;
+    println!(
+        "
+{} recommendations (3 medoids sampled by importance, round-robin blend, \
+         {} seen items excluded):",
+        recs.len(),
+        seen.len()
+    );
+    for r in &recs {
+        println!(
+            "  item {:>5} (topic {:>2})  cosine {:.3}  because you engaged with item {:>5} \
+             (cluster #{}, topic {})",
+            r.item,
+            catalog.topic_of(r.item),
+            r.score,
+            r.medoid,
+            r.cluster,
+            catalog.topic_of(r.medoid)
+        );
+    }
     Ok(())
 }

@@ -194,6 +194,16 @@ pub enum Error {
         as_of: i64,
     },
 
+    /// A stored profile (deserialized with the `serde` feature) breaks one of
+    /// the invariants a computed profile keeps; the fault names which.
+    #[error("invalid stored profile: {0}")]
+    InvalidProfile(ProfileFault),
+
+    /// Adding new actions to a stored cluster would overflow its `u64`
+    /// action count.
+    #[error("the action count of a cluster would overflow u64")]
+    ActionCountOverflow,
+
     /// A query vector contains NaN or infinity.
     #[error("non-finite value at position {position} of the query vector")]
     NonFiniteQuery {
@@ -201,9 +211,120 @@ pub enum Error {
         position: usize,
     },
 
+    /// A query in a batch contains NaN or infinity.
+    #[error("non-finite value at position {position} of query {query} in the batch")]
+    NonFiniteBatchQuery {
+        /// Row of the batch holding the first non-finite value.
+        query: usize,
+        /// Position of that value within the query.
+        position: usize,
+    },
+
+    /// An interest's importance is negative, NaN or infinite, so it cannot
+    /// weigh a draw.
+    #[error("importance of interest {index} is {value}: importances must be finite and >= 0")]
+    InvalidImportance {
+        /// Index of the interest.
+        index: usize,
+        /// The importance, converted to `f64`.
+        value: f64,
+    },
+
     /// An error reported by an approximate-nearest-neighbour backend.
     #[error("ANN backend error: {0}")]
     Backend(String),
+}
+
+/// Which invariant of a stored [`UserProfile`](crate::UserProfile) is broken:
+/// the payload of [`Error::InvalidProfile`]. `cluster` is the index of the
+/// offending cluster in the stored order.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileFault {
+    /// The profile has clusters but dimension 0.
+    #[error("the profile has clusters but dimension 0")]
+    ZeroDimension,
+    /// The stored threshold is negative or not finite.
+    #[error("threshold {value} is negative or not finite")]
+    InvalidThreshold {
+        /// The stored threshold.
+        value: f64,
+    },
+    /// A cluster's centroid does not have the profile's dimension.
+    #[error("cluster {cluster}: centroid of length {len}, expected {dim}")]
+    CentroidLength {
+        /// The cluster.
+        cluster: usize,
+        /// The centroid's length.
+        len: usize,
+        /// The profile's dimension.
+        dim: usize,
+    },
+    /// A cluster's medoid embedding does not have the profile's dimension.
+    #[error("cluster {cluster}: medoid embedding of length {len}, expected {dim}")]
+    MedoidEmbeddingLength {
+        /// The cluster.
+        cluster: usize,
+        /// The embedding's length.
+        len: usize,
+        /// The profile's dimension.
+        dim: usize,
+    },
+    /// A cluster's centroid or medoid embedding holds NaN or infinity.
+    #[error("cluster {cluster}: non-finite value in the centroid or medoid embedding")]
+    NonFiniteValue {
+        /// The cluster.
+        cluster: usize,
+    },
+    /// A cluster has no members.
+    #[error("cluster {cluster} has no members")]
+    EmptyCluster {
+        /// The cluster.
+        cluster: usize,
+    },
+    /// A cluster's members are not sorted by item id, or an id repeats.
+    #[error("cluster {cluster}: members not strictly sorted by item id")]
+    MembersNotSorted {
+        /// The cluster.
+        cluster: usize,
+    },
+    /// An item is a member of two clusters.
+    #[error("cluster {cluster}: an item is also a member of an earlier cluster")]
+    ItemInTwoClusters {
+        /// The later of the two clusters.
+        cluster: usize,
+    },
+    /// The medoid is not a member of its cluster.
+    #[error("cluster {cluster}: the medoid is not a member")]
+    MedoidNotMember {
+        /// The cluster.
+        cluster: usize,
+    },
+    /// A member has 0 actions, or the members' action counts do not sum
+    /// (without overflow) to the cluster's action count.
+    #[error("cluster {cluster}: member action counts are zero or do not sum to the action count")]
+    ActionCount {
+        /// The cluster.
+        cluster: usize,
+    },
+    /// An importance is negative or not finite.
+    #[error("cluster {cluster}: importance {value} is negative or not finite")]
+    InvalidImportance {
+        /// The cluster.
+        cluster: usize,
+        /// The stored importance.
+        value: f64,
+    },
+    /// A cluster's last action is later than the profile's `as_of`.
+    #[error("cluster {cluster}: last action {last_action} is later than as_of = {as_of}")]
+    LastActionAfterAsOf {
+        /// The cluster.
+        cluster: usize,
+        /// The cluster's last action.
+        last_action: i64,
+        /// The profile's time.
+        as_of: i64,
+    },
 }
 
 /// `Result` with the crate's [`Error`].

@@ -2,8 +2,11 @@
 
 /// One engagement of a user with an item (a save, a click, ...).
 ///
-/// `I` is the caller's item id type: anything `Clone + Eq + Hash` (an integer,
-/// a string, a newtype). Timestamps are the caller's integers; Unix seconds is
+/// `I` is the caller's item id type (an integer, a string, a newtype):
+/// [`PinnerSage::profile`](crate::PinnerSage::profile) and
+/// [`UserProfile::update`](crate::UserProfile::update) need `Clone + Ord`
+/// (ids are sorted, so results do not depend on hashing or input order), and
+/// [`InMemoryEmbeddings`](crate::InMemoryEmbeddings) needs `Clone + Eq + Hash`. Timestamps are the caller's integers; Unix seconds is
 /// the natural choice, and every time parameter of the crate (windows, decay
 /// rate) is expressed against the same unit.
 ///

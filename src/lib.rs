@@ -32,9 +32,14 @@
 //! user's actions, an [`EmbeddingSource`] and the caller's `now` give a
 //! [`UserProfile`] of [`InterestCluster`]s sorted by importance.
 //! [`UserProfile::update`] folds the latest actions in between batch runs.
-//! 5. **Retrieval.** A few medoids are sampled in proportion to importance and
-//!    each queries an approximate-nearest-neighbour index; the candidate lists
-//!    are blended.
+//! 5. **Retrieval.** A few medoids are sampled in proportion to importance
+//!    ([`retrieval::Selection`]) and each queries a nearest-neighbour index
+//!    ([`ann::AnnIndex`]: exact, or HNSW with the `hnsw` feature; neighbour
+//!    lists of popular medoids shared through [`ann::MedoidCache`]); the
+//!    candidate lists are blended ([`retrieval::blend()`]) into
+//!    recommendations that name the medoid behind them
+//!    ([`retrieval::Recommender`] does all of it in one call, for a
+//!    [`UserProfile`] or anything implementing [`retrieval::Interests`]).
 //!
 //! ## Distances
 //!
@@ -98,18 +103,20 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod ann;
 mod embedding;
 mod error;
 mod history;
 pub mod importance;
 pub mod medoid;
 mod profile;
+pub mod retrieval;
 mod scalar;
 pub mod synthetic;
 pub mod ward;
 
 pub use embedding::{EmbeddingSource, InMemoryEmbeddings};
-pub use error::{Error, Result};
+pub use error::{Error, ProfileFault, Result};
 pub use history::Action;
 pub use importance::{DecayRate, TimeUnit, SECONDS_PER_DAY};
 pub use profile::{

@@ -105,24 +105,51 @@ pub(crate) fn centroid_scores<F: Scalar>(
     weights: &[f64],
     rows: &[usize],
 ) -> CentroidScores {
-    let d = x.ncols();
-    let mut centroid = vec![0.0f64; d];
-    let mut total = 0.0f64;
+    let mut acc = WeightedCentroid::new(x.ncols());
     for &r in rows {
-        let w = weights[r];
-        total += w;
-        for (c, v) in centroid.iter_mut().zip(x.row(r)) {
-            *c += w * v.to_f64_lossless();
-        }
+        acc.add(weights[r], x.row(r));
     }
-    if total > 0.0 {
-        centroid.iter_mut().for_each(|c| *c /= total);
-    }
+    let (centroid, _) = acc.finish();
     let scores = rows
         .iter()
         .map(|&r| squared_distance(x.row(r), &centroid))
         .collect();
     CentroidScores { centroid, scores }
+}
+
+/// The weighted centroid `Σ w·x / Σ w` of points added one by one, summed in
+/// `f64` in the order added (the one place the crate computes it).
+#[derive(Debug, Clone)]
+pub(crate) struct WeightedCentroid {
+    sum: Vec<f64>,
+    total: f64,
+}
+
+impl WeightedCentroid {
+    /// An empty sum in dimension `d`.
+    pub fn new(d: usize) -> Self {
+        WeightedCentroid {
+            sum: vec![0.0; d],
+            total: 0.0,
+        }
+    }
+
+    /// Adds point `x` (of length `d`) with weight `w`.
+    pub fn add<'a, T: Scalar>(&mut self, w: f64, x: impl IntoIterator<Item = &'a T>) {
+        self.total += w;
+        for (a, v) in self.sum.iter_mut().zip(x) {
+            *a += w * v.to_f64_lossless();
+        }
+    }
+
+    /// The centroid (zeros if the total weight is 0) and the total weight.
+    pub fn finish(mut self) -> (Vec<f64>, f64) {
+        if self.total > 0.0 {
+            let total = self.total;
+            self.sum.iter_mut().for_each(|a| *a /= total);
+        }
+        (self.sum, self.total)
+    }
 }
 
 /// `‖a − b‖²` in `f64`.

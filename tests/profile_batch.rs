@@ -5,9 +5,12 @@ mod profile_support;
 use std::collections::BTreeMap;
 
 use ndarray::ArrayView1;
+use num_traits::Float;
 use pinnersage::synthetic::UserConfig;
+use pinnersage::Scalar;
 use pinnersage::{
-    Action, CutRule, DecayRate, EmbeddingSource, Error, PinnerSage, TimeUnit, UnknownItems,
+    Action, CutRule, DecayRate, EmbeddingSource, Error, InMemoryEmbeddings, PinnerSage, TimeUnit,
+    UnknownItems,
 };
 use profile_support::*;
 use proptest::prelude::*;
@@ -55,7 +58,7 @@ fn config() -> impl Strategy<Value = PinnerSage> {
                 .max_history(cap)
                 .max_clusters(max_clusters);
             let b = if use_k {
-                b.clusters(1 + (alpha as usize))
+                b.target_clusters(1 + (alpha as usize))
             } else {
                 b
             };
@@ -63,89 +66,146 @@ fn config() -> impl Strategy<Value = PinnerSage> {
         })
 }
 
-/// The actions the configuration should keep, computed directly.
-fn expected_kept(config: &PinnerSage, actions: &[Action<u32>]) -> Vec<Action<u32>> {
-    let mut kept: Vec<Action<u32>> = actions
+/// The actions the configuration should select, computed directly: those in
+/// the window, those of them on known items (ids `< n`), and the known ones
+/// the cap keeps.
+fn expected_selection(
+    config: &PinnerSage,
+    actions: &[Action<u32>],
+    n: usize,
+) -> (usize, usize, Vec<Action<u32>>) {
+    let in_window: Vec<Action<u32>> = actions
         .iter()
         .copied()
         .filter(|a| config.window().is_none_or(|w| NOW - a.timestamp <= w))
         .collect();
+    let mut kept: Vec<Action<u32>> = in_window
+        .iter()
+        .copied()
+        .filter(|a| (a.item as usize) < n)
+        .collect();
+    let known = kept.len();
     kept.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then(a.item.cmp(&b.item)));
     if let Some(cap) = config.max_history() {
         kept.truncate(cap);
     }
-    kept
+    (in_window.len(), known, kept)
+}
+
+/// Clusters partition the known items among the kept actions, with the right
+/// action counts; the window, unknown items and cap select exactly the right
+/// actions; importance is the direct sum (and `importance()` its rounding to
+/// `F`); medoids minimise the weighted sum of squared distances; clusters are
+/// sorted by importance; `max_clusters` drops the least important clusters
+/// and counts them.
+fn check_invariants<S>(
+    config: &PinnerSage,
+    actions: &[Action<u32>],
+    source: &S,
+    n: usize,
+) -> Result<(), TestCaseError>
+where
+    S: EmbeddingSource<Id = u32>,
+{
+    let profile = config.profile(actions, source, NOW).unwrap();
+    let (in_window, known_count, known) = expected_selection(config, actions, n);
+    let skipped = profile.skipped();
+    prop_assert_eq!(skipped.outside_window, actions.len() - in_window);
+    prop_assert_eq!(skipped.unknown_actions, in_window - known_count);
+    prop_assert_eq!(skipped.over_cap, known_count - known.len());
+    prop_assert_eq!(skipped.used_actions, known.len());
+
+    // max_clusters keeps a prefix of the uncapped profile and counts the rest
+    let uncapped = config
+        .to_builder()
+        .max_clusters(None)
+        .build()
+        .unwrap()
+        .profile(actions, source, NOW)
+        .unwrap();
+    prop_assert_eq!(profile.clusters(), &uncapped.clusters()[..profile.len()]);
+    let dropped = &uncapped.clusters()[profile.len()..];
+    prop_assert_eq!(skipped.dropped_clusters, dropped.len());
+    prop_assert_eq!(
+        skipped.dropped_actions,
+        dropped.iter().map(|c| c.action_count()).sum::<u64>()
+    );
+    prop_assert!(config.max_clusters().is_some() || dropped.is_empty());
+
+    let mut counts: BTreeMap<u32, u64> = BTreeMap::new();
+    known
+        .iter()
+        .for_each(|a| *counts.entry(a.item).or_default() += 1);
+    let mut seen: BTreeMap<u32, u64> = BTreeMap::new();
+    for c in uncapped.clusters() {
+        prop_assert!(c.size() >= 1);
+        prop_assert_eq!(
+            c.action_count(),
+            c.members().iter().map(|m| m.actions).sum::<u64>()
+        );
+        for m in c.members() {
+            prop_assert!(
+                seen.insert(m.item, m.actions).is_none(),
+                "item {} twice",
+                m.item
+            );
+        }
+    }
+    prop_assert_eq!(&seen, &counts);
+    if let CutRule::Clusters(k) = config.cut() {
+        prop_assert_eq!(uncapped.len(), k.min(counts.len()));
+    }
+
+    let per_second = config.decay().per_second();
+    let eps = S::Elem::epsilon().to_f64_lossless();
+    for (rank, c) in profile.clusters().iter().enumerate() {
+        // importance: the direct sum over every kept action of the cluster
+        let direct = direct_importance(c, &known, per_second, NOW);
+        let x = per_second * 120.0 * DAY as f64;
+        let tol = (c.action_count() as f64 + 2.0) * (1.0 + x) * f64::EPSILON * direct;
+        prop_assert!((c.importance_f64() - direct).abs() <= tol);
+        // rounded to nearest in F
+        let rounded = c.importance().to_f64_lossless();
+        prop_assert!((rounded - direct).abs() <= eps / 2.0 * (direct + tol) + tol);
+        if rank > 0 {
+            prop_assert!(profile.clusters()[rank - 1].importance_f64() >= c.importance_f64());
+        }
+        // the medoid is a member and minimises the weighted objective
+        prop_assert!(c.contains(c.medoid()));
+        prop_assert_eq!(c.medoid_embedding(), source.embedding(c.medoid()).unwrap());
+        let got = medoid_objective(c, c.medoid_embedding(), source);
+        for m in c.members() {
+            let other = medoid_objective(c, source.embedding(&m.item).unwrap(), source);
+            prop_assert!(got <= other + 1e-9 * other.max(1.0), "{} > {}", got, other);
+        }
+        prop_assert_eq!(
+            c.last_action(),
+            known
+                .iter()
+                .filter(|a| c.contains(&a.item))
+                .map(|a| a.timestamp)
+                .max()
+                .unwrap()
+        );
+    }
+    Ok(())
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
-    /// Clusters partition the known items among the kept actions, with the
-    /// right action counts; the window and cap keep exactly the right actions;
-    /// importance is the direct sum; medoids minimise the weighted sum of
-    /// squared distances; clusters are sorted by importance.
+    /// [`check_invariants`] on `f64` embeddings.
     #[test]
     fn profile_invariants((n, values) in catalogue(), actions in actions(25), config in config()) {
         let actions: Vec<_> = actions.into_iter().map(|a| Action::new(a.item % (n as u32 + 3), a.timestamp)).collect();
-        let source = source_from(values, 3);
-        let profile = config.profile(&actions, &source, NOW).unwrap();
+        check_invariants(&config, &actions, &source_from(values, 3), n)?;
+    }
 
-        let kept = expected_kept(&config, &actions);
-        let in_window = actions.iter().filter(|a| config.window().is_none_or(|w| NOW - a.timestamp <= w)).count();
-        let known: Vec<_> = kept.iter().copied().filter(|a| (a.item as usize) < n).collect();
-        let skipped = profile.skipped();
-        prop_assert_eq!(skipped.outside_window, actions.len() - in_window);
-        prop_assert_eq!(skipped.over_cap, in_window - kept.len());
-        prop_assert_eq!(skipped.unknown_actions, kept.len() - known.len());
-        prop_assert_eq!(skipped.used_actions, known.len());
-
-        let mut counts: BTreeMap<u32, u64> = BTreeMap::new();
-        known.iter().for_each(|a| *counts.entry(a.item).or_default() += 1);
-        let mut seen: BTreeMap<u32, u64> = BTreeMap::new();
-        for c in profile.clusters() {
-            prop_assert!(c.size() >= 1);
-            prop_assert_eq!(c.action_count(), c.members().iter().map(|m| m.actions).sum::<u64>());
-            for m in c.members() {
-                prop_assert!(seen.insert(m.item, m.actions).is_none(), "item {} twice", m.item);
-            }
-        }
-        if config.max_clusters().is_none() {
-            prop_assert_eq!(&seen, &counts);
-        } else {
-            for (item, count) in &seen {
-                prop_assert_eq!(counts.get(item), Some(count));
-            }
-        }
-        if let CutRule::Clusters(k) = config.cut() {
-            if config.max_clusters().is_none() {
-                prop_assert_eq!(profile.len(), k.min(counts.len()));
-            }
-        }
-
-        let per_second = config.decay().per_second();
-        for (rank, c) in profile.clusters().iter().enumerate() {
-            // importance: the direct sum over every kept action of the cluster
-            let direct = direct_importance(c, &known, per_second, NOW);
-            let x = per_second * 120.0 * DAY as f64;
-            let tol = (c.action_count() as f64 + 2.0) * (1.0 + x) * f64::EPSILON * direct;
-            prop_assert!((c.importance_f64() - direct).abs() <= tol);
-            prop_assert_eq!(c.importance(), c.importance_f64());
-            if rank > 0 {
-                prop_assert!(profile.clusters()[rank - 1].importance_f64() >= c.importance_f64());
-            }
-            // the medoid is a member and minimises the weighted objective
-            prop_assert!(c.contains(c.medoid()));
-            prop_assert_eq!(c.medoid_embedding(), source.embedding(c.medoid()).unwrap());
-            let got = medoid_objective(c, c.medoid_embedding(), &source);
-            for m in c.members() {
-                let other = medoid_objective(c, source.embedding(&m.item).unwrap(), &source);
-                prop_assert!(got <= other + 1e-9 * other.max(1.0), "{} > {}", got, other);
-            }
-            prop_assert_eq!(
-                c.last_action(),
-                known.iter().filter(|a| c.contains(&a.item)).map(|a| a.timestamp).max().unwrap()
-            );
-        }
+    /// [`check_invariants`] on `f32` embeddings.
+    #[test]
+    fn profile_invariants_f32((n, values) in catalogue(), actions in actions(25), config in config()) {
+        let actions: Vec<_> = actions.into_iter().map(|a| Action::new(a.item % (n as u32 + 3), a.timestamp)).collect();
+        check_invariants(&config, &actions, &source_from_f32(values, 3), n)?;
     }
 
     /// The profile depends on the multiset of actions only: shuffling them
@@ -159,7 +219,12 @@ proptest! {
         let fix = |v: Vec<Action<u32>>| -> Vec<Action<u32>> {
             v.into_iter().map(|a| Action::new(a.item % (n as u32 + 3), a.timestamp)).collect()
         };
-        let source = source_from(values, 3);
+        let source = source_from(values.clone(), 3);
+        let a = config.profile(&fix(actions.clone()), &source, NOW).unwrap();
+        let b = config.profile(&fix(shuffled.clone()), &source, NOW).unwrap();
+        prop_assert_eq!(a, b);
+        // and in f32
+        let source = source_from_f32(values, 3);
         let a = config.profile(&fix(actions), &source, NOW).unwrap();
         let b = config.profile(&fix(shuffled), &source, NOW).unwrap();
         prop_assert_eq!(a, b);
@@ -469,4 +534,81 @@ fn parallel_profiles_equal_sequential_ones() {
     for (h, p) in histories.iter().zip(parallel) {
         assert_eq!(p.unwrap(), config.profile(h, source, NOW).unwrap());
     }
+}
+
+// ---- review fixes ----
+
+#[test]
+fn alpha_is_compared_in_f64() {
+    let source =
+        InMemoryEmbeddings::new(vec![0u32, 1], ndarray::array![[0.0_f32], [0.316_227_76]]).unwrap();
+    let actions = [Action::new(0, NOW), Action::new(1, NOW)];
+    // the merge distance is 0.1_f32 = 0.10000000149… > 0.1: no merge
+    let p = PinnerSage::builder()
+        .alpha(0.1)
+        .build()
+        .unwrap()
+        .profile(&actions, &source, NOW)
+        .unwrap();
+    assert_eq!(p.len(), 2);
+    // a valid α larger than f32::MAX merges everything
+    let p = PinnerSage::builder()
+        .alpha(1e39)
+        .build()
+        .unwrap()
+        .profile(&actions, &source, NOW)
+        .unwrap();
+    assert_eq!(p.len(), 1);
+}
+
+#[test]
+fn history_cap_counts_known_actions_only() {
+    let source = source_from(vec![0.0], 1);
+    let config = PinnerSage::builder().max_history(Some(1)).build().unwrap();
+    // the most recent action is on an unknown item: the cap keeps the known one
+    let actions = [Action::new(9, NOW), Action::new(0, NOW - 1)];
+    let p = config.profile(&actions, &source, NOW).unwrap();
+    assert_eq!(partition(&p), vec![vec![0]]);
+    let s = p.skipped();
+    assert_eq!((s.unknown_actions, s.over_cap, s.used_actions), (1, 0, 1));
+}
+
+#[test]
+fn ranking_ties_go_to_the_most_recent_then_the_smallest_medoid() {
+    // four far-apart items, one action each, no decay: equal importance 1
+    let source = source_from(vec![0.0, 10.0, 20.0, 30.0], 1);
+    let config = PinnerSage::builder()
+        .alpha(1.0)
+        .decay(DecayRate::NONE)
+        .build()
+        .unwrap();
+    let actions = [
+        Action::new(3, NOW - 5),
+        Action::new(0, NOW - 5),
+        Action::new(2, NOW),
+        Action::new(1, NOW - 9),
+    ];
+    let p = config.profile(&actions, &source, NOW).unwrap();
+    let order: Vec<u32> = p.clusters().iter().map(|c| *c.medoid()).collect();
+    assert!(p.clusters().iter().all(|c| c.importance_f64() == 1.0));
+    // most recent first (2), then 0 and 3 at NOW − 5 by id, then 1
+    assert_eq!(order, vec![2, 0, 3, 1]);
+}
+
+#[test]
+fn error_zero_dimension_source() {
+    let empty = Faulty {
+        dim: 0,
+        rows: vec![vec![]],
+        drop_one: false,
+    };
+    assert_eq!(
+        PinnerSage::default().profile(&[Action::new(0, NOW)], &empty, NOW),
+        Err(Error::ZeroDimension { rows: 1 })
+    );
+    // no known action: nothing to cluster, no error
+    let p = PinnerSage::default()
+        .profile(&[] as &[Action<usize>], &empty, NOW)
+        .unwrap();
+    assert!(p.is_empty());
 }

@@ -52,7 +52,7 @@ fn f32_profile_with_string_ids_round_trips() {
 #[test]
 fn config_round_trips_and_is_validated_on_load() {
     let config = PinnerSage::builder()
-        .clusters(7)
+        .target_clusters(7)
         .lambda(0.5, TimeUnit::Week)
         .window(None)
         .max_clusters(Some(5))
@@ -78,4 +78,44 @@ fn decay_rate_is_validated_on_load() {
     let bad = ok.replace("0.01", "-0.01");
     assert_ne!(bad, ok);
     assert!(serde_json::from_str::<DecayRate>(&bad).is_err());
+}
+
+#[test]
+fn corrupt_profiles_are_rejected_on_load() {
+    let source = source_from(vec![0.0, 0.1, 10.0], 1);
+    let config = PinnerSage::builder().alpha(1.0).build().unwrap();
+    let actions = [
+        Action::new(0, NOW),
+        Action::new(1, NOW),
+        Action::new(2, NOW),
+    ];
+    let profile = config.profile(&actions, &source, NOW).unwrap();
+    let json = serde_json::to_value(&profile).unwrap();
+    assert!(serde_json::from_value::<UserProfile<u32, f64>>(json.clone()).is_ok());
+    // an empty centroid
+    let mut bad = json.clone();
+    bad["clusters"][0]["centroid"] = serde_json::json!([]);
+    assert!(serde_json::from_value::<UserProfile<u32, f64>>(bad).is_err());
+    // a member with u64::MAX actions
+    let mut bad = json.clone();
+    bad["clusters"][0]["members"][0]["actions"] = serde_json::json!(u64::MAX);
+    assert!(serde_json::from_value::<UserProfile<u32, f64>>(bad).is_err());
+}
+
+#[test]
+fn error_action_count_overflow_on_update() {
+    let source = source_from(vec![0.0], 1);
+    let profile = PinnerSage::default()
+        .profile(&[Action::new(0, NOW)], &source, NOW)
+        .unwrap();
+    let mut json = serde_json::to_value(&profile).unwrap();
+    json["clusters"][0]["members"][0]["actions"] = serde_json::json!(u64::MAX);
+    json["clusters"][0]["action_count"] = serde_json::json!(u64::MAX);
+    let mut p: UserProfile<u32, f64> = serde_json::from_value(json).unwrap();
+    let before = p.clone();
+    assert_eq!(
+        p.update(&[Action::new(0, NOW)], &source, NOW),
+        Err(pinnersage::Error::ActionCountOverflow)
+    );
+    assert_eq!(p, before);
 }

@@ -96,29 +96,39 @@ proptest! {
         assert_agrees(&profile, &full, 90 * DAY);
     }
 
-    /// The update does not depend on the order of the new actions.
+    /// The update does not depend on the order of the new actions (the whole
+    /// vector of new actions is shuffled).
     #[test]
     fn update_is_invariant_to_action_order(
-        seed in 0u64..1_000_000,
-        perm in Just((0..40usize).collect::<Vec<_>>()).prop_shuffle(),
+        (seed, shuffled) in (0u64..1_000_000).prop_flat_map(|seed| {
+            let (_, _, new) = order_case(seed);
+            (Just(seed), Just(new).prop_shuffle())
+        }),
     ) {
-        let (catalog, source, user) = synthetic(seed, 0.3, &UserConfig::default());
-        let held_out = user.interests[0];
-        let (old, new, batch_time) = split(&user.actions, held_out, |i| catalog.topic_of(i), 10);
-        let config = PinnerSage::default();
-        let base = config.profile(&old, &source, batch_time).unwrap();
-        let mut shuffled = new.clone();
-        let k = shuffled.len();
-        for (i, &p) in perm.iter().enumerate() {
-            if i < k && p < k {
-                shuffled.swap(i, p);
-            }
-        }
+        let (source, base, new) = order_case(seed);
         let (mut a, mut b) = (base.clone(), base);
         a.update(&new, &source, NOW).unwrap();
         b.update(&shuffled, &source, NOW).unwrap();
         prop_assert_eq!(a, b);
     }
+}
+
+/// The source, the batch profile of the old actions and the new actions.
+type OrderCase = (
+    InMemoryEmbeddings<usize, f64>,
+    UserProfile<usize, f64>,
+    Vec<Action<usize>>,
+);
+
+/// The case of [`update_is_invariant_to_action_order`].
+fn order_case(seed: u64) -> OrderCase {
+    let (catalog, source, user) = synthetic(seed, 0.3, &UserConfig::default());
+    let held_out = user.interests[0];
+    let (old, new, batch_time) = split(&user.actions, held_out, |i| catalog.topic_of(i), 10);
+    let base = PinnerSage::default()
+        .profile(&old, &source, batch_time)
+        .unwrap();
+    (source, base, new)
 }
 
 #[test]
@@ -279,4 +289,172 @@ fn new_items_can_bridge_two_stored_clusters() {
     // the medoid is chosen among the stored medoids and x: x, as in the batch
     assert_eq!(*u.medoid(), 2);
     assert_eq!(u.medoid(), f.medoid());
+}
+
+// ---- review fixes ----
+
+#[test]
+fn repeat_only_update_reclusters_stored_clusters() {
+    // items at 0, 2, 5 (ids 0, 1, 2) and 100 (id 3); α = 20: the batch gives
+    // {0, 2} and {5} ({0,2} and 5 merge at 21.3); ten repeats of item 1 pull
+    // the centroid of {0, 2} towards 5 and the merge comes within α (18.5)
+    let source = source_from(vec![0.0, 2.0, 5.0, 100.0], 1);
+    let config = PinnerSage::builder().alpha(20.0).build().unwrap();
+    let old: Vec<_> = (0..3).map(|i| Action::new(i, NOW - DAY)).collect();
+    let batch = config.profile(&old, &source, NOW - DAY).unwrap();
+    assert_eq!(partition(&batch), vec![vec![0, 1], vec![2]]);
+    let repeats: Vec<_> = (0..10).map(|k| Action::new(1, NOW - k)).collect();
+    for extra in [vec![], vec![Action::new(3, NOW)]] {
+        let new: Vec<_> = repeats.iter().chain(&extra).copied().collect();
+        let mut p = batch.clone();
+        p.update(&new, &source, NOW).unwrap();
+        let all: Vec<_> = old.iter().chain(&new).copied().collect();
+        let full = config.profile(&all, &source, NOW).unwrap();
+        assert!(partition(&full).contains(&vec![0, 1, 2]));
+        assert_eq!(partition(&p), partition(&full), "extra {extra:?}");
+    }
+}
+
+#[test]
+fn cluster_target_is_kept_by_updates() {
+    // two groups of items: {0, 1, 2} near 0 and {3, 4} near 10
+    let source = source_from(vec![0.0, 0.1, 0.2, 10.0, 10.1], 1);
+    let config = PinnerSage::builder().target_clusters(2).build().unwrap();
+    let mut p = config
+        .profile(&[] as &[Action<u32>], &source, NOW - DAY)
+        .unwrap();
+    let new: Vec<_> = (0..5).map(|i| Action::new(i, NOW)).collect();
+    p.update(&new, &source, NOW).unwrap();
+    let full = config.profile(&new, &source, NOW).unwrap();
+    assert_eq!(full.len(), 2);
+    assert_eq!(partition(&p), partition(&full));
+
+    // one cluster wanted: a single item, then two nearby items join it
+    let config = PinnerSage::builder().target_clusters(1).build().unwrap();
+    let mut p = config
+        .profile(&[Action::new(0, NOW - DAY)], &source, NOW - DAY)
+        .unwrap();
+    p.update(&[Action::new(1, NOW), Action::new(2, NOW)], &source, NOW)
+        .unwrap();
+    assert_eq!(partition(&p), vec![vec![0, 1, 2]]);
+    // and a third item far away still joins (one cluster)
+    p.update(&[Action::new(4, NOW)], &source, NOW).unwrap();
+    assert_eq!(partition(&p), vec![vec![0, 1, 2, 4]]);
+}
+
+#[test]
+fn update_drops_the_least_important_clusters_and_counts_them() {
+    let source = source_from(vec![0.0, 10.0, 20.0], 1);
+    let config = PinnerSage::builder()
+        .alpha(1.0)
+        .decay(pinnersage::DecayRate::NONE)
+        .max_clusters(Some(1))
+        .build()
+        .unwrap();
+    let old = [
+        Action::new(0, NOW - DAY),
+        Action::new(0, NOW - DAY),
+        Action::new(0, NOW - DAY),
+        Action::new(1, NOW - DAY),
+    ];
+    let mut p = config.profile(&old, &source, NOW - DAY).unwrap();
+    assert_eq!(partition(&p), vec![vec![0]]);
+    let s = p.skipped();
+    assert_eq!((s.dropped_clusters, s.dropped_actions), (1, 1));
+    // five actions on item 2 outweigh the stored cluster {0} (3 actions)
+    let new: Vec<_> = (0..5).map(|k| Action::new(2, NOW - k)).collect();
+    let s = p.update(&new, &source, NOW).unwrap();
+    assert_eq!(partition(&p), vec![vec![2]]);
+    assert_eq!((s.dropped_clusters, s.dropped_actions), (1, 3));
+    assert_eq!(p.skipped(), s);
+}
+
+#[test]
+fn update_applies_window_unknown_items_and_cap_to_the_new_actions() {
+    let source = source_from(vec![0.0, 0.1, 0.2, 0.3], 1);
+    let config = PinnerSage::builder()
+        .alpha(100.0)
+        .window(Some(DAY))
+        .max_history(Some(2))
+        .build()
+        .unwrap();
+    let mut p = config
+        .profile(&[Action::new(0, NOW - DAY)], &source, NOW - DAY)
+        .unwrap();
+    let new = [
+        Action::new(9, NOW),           // unknown: does not use up the cap
+        Action::new(1, NOW - 2 * DAY), // outside the window
+        Action::new(2, NOW),
+        Action::new(3, NOW - 1),
+        Action::new(0, NOW - 2), // the oldest known one: over the cap
+    ];
+    let s = p.update(&new, &source, NOW).unwrap();
+    assert_eq!(
+        (
+            s.outside_window,
+            s.unknown_actions,
+            s.unknown_items,
+            s.over_cap,
+            s.used_actions
+        ),
+        (1, 1, 1, 1, 2)
+    );
+    assert_eq!(partition(&p), vec![vec![0, 2, 3]]);
+    assert_eq!(p.clusters()[0].action_count(), 3);
+}
+
+#[test]
+fn update_medoid_ties_go_to_stored_then_most_recent_then_smallest_id() {
+    let config = PinnerSage::builder().alpha(1e6).build().unwrap();
+    // a stored medoid at −1 and a joining item at +1, equally far from the
+    // new centroid 0: the stored medoid stays
+    let source = source_from(vec![-1.0, 1.0], 1);
+    let mut p = config
+        .profile(&[Action::new(0, NOW - DAY)], &source, NOW - DAY)
+        .unwrap();
+    p.update(&[Action::new(1, NOW)], &source, NOW).unwrap();
+    assert_eq!(*p.clusters()[0].medoid(), 0);
+
+    // a stored cluster {0, 1} at (0, ±10) (medoid 100 away from the centroid)
+    // and joining items 2 and 3 at (±1, 0), both 1 away from the new centroid
+    let source = source_from(vec![0.0, 10.0, 0.0, -10.0, 1.0, 0.0, -1.0, 0.0], 2);
+    let stored = [Action::new(0, NOW - DAY), Action::new(1, NOW - DAY)];
+    let base = config.profile(&stored, &source, NOW - DAY).unwrap();
+    assert_eq!(partition(&base), vec![vec![0, 1]]);
+    // item 3 more recent: item 3
+    let mut p = base.clone();
+    p.update(
+        &[Action::new(2, NOW - 5), Action::new(3, NOW)],
+        &source,
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(*p.clusters()[0].medoid(), 3);
+    // same time: the smaller id, item 2
+    let mut p = base.clone();
+    p.update(&[Action::new(3, NOW), Action::new(2, NOW)], &source, NOW)
+        .unwrap();
+    assert_eq!(*p.clusters()[0].medoid(), 2);
+    assert_eq!(p.clusters()[0].centroid().to_vec(), vec![0.0, 0.0]);
+}
+
+#[test]
+fn update_medoid_tie_between_stored_medoids_goes_to_the_higher_ranked_cluster() {
+    // stored {0} at −1 and {1} at +1 (two clusters wanted); a far item 2
+    // forces them together: centroid 0, both medoids 1 away
+    let source = source_from(vec![-1.0, 1.0, 100.0], 1);
+    let config = PinnerSage::builder().target_clusters(2).build().unwrap();
+    for (recent, older) in [(1u32, 0u32), (0, 1)] {
+        let old = [
+            Action::new(recent, NOW - DAY),
+            Action::new(older, NOW - 2 * DAY),
+        ];
+        let base = config.profile(&old, &source, NOW - DAY).unwrap();
+        assert_eq!(*base.clusters()[0].medoid(), recent);
+        let mut p = base;
+        p.update(&[Action::new(2, NOW)], &source, NOW).unwrap();
+        assert_eq!(partition(&p), vec![vec![0, 1], vec![2]]);
+        let merged = p.clusters().iter().find(|c| c.size() == 2).unwrap();
+        assert_eq!(*merged.medoid(), recent);
+    }
 }

@@ -10,28 +10,30 @@ use crate::ward;
 
 use super::cluster::{assemble, rank, InterestCluster};
 use super::config::{CutRule, PinnerSage};
-use super::prepare::{prepare, Prepared};
+use super::prepare::{prepare, Prepared, Skipped};
 use super::UserProfile;
 
 impl PinnerSage {
     /// A user's interest profile as of `now`.
     ///
     /// 1. Actions later than `now` are an error. Actions older than
-    ///    `now − window` are left out, then all but the
-    ///    [`max_history`](Self::max_history) most recent (ties: smaller item id
-    ///    first). Each distinct item becomes one row weighted by its number of
-    ///    actions; unknown items are skipped and counted, or an error (see
-    ///    [`UnknownItems`](super::UnknownItems)).
+    ///    `now − window` are left out; actions on unknown items are skipped and
+    ///    counted, or an error (see [`UnknownItems`](super::UnknownItems));
+    ///    of the remaining known actions all but the
+    ///    [`max_history`](Self::max_history) most recent are left out (ties:
+    ///    smaller item id first). Each distinct item becomes one row weighted
+    ///    by its number of actions.
     /// 2. Ward linkage of the weighted rows
-    ///    ([`ward::linkage_weighted`]), cut at α or into `min(k, items)`
-    ///    clusters ([`CutRule`]).
+    ///    ([`ward::linkage_weighted`]), cut at α (merge distances compared to α
+    ///    in `f64`) or into `min(k, items)` clusters ([`CutRule`]).
     /// 3. Per cluster, the action-weighted medoid (member nearest the weighted
     ///    centroid; ties: most recent action, then smallest id).
     /// 4. Per cluster, the importance `Σ exp(−λ(now − T_i))` over every action,
     ///    in `f64`.
     /// 5. Clusters sorted by importance, descending (ties: most recent action,
     ///    then smallest medoid id), and cut to
-    ///    [`max_clusters`](Self::max_clusters).
+    ///    [`max_clusters`](Self::max_clusters) (what is dropped is counted in
+    ///    [`Skipped`]).
     ///
     /// The result depends only on the multiset of actions, not on their order:
     /// rows are laid out by item id and sums run in a canonical order. An empty
@@ -47,11 +49,15 @@ impl PinnerSage {
     ///   action later than `now`;
     /// * [`Error::UnknownItem`](crate::Error::UnknownItem) with
     ///   [`UnknownItems::Error`](super::UnknownItems::Error), naming the first
-    ///   action on an unknown item;
+    ///   action in the window on an unknown item (before the history cap);
     /// * [`Error::InvalidEmbedding`](crate::Error::InvalidEmbedding) if the
     ///   source returns an embedding of the wrong length or with NaN/∞;
     /// * [`Error::LengthMismatch`](crate::Error::LengthMismatch) if the source's
-    ///   batch lookup returns the wrong number of results.
+    ///   batch lookup returns the wrong number of results;
+    /// * [`Error::ZeroDimension`](crate::Error::ZeroDimension) from
+    ///   [`ward::linkage_weighted`] if `source.dim()` is 0 and a known action
+    ///   remains (the other errors of the Ward step cannot occur: embeddings
+    ///   are checked finite above and weights are action counts `>= 1`).
     ///
     /// # Complexity
     /// O(n log n) for `n` actions, plus Ward on the `m` distinct known items:
@@ -94,21 +100,34 @@ impl PinnerSage {
         S::Id: Clone + Ord,
     {
         let prepared = prepare(self, actions, source, now)?;
-        let (groups, threshold) = cluster_rows(&prepared, self.cut())?;
+        let (groups, largest) = cluster_rows(&prepared, self.cut())?;
         let weights = prepared.weights();
         let mut clusters: Vec<InterestCluster<S::Id, S::Elem>> = groups
             .iter()
             .map(|rows| assemble(&prepared, &weights, rows))
             .collect();
-        rank(&mut clusters, self.max_clusters());
+        let (dropped_clusters, dropped_actions) = rank(&mut clusters, self.max_clusters());
         Ok(UserProfile {
             config: *self,
             as_of: now,
-            threshold,
+            threshold: self.threshold_after(largest),
             dim: source.dim(),
             clusters,
-            skipped: prepared.skipped,
+            skipped: Skipped {
+                dropped_clusters,
+                dropped_actions,
+                ..prepared.skipped
+            },
         })
+    }
+
+    /// The threshold a profile records: α, or for [`CutRule::Clusters`] the
+    /// largest merge distance applied.
+    pub(crate) fn threshold_after(&self, largest: Option<f64>) -> Option<f64> {
+        match self.cut() {
+            CutRule::Threshold(alpha) => Some(alpha),
+            CutRule::Clusters(_) => largest,
+        }
     }
 
     /// Profiles of many users in parallel (rayon), one result per user in
@@ -138,18 +157,14 @@ impl PinnerSage {
 }
 
 /// Ward-clusters the prepared rows and cuts the tree: the member rows of each
-/// cluster (ascending) and the threshold applied (paper convention).
+/// cluster (ascending) and the largest merge distance applied (paper
+/// convention; `None` if no merge was applied).
 pub(crate) fn cluster_rows<I, F: Scalar>(
     prepared: &Prepared<I, F>,
     cut: CutRule,
-) -> Result<(Vec<Vec<usize>>, f64)> {
-    let m = prepared.items.len();
-    let fallback = match cut {
-        CutRule::Threshold(alpha) => alpha,
-        CutRule::Clusters(_) => 0.0,
-    };
-    if m == 0 {
-        return Ok((Vec::new(), fallback));
+) -> Result<(Vec<Vec<usize>>, Option<f64>)> {
+    if prepared.items.is_empty() {
+        return Ok((Vec::new(), None));
     }
     let weights: Array1<F> = prepared
         .items
@@ -157,17 +172,37 @@ pub(crate) fn cluster_rows<I, F: Scalar>(
         .map(|g| F::from_f64_rounded(g.count as f64))
         .collect();
     let tree = ward::linkage_weighted(prepared.x.view(), weights.view())?;
-    let (labels, threshold) = match cut {
-        CutRule::Threshold(alpha) => (tree.cut(F::from_f64_rounded(alpha))?, alpha),
-        CutRule::Clusters(k) => {
-            let k = k.min(m);
-            (tree.cut_k(k)?, tree.threshold_for_k(k)?.to_f64_lossless())
-        }
-    };
+    let (labels, largest) = cut_tree(&tree, cut)?;
     let k = labels.iter().max().map_or(0, |&l| l + 1);
     let mut groups = vec![Vec::new(); k];
     for (row, &label) in labels.iter().enumerate() {
         groups[label].push(row);
     }
-    Ok((groups, threshold))
+    Ok((groups, largest))
+}
+
+/// Flat labels of `tree` (at least one observation) cut by `cut`, and the
+/// largest merge distance applied (`None` if none).
+///
+/// [`CutRule::Threshold`] applies the merges whose distance, converted
+/// exactly to `f64`, is `<= α` (α is never rounded to `F`: with `f32` an α
+/// above `f32::MAX` or between two `f32` values cuts where it says);
+/// [`CutRule::Clusters`] applies all but the last `min(k, m) − 1` merges.
+pub(crate) fn cut_tree<F: Scalar>(
+    tree: &ward::Dendrogram<F>,
+    cut: CutRule,
+) -> Result<(Vec<usize>, Option<f64>)> {
+    let m = tree.observations();
+    let merges = tree.merges();
+    let applied = match cut {
+        CutRule::Threshold(alpha) => {
+            merges.partition_point(|s| s.distance.to_f64_lossless() <= alpha)
+        }
+        CutRule::Clusters(k) => m - k.min(m).max(1),
+    };
+    let labels = tree.cut_k(m - applied)?;
+    let largest = applied
+        .checked_sub(1)
+        .map(|i| merges[i].distance.to_f64_lossless());
+    Ok((labels, largest))
 }

@@ -40,32 +40,16 @@ pub struct InterestCluster<I, F> {
     pub(crate) members: Vec<Member<I>>,
 }
 
-impl<I, F: Scalar> InterestCluster<I, F> {
-    /// The medoid: the member minimising the action-weighted sum of squared
-    /// distances to the cluster's members (see [`medoid`](crate::medoid)).
+impl<I, F> InterestCluster<I, F> {
+    /// The medoid: a member item representing the cluster. Exact after
+    /// [`PinnerSage::profile`](crate::PinnerSage::profile): the member
+    /// minimising the action-weighted sum of squared distances to the
+    /// cluster's members (see [`medoid`](crate::medoid)). After
+    /// [`UserProfile::update`](crate::UserProfile::update) changed the cluster,
+    /// it is chosen among the stored medoids and the joining items only (the
+    /// one nearest the new centroid), since member embeddings are not stored.
     pub fn medoid(&self) -> &I {
         &self.medoid
-    }
-
-    /// The medoid's embedding: the query to retrieve candidates with.
-    pub fn medoid_embedding(&self) -> ArrayView1<'_, F> {
-        ArrayView1::from(&self.medoid_embedding[..])
-    }
-
-    /// The action-weighted centroid of the members' embeddings.
-    pub fn centroid(&self) -> ArrayView1<'_, F> {
-        ArrayView1::from(&self.centroid[..])
-    }
-
-    /// `Σ exp(−λ·(now − T_i))` over the cluster's actions, `now` being the
-    /// profile's [`as_of`](crate::UserProfile::as_of), rounded to `F`.
-    pub fn importance(&self) -> F {
-        F::from_f64_rounded(self.importance)
-    }
-
-    /// The importance as computed and stored, in `f64`.
-    pub fn importance_f64(&self) -> f64 {
-        self.importance
     }
 
     /// The member items with their action counts, sorted by item id.
@@ -86,6 +70,30 @@ impl<I, F: Scalar> InterestCluster<I, F> {
     /// Timestamp of the cluster's most recent action.
     pub fn last_action(&self) -> i64 {
         self.last_action
+    }
+
+    /// The importance as computed and stored, in `f64`.
+    pub fn importance_f64(&self) -> f64 {
+        self.importance
+    }
+}
+
+impl<I, F: Scalar> InterestCluster<I, F> {
+    /// The medoid's embedding: the query to retrieve candidates with.
+    pub fn medoid_embedding(&self) -> ArrayView1<'_, F> {
+        ArrayView1::from(&self.medoid_embedding[..])
+    }
+
+    /// The action-weighted centroid of the members' embeddings.
+    pub fn centroid(&self) -> ArrayView1<'_, F> {
+        ArrayView1::from(&self.centroid[..])
+    }
+
+    /// `Σ exp(−λ·(now − T_i))` over the cluster's actions, `now` being the
+    /// profile's [`as_of`](crate::UserProfile::as_of), rounded to `F` (see
+    /// [`importance_f64`](Self::importance_f64) for the stored value).
+    pub fn importance(&self) -> F {
+        F::from_f64_rounded(self.importance)
     }
 }
 
@@ -144,15 +152,25 @@ pub(crate) fn assemble<I: Clone, F: Scalar>(
 }
 
 /// Sorts clusters by importance (descending); ties by most recent action,
-/// then by smallest medoid id. Keeps at most `max` of them.
-pub(crate) fn rank<I: Ord, F>(clusters: &mut Vec<InterestCluster<I, F>>, max: Option<usize>) {
+/// then by smallest medoid id. Keeps at most `max` of them and returns how
+/// many clusters and actions it dropped.
+pub(crate) fn rank<I: Ord, F>(
+    clusters: &mut Vec<InterestCluster<I, F>>,
+    max: Option<usize>,
+) -> (usize, u64) {
     clusters.sort_by(|a, b| {
         b.importance
             .total_cmp(&a.importance)
             .then(b.last_action.cmp(&a.last_action))
             .then_with(|| a.medoid.cmp(&b.medoid))
     });
-    if let Some(max) = max {
-        clusters.truncate(max);
+    let max = max.unwrap_or(usize::MAX);
+    if clusters.len() <= max {
+        return (0, 0);
     }
+    let dropped = clusters.split_off(max);
+    let actions = dropped
+        .iter()
+        .fold(0u64, |sum, c| sum.saturating_add(c.action_count));
+    (dropped.len(), actions)
 }

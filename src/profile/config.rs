@@ -103,15 +103,18 @@ impl Default for PinnerSageBuilder {
 
 impl PinnerSageBuilder {
     /// Cut at merge threshold `alpha` (paper convention). Replaces any
-    /// [`clusters`](Self::clusters) setting. Default [`DEFAULT_ALPHA`].
+    /// [`target_clusters`](Self::target_clusters) setting. Default [`DEFAULT_ALPHA`].
     pub fn alpha(mut self, alpha: f64) -> Self {
         self.cut = CutRule::Threshold(alpha);
         self
     }
 
-    /// Cut into at most `k` clusters instead of at a threshold. Replaces any
-    /// [`alpha`](Self::alpha) setting.
-    pub fn clusters(mut self, k: usize) -> Self {
+    /// Cut into at most `k` clusters (`min(k, distinct items)`) instead of at
+    /// a threshold: [`CutRule::Clusters`]. Replaces any
+    /// [`alpha`](Self::alpha) setting. Not to be confused with
+    /// [`max_clusters`](Self::max_clusters), which keeps the most important
+    /// clusters after the cut.
+    pub fn target_clusters(mut self, k: usize) -> Self {
         self.cut = CutRule::Clusters(k);
         self
     }
@@ -144,9 +147,10 @@ impl PinnerSageBuilder {
         self
     }
 
-    /// Keep only the `n` most recent actions (after the window); `None` keeps
-    /// all (the default). Ward costs O(m²) memory in the number of distinct
-    /// items, so a cap bounds the cost of heavy users.
+    /// Keep only the `n` most recent known actions (after the window, and
+    /// after actions on unknown items are dropped, so these never use up the
+    /// cap); `None` keeps all (the default). Ward costs O(m²) memory in the
+    /// number of distinct items, so a cap bounds the cost of heavy users.
     pub fn max_history(mut self, n: Option<usize>) -> Self {
         self.max_history = n;
         self
@@ -160,7 +164,9 @@ impl PinnerSageBuilder {
     }
 
     /// Keep only the `n` most important clusters; `None` keeps all (the
-    /// default).
+    /// default). What is dropped is counted in
+    /// [`Skipped::dropped_clusters`](crate::Skipped::dropped_clusters). Not a
+    /// cut rule: see [`target_clusters`](Self::target_clusters).
     pub fn max_clusters(mut self, n: Option<usize>) -> Self {
         self.max_clusters = n;
         self
@@ -293,7 +299,7 @@ impl PinnerSage {
         self.window
     }
 
-    /// The cap on the number of actions kept, if any.
+    /// The cap on the number of known actions kept, if any.
     pub fn max_history(&self) -> Option<usize> {
         self.max_history
     }
@@ -329,7 +335,7 @@ mod tests {
     #[test]
     fn setters_and_round_trip_through_builder() {
         let c = PinnerSage::builder()
-            .clusters(5)
+            .target_clusters(5)
             .decay(DecayRate::NONE)
             .window(None)
             .max_history(Some(10))
@@ -342,9 +348,9 @@ mod tests {
         assert_eq!(c.to_builder().build().unwrap(), c);
         let c2 = c.to_builder().cut(CutRule::Threshold(1.5)).build().unwrap();
         assert_eq!(c2.cut(), CutRule::Threshold(1.5));
-        // the last of alpha / clusters wins
+        // the last of alpha / target_clusters wins
         let c3 = PinnerSage::builder()
-            .clusters(2)
+            .target_clusters(2)
             .alpha(0.0)
             .build()
             .unwrap();
@@ -364,7 +370,7 @@ mod tests {
     #[test]
     fn error_zero_cluster_target() {
         assert_eq!(
-            PinnerSage::builder().clusters(0).build(),
+            PinnerSage::builder().target_clusters(0).build(),
             Err(Error::ZeroClusterTarget)
         );
     }

@@ -11,6 +11,8 @@ mod build;
 mod cluster;
 mod config;
 mod prepare;
+#[cfg(feature = "serde")]
+mod stored;
 mod update;
 
 pub use cluster::{InterestCluster, Member};
@@ -24,17 +26,32 @@ pub use prepare::Skipped;
 ///
 /// Clusters are sorted by importance, descending (ties: most recent action
 /// first, then smallest medoid id). The profile remembers the configuration it
-/// was computed with, the time `as_of` its importances refer to and the merge
-/// threshold it was cut at, so that [`update`](Self::update) can fold in new
-/// actions later. With the `serde` feature it serializes whole: this is what a
+/// was computed with and the time `as_of` its importances refer to, so that
+/// [`update`](Self::update) can fold in new actions later. With the `serde` feature it serializes whole: this is what a
 /// key-value store holds between the daily batch and online updates (see
-/// [`InterestCluster`] for what each cluster stores).
+/// [`InterestCluster`] for what each cluster stores). Deserialization
+/// validates what an update relies on (dimensions, finite values, sorted
+/// unique members whose action counts sum to the cluster's, finite
+/// non-negative importances, …) and fails with
+/// [`Error::InvalidProfile`](crate::Error::InvalidProfile) naming the broken
+/// [`ProfileFault`](crate::ProfileFault).
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(
+        try_from = "stored::RawUserProfile<I, F>",
+        bound(
+            serialize = "I: serde::Serialize, F: serde::Serialize",
+            deserialize = "I: serde::Deserialize<'de> + Ord, \
+                           F: serde::Deserialize<'de> + crate::Scalar"
+        )
+    )
+)]
 pub struct UserProfile<I, F> {
     config: PinnerSage,
     as_of: i64,
-    threshold: f64,
+    threshold: Option<f64>,
     dim: usize,
     clusters: Vec<InterestCluster<I, F>>,
     skipped: Skipped,
@@ -72,10 +89,11 @@ impl<I, F> UserProfile<I, F> {
         &self.config
     }
 
-    /// The merge threshold (paper convention) the clusters were cut at: α, or
-    /// for [`CutRule::Clusters`] the largest merge distance applied. Online
-    /// updates use it.
-    pub fn threshold(&self) -> f64 {
+    /// The merge threshold (paper convention) the clusters were cut at: α for
+    /// [`CutRule::Threshold`]; for [`CutRule::Clusters`] the largest merge
+    /// distance the last computation or update applied, `None` if it applied
+    /// none. Informational: updates cut by the configuration's rule.
+    pub fn threshold(&self) -> Option<f64> {
         self.threshold
     }
 
@@ -104,4 +122,7 @@ const _: () = {
     assert_send_sync::<crate::DecayRate>();
     assert_send_sync::<crate::TimeUnit>();
     assert_send_sync::<crate::InMemoryEmbeddings<String, f32>>();
+    assert_send_sync::<crate::Action<String>>();
+    assert_send_sync::<crate::Error>();
+    assert_send_sync::<crate::ProfileFault>();
 };

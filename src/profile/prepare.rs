@@ -12,28 +12,39 @@ use crate::scalar::Scalar;
 use super::config::{PinnerSage, UnknownItems};
 
 /// What a profile computation left out, and how much it used.
+///
+/// Actions are selected in this order: the window, then unknown items, then
+/// the history cap (over the remaining known actions), and after clustering
+/// [`max_clusters`](crate::PinnerSage::max_clusters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Skipped {
     /// Actions older than `now − window`.
     pub outside_window: usize,
-    /// Actions in the window dropped by the history cap (the oldest ones).
-    pub over_cap: usize,
-    /// Actions on items the embedding source does not know
+    /// Actions in the window on items the embedding source does not know
     /// (with [`UnknownItems::Skip`]).
     pub unknown_actions: usize,
     /// Distinct unknown items among those actions.
     pub unknown_items: usize,
-    /// Actions that made it into the profile.
+    /// Known actions in the window dropped by the history cap (the oldest
+    /// ones).
+    pub over_cap: usize,
+    /// Actions that made it into the clustering.
     pub used_actions: usize,
+    /// Clusters dropped by [`max_clusters`](crate::PinnerSage::max_clusters)
+    /// (the least important ones).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub dropped_clusters: usize,
+    /// Actions in those dropped clusters (for an
+    /// [update](crate::UserProfile::update), stored actions included).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub dropped_actions: u64,
 }
 
 /// One distinct item of the selected actions.
 #[derive(Debug, Clone)]
 pub(crate) struct ItemGroup<I> {
     pub item: I,
-    /// Smallest index (in the caller's slice) of an action on the item.
-    pub first_index: usize,
     /// Number of actions on the item.
     pub count: u64,
     /// Latest timestamp.
@@ -67,7 +78,8 @@ impl<I: Clone, F: Scalar> Prepared<I, F> {
     }
 }
 
-/// Checks, selects, groups and looks up `actions` as `config` says.
+/// Checks, selects, groups and looks up `actions` as `config` says: the
+/// window, then unknown items, then the history cap over the known actions.
 ///
 /// Deterministic and independent of the order of `actions` except for the
 /// indices named in errors: actions are sorted by `(item, timestamp)` before
@@ -91,14 +103,73 @@ where
     }
     let mut skipped = Skipped::default();
     // the window: age = now − T <= window, computed without overflow
-    let mut kept: Vec<usize> = match config.window() {
+    let mut in_window: Vec<usize> = match config.window() {
         None => (0..actions.len()).collect(),
         Some(w) => (0..actions.len())
             .filter(|&i| i128::from(now) - i128::from(actions[i].timestamp) <= i128::from(w))
             .collect(),
     };
-    skipped.outside_window = actions.len() - kept.len();
-    // the cap: most recent first, ties by item id then index
+    skipped.outside_window = actions.len() - in_window.len();
+
+    // distinct items in the window, each looked up once; `distinct_of[i]` is
+    // the distinct item of action `i`, `first[k]` the first action on item `k`
+    in_window.sort_by(|&i, &j| actions[i].item.cmp(&actions[j].item).then(i.cmp(&j)));
+    let mut ids: Vec<S::Id> = Vec::new();
+    let mut first: Vec<usize> = Vec::new();
+    let mut distinct_of = vec![usize::MAX; actions.len()];
+    for &i in &in_window {
+        if ids.last() != Some(&actions[i].item) {
+            ids.push(actions[i].item.clone());
+            first.push(i);
+        }
+        distinct_of[i] = ids.len() - 1;
+    }
+    let d = source.dim();
+    let found = source.embeddings(&ids);
+    if found.len() != ids.len() {
+        return Err(Error::LengthMismatch {
+            what: "embeddings returned by the source vs items asked for",
+            expected: ids.len(),
+            got: found.len(),
+        });
+    }
+    // the error naming the smallest action index, if any
+    let mut first_error: Option<(usize, Error)> = None;
+    let mut known = vec![false; ids.len()];
+    for (k, e) in found.iter().enumerate() {
+        let index = first[k];
+        let error = match e {
+            None => match config.unknown_items() {
+                UnknownItems::Skip => {
+                    skipped.unknown_items += 1;
+                    None
+                }
+                UnknownItems::Error => Some(Error::UnknownItem { index }),
+            },
+            Some(v) if v.len() != d || v.iter().any(|x| !x.is_finite()) => {
+                Some(Error::InvalidEmbedding { index })
+            }
+            Some(_) => {
+                known[k] = true;
+                None
+            }
+        };
+        if let Some(e) = error {
+            if first_error.as_ref().is_none_or(|(i, _)| index < *i) {
+                first_error = Some((index, e));
+            }
+        }
+    }
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
+    let mut kept: Vec<usize> = in_window
+        .into_iter()
+        .filter(|&i| known[distinct_of[i]])
+        .collect();
+    skipped.unknown_actions = actions.len() - skipped.outside_window - kept.len();
+
+    // the cap over known actions: most recent first, ties by item id then index
     if let Some(cap) = config.max_history() {
         if kept.len() > cap {
             kept.sort_by(|&i, &j| {
@@ -122,83 +193,34 @@ where
     });
     let decay = config.decay();
     let mut groups: Vec<ItemGroup<S::Id>> = Vec::new();
+    let mut rows: Vec<usize> = Vec::new();
     for &i in &kept {
         let a = &actions[i];
         let w = decay.weight_at(a.timestamp, now);
         match groups.last_mut() {
             Some(g) if g.item == a.item => {
-                g.first_index = g.first_index.min(i);
                 g.count += 1;
                 g.last = g.last.max(a.timestamp);
                 g.decayed += w;
             }
-            _ => groups.push(ItemGroup {
-                item: a.item.clone(),
-                first_index: i,
-                count: 1,
-                last: a.timestamp,
-                decayed: w,
-            }),
+            _ => {
+                groups.push(ItemGroup {
+                    item: a.item.clone(),
+                    count: 1,
+                    last: a.timestamp,
+                    decayed: w,
+                });
+                rows.push(distinct_of[i]);
+            }
         }
-    }
-    // look up embeddings
-    let d = source.dim();
-    let ids: Vec<S::Id> = groups.iter().map(|g| g.item.clone()).collect();
-    let found = source.embeddings(&ids);
-    if found.len() != ids.len() {
-        return Err(Error::LengthMismatch {
-            what: "embeddings returned by the source vs items asked for",
-            expected: ids.len(),
-            got: found.len(),
-        });
-    }
-    let mut first_error: Option<Error> = None;
-    let mut error_index = usize::MAX;
-    let mut note = |e: Error, index: usize| {
-        if index < error_index {
-            error_index = index;
-            first_error = Some(e);
-        }
-    };
-    let mut rows: Vec<usize> = Vec::with_capacity(groups.len());
-    for (r, (g, e)) in groups.iter().zip(&found).enumerate() {
-        match e {
-            None => match config.unknown_items() {
-                UnknownItems::Skip => {
-                    skipped.unknown_actions += g.count as usize;
-                    skipped.unknown_items += 1;
-                }
-                UnknownItems::Error => note(
-                    Error::UnknownItem {
-                        index: g.first_index,
-                    },
-                    g.first_index,
-                ),
-            },
-            Some(v) if v.len() != d || v.iter().any(|x| !x.is_finite()) => note(
-                Error::InvalidEmbedding {
-                    index: g.first_index,
-                },
-                g.first_index,
-            ),
-            Some(_) => rows.push(r),
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
     }
     let mut x = Array2::<S::Elem>::zeros((rows.len(), d));
-    for (mut dst, &r) in x.rows_mut().into_iter().zip(&rows) {
-        if let Some(v) = &found[r] {
+    for (mut dst, &k) in x.rows_mut().into_iter().zip(&rows) {
+        if let Some(v) = &found[k] {
             dst.assign(v);
         }
     }
-    drop(found);
-    let mut keep = vec![false; groups.len()];
-    rows.iter().for_each(|&r| keep[r] = true);
-    let mut flags = keep.into_iter();
-    groups.retain(|_| flags.next().unwrap_or(false));
-    skipped.used_actions = groups.iter().map(|g| g.count as usize).sum();
+    skipped.used_actions = kept.len();
     Ok(Prepared {
         items: groups,
         x,

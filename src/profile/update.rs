@@ -5,10 +5,11 @@ use ndarray::{Array1, Array2, ArrayView1};
 use crate::embedding::EmbeddingSource;
 use crate::error::{Error, Result};
 use crate::history::Action;
-use crate::medoid::squared_distance;
+use crate::medoid::{squared_distance, WeightedCentroid};
 use crate::scalar::Scalar;
 use crate::ward;
 
+use super::build::cut_tree;
 use super::cluster::{assemble, rank, InterestCluster, Member};
 use super::prepare::{prepare, Prepared, Skipped};
 use super::UserProfile;
@@ -26,18 +27,24 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
     ///    apply to this batch; the stored clusters are not re-windowed).
     /// 3. A new action on an item that is already a member of a stored cluster
     ///    joins that cluster.
-    /// 4. The other new items and the stored clusters are clustered together by
-    ///    Ward ([`ward::linkage_weighted`]), each stored cluster entering as one
-    ///    point at its centroid weighted by its action count, and the tree is
-    ///    cut at the profile's [`threshold`](Self::threshold). Ward distances
-    ///    depend only on centroids and weights, so every merge distance
-    ///    involving a stored cluster is the one the full data would give: a new
-    ///    item (or group of new items, `w` actions at centroid `x`) joins a
-    ///    stored cluster (`W` actions at `μ`) when their Ward distance
-    ///    `2·w·W/(w+W)·‖x − μ‖²` comes within α before anything else does;
-    ///    new items that join no stored cluster form new clusters among
-    ///    themselves. Two stored clusters brought within α of each other by
-    ///    the new items merge, as a full recompute would merge them.
+    /// 4. Unless no new action was used, the other new items and the stored
+    ///    clusters are clustered together by Ward
+    ///    ([`ward::linkage_weighted`]), each stored cluster entering as one
+    ///    point at its centroid (repeats of step 3 folded in) weighted by its
+    ///    action count, and the tree is cut by the configuration's
+    ///    [`CutRule`](crate::CutRule): at α (compared in `f64`), or into
+    ///    `min(k, points)` clusters, `points` being the stored clusters plus
+    ///    the other new items (so with `k` stored clusters every new item
+    ///    joins one, or brings two together). Ward distances depend only on
+    ///    centroids and weights, so every merge distance involving a stored
+    ///    cluster is the one the full data would give: a new item (or group
+    ///    of new items, `w` actions at centroid `x`) joins a stored cluster
+    ///    (`W` actions at `μ`) when their Ward distance `2·w·W/(w+W)·‖x − μ‖²`
+    ///    comes within α before anything else does; new items that join no
+    ///    stored cluster form new clusters among themselves. Two stored
+    ///    clusters brought within α of each other by the new actions (new
+    ///    items or repeats moving a centroid) merge, at the distance a full
+    ///    recompute over the same clusters would merge them at.
     /// 5. Each resulting cluster gets its exact centroid, action count,
     ///    members, last action and importance (stored, rolled forward, plus
     ///    `exp(−λ(now − T))` of each new action). Clusters are re-ranked and cut
@@ -46,14 +53,17 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
     /// **What this approximates.** A full recompute on the union of all actions
     /// re-runs Ward on every item: stored clusters could split, the window
     /// would expire old actions, and each medoid would be chosen among all
-    /// members. The update never splits a stored cluster and chooses a changed
-    /// cluster's medoid among the stored medoids and the joining items only
-    /// (the one nearest the new centroid; ties go to the stored medoid, then to
-    /// the most recent, then smallest, joining item), because member embeddings
-    /// are not stored. Importances, action counts, centroids and, for
+    /// members. The update never splits a stored cluster, so it merges what a
+    /// full recompute would merge only as far as the recompute would not split
+    /// a stored cluster either. It chooses a changed cluster's medoid among
+    /// the stored medoids and the joining items only (the one nearest the new
+    /// centroid; ties go to a stored medoid — among several, the one of the
+    /// stored cluster ranked first before the update — then to the most
+    /// recent, then smallest, joining item), because member embeddings are
+    /// not stored. Importances, action counts, centroids and, for
     /// well-separated interests, memberships agree with the full recompute
-    /// (tested). Actions passed to an update are assumed new: passing one twice
-    /// counts it twice.
+    /// (tested). Actions passed to an update are assumed new: passing one
+    /// twice counts it twice.
     ///
     /// On error the profile is unchanged.
     ///
@@ -67,7 +77,14 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
     /// * [`Error::DimensionMismatch`] if the source's dimension differs from the
     ///   profile's (and the profile has clusters);
     /// * the errors of [`PinnerSage::profile`](crate::PinnerSage::profile) for
-    ///   the new actions.
+    ///   the new actions (including [`Error::ZeroDimension`] from the Ward
+    ///   step for a source of dimension 0);
+    /// * [`Error::ActionCountOverflow`] if a cluster's action count would
+    ///   overflow `u64`.
+    ///
+    /// A profile is valid by construction, and deserialization rejects a
+    /// stored one that is not ([`Error::InvalidProfile`]), so no other error
+    /// comes from the stored clusters.
     ///
     /// # Complexity
     /// O(n log n + (k + n')²·d) time and O((k + n')²) memory for `n` new
@@ -117,11 +134,11 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
         let d = source.dim();
 
         // 3. repeats of stored members go to their cluster
-        let mut joined: Vec<Vec<usize>> = vec![Vec::new(); k];
+        let mut repeats: Vec<Vec<usize>> = vec![Vec::new(); k];
         let mut free: Vec<usize> = Vec::new();
         for (r, g) in prepared.items.iter().enumerate() {
             match self.clusters.iter().position(|c| c.contains(&g.item)) {
-                Some(c) => joined[c].push(r),
+                Some(c) => repeats[c].push(r),
                 None => free.push(r),
             }
         }
@@ -129,14 +146,21 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
         let nodes: Vec<(Vec<f64>, f64)> = self
             .clusters
             .iter()
-            .zip(&joined)
-            .map(|(c, rows)| fold_centroid(c, rows, &prepared, &weights))
+            .zip(&repeats)
+            .map(|(c, rows)| {
+                let mut acc = WeightedCentroid::new(d);
+                acc.add(c.action_count as f64, &c.centroid);
+                for &r in rows {
+                    acc.add(weights[r], prepared.x.row(r));
+                }
+                acc.finish()
+            })
             .collect();
 
-        // 4. Ward over stored clusters + free items, cut at the threshold
-        // per group: the stored clusters and the free rows in it
-        let (stored_in, rows_in): (Vec<Vec<usize>>, Vec<Vec<usize>>) = if free.is_empty() {
-            ((0..k).map(|c| vec![c]).collect(), vec![Vec::new(); k])
+        // 4. Ward over stored clusters + free items, cut by the rule
+        let mut threshold = self.threshold;
+        let groups: Vec<Group> = if prepared.items.is_empty() {
+            (0..k).map(Group::stored_only).collect()
         } else {
             let n = k + free.len();
             let mut x = Array2::<F>::zeros((n, d));
@@ -152,93 +176,92 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
                 w[k + j] = F::from_f64_rounded(weights[r]);
             }
             let tree = ward::linkage_weighted(x.view(), w.view())?;
-            let labels = tree.cut(F::from_f64_rounded(self.threshold))?;
-            let groups = labels.iter().max().map_or(0, |&l| l + 1);
-            let mut stored_in = vec![Vec::new(); groups];
-            let mut rows_in = vec![Vec::new(); groups];
+            let (labels, largest) = cut_tree(&tree, self.config.cut())?;
+            threshold = self.config.threshold_after(largest);
+            let count = labels.iter().max().map_or(0, |&l| l + 1);
+            let mut groups = vec![Group::default(); count];
             for (node, &label) in labels.iter().enumerate() {
                 if node < k {
-                    stored_in[label].push(node);
+                    groups[label].stored.push(node);
                 } else {
-                    rows_in[label].push(free[node - k]);
+                    groups[label].new_items.push(free[node - k]);
                 }
             }
-            (stored_in, rows_in)
+            groups
         };
 
         // 5. assemble
         let decay = self.config.decay();
-        let mut clusters: Vec<InterestCluster<I, F>> = Vec::with_capacity(stored_in.len());
-        for (stored, rows) in stored_in.iter().zip(&rows_in) {
-            if stored.is_empty() {
-                let sub = prepared.subset(rows);
-                let sub_rows: Vec<usize> = (0..rows.len()).collect();
+        let parts = Parts {
+            prepared: &prepared,
+            weights: &weights,
+            nodes: &nodes,
+            repeats: &repeats,
+        };
+        let mut clusters: Vec<InterestCluster<I, F>> = Vec::with_capacity(groups.len());
+        for group in &groups {
+            if group.stored.is_empty() {
+                let sub = prepared.subset(&group.new_items);
+                let sub_rows: Vec<usize> = (0..group.new_items.len()).collect();
                 clusters.push(assemble(&sub, &sub.weights(), &sub_rows));
-                continue;
+            } else {
+                clusters.push(self.merge(group, &parts, |imp| {
+                    decay.roll_forward(imp, self.as_of, now)
+                })?);
             }
-            let mut all_rows: Vec<usize> = rows.clone();
-            for &c in stored {
-                all_rows.extend_from_slice(&joined[c]);
-            }
-            all_rows.sort_unstable();
-            clusters.push(self.merge(
-                stored,
-                rows,
-                &all_rows,
-                &nodes,
-                &prepared,
-                &weights,
-                |imp| decay.roll_forward(imp, self.as_of, now),
-            ));
         }
-        rank(&mut clusters, self.config.max_clusters());
+        let (dropped_clusters, dropped_actions) = rank(&mut clusters, self.config.max_clusters());
+        let skipped = Skipped {
+            dropped_clusters,
+            dropped_actions,
+            ..prepared.skipped
+        };
         self.clusters = clusters;
         self.as_of = now;
+        self.threshold = threshold;
         self.dim = d;
-        self.skipped = prepared.skipped;
-        Ok(prepared.skipped)
+        self.skipped = skipped;
+        Ok(skipped)
     }
 
-    /// The cluster made of stored clusters `stored` (ascending) and new rows
-    /// `rows` (ascending) of `prepared`, of which `free_rows` are not repeats
-    /// of stored members (repeats are already in `nodes`).
-    #[allow(clippy::too_many_arguments)]
+    /// The cluster made of the stored clusters and new items of `group`.
     fn merge(
         &self,
-        stored: &[usize],
-        free_rows: &[usize],
-        rows: &[usize],
-        nodes: &[(Vec<f64>, f64)],
-        prepared: &Prepared<I, F>,
-        weights: &[f64],
+        group: &Group,
+        parts: &Parts<'_, I, F>,
         roll: impl Fn(f64) -> f64,
-    ) -> InterestCluster<I, F> {
+    ) -> Result<InterestCluster<I, F>> {
+        let Parts {
+            prepared,
+            weights,
+            nodes,
+            repeats,
+        } = *parts;
         // centroid: weighted mean of the stored clusters' centroids (which
-        // already include their repeat rows) and the free rows
-        let d = self.dim.max(prepared.x.ncols());
-        let mut centroid = vec![0.0f64; d];
-        let mut total = 0.0f64;
-        for &c in stored {
+        // already include their repeats) and the new items
+        let mut acc = WeightedCentroid::new(prepared.x.ncols());
+        for &c in &group.stored {
             let (mu, w) = &nodes[c];
-            total += w;
-            centroid.iter_mut().zip(mu).for_each(|(a, m)| *a += w * m);
+            acc.add(*w, mu);
         }
-        for &r in free_rows {
-            let w = weights[r];
-            total += w;
-            for (a, v) in centroid.iter_mut().zip(prepared.x.row(r)) {
-                *a += w * v.to_f64_lossless();
-            }
+        for &r in &group.new_items {
+            acc.add(weights[r], prepared.x.row(r));
         }
-        if total > 0.0 {
-            centroid.iter_mut().for_each(|a| *a /= total);
+        let (centroid, _) = acc.finish();
+        // every new row of the cluster: new items and repeats, ascending
+        let mut rows: Vec<usize> = group.new_items.clone();
+        for &c in &group.stored {
+            rows.extend_from_slice(&repeats[c]);
         }
-        // medoid among the stored medoids and the new rows
-        let first = &self.clusters[stored[0]];
+        rows.sort_unstable();
+
+        // medoid among the stored medoids (the first stored cluster wins a
+        // tie) and the new rows (ties: most recent, then smallest id)
+        let first = &self.clusters[group.stored[0]];
         let mut best_embedding = first.medoid_embedding.clone();
         let mut best_item = first.medoid.clone();
         let mut best_score = squared_distance(ArrayView1::from(&best_embedding[..]), &centroid);
-        for &c in &stored[1..] {
+        for &c in &group.stored[1..] {
             let cl = &self.clusters[c];
             let s = squared_distance(ArrayView1::from(&cl.medoid_embedding[..]), &centroid);
             if s < best_score {
@@ -248,7 +271,7 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
             }
         }
         let mut best_row: Option<usize> = None;
-        for &r in rows {
+        for &r in &rows {
             let s = squared_distance(prepared.x.row(r), &centroid);
             let better = match best_row {
                 None => s < best_score,
@@ -267,7 +290,8 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
             best_embedding = prepared.x.row(r).to_vec();
         }
         // members: union, counts added
-        let mut members: Vec<Member<I>> = stored
+        let mut members: Vec<Member<I>> = group
+            .stored
             .iter()
             .flat_map(|&c| self.clusters[c].members.iter().cloned())
             .chain(rows.iter().map(|&r| Member {
@@ -279,55 +303,78 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
         let mut merged: Vec<Member<I>> = Vec::with_capacity(members.len());
         for m in members {
             match merged.last_mut() {
-                Some(last) if last.item == m.item => last.actions += m.actions,
+                Some(last) if last.item == m.item => {
+                    last.actions = last
+                        .actions
+                        .checked_add(m.actions)
+                        .ok_or(Error::ActionCountOverflow)?;
+                }
                 _ => merged.push(m),
             }
         }
-        let importance = stored
+        let action_count = merged
+            .iter()
+            .try_fold(0u64, |sum, m| sum.checked_add(m.actions))
+            .ok_or(Error::ActionCountOverflow)?;
+        let importance = group
+            .stored
             .iter()
             .map(|&c| roll(self.clusters[c].importance))
             .sum::<f64>()
             + rows.iter().map(|&r| prepared.items[r].decayed).sum::<f64>();
-        let last_action = stored
+        let last_action = group
+            .stored
             .iter()
             .map(|&c| self.clusters[c].last_action)
             .chain(rows.iter().map(|&r| prepared.items[r].last))
             .max()
             .unwrap_or(i64::MIN);
-        InterestCluster {
+        Ok(InterestCluster {
             medoid: best_item,
             medoid_embedding: best_embedding,
             centroid: centroid.iter().map(|&c| F::from_f64_rounded(c)).collect(),
             importance,
-            action_count: merged.iter().map(|m| m.actions).sum(),
+            action_count,
             last_action,
             members: merged,
+        })
+    }
+}
+
+/// One cluster of an update: the stored clusters (indices, ascending) and
+/// the new items that are not repeats of stored members (rows of the
+/// prepared batch, ascending) that Ward put together.
+#[derive(Debug, Clone, Default)]
+struct Group {
+    stored: Vec<usize>,
+    new_items: Vec<usize>,
+}
+
+impl Group {
+    fn stored_only(c: usize) -> Self {
+        Group {
+            stored: vec![c],
+            new_items: Vec::new(),
         }
     }
 }
 
-/// A stored cluster's centroid and weight with its repeat rows folded in.
-fn fold_centroid<I, F: Scalar>(
-    cluster: &InterestCluster<I, F>,
-    rows: &[usize],
-    prepared: &Prepared<I, F>,
-    weights: &[f64],
-) -> (Vec<f64>, f64) {
-    let w0 = cluster.action_count as f64;
-    let mut centroid: Vec<f64> = cluster
-        .centroid
-        .iter()
-        .map(|v| v.to_f64_lossless() * w0)
-        .collect();
-    let mut total = w0;
-    for &r in rows {
-        total += weights[r];
-        for (a, v) in centroid.iter_mut().zip(prepared.x.row(r)) {
-            *a += weights[r] * v.to_f64_lossless();
-        }
-    }
-    if total > 0.0 {
-        centroid.iter_mut().for_each(|a| *a /= total);
-    }
-    (centroid, total)
+/// What every merged cluster of an update is assembled from.
+struct Parts<'a, I, F> {
+    /// The new actions, grouped by item.
+    prepared: &'a Prepared<I, F>,
+    /// Their Ward weights (action counts).
+    weights: &'a [f64],
+    /// Per stored cluster: its centroid and weight with its repeats folded in.
+    nodes: &'a [(Vec<f64>, f64)],
+    /// Per stored cluster: the rows of `prepared` that repeat its members.
+    repeats: &'a [Vec<usize>],
 }
+
+impl<I, F> Clone for Parts<'_, I, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I, F> Copy for Parts<'_, I, F> {}

@@ -38,6 +38,14 @@ pub fn source_from(values: Vec<f64>, dim: usize) -> InMemoryEmbeddings<u32, f64>
     InMemoryEmbeddings::new((0..n as u32).collect(), matrix).unwrap()
 }
 
+/// As [`source_from`], in `f32` (values rounded).
+pub fn source_from_f32(values: Vec<f64>, dim: usize) -> InMemoryEmbeddings<u32, f32> {
+    let n = values.len() / dim;
+    let values: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+    let matrix = Array2::from_shape_vec((n, dim), values).unwrap();
+    InMemoryEmbeddings::new((0..n as u32).collect(), matrix).unwrap()
+}
+
 /// The direct importance of a cluster: Σ exp(−λ(now − T)) over the actions on
 /// its members, in the order given.
 pub fn direct_importance<I: Ord + Clone, F: pinnersage::Scalar>(

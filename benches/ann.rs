@@ -1,0 +1,77 @@
+//! Nearest-neighbour search: exact one query at a time, exact GEMM batches,
+//! and (feature `hnsw`) HNSW, on a seeded clustered catalogue of 20 000 × 64.
+//!
+//! `cargo bench --features hnsw --bench ann`. Recall figures and the
+//! 100 000-item measurement are in `examples/retrieval.rs`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ndarray::Array2;
+use pinnersage::ann::{AnnIndex, ExactIndex, Metric};
+use pinnersage::synthetic::{Catalog, CatalogConfig};
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::SeedableRng;
+
+const ITEMS: usize = 20_000;
+const QUERIES: usize = 64;
+const K: usize = 10;
+
+/// `ITEMS` catalogue rows and `QUERIES` held-out rows from the same topics.
+fn data() -> (Array2<f32>, Array2<f32>) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(42);
+    let config = CatalogConfig {
+        items: ITEMS + QUERIES,
+        dim: 64,
+        topics: 100,
+        spread: 0.5,
+    };
+    let all = Catalog::<f32>::generate(&config, &mut rng)
+        .expect("valid synthetic configuration")
+        .into_embeddings();
+    (
+        all.slice(ndarray::s![..ITEMS, ..]).to_owned(),
+        all.slice(ndarray::s![ITEMS.., ..]).to_owned(),
+    )
+}
+
+fn bench_search(c: &mut Criterion) {
+    let (items, queries) = data();
+    let exact = ExactIndex::with_row_ids(items.clone(), Metric::Cosine).expect("finite data");
+    let mut group = c.benchmark_group("ann_search");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(QUERIES as u64));
+    group.bench_function(BenchmarkId::new("exact_single", ITEMS), |b| {
+        b.iter(|| {
+            queries
+                .rows()
+                .into_iter()
+                .map(|q| exact.search(q, K).expect("valid query").len())
+                .sum::<usize>()
+        })
+    });
+    group.bench_function(BenchmarkId::new("exact_batch", ITEMS), |b| {
+        b.iter(|| {
+            exact
+                .search_batch(queries.view(), K)
+                .expect("valid queries")
+        })
+    });
+    #[cfg(feature = "hnsw")]
+    {
+        use pinnersage::ann::{HnswIndex, HnswParams};
+        let hnsw = HnswIndex::with_row_ids(items.view(), Metric::Cosine, HnswParams::default())
+            .expect("valid parameters");
+        group.bench_function(BenchmarkId::new("hnsw_single", ITEMS), |b| {
+            b.iter(|| {
+                queries
+                    .rows()
+                    .into_iter()
+                    .map(|q| hnsw.search(q, K).expect("valid query").len())
+                    .sum::<usize>()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_search);
+criterion_main!(benches);

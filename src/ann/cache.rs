@@ -1,0 +1,431 @@
+//! A bounded, thread-safe cache of medoid neighbour lists.
+
+use core::ops::Deref;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ndarray::ArrayView1;
+
+use super::{check_query, AnnIndex, Neighbour};
+use crate::error::{Error, Result};
+
+/// A neighbour list shared between the cache and its readers: the first
+/// `len` entries of a reference-counted list, so a hit copies no neighbour.
+#[derive(Debug, Clone)]
+pub struct SharedNeighbours<I, F> {
+    list: Arc<[Neighbour<I, F>]>,
+    len: usize,
+}
+
+impl<I, F> SharedNeighbours<I, F> {
+    /// Wraps a freshly computed list.
+    pub fn new(list: Vec<Neighbour<I, F>>) -> Self {
+        let len = list.len();
+        SharedNeighbours {
+            list: list.into(),
+            len,
+        }
+    }
+
+    /// `true` if `self` and `other` view the same allocation (a cache hit
+    /// hands out the very list computed on the miss).
+    pub fn shares_allocation_with(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.list, &other.list)
+    }
+}
+
+impl<I, F> Deref for SharedNeighbours<I, F> {
+    type Target = [Neighbour<I, F>];
+    fn deref(&self) -> &Self::Target {
+        &self.list[..self.len]
+    }
+}
+
+/// Something that returns the neighbours of a medoid, given its id and
+/// embedding: an index queried afresh, or a [`MedoidCache`] in front of one.
+///
+/// Retrieval ([`crate::retrieval`]) is written against this trait, so caching
+/// is a matter of passing a cache instead of the bare index.
+pub trait MedoidNeighbours {
+    /// The item id type.
+    type Id: Clone + Eq + core::hash::Hash;
+    /// The embedding element type.
+    type Elem: crate::Scalar;
+
+    /// The `k` nearest neighbours of the medoid `id` whose embedding is
+    /// `embedding`, nearest first. The medoid itself is an indexed item, so it
+    /// is normally its own first neighbour.
+    ///
+    /// # Errors
+    /// Those of [`AnnIndex::search`].
+    fn medoid_neighbours(
+        &self,
+        id: &Self::Id,
+        embedding: ArrayView1<'_, Self::Elem>,
+        k: usize,
+    ) -> Result<SharedNeighbours<Self::Id, Self::Elem>>;
+
+    /// The metric of the underlying index, in which the lists' distances are
+    /// expressed. (Not named `metric`, so that it never clashes with
+    /// [`AnnIndex::metric`] when both traits are in scope.)
+    fn distance_metric(&self) -> super::Metric;
+}
+
+impl<X: AnnIndex + ?Sized> MedoidNeighbours for X {
+    type Id = X::Id;
+    type Elem = X::Elem;
+
+    /// Searches the index; the id is not used.
+    fn medoid_neighbours(
+        &self,
+        _id: &X::Id,
+        embedding: ArrayView1<'_, X::Elem>,
+        k: usize,
+    ) -> Result<SharedNeighbours<X::Id, X::Elem>> {
+        self.search(embedding, k).map(SharedNeighbours::new)
+    }
+
+    fn distance_metric(&self) -> super::Metric {
+        self.metric()
+    }
+}
+
+/// Hit and miss counts of a [`MedoidCache`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheStats {
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that queried the index.
+    pub misses: u64,
+    /// Entries currently held.
+    pub entries: usize,
+    /// Maximum number of entries.
+    pub capacity: usize,
+}
+
+impl CacheStats {
+    /// `hits / (hits + misses)`, or 0 before any lookup.
+    pub fn hit_rate(&self) -> f64 {
+        let total = self.hits + self.misses;
+        if total == 0 {
+            0.0
+        } else {
+            self.hits as f64 / total as f64
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Entry<I, F> {
+    list: SharedNeighbours<I, F>,
+    /// The `k` the list was computed for; a shorter list means the index
+    /// holds fewer items, so the list answers any larger `k` too.
+    k: usize,
+    tick: u64,
+}
+
+#[derive(Debug)]
+struct Lru<I, F> {
+    entries: HashMap<I, Entry<I, F>>,
+    /// Recency order: tick → key, oldest first.
+    order: BTreeMap<u64, I>,
+    next_tick: u64,
+}
+
+/// An LRU cache of neighbour lists keyed by medoid id, in front of any
+/// [`AnnIndex`].
+///
+/// Medoids are real catalogue items, and popular items are the medoids of many
+/// users' clusters, so a medoid's neighbour list can be computed once and shared
+/// by every user whose profile contains it (the paper's production system
+/// caches exactly this). The cache is bounded (least recently used entries
+/// are evicted), thread-safe (`&self` methods behind a `Mutex`; the index is
+/// queried outside the lock) and counts hits and misses.
+///
+/// A cached list computed for `k` answers any request for `k' ≤ k` with its
+/// first `k'` entries (the shared allocation, no copy); a larger `k'` is a
+/// miss that replaces the entry. A list shorter than the `k` it was computed
+/// for is taken as complete and answers any `k'` (exact for
+/// [`ExactIndex`](super::ExactIndex), where it means the index is smaller
+/// than `k`; an approximate index may occasionally return short lists too). Two threads missing on the same medoid at
+/// once may both query the index; the last result is kept.
+///
+/// The cache trusts that a medoid id always comes with the same embedding
+/// (catalogue embeddings are fixed); call [`clear`](MedoidCache::clear) after
+/// re-embedding the catalogue.
+///
+/// ```
+/// use ndarray::array;
+/// use pinnersage::ann::{ExactIndex, MedoidCache, MedoidNeighbours, Metric};
+///
+/// let items = array![[1.0_f32, 0.0], [0.9, 0.1], [0.0, 1.0]];
+/// let cache = MedoidCache::new(ExactIndex::with_row_ids(items.clone(), Metric::Cosine)?, 1024)?;
+/// let first = cache.medoid_neighbours(&0, items.row(0), 2)?;
+/// let again = cache.medoid_neighbours(&0, items.row(0), 2)?;
+/// assert_eq!(first[1].id, 1);
+/// assert!(first.shares_allocation_with(&again));
+/// assert_eq!((cache.stats().hits, cache.stats().misses), (1, 1));
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct MedoidCache<X: AnnIndex> {
+    index: X,
+    capacity: usize,
+    lru: Mutex<Lru<X::Id, X::Elem>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl<X: AnnIndex> MedoidCache<X> {
+    /// A cache of at most `capacity` neighbour lists in front of `index`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `capacity` is 0.
+    pub fn new(index: X, capacity: usize) -> Result<Self> {
+        if capacity == 0 {
+            return Err(Error::InvalidParameter {
+                name: "capacity",
+                reason: "a medoid cache must hold at least 1 entry".into(),
+            });
+        }
+        Ok(MedoidCache {
+            index,
+            capacity,
+            lru: Mutex::new(Lru {
+                entries: HashMap::new(),
+                order: BTreeMap::new(),
+                next_tick: 0,
+            }),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        })
+    }
+
+    /// The wrapped index.
+    pub fn index(&self) -> &X {
+        &self.index
+    }
+
+    /// Counters and occupancy.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            entries: self.lock().entries.len(),
+            capacity: self.capacity,
+        }
+    }
+
+    /// Drops every entry (the counters are kept).
+    pub fn clear(&self) {
+        let mut lru = self.lock();
+        lru.entries.clear();
+        lru.order.clear();
+    }
+
+    /// The lock, recovered if a panicking thread poisoned it: the LRU state is
+    /// updated in single steps that leave it consistent.
+    fn lock(&self) -> MutexGuard<'_, Lru<X::Id, X::Elem>> {
+        self.lru
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl<X: AnnIndex> MedoidNeighbours for MedoidCache<X> {
+    type Id = X::Id;
+    type Elem = X::Elem;
+
+    /// # Complexity
+    /// A hit: O(log capacity) plus hashing the id. A miss: one
+    /// [`AnnIndex::search`] plus O(log capacity).
+    fn medoid_neighbours(
+        &self,
+        id: &X::Id,
+        embedding: ArrayView1<'_, X::Elem>,
+        k: usize,
+    ) -> Result<SharedNeighbours<X::Id, X::Elem>> {
+        // a bad query is an error whether or not its id is cached
+        check_query(embedding, self.index.dim())?;
+        {
+            let mut lru = self.lock();
+            let tick = lru.next_tick;
+            if let Some(entry) = lru.entries.get_mut(id) {
+                if k <= entry.k || entry.list.len < entry.k {
+                    let old = entry.tick;
+                    entry.tick = tick;
+                    let mut list = entry.list.clone();
+                    list.len = list.len.min(k);
+                    lru.order.remove(&old);
+                    lru.order.insert(tick, id.clone());
+                    lru.next_tick += 1;
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(list);
+                }
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let list = SharedNeighbours::new(self.index.search(embedding, k)?);
+        let mut lru = self.lock();
+        let tick = lru.next_tick;
+        lru.next_tick += 1;
+        let entry = Entry {
+            list: list.clone(),
+            k,
+            tick,
+        };
+        if let Some(old) = lru.entries.insert(id.clone(), entry) {
+            lru.order.remove(&old.tick);
+        }
+        lru.order.insert(tick, id.clone());
+        while lru.entries.len() > self.capacity {
+            match lru.order.pop_first() {
+                Some((_, oldest)) => {
+                    lru.entries.remove(&oldest);
+                }
+                None => break,
+            }
+        }
+        Ok(list)
+    }
+
+    fn distance_metric(&self) -> super::Metric {
+        self.index.metric()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ann::{ExactIndex, Metric};
+    use crate::synthetic::{Catalog, CatalogConfig};
+    use rand::rngs::Xoshiro256PlusPlus;
+    use rand::SeedableRng;
+
+    fn index() -> ExactIndex<usize, f32> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        let config = CatalogConfig {
+            items: 300,
+            dim: 8,
+            topics: 5,
+            spread: 0.5,
+        };
+        let items = Catalog::<f32>::generate(&config, &mut rng)
+            .unwrap()
+            .into_embeddings();
+        ExactIndex::with_row_ids(items, Metric::Cosine).unwrap()
+    }
+
+    #[test]
+    fn identical_to_the_wrapped_index_and_counts_hits() {
+        let idx = index();
+        let cache = MedoidCache::new(idx.clone(), 64).unwrap();
+        let items = idx.items().to_owned();
+        for round in 0..3 {
+            for m in (0..300).step_by(7) {
+                let got = cache.medoid_neighbours(&m, items.row(m), 10).unwrap();
+                let want = idx.search(items.row(m), 10).unwrap();
+                assert_eq!(&got[..], &want[..], "medoid {m} round {round}");
+            }
+        }
+        let stats = cache.stats();
+        // 43 distinct medoids: computed once, then twice answered from the cache
+        assert_eq!((stats.misses, stats.hits, stats.entries), (43, 86, 43));
+        assert!((stats.hit_rate() - 86.0 / 129.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn smaller_k_is_a_prefix_hit_and_larger_k_a_miss() {
+        let idx = index();
+        let cache = MedoidCache::new(idx.clone(), 4).unwrap();
+        let q = idx.items().row(5).to_owned();
+        let ten = cache.medoid_neighbours(&5, q.view(), 10).unwrap();
+        let three = cache.medoid_neighbours(&5, q.view(), 3).unwrap();
+        assert_eq!(&three[..], &ten[..3]);
+        assert!(three.shares_allocation_with(&ten));
+        let twenty = cache.medoid_neighbours(&5, q.view(), 20).unwrap();
+        assert_eq!(&twenty[..], &idx.search(q.view(), 20).unwrap()[..]);
+        assert_eq!((cache.stats().hits, cache.stats().misses), (1, 2));
+    }
+
+    #[test]
+    fn exhaustive_list_answers_any_k() {
+        let idx = ExactIndex::with_row_ids(ndarray::array![[1.0_f32], [2.0]], Metric::InnerProduct)
+            .unwrap();
+        let cache = MedoidCache::new(idx, 2).unwrap();
+        let q = ndarray::array![1.0_f32];
+        assert_eq!(cache.medoid_neighbours(&0, q.view(), 5).unwrap().len(), 2);
+        assert_eq!(cache.medoid_neighbours(&0, q.view(), 50).unwrap().len(), 2);
+        assert_eq!(cache.stats().hits, 1);
+    }
+
+    #[test]
+    fn evicts_least_recently_used() {
+        let idx = index();
+        let items = idx.items().to_owned();
+        let cache = MedoidCache::new(idx, 2).unwrap();
+        let get = |m: usize| cache.medoid_neighbours(&m, items.row(m), 5).unwrap();
+        get(0);
+        get(1);
+        get(0); // 1 is now the least recently used
+        get(2); // evicts 1
+        assert_eq!(cache.stats().entries, 2);
+        let before = cache.stats().misses;
+        get(0);
+        get(2);
+        assert_eq!(cache.stats().misses, before, "0 and 2 stayed cached");
+        get(1);
+        assert_eq!(cache.stats().misses, before + 1, "1 was evicted");
+        cache.clear();
+        assert_eq!(cache.stats().entries, 0);
+    }
+
+    #[test]
+    fn shared_across_threads() {
+        let idx = index();
+        let items = idx.items().to_owned();
+        let cache = MedoidCache::new(idx.clone(), 16).unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for m in 0..8 {
+                        let got = cache.medoid_neighbours(&m, items.row(m), 5).unwrap();
+                        assert_eq!(&got[..], &idx.search(items.row(m), 5).unwrap()[..]);
+                    }
+                });
+            }
+        });
+        let stats = cache.stats();
+        assert_eq!(stats.hits + stats.misses, 32);
+        assert!(stats.misses >= 8 && stats.entries == 8);
+    }
+
+    #[test]
+    fn errors() {
+        let idx = index();
+        assert!(matches!(
+            MedoidCache::new(idx.clone(), 0),
+            Err(Error::InvalidParameter {
+                name: "capacity",
+                ..
+            })
+        ));
+        let cache = MedoidCache::new(idx, 2).unwrap();
+        assert_eq!(
+            cache
+                .medoid_neighbours(&0, ndarray::array![1.0_f32].view(), 3)
+                .err(),
+            Some(Error::DimensionMismatch {
+                expected: 8,
+                got: 1
+            })
+        );
+    }
+
+    #[test]
+    fn cache_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<MedoidCache<ExactIndex<u64, f32>>>();
+    }
+}

@@ -1,0 +1,418 @@
+//! Nearest-neighbour search over an item catalogue.
+//!
+//! PinnerSage queries an index once per sampled medoid. This module defines the
+//! backend-neutral [`AnnIndex`] trait and its implementations:
+//!
+//! * [`ExactIndex`]: brute force over an ndarray matrix, batched through a GEMM
+//!   kernel. Exact; the reference every recall figure is measured against.
+//! * `HnswIndex` (feature `hnsw`): an adapter over the `hnsw_rs` crate's
+//!   hierarchical navigable small-world graph.
+//! * [`MedoidCache`]: a bounded, thread-safe LRU cache in front of any index,
+//!   keyed by medoid id. Medoids are real items, so a popular medoid's
+//!   neighbour list is computed once and shared by every user whose profile
+//!   contains it.
+//!
+//! ## Distances
+//!
+//! Every backend reports a **distance, smaller is nearer**, for its
+//! [`Metric`]:
+//!
+//! | metric                         | distance                         | score ([`Metric::score`]) |
+//! |--------------------------------|----------------------------------|---------------------------|
+//! | [`Metric::Cosine`]             | `1 − cos(q, x)`                  | `cos(q, x)`               |
+//! | [`Metric::InnerProduct`]       | `−⟨q, x⟩`                        | `⟨q, x⟩`                  |
+//! | [`Metric::SquaredEuclidean`]   | `‖q − x‖²`                       | `−‖q − x‖²`               |
+//!
+//! The cosine of a zero vector with anything is taken as 0 (distance 1).
+//!
+//! ## Example
+//!
+//! ```
+//! use ndarray::array;
+//! use pinnersage::ann::{AnnIndex, ExactIndex, Metric};
+//!
+//! let items = array![[1.0_f32, 0.0], [0.0, 1.0], [0.7, 0.7]];
+//! let index = ExactIndex::new(items, vec!["a", "b", "c"], Metric::Cosine)?;
+//! let hits = index.search(array![1.0, 0.1].view(), 2)?;
+//! assert_eq!(hits[0].id, "a");
+//! assert_eq!(hits[1].id, "c");
+//! # Ok::<(), pinnersage::Error>(())
+//! ```
+
+mod cache;
+mod exact;
+#[cfg(feature = "hnsw")]
+mod hnsw;
+mod topk;
+
+use core::hash::Hash;
+
+use ndarray::{ArrayView1, ArrayView2};
+
+use crate::error::{Error, Result};
+use crate::scalar::Scalar;
+
+pub use cache::{CacheStats, MedoidCache, MedoidNeighbours, SharedNeighbours};
+pub use exact::ExactIndex;
+#[cfg(feature = "hnsw")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hnsw")))]
+pub use hnsw::{HnswIndex, HnswParams};
+
+/// How an index compares a query with an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Metric {
+    /// Cosine similarity; distance `1 − cos(q, x)`, in `[0, 2]`. The natural
+    /// choice for L2-normalised embeddings such as PinSage's.
+    Cosine,
+    /// Inner product (maximum inner-product search); distance `−⟨q, x⟩`.
+    InnerProduct,
+    /// Squared Euclidean distance `‖q − x‖²`.
+    SquaredEuclidean,
+}
+
+impl Metric {
+    /// Converts a distance of this metric into a score where **larger is
+    /// better**: the cosine for [`Metric::Cosine`], the inner product for
+    /// [`Metric::InnerProduct`] and `−‖q − x‖²` for
+    /// [`Metric::SquaredEuclidean`].
+    ///
+    /// ```
+    /// use pinnersage::ann::Metric;
+    /// assert_eq!(Metric::Cosine.score(0.25_f64), 0.75);
+    /// assert_eq!(Metric::InnerProduct.score(-3.0_f64), 3.0);
+    /// ```
+    pub fn score<F: Scalar>(self, distance: F) -> F {
+        match self {
+            Metric::Cosine => F::one() - distance,
+            Metric::InnerProduct | Metric::SquaredEuclidean => -distance,
+        }
+    }
+}
+
+/// One search result: an item and its distance to the query (smaller is
+/// nearer; see [`Metric`]).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Neighbour<I, F> {
+    /// The item's id.
+    pub id: I,
+    /// Distance to the query under the index's [`Metric`].
+    pub distance: F,
+}
+
+/// A list of search results, nearest first.
+pub type Neighbours<I, F> = Vec<Neighbour<I, F>>;
+
+/// A nearest-neighbour index over item embeddings.
+///
+/// Results are sorted nearest first; at most `k` are returned (fewer when the
+/// index holds fewer items). Backends agree on the distance convention of
+/// [`Metric`], so results of different backends can be compared directly.
+///
+/// The element type and the id type are associated types (an index stores one
+/// of each). The trait is **object-safe**: no method is generic, so
+/// `&dyn AnnIndex<Elem = f32, Id = u64>` works, and the exclusion filter of
+/// [`search_filtered`](AnnIndex::search_filtered) is a `&dyn Fn`.
+///
+/// # Errors
+/// Every search returns [`Error::DimensionMismatch`] when the query length
+/// differs from [`dim`](AnnIndex::dim), and [`Error::NonFiniteQuery`]
+/// ([`Error::NonFiniteBatchQuery`] for batches) when it holds NaN or infinity.
+pub trait AnnIndex {
+    /// The item id type.
+    type Id: Clone + Eq + Hash;
+    /// The embedding element type (`f32` or `f64`).
+    type Elem: Scalar;
+
+    /// Embedding dimension every query must have.
+    fn dim(&self) -> usize;
+
+    /// Number of indexed items.
+    fn len(&self) -> usize;
+
+    /// `true` if the index holds no item.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The metric distances are reported in.
+    fn metric(&self) -> Metric;
+
+    /// The `k` items nearest `query`, nearest first.
+    ///
+    /// # Errors
+    /// See the [trait documentation](AnnIndex#errors).
+    fn search(
+        &self,
+        query: ArrayView1<'_, Self::Elem>,
+        k: usize,
+    ) -> Result<Vec<Neighbour<Self::Id, Self::Elem>>>;
+
+    /// The `k` nearest items for which `exclude` returns `false`.
+    ///
+    /// The default implementation over-fetches: it asks [`search`](AnnIndex::search)
+    /// for `k + 16` results, doubling until `k` survive the filter or the whole
+    /// index was requested. Backends that can filter during the scan (such as
+    /// [`ExactIndex`]) override it.
+    ///
+    /// # Errors
+    /// See the [trait documentation](AnnIndex#errors).
+    fn search_filtered(
+        &self,
+        query: ArrayView1<'_, Self::Elem>,
+        k: usize,
+        exclude: &dyn Fn(&Self::Id) -> bool,
+    ) -> Result<Vec<Neighbour<Self::Id, Self::Elem>>> {
+        check_query(query, self.dim())?;
+        let mut fetch = k.saturating_add(16).min(self.len());
+        loop {
+            let mut hits = self.search(query, fetch)?;
+            let asked_everything = fetch >= self.len();
+            hits.retain(|h| !exclude(&h.id));
+            if hits.len() >= k || asked_everything {
+                hits.truncate(k);
+                return Ok(hits);
+            }
+            fetch = fetch.saturating_mul(2).min(self.len());
+        }
+    }
+
+    /// [`search`](AnnIndex::search) for every row of `queries`.
+    ///
+    /// The default implementation validates the whole batch first, then
+    /// searches row by row; [`ExactIndex`] overrides it with a GEMM kernel.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if `queries.ncols() != dim()`;
+    /// [`Error::NonFiniteBatchQuery`] naming the first non-finite value.
+    fn search_batch(
+        &self,
+        queries: ArrayView2<'_, Self::Elem>,
+        k: usize,
+    ) -> Result<Vec<Neighbours<Self::Id, Self::Elem>>> {
+        check_batch(queries, self.dim())?;
+        queries
+            .rows()
+            .into_iter()
+            .map(|q| self.search(q, k))
+            .collect()
+    }
+}
+
+/// Checks a query's length and finiteness.
+pub(crate) fn check_query<F: Scalar>(query: ArrayView1<'_, F>, dim: usize) -> Result<()> {
+    if query.len() != dim {
+        return Err(Error::DimensionMismatch {
+            expected: dim,
+            got: query.len(),
+        });
+    }
+    match query.iter().position(|v| !v.is_finite()) {
+        Some(position) => Err(Error::NonFiniteQuery { position }),
+        None => Ok(()),
+    }
+}
+
+/// Checks a batch of queries' width and finiteness.
+pub(crate) fn check_batch<F: Scalar>(queries: ArrayView2<'_, F>, dim: usize) -> Result<()> {
+    if queries.ncols() != dim {
+        return Err(Error::DimensionMismatch {
+            expected: dim,
+            got: queries.ncols(),
+        });
+    }
+    for (query, row) in queries.rows().into_iter().enumerate() {
+        if let Some(position) = row.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteBatchQuery { query, position });
+        }
+    }
+    Ok(())
+}
+
+/// Checks an item matrix: rows, columns, finiteness.
+pub(crate) fn check_items<F: Scalar>(items: ArrayView2<'_, F>) -> Result<()> {
+    if items.nrows() == 0 {
+        return Err(Error::EmptyInput);
+    }
+    if items.ncols() == 0 {
+        return Err(Error::ZeroDimension {
+            rows: items.nrows(),
+        });
+    }
+    for (row, r) in items.rows().into_iter().enumerate() {
+        if let Some(column) = r.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteValue { row, column });
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `ids` is parallel to the rows and has no duplicate, returning
+/// the id → row map.
+pub(crate) fn index_ids<I: Clone + Eq + Hash>(
+    ids: &[I],
+    rows: usize,
+) -> Result<std::collections::HashMap<I, usize>> {
+    if ids.len() != rows {
+        return Err(Error::LengthMismatch {
+            what: "ids per embedding row",
+            expected: rows,
+            got: ids.len(),
+        });
+    }
+    let mut map = std::collections::HashMap::with_capacity(ids.len());
+    for (row, id) in ids.iter().enumerate() {
+        if map.insert(id.clone(), row).is_some() {
+            return Err(Error::DuplicateId { row });
+        }
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// An index implementing only the required methods, to exercise the
+    /// trait's default `search_filtered` and `search_batch`.
+    struct OnlySearch(ExactIndex<usize, f64>);
+
+    impl AnnIndex for OnlySearch {
+        type Id = usize;
+        type Elem = f64;
+        fn dim(&self) -> usize {
+            self.0.dim()
+        }
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn metric(&self) -> Metric {
+            self.0.metric()
+        }
+        fn search(
+            &self,
+            query: ArrayView1<'_, f64>,
+            k: usize,
+        ) -> Result<Vec<Neighbour<usize, f64>>> {
+            self.0.search(query, k)
+        }
+    }
+
+    #[test]
+    fn default_methods_agree_with_the_exact_overrides() {
+        // 60 points on a line: the default filter must over-fetch past 16 + k
+        let x = ndarray::Array2::from_shape_fn((60, 1), |(i, _)| i as f64);
+        let exact = ExactIndex::with_row_ids(x.clone(), Metric::SquaredEuclidean).unwrap();
+        let plain = OnlySearch(exact.clone());
+        let q = array![0.0];
+        let exclude = |id: &usize| *id < 40;
+        let want = exact.search_filtered(q.view(), 5, &exclude).unwrap();
+        let got = plain.search_filtered(q.view(), 5, &exclude).unwrap();
+        assert_eq!(got, want);
+        assert_eq!(got[0].id, 40);
+        // asking for more than survive returns every survivor
+        assert_eq!(
+            plain.search_filtered(q.view(), 50, &exclude).unwrap().len(),
+            20
+        );
+        let batch = array![[3.0], [57.5]];
+        assert_eq!(
+            plain.search_batch(batch.view(), 2).unwrap(),
+            exact.search_batch(batch.view(), 2).unwrap()
+        );
+        assert_eq!(
+            plain.search_batch(array![[f64::NAN]].view(), 2),
+            Err(Error::NonFiniteBatchQuery {
+                query: 0,
+                position: 0
+            })
+        );
+        assert_eq!(
+            plain.search_filtered(array![1.0, 2.0].view(), 2, &exclude),
+            Err(Error::DimensionMismatch {
+                expected: 1,
+                got: 2
+            })
+        );
+        assert!(!plain.is_empty());
+    }
+
+    #[test]
+    fn score_is_monotone_decreasing_in_distance() {
+        for m in [
+            Metric::Cosine,
+            Metric::InnerProduct,
+            Metric::SquaredEuclidean,
+        ] {
+            assert!(m.score(0.1_f64) > m.score(0.2_f64), "{m:?}");
+        }
+        assert_eq!(Metric::SquaredEuclidean.score(2.0_f32), -2.0);
+    }
+
+    #[test]
+    fn check_query_rules() {
+        assert_eq!(
+            check_query(array![1.0_f32, 2.0].view(), 3),
+            Err(Error::DimensionMismatch {
+                expected: 3,
+                got: 2
+            })
+        );
+        assert_eq!(
+            check_query(array![1.0_f32, f32::NAN].view(), 2),
+            Err(Error::NonFiniteQuery { position: 1 })
+        );
+        assert_eq!(check_query(array![1.0_f32, 2.0].view(), 2), Ok(()));
+    }
+
+    #[test]
+    fn check_batch_rules() {
+        let q = array![[1.0_f64, 2.0], [3.0, f64::INFINITY]];
+        assert_eq!(
+            check_batch(q.view(), 2),
+            Err(Error::NonFiniteBatchQuery {
+                query: 1,
+                position: 1
+            })
+        );
+        assert_eq!(
+            check_batch(q.view(), 3),
+            Err(Error::DimensionMismatch {
+                expected: 3,
+                got: 2
+            })
+        );
+    }
+
+    #[test]
+    fn index_ids_rules() {
+        assert_eq!(
+            index_ids(&[1, 2], 3),
+            Err(Error::LengthMismatch {
+                what: "ids per embedding row",
+                expected: 3,
+                got: 2
+            })
+        );
+        assert_eq!(index_ids(&[1, 2, 1], 3), Err(Error::DuplicateId { row: 2 }));
+        assert_eq!(index_ids(&[7, 8], 2).map(|m| m[&8]), Ok(1));
+    }
+
+    #[test]
+    fn check_items_rules() {
+        let empty = ndarray::Array2::<f32>::zeros((0, 3));
+        assert_eq!(check_items(empty.view()), Err(Error::EmptyInput));
+        let thin = ndarray::Array2::<f32>::zeros((2, 0));
+        assert_eq!(
+            check_items(thin.view()),
+            Err(Error::ZeroDimension { rows: 2 })
+        );
+        let nan = array![[0.0_f32, 1.0], [f32::NAN, 0.0]];
+        assert_eq!(
+            check_items(nan.view()),
+            Err(Error::NonFiniteValue { row: 1, column: 0 })
+        );
+    }
+}
