@@ -125,7 +125,7 @@ pub(crate) fn fill_condensed<F: Scalar>(
     let two = F::one() + F::one();
     // tall blocks (the kernel repacks the m × d operand per call), but a
     // scratch of at most an eighth of the output: its pages cost too
-    let scratch_bytes = SCRATCH_BYTES.min(out.len() * core::mem::size_of::<F>() / 8);
+    let scratch_bytes = SCRATCH_BYTES.min(core::mem::size_of_val(out) / 8);
     let block = (scratch_bytes / (m * core::mem::size_of::<F>())).clamp(16, 512);
     let mut scratch = Array2::<F>::zeros((block.min(m), m));
     let mut offset = 0usize; // condensed position of (r, r+1)
