@@ -10,17 +10,18 @@
 //! the user's profile with the default configuration (α =
 //! `pinnersage::DEFAULT_ALPHA`, λ = 0.01 per day, 90-day window) and prints
 //! each interest cluster next to the topics the user was given. It ends with
-//! recommendations: 3 medoids sampled in proportion to importance query an
-//! exact cosine index over the catalogue, and the lists are blended
-//! round-robin, without the items the user already engaged with; each
-//! recommendation names the medoid that retrieved it.
+//! recommendations: up to 3 medoids sampled in proportion to importance query
+//! an exact cosine index over the catalogue (the same index the profile read
+//! its embeddings from), and the lists are blended round-robin, without the
+//! items the user already engaged with; each recommendation names the medoid
+//! that retrieved it.
 
 use std::collections::HashSet;
 
 use pinnersage::ann::{ExactIndex, Metric};
 use pinnersage::retrieval::Recommender;
 use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
-use pinnersage::{InMemoryEmbeddings, PinnerSage, SECONDS_PER_DAY};
+use pinnersage::{PinnerSage, SECONDS_PER_DAY};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
 
@@ -29,10 +30,12 @@ fn main() -> Result<(), pinnersage::Error> {
     let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng)?;
     let now = 1_700_000_000; // the caller's clock: Unix seconds
     let user = catalog.user(&UserConfig::default(), now, &mut rng)?;
-    let source = InMemoryEmbeddings::from_matrix(catalog.embeddings().to_owned())?;
+    // one exact cosine index over the catalogue: the profile reads its items'
+    // embeddings from it, and retrieval queries it
+    let index = ExactIndex::with_row_ids(catalog.embeddings().to_owned(), Metric::Cosine)?;
 
     let config = PinnerSage::default();
-    let profile = config.profile(&user.actions, &source, now)?;
+    let profile = config.profile(&user.actions, &index, now)?;
 
     println!(
         "catalogue: {} items in {} topics, dimension {}",
@@ -89,19 +92,20 @@ fn main() -> Result<(), pinnersage::Error> {
         skipped.used_actions, skipped.outside_window, skipped.unknown_actions
     );
 
-    // retrieval: sample 3 medoids by importance, query the index, blend
-    let index = ExactIndex::with_row_ids(catalog.embeddings().to_owned(), Metric::Cosine)?;
+    // retrieval: sample up to 3 medoids by importance, query the index, blend
     let seen: HashSet<usize> = user.actions.iter().map(|a| a.item).collect();
     let recommender = Recommender {
         n: 12,
         ..Recommender::default()
     };
     let recs = recommender.recommend(&profile, &index, &seen, &mut rng)?;
+    let medoids: HashSet<usize> = recs.iter().map(|r| r.medoid).collect();
     println!(
-        "
-{} recommendations (3 medoids sampled by importance, round-robin blend, \
-         {} seen items excluded):",
+        "\n{} recommendations from {} of the {} medoids (up to 3 sampled by importance), \
+         round-robin blend, {} seen items excluded:",
         recs.len(),
+        medoids.len(),
+        profile.len(),
         seen.len()
     );
     for r in &recs {

@@ -109,29 +109,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> InMemoryEmbeddings<I, F> {
     /// assert_eq!(dup.unwrap_err(), Error::DuplicateId { row: 1 });
     /// ```
     pub fn new(ids: Vec<I>, matrix: Array2<F>) -> Result<Self> {
-        if ids.len() != matrix.nrows() {
-            return Err(Error::LengthMismatch {
-                what: "item ids vs embedding rows",
-                expected: matrix.nrows(),
-                got: ids.len(),
-            });
-        }
-        if matrix.ncols() == 0 {
-            return Err(Error::ZeroDimension {
-                rows: matrix.nrows(),
-            });
-        }
-        for (row, values) in matrix.rows().into_iter().enumerate() {
-            if let Some(column) = values.iter().position(|v| !v.is_finite()) {
-                return Err(Error::NonFiniteValue { row, column });
-            }
-        }
-        let mut rows = HashMap::with_capacity(ids.len());
-        for (row, id) in ids.iter().enumerate() {
-            if rows.insert(id.clone(), row).is_some() {
-                return Err(Error::DuplicateId { row });
-            }
-        }
+        let rows = index_catalogue(&ids, matrix.view())?;
         Ok(InMemoryEmbeddings { ids, rows, matrix })
     }
 
@@ -159,6 +137,49 @@ impl<I: Clone + Eq + Hash, F: Scalar> InMemoryEmbeddings<I, F> {
     pub fn row_of(&self, id: &I) -> Option<usize> {
         self.rows.get(id).copied()
     }
+}
+
+/// Validates a catalogue, `ids[r]` naming row `r` of `matrix`, and returns the
+/// id → row map. The one validator behind [`InMemoryEmbeddings::new`] and the
+/// indexes of [`crate::ann`]; zero rows are allowed here (indexes refuse them
+/// first).
+///
+/// # Errors
+/// In this order: [`Error::LengthMismatch`] if `ids.len()` is not the number
+/// of rows; [`Error::ZeroDimension`] for zero columns; [`Error::NonFiniteValue`]
+/// naming the first NaN or infinite value (row-major); [`Error::DuplicateId`]
+/// naming the row of an id's second occurrence.
+///
+/// # Complexity
+/// O(m·d) time, O(m) space for the map.
+pub(crate) fn index_catalogue<I: Clone + Eq + Hash, F: Scalar>(
+    ids: &[I],
+    matrix: ArrayView2<'_, F>,
+) -> Result<HashMap<I, usize>> {
+    if ids.len() != matrix.nrows() {
+        return Err(Error::LengthMismatch {
+            what: "item ids vs embedding rows",
+            expected: matrix.nrows(),
+            got: ids.len(),
+        });
+    }
+    if matrix.ncols() == 0 {
+        return Err(Error::ZeroDimension {
+            rows: matrix.nrows(),
+        });
+    }
+    for (row, values) in matrix.rows().into_iter().enumerate() {
+        if let Some(column) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteValue { row, column });
+        }
+    }
+    let mut rows = HashMap::with_capacity(ids.len());
+    for (row, id) in ids.iter().enumerate() {
+        if rows.insert(id.clone(), row).is_some() {
+            return Err(Error::DuplicateId { row });
+        }
+    }
+    Ok(rows)
 }
 
 impl<F: Scalar> InMemoryEmbeddings<usize, F> {

@@ -230,6 +230,16 @@ pub enum Error {
         value: f64,
     },
 
+    /// A row's Euclidean norm exceeds the largest finite value of the element
+    /// type (every value is finite, but `‖x‖` is not), so its cosine with a
+    /// query cannot be computed. Only [`Metric::Cosine`](crate::ann::Metric::Cosine)
+    /// indexes need the norm; rescale the embeddings.
+    #[error("the Euclidean norm of row {row} overflows the element type: its cosine is undefined")]
+    NormOverflow {
+        /// The offending row.
+        row: usize,
+    },
+
     /// An error reported by an approximate-nearest-neighbour backend.
     #[error("ANN backend error: {0}")]
     Backend(String),

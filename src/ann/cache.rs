@@ -119,8 +119,8 @@ impl CacheStats {
 #[derive(Debug)]
 struct Entry<I, F> {
     list: SharedNeighbours<I, F>,
-    /// The `k` the list was computed for; a shorter list means the index
-    /// holds fewer items, so the list answers any larger `k` too.
+    /// The `k` the list was computed for. It answers any larger `k` only if
+    /// it holds every item of the index.
     k: usize,
     tick: u64,
 }
@@ -145,11 +145,14 @@ struct Lru<I, F> {
 ///
 /// A cached list computed for `k` answers any request for `k' ≤ k` with its
 /// first `k'` entries (the shared allocation, no copy); a larger `k'` is a
-/// miss that replaces the entry. A list shorter than the `k` it was computed
-/// for is taken as complete and answers any `k'` (exact for
-/// [`ExactIndex`](super::ExactIndex), where it means the index is smaller
-/// than `k`; an approximate index may occasionally return short lists too). Two threads missing on the same medoid at
-/// once may both query the index; the last result is kept.
+/// miss that replaces the entry. The one exception is a list that holds every
+/// item of the index (`len() == index.len()`): it answers any `k'`. A list
+/// shorter than its `k` but not complete (an approximate index such as HNSW
+/// may return fewer than `k` neighbours although it holds more items) is
+/// *not* taken as complete: a larger `k'` asks the index again.
+///
+/// Two threads missing on the same medoid at once may both query the index;
+/// the list computed for the larger `k` is kept, whichever finishes last.
 ///
 /// The cache trusts that a medoid id always comes with the same embedding
 /// (catalogue embeddings are fixed); call [`clear`](MedoidCache::clear) after
@@ -252,7 +255,8 @@ impl<X: AnnIndex> MedoidNeighbours for MedoidCache<X> {
             let mut lru = self.lock();
             let tick = lru.next_tick;
             if let Some(entry) = lru.entries.get_mut(id) {
-                if k <= entry.k || entry.list.len < entry.k {
+                // a list answers a larger k only if it holds every item
+                if k <= entry.k || entry.list.len >= self.index.len() {
                     let old = entry.tick;
                     entry.tick = tick;
                     let mut list = entry.list.clone();
@@ -270,13 +274,23 @@ impl<X: AnnIndex> MedoidNeighbours for MedoidCache<X> {
         let mut lru = self.lock();
         let tick = lru.next_tick;
         lru.next_tick += 1;
-        let entry = Entry {
-            list: list.clone(),
-            k,
-            tick,
-        };
-        if let Some(old) = lru.entries.insert(id.clone(), entry) {
-            lru.order.remove(&old.tick);
+        match lru.entries.get_mut(id) {
+            // another thread cached a list for at least this k meanwhile:
+            // keep the longer list, refresh its recency
+            Some(existing) if existing.k >= k => {
+                let old = core::mem::replace(&mut existing.tick, tick);
+                lru.order.remove(&old);
+            }
+            _ => {
+                let entry = Entry {
+                    list: list.clone(),
+                    k,
+                    tick,
+                };
+                if let Some(old) = lru.entries.insert(id.clone(), entry) {
+                    lru.order.remove(&old.tick);
+                }
+            }
         }
         lru.order.insert(tick, id.clone());
         while lru.entries.len() > self.capacity {
@@ -298,23 +312,11 @@ impl<X: AnnIndex> MedoidNeighbours for MedoidCache<X> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ann::test_support::catalogue;
     use crate::ann::{ExactIndex, Metric};
-    use crate::synthetic::{Catalog, CatalogConfig};
-    use rand::rngs::Xoshiro256PlusPlus;
-    use rand::SeedableRng;
 
     fn index() -> ExactIndex<usize, f32> {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
-        let config = CatalogConfig {
-            items: 300,
-            dim: 8,
-            topics: 5,
-            spread: 0.5,
-        };
-        let items = Catalog::<f32>::generate(&config, &mut rng)
-            .unwrap()
-            .into_embeddings();
-        ExactIndex::with_row_ids(items, Metric::Cosine).unwrap()
+        ExactIndex::with_row_ids(catalogue(300, 8, 5, 0.5, 3), Metric::Cosine).unwrap()
     }
 
     #[test]
@@ -420,6 +422,120 @@ mod tests {
                 expected: 8,
                 got: 1
             })
+        );
+        // a cached id with a bad query is still an error, and not a hit
+        let idx = cache.index().clone();
+        cache.medoid_neighbours(&0, idx.items().row(0), 3).unwrap();
+        let mut bad = idx.items().row(0).to_owned();
+        bad[2] = f32::NAN;
+        assert_eq!(
+            cache.medoid_neighbours(&0, bad.view(), 3).err(),
+            Some(Error::NonFiniteQuery { position: 2 })
+        );
+        bad[2] = f32::NEG_INFINITY;
+        assert_eq!(
+            cache.medoid_neighbours(&0, bad.view(), 1).err(),
+            Some(Error::NonFiniteQuery { position: 2 })
+        );
+        assert_eq!((cache.stats().hits, cache.stats().misses), (0, 1));
+    }
+
+    /// An index that returns at most 3 neighbours, whatever `k`: an
+    /// approximate index's short list.
+    struct Short(ExactIndex<usize, f32>);
+
+    impl AnnIndex for Short {
+        type Id = usize;
+        type Elem = f32;
+        fn dim(&self) -> usize {
+            self.0.dim()
+        }
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn metric(&self) -> Metric {
+            self.0.metric()
+        }
+        fn search(&self, q: ArrayView1<'_, f32>, k: usize) -> Result<Vec<Neighbour<usize, f32>>> {
+            self.0.search(q, k.min(3))
+        }
+    }
+
+    /// A list shorter than its `k` answers a larger `k` only if it holds the
+    /// whole index; otherwise the index is asked again.
+    #[test]
+    fn a_short_list_of_a_larger_index_is_not_taken_as_complete() {
+        let idx = index();
+        let q = idx.items().row(9).to_owned();
+        let cache = MedoidCache::new(Short(idx), 4).unwrap();
+        assert_eq!(cache.medoid_neighbours(&9, q.view(), 5).unwrap().len(), 3);
+        assert_eq!(cache.medoid_neighbours(&9, q.view(), 2).unwrap().len(), 2);
+        assert_eq!((cache.stats().hits, cache.stats().misses), (1, 1));
+        cache.medoid_neighbours(&9, q.view(), 10).unwrap();
+        assert_eq!(
+            (cache.stats().hits, cache.stats().misses),
+            (1, 2),
+            "k = 10 > 5 must query the index again"
+        );
+    }
+
+    /// An index whose `k = 5` searches wait until the test lets them go, to
+    /// stage two threads missing on the same medoid.
+    struct Gated {
+        inner: ExactIndex<usize, f32>,
+        entered: Mutex<std::sync::mpsc::Sender<()>>,
+        release: Mutex<std::sync::mpsc::Receiver<()>>,
+    }
+
+    impl AnnIndex for Gated {
+        type Id = usize;
+        type Elem = f32;
+        fn dim(&self) -> usize {
+            self.inner.dim()
+        }
+        fn len(&self) -> usize {
+            self.inner.len()
+        }
+        fn metric(&self) -> Metric {
+            self.inner.metric()
+        }
+        fn search(&self, q: ArrayView1<'_, f32>, k: usize) -> Result<Vec<Neighbour<usize, f32>>> {
+            if k == 5 {
+                let _ = self.entered.lock().map(|tx| tx.send(()));
+                let _ = self.release.lock().map(|rx| rx.recv());
+            }
+            self.inner.search(q, k)
+        }
+    }
+
+    /// Two concurrent misses on one medoid: a slow small-`k` search finishing
+    /// last must not replace the longer list computed meanwhile.
+    #[test]
+    fn a_late_smaller_miss_keeps_the_longer_cached_list() {
+        let idx = index();
+        let q = idx.items().row(4).to_owned();
+        let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel();
+        let gated = Gated {
+            inner: idx,
+            entered: Mutex::new(entered_tx),
+            release: Mutex::new(release_rx),
+        };
+        let cache = MedoidCache::new(gated, 4).unwrap();
+        std::thread::scope(|s| {
+            let slow = s.spawn(|| cache.medoid_neighbours(&4, q.view(), 5).map(|l| l.len()));
+            entered_rx.recv().unwrap(); // the k = 5 miss is inside the index
+            assert_eq!(cache.medoid_neighbours(&4, q.view(), 50).unwrap().len(), 50);
+            release_tx.send(()).unwrap();
+            assert_eq!(slow.join().unwrap(), Ok(5));
+        });
+        assert_eq!(cache.stats().misses, 2);
+        let again = cache.medoid_neighbours(&4, q.view(), 50).unwrap();
+        assert_eq!(again.len(), 50);
+        assert_eq!(
+            (cache.stats().hits, cache.stats().misses),
+            (1, 2),
+            "the 50-list stayed cached"
         );
     }
 

@@ -7,8 +7,10 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use super::topk::TopK;
 use super::{
-    check_batch, check_items, check_query, index_ids, AnnIndex, Metric, Neighbour, Neighbours,
+    check_batch, check_catalogue, check_query, finite_norms, normalise, AnnIndex, Metric,
+    Neighbour, Neighbours,
 };
+use crate::embedding::EmbeddingSource;
 use crate::error::Result;
 use crate::scalar::Scalar;
 
@@ -26,7 +28,16 @@ const BATCH_SCORES: usize = 1 << 22;
 ///
 /// Distances follow [`Metric`]; squared Euclidean distances are computed as
 /// `‖q‖² + ‖x‖² − 2⟨q, x⟩` (clamped at 0), so they agree with a direct
-/// `Σ (q_i − x_i)²` up to rounding. Ties are broken by the smaller row.
+/// `Σ (q_i − x_i)²` up to rounding; where that shortcut overflows, the direct
+/// sum is computed instead. Cosine distances are `1 − ⟨q̂, x⟩/‖x‖`
+/// with the query scaled to unit length and `‖x‖` computed by scaling (so
+/// vectors far from 1 in magnitude, such as `1e20` or `1e-25` in `f32`, keep
+/// their exact cosine), clamped to `[0, 2]`; a zero vector on either side is
+/// at distance 1. Ties are broken by the smaller row.
+///
+/// The index is also an [`EmbeddingSource`] (lookup by id): a profile can
+/// read its items' embeddings from the index that serves its
+/// recommendations, without a second copy of the catalogue.
 ///
 /// ```
 /// use ndarray::array;
@@ -48,7 +59,8 @@ pub struct ExactIndex<I, F> {
     ids: Vec<I>,
     rows: HashMap<I, usize>,
     metric: Metric,
-    /// Cosine: `‖x‖`; squared Euclidean: `‖x‖²`; inner product: unused zeros.
+    /// Cosine: `‖x‖` (computed with scaling, finite); squared Euclidean:
+    /// `‖x‖²`; inner product: unused zeros.
     norms: Array1<F>,
 }
 
@@ -70,21 +82,24 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
     /// An index over `items` (one row per item) with row `r` named `ids[r]`.
     ///
     /// # Errors
-    /// [`Error::EmptyInput`](crate::Error::EmptyInput) without rows,
+    /// In this order: [`Error::EmptyInput`](crate::Error::EmptyInput)
+    /// without rows, [`Error::LengthMismatch`](crate::Error::LengthMismatch)
+    /// if `ids.len()` is not the number of rows,
     /// [`Error::ZeroDimension`](crate::Error::ZeroDimension) without columns,
     /// [`Error::NonFiniteValue`](crate::Error::NonFiniteValue) for NaN or
-    /// infinity, [`Error::LengthMismatch`](crate::Error::LengthMismatch) if
-    /// `ids.len()` is not the number of rows, and
-    /// [`Error::DuplicateId`](crate::Error::DuplicateId) for a repeated id.
+    /// infinity, [`Error::DuplicateId`](crate::Error::DuplicateId) for a
+    /// repeated id (the rules of
+    /// [`InMemoryEmbeddings::new`](crate::InMemoryEmbeddings::new)), and for
+    /// [`Metric::Cosine`] [`Error::NormOverflow`](crate::Error::NormOverflow)
+    /// for a row whose Euclidean norm exceeds the element type's range.
     ///
     /// # Complexity
     /// O(n·d) time; O(n) extra space for the id map and norms.
     pub fn new(items: Array2<F>, ids: Vec<I>, metric: Metric) -> Result<Self> {
-        check_items(items.view())?;
-        let rows = index_ids(&ids, items.nrows())?;
+        let rows = check_catalogue(&ids, items.view())?;
         let norms = match metric {
             Metric::InnerProduct => Array1::zeros(items.nrows()),
-            Metric::Cosine => items.map_axis(Axis(1), |r| r.dot(&r).sqrt()),
+            Metric::Cosine => Array1::from(finite_norms(items.view())?),
             Metric::SquaredEuclidean => items.map_axis(Axis(1), |r| r.dot(&r)),
         };
         Ok(ExactIndex {
@@ -94,6 +109,24 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
             metric,
             norms,
         })
+    }
+
+    /// Embedding dimension (the same as [`AnnIndex::dim`] and
+    /// [`EmbeddingSource::dim`]; inherent so that calls are unambiguous when
+    /// both traits are in scope).
+    pub fn dim(&self) -> usize {
+        self.items.ncols()
+    }
+
+    /// Number of indexed items (as [`AnnIndex::len`]).
+    pub fn len(&self) -> usize {
+        self.items.nrows()
+    }
+
+    /// `true` if the index holds no item; never, as construction refuses an
+    /// empty matrix (as [`AnnIndex::is_empty`]).
+    pub fn is_empty(&self) -> bool {
+        self.items.nrows() == 0
     }
 
     /// The item matrix, one row per item.
@@ -114,8 +147,32 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
         self.rows.get(id).map(|&r| self.items.row(r))
     }
 
-    /// Turns one query's inner products with every row into distances and
-    /// selects the nearest `k` not excluded.
+    /// The query as the scan multiplies it: for [`Metric::Cosine`] scaled to
+    /// unit length (by `max|q_i|` first, so no square overflows or
+    /// underflows); otherwise as given.
+    fn prepare(&self, query: ArrayView1<'_, F>) -> Array1<F> {
+        let mut q = query.to_owned();
+        if self.metric == Metric::Cosine {
+            normalise(q.view_mut());
+        }
+        q
+    }
+
+    /// One validated query: inner products with every row, then selection.
+    fn scan(
+        &self,
+        query: ArrayView1<'_, F>,
+        k: usize,
+        exclude: Option<&dyn Fn(&I) -> bool>,
+    ) -> Result<Vec<Neighbour<I, F>>> {
+        check_query(query, self.dim())?;
+        let q = self.prepare(query);
+        let dots = self.items.dot(&q);
+        Ok(self.select(dots.view(), q.view(), k, exclude))
+    }
+
+    /// Turns one prepared query's inner products with every row into
+    /// distances and selects the nearest `k` not excluded.
     fn select(
         &self,
         dots: ArrayView1<'_, F>,
@@ -124,12 +181,13 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
         exclude: Option<&dyn Fn(&I) -> bool>,
     ) -> Vec<Neighbour<I, F>> {
         let mut top = TopK::new(k.min(self.items.nrows()));
-        let q_norm = match self.metric {
-            Metric::InnerProduct => F::zero(),
-            Metric::Cosine => query.dot(&query).sqrt(),
-            Metric::SquaredEuclidean => query.dot(&query),
-        };
         let two = F::one() + F::one();
+        let q_norm2 = match self.metric {
+            Metric::SquaredEuclidean => query.dot(&query),
+            _ => F::zero(),
+        };
+        // a prepared cosine query is a unit vector or the zero vector
+        let q_nonzero = query.iter().any(|v| *v != F::zero());
         for (row, (&dot, &norm)) in dots.iter().zip(self.norms.iter()).enumerate() {
             if let Some(ex) = exclude {
                 if ex(&self.ids[row]) {
@@ -138,15 +196,28 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
             }
             let distance = match self.metric {
                 Metric::InnerProduct => -dot,
+                // ⟨q̂, x⟩/‖x‖ with a unit q̂: no product of two norms to
+                // overflow; rounding can leave [−1, 1] slightly, hence the clamp
                 Metric::Cosine => {
-                    let denom = q_norm * norm;
-                    if denom > F::zero() {
-                        F::one() - dot / denom
+                    if q_nonzero && norm > F::zero() {
+                        (F::one() - dot / norm).max(F::zero()).min(two)
                     } else {
                         F::one()
                     }
                 }
-                Metric::SquaredEuclidean => (q_norm + norm - two * dot).max(F::zero()),
+                Metric::SquaredEuclidean => {
+                    let d = q_norm2 + norm - two * dot;
+                    if d.is_finite() {
+                        d.max(F::zero())
+                    } else {
+                        // a norm or the dot overflowed (∞ − ∞ would be NaN):
+                        // the direct sum, infinite only if the distance is
+                        query
+                            .iter()
+                            .zip(self.items.row(row))
+                            .fold(F::zero(), |acc, (&a, &b)| acc + (a - b) * (a - b))
+                    }
+                }
             };
             top.push(distance, row);
         }
@@ -157,6 +228,24 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
                 distance,
             })
             .collect()
+    }
+}
+
+/// An exact index is also the catalogue's embedding source: profiles can look
+/// their items up in the index that serves their recommendations, so one
+/// matrix serves both (the rows as given, not normalised).
+impl<I: Clone + Eq + Hash, F: Scalar> EmbeddingSource for ExactIndex<I, F> {
+    type Id = I;
+    type Elem = F;
+
+    fn dim(&self) -> usize {
+        self.items.ncols()
+    }
+
+    /// # Complexity
+    /// One hash lookup; O(1) expected, no copy.
+    fn embedding(&self, id: &I) -> Option<ArrayView1<'_, F>> {
+        ExactIndex::embedding(self, id)
     }
 }
 
@@ -179,9 +268,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> AnnIndex for ExactIndex<I, F> {
     /// # Complexity
     /// O(n·d + n·log k) time, O(n + k) space.
     fn search(&self, query: ArrayView1<'_, F>, k: usize) -> Result<Vec<Neighbour<I, F>>> {
-        check_query(query, self.dim())?;
-        let dots = self.items.dot(&query);
-        Ok(self.select(dots.view(), query, k, None))
+        self.scan(query, k, None)
     }
 
     /// Filters during the scan: excluded rows never enter the selection.
@@ -194,9 +281,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> AnnIndex for ExactIndex<I, F> {
         k: usize,
         exclude: &dyn Fn(&I) -> bool,
     ) -> Result<Vec<Neighbour<I, F>>> {
-        check_query(query, self.dim())?;
-        let dots = self.items.dot(&query);
-        Ok(self.select(dots.view(), query, k, Some(exclude)))
+        self.scan(query, k, Some(exclude))
     }
 
     /// Multiplies blocks of queries by the transposed item matrix (GEMM), at
@@ -209,6 +294,12 @@ impl<I: Clone + Eq + Hash, F: Scalar> AnnIndex for ExactIndex<I, F> {
         let block = (BATCH_SCORES / self.items.nrows()).max(1);
         let mut out = Vec::with_capacity(queries.nrows());
         for chunk in queries.axis_chunks_iter(Axis(0), block) {
+            let mut chunk = chunk.to_owned();
+            if self.metric == Metric::Cosine {
+                for q in chunk.rows_mut() {
+                    normalise(q);
+                }
+            }
             let dots = chunk.dot(&self.items.t());
             for (q, d) in chunk.rows().into_iter().zip(dots.rows()) {
                 out.push(self.select(d, q, k, None));
@@ -221,8 +312,8 @@ impl<I: Clone + Eq + Hash, F: Scalar> AnnIndex for ExactIndex<I, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ann::test_support::catalogue;
     use crate::error::Error;
-    use crate::synthetic::{Catalog, CatalogConfig};
     use ndarray::array;
     use proptest::prelude::*;
     use rand::rngs::Xoshiro256PlusPlus;
@@ -285,16 +376,7 @@ mod tests {
 
     #[test]
     fn equals_naive_scan_on_clustered_data() {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
-        let config = CatalogConfig {
-            items: 600,
-            dim: 16,
-            topics: 8,
-            spread: 0.6,
-        };
-        let items = Catalog::<f64>::generate(&config, &mut rng)
-            .unwrap()
-            .into_embeddings();
+        let items = catalogue::<f64>(600, 16, 8, 0.6, 11);
         // scale rows differently so the metrics disagree
         let items = &items * &Array1::linspace(0.5, 2.0, 600).insert_axis(Axis(1));
         for metric in METRICS {
@@ -347,6 +429,82 @@ mod tests {
         assert_eq!(hits[1].distance, 2.0);
     }
 
+    /// Cosine distances of vectors whose squared norm overflows or underflows
+    /// the element type: the identical item is still at distance 0.
+    #[test]
+    fn cosine_of_very_large_and_very_small_vectors() {
+        for scale in [1e20_f32, 1e-25, 1e-30, 1e36] {
+            let x = array![[scale, 0.0], [0.0, scale], [scale, scale]];
+            let index = ExactIndex::with_row_ids(x.clone(), Metric::Cosine).unwrap();
+            let hits = index.search(array![scale, 0.0].view(), 3).unwrap();
+            let got: Vec<(usize, f32)> = hits.iter().map(|h| (h.id, h.distance)).collect();
+            assert_eq!(got[0], (0, 0.0), "scale {scale}: {got:?}");
+            assert_eq!(got[1].0, 2, "scale {scale}: {got:?}");
+            assert!((got[1].1 - (1.0 - 0.5f32.sqrt())).abs() < 1e-6);
+            assert_eq!(got[2], (1, 1.0), "scale {scale}: {got:?}");
+            let batch = index.search_batch(x.view(), 1).unwrap();
+            for (r, b) in batch.iter().enumerate() {
+                assert_eq!(b[0].id, r, "scale {scale}");
+                assert!(b[0].distance < 1e-6, "scale {scale}: {}", b[0].distance);
+            }
+        }
+    }
+
+    /// Squared Euclidean distances whose shortcut `‖q‖² + ‖x‖² − 2⟨q, x⟩`
+    /// overflows are computed directly: a far item no longer ties with the
+    /// identical one at 0.
+    #[test]
+    fn squared_euclidean_of_very_large_vectors() {
+        let x = array![[1e20_f32, 0.0], [1e20, 1e19], [0.0, 1e20], [1.0, 0.0]];
+        let index = ExactIndex::with_row_ids(x, Metric::SquaredEuclidean).unwrap();
+        let hits = index.search(array![1e20_f32, 0.0].view(), 4).unwrap();
+        let got: Vec<(usize, f32)> = hits.iter().map(|h| (h.id, h.distance)).collect();
+        assert_eq!(got[0], (0, 0.0), "{got:?}");
+        assert_eq!(got[1].0, 1, "{got:?}");
+        assert!((got[1].1 / 1e38 - 1.0).abs() < 1e-6, "{got:?}");
+        assert_eq!((got[2].1, got[3].1), (f32::INFINITY, f32::INFINITY));
+    }
+
+    /// A row whose Euclidean norm exceeds the element type's range has no
+    /// cosine; it is refused rather than silently ranked last.
+    #[test]
+    fn cosine_refuses_a_row_whose_norm_overflows() {
+        let x = array![[1.0_f32, 0.0], [3e38, 3e38]];
+        assert_eq!(
+            ExactIndex::with_row_ids(x.clone(), Metric::Cosine).err(),
+            Some(Error::NormOverflow { row: 1 })
+        );
+        // the other metrics do not need the norm to be finite
+        assert!(ExactIndex::with_row_ids(x.clone(), Metric::InnerProduct).is_ok());
+        // a query never overflows: it is scaled before its norm is taken
+        let ok = ExactIndex::with_row_ids(array![[1.0_f32, 1.0]], Metric::Cosine).unwrap();
+        let hits = ok.search(array![3e38_f32, 3e38].view(), 1).unwrap();
+        assert!(hits[0].distance.abs() < 1e-6);
+    }
+
+    /// The documented range `[0, 2]` holds despite rounding (the reviewer saw
+    /// self-distances down to −1.19e-7 in f32).
+    #[test]
+    fn cosine_distance_stays_in_zero_two() {
+        use rand::RngExt;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let x = Array2::from_shape_fn((2000, 7), |_| rng.random_range(-1.0f32..1.0));
+        let index = ExactIndex::with_row_ids(x.clone(), Metric::Cosine).unwrap();
+        let opposite = x.mapv(|v| -v);
+        let batch = index.search_batch(x.view(), 1).unwrap();
+        for (r, h) in batch.iter().enumerate() {
+            assert!(h[0].distance >= 0.0, "row {r}: {}", h[0].distance);
+            let one = index.search(x.row(r), 1).unwrap();
+            assert!(one[0].distance >= 0.0, "row {r}: {}", one[0].distance);
+        }
+        for r in 0..2000 {
+            let far = index
+                .search_filtered(opposite.row(r), 1, &|id| *id != r)
+                .unwrap();
+            assert!(far[0].distance <= 2.0, "row {r}: {}", far[0].distance);
+        }
+    }
+
     #[test]
     fn ids_and_embedding_lookup() {
         let index = ExactIndex::new(
@@ -394,10 +552,32 @@ mod tests {
     }
 
     #[test]
+    fn batch_errors_and_empty_batch() {
+        let index = ExactIndex::with_row_ids(array![[1.0_f32, 0.0]], Metric::Cosine).unwrap();
+        assert_eq!(
+            index.search_batch(array![[1.0_f32, 0.0, 0.0]].view(), 1),
+            Err(Error::DimensionMismatch {
+                expected: 2,
+                got: 3
+            })
+        );
+        let empty = Array2::<f32>::zeros((0, 2));
+        assert_eq!(index.search_batch(empty.view(), 3), Ok(Vec::new()));
+    }
+
+    #[test]
     fn construction_errors() {
         assert_eq!(
             ExactIndex::with_row_ids(Array2::<f32>::zeros((0, 2)), Metric::Cosine).err(),
             Some(Error::EmptyInput)
+        );
+        assert_eq!(
+            ExactIndex::with_row_ids(Array2::<f32>::zeros((3, 0)), Metric::Cosine).err(),
+            Some(Error::ZeroDimension { rows: 3 })
+        );
+        assert_eq!(
+            ExactIndex::with_row_ids(array![[1.0_f64, 2.0], [3.0, f64::NAN]], Metric::Cosine).err(),
+            Some(Error::NonFiniteValue { row: 1, column: 1 })
         );
         assert_eq!(
             ExactIndex::new(array![[1.0_f32], [2.0]], vec![5, 5], Metric::Cosine).err(),
@@ -406,7 +586,7 @@ mod tests {
         assert_eq!(
             ExactIndex::new(array![[1.0_f32], [2.0]], vec![5], Metric::Cosine).err(),
             Some(Error::LengthMismatch {
-                what: "ids per embedding row",
+                what: "item ids vs embedding rows",
                 expected: 2,
                 got: 1
             })
@@ -421,8 +601,8 @@ mod tests {
             ExactIndex::with_row_ids(array![[1.0_f32], [2.0]], Metric::InnerProduct).unwrap();
         let dynamic: &dyn AnnIndex<Id = usize, Elem = f32> = &index;
         assert_eq!(dynamic.search(array![1.0].view(), 1).unwrap()[0].id, 1);
-        // the default filtered search, reached through the trait object's vtable
-        // for ExactIndex is the override; both agree with the unfiltered search
+        // through the trait object, `search_filtered` dispatches to ExactIndex's
+        // own filtering override: item 1 is excluded during the scan
         let hits = dynamic
             .search_filtered(array![1.0].view(), 1, &|id| *id == 1)
             .unwrap();

@@ -23,7 +23,15 @@
 //! | [`Metric::InnerProduct`]       | `−⟨q, x⟩`                        | `⟨q, x⟩`                  |
 //! | [`Metric::SquaredEuclidean`]   | `‖q − x‖²`                       | `−‖q − x‖²`               |
 //!
-//! The cosine of a zero vector with anything is taken as 0 (distance 1).
+//! Cosine distances are clamped to `[0, 2]` (rounding can otherwise put an
+//! item a hair below 0 from itself), and every backend computes norms by
+//! scaling first, so vectors of any finite magnitude (`1e20` or `1e-25` in
+//! `f32`) keep their cosine. A zero vector, as item or query, is not an
+//! error: its cosine with anything is taken as 0 (distance 1), so it ranks
+//! after every item with a positive cosine and before every item with a
+//! negative one. A cosine index refuses an item whose Euclidean norm exceeds
+//! the element type's range ([`Error::NormOverflow`]); queries are scaled
+//! before their norm is taken, so no finite query is refused for its size.
 //!
 //! ## Example
 //!
@@ -47,7 +55,7 @@ mod topk;
 
 use core::hash::Hash;
 
-use ndarray::{ArrayView1, ArrayView2};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
@@ -62,8 +70,9 @@ pub use hnsw::{HnswIndex, HnswParams};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Metric {
-    /// Cosine similarity; distance `1 − cos(q, x)`, in `[0, 2]`. The natural
-    /// choice for L2-normalised embeddings such as PinSage's.
+    /// Cosine similarity; distance `1 − cos(q, x)`, clamped to `[0, 2]`
+    /// (1 when either vector is zero). The natural choice for L2-normalised
+    /// embeddings such as PinSage's.
     Cosine,
     /// Inner product (maximum inner-product search); distance `−⟨q, x⟩`.
     InnerProduct,
@@ -230,44 +239,100 @@ pub(crate) fn check_batch<F: Scalar>(queries: ArrayView2<'_, F>, dim: usize) -> 
     Ok(())
 }
 
-/// Checks an item matrix: rows, columns, finiteness.
-pub(crate) fn check_items<F: Scalar>(items: ArrayView2<'_, F>) -> Result<()> {
+/// Validates an index's catalogue: at least one row, then the rules of
+/// [`index_catalogue`](crate::embedding::index_catalogue) (ids parallel to
+/// rows, columns, finiteness, unique ids). Returns the id → row map.
+pub(crate) fn check_catalogue<I: Clone + Eq + Hash, F: Scalar>(
+    ids: &[I],
+    items: ArrayView2<'_, F>,
+) -> Result<std::collections::HashMap<I, usize>> {
     if items.nrows() == 0 {
         return Err(Error::EmptyInput);
     }
-    if items.ncols() == 0 {
-        return Err(Error::ZeroDimension {
-            rows: items.nrows(),
-        });
-    }
-    for (row, r) in items.rows().into_iter().enumerate() {
-        if let Some(column) = r.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFiniteValue { row, column });
-        }
-    }
-    Ok(())
+    crate::embedding::index_catalogue(ids, items)
 }
 
-/// Checks that `ids` is parallel to the rows and has no duplicate, returning
-/// the id → row map.
-pub(crate) fn index_ids<I: Clone + Eq + Hash>(
-    ids: &[I],
-    rows: usize,
-) -> Result<std::collections::HashMap<I, usize>> {
-    if ids.len() != rows {
-        return Err(Error::LengthMismatch {
-            what: "ids per embedding row",
-            expected: rows,
-            got: ids.len(),
-        });
+/// The largest absolute value of `x` (0 for an empty or zero vector).
+fn max_abs<F: Scalar>(x: ArrayView1<'_, F>) -> F {
+    x.iter().fold(F::zero(), |m, v| m.max(v.abs()))
+}
+
+/// Euclidean norm of a finite vector, computed as `s·‖x/s‖` with
+/// `s = max|x_i|`, so the squares neither overflow nor underflow. Infinite only
+/// when the norm itself exceeds the element type's range.
+pub(crate) fn l2_norm<F: Scalar>(x: ArrayView1<'_, F>) -> F {
+    let s = max_abs(x);
+    if s == F::zero() {
+        return s;
     }
-    let mut map = std::collections::HashMap::with_capacity(ids.len());
-    for (row, id) in ids.iter().enumerate() {
-        if map.insert(id.clone(), row).is_some() {
-            return Err(Error::DuplicateId { row });
-        }
+    let sum = x.iter().fold(F::zero(), |acc, &v| {
+        let t = v / s;
+        acc + t * t
+    });
+    s * sum.sqrt()
+}
+
+/// Scales a finite vector to unit length in place, dividing by `max|x_i|`
+/// before taking the norm (which is then in `[1, √d]`), so that neither very
+/// large nor very small vectors lose their direction. A zero vector stays zero.
+pub(crate) fn normalise<F: Scalar>(mut x: ArrayViewMut1<'_, F>) {
+    let s = max_abs(x.view());
+    if s == F::zero() {
+        return;
     }
-    Ok(map)
+    x.mapv_inplace(|v| v / s);
+    let norm = x.dot(&x).sqrt();
+    x.mapv_inplace(|v| v / norm);
+}
+
+/// Checks that every row's norm is finite ([`Error::NormOverflow`] otherwise)
+/// and returns the norms: a cosine index needs them.
+pub(crate) fn finite_norms<F: Scalar>(items: ArrayView2<'_, F>) -> Result<Vec<F>> {
+    items
+        .rows()
+        .into_iter()
+        .enumerate()
+        .map(|(row, x)| {
+            let norm = l2_norm(x);
+            if norm.is_finite() {
+                Ok(norm)
+            } else {
+                Err(Error::NormOverflow { row })
+            }
+        })
+        .collect()
+}
+
+/// Test fixtures shared by the `ann` and `retrieval` unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use ndarray::Array2;
+    use rand::rngs::Xoshiro256PlusPlus;
+    use rand::SeedableRng;
+
+    use crate::scalar::Scalar;
+    use crate::synthetic::{Catalog, CatalogConfig};
+
+    /// A seeded synthetic catalogue of `items × dim` L2-normalised rows in
+    /// `topics` topics (item `i` is in topic `i % topics`).
+    pub(crate) fn catalogue<F: Scalar>(
+        items: usize,
+        dim: usize,
+        topics: usize,
+        spread: f64,
+        seed: u64,
+    ) -> Array2<F> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let config = CatalogConfig {
+            items,
+            dim,
+            topics,
+            spread,
+        };
+        Catalog::<F>::generate(&config, &mut rng)
+            .expect("valid synthetic configuration")
+            .into_embeddings()
+    }
 }
 
 #[cfg(test)]
@@ -387,32 +452,41 @@ mod tests {
     }
 
     #[test]
-    fn index_ids_rules() {
+    fn check_catalogue_rules() {
+        let empty = ndarray::Array2::<f32>::zeros((0, 3));
         assert_eq!(
-            index_ids(&[1, 2], 3),
-            Err(Error::LengthMismatch {
-                what: "ids per embedding row",
-                expected: 3,
-                got: 2
-            })
+            check_catalogue::<u8, f32>(&[], empty.view()),
+            Err(Error::EmptyInput)
         );
-        assert_eq!(index_ids(&[1, 2, 1], 3), Err(Error::DuplicateId { row: 2 }));
-        assert_eq!(index_ids(&[7, 8], 2).map(|m| m[&8]), Ok(1));
+        // the remaining rules are `index_catalogue`'s (tested in `embedding`)
+        let thin = ndarray::Array2::<f32>::zeros((2, 0));
+        assert_eq!(
+            check_catalogue(&[1, 2], thin.view()),
+            Err(Error::ZeroDimension { rows: 2 })
+        );
+        assert_eq!(
+            check_catalogue(&[7, 8], array![[1.0_f64], [2.0]].view()).map(|m| m[&8]),
+            Ok(1)
+        );
     }
 
     #[test]
-    fn check_items_rules() {
-        let empty = ndarray::Array2::<f32>::zeros((0, 3));
-        assert_eq!(check_items(empty.view()), Err(Error::EmptyInput));
-        let thin = ndarray::Array2::<f32>::zeros((2, 0));
+    fn norms_and_normalisation_neither_overflow_nor_underflow() {
+        for scale in [1e30_f32, 1.0, 1e-30] {
+            let x = array![3.0 * scale, 4.0 * scale];
+            let n = l2_norm(x.view());
+            assert!((n / (5.0 * scale) - 1.0).abs() < 1e-6, "{scale}: {n}");
+            let mut u = x.clone();
+            normalise(u.view_mut());
+            assert!((u[0] - 0.6).abs() < 1e-6 && (u[1] - 0.8).abs() < 1e-6);
+        }
+        let mut zero = array![0.0_f64, 0.0];
+        normalise(zero.view_mut());
+        assert_eq!(zero, array![0.0, 0.0]);
+        assert_eq!(l2_norm(zero.view()), 0.0);
         assert_eq!(
-            check_items(thin.view()),
-            Err(Error::ZeroDimension { rows: 2 })
-        );
-        let nan = array![[0.0_f32, 1.0], [f32::NAN, 0.0]];
-        assert_eq!(
-            check_items(nan.view()),
-            Err(Error::NonFiniteValue { row: 1, column: 0 })
+            finite_norms(array![[1.0_f32, 0.0], [3e38, 3e38]].view()),
+            Err(Error::NormOverflow { row: 1 })
         );
     }
 }

@@ -36,7 +36,9 @@ pub enum Blend {
     RoundRobin,
     /// Each list gets a quota of the `n` slots proportional to its interest's
     /// importance (largest-remainder rounding; ties to the earlier list; equal
-    /// quotas if every importance is 0). Lists take turns as in
+    /// quotas if every importance is 0). When the lists hold fewer candidates
+    /// than `n`, only that many slots are apportioned, so any `n` (even
+    /// `usize::MAX`) is safe. Lists take turns as in
     /// [`Blend::RoundRobin`] but stop at their quota; slots a list cannot fill
     /// go, round-robin, to lists that still have candidates.
     Proportional,
@@ -114,7 +116,12 @@ where
         exclude,
     };
     if method == Blend::Proportional {
-        let quotas = quotas(&weights, n);
+        // apportion only the slots that can be filled: never more than the
+        // candidates there are, so a huge `n` neither overflows nor loops
+        let candidates = lists
+            .iter()
+            .fold(0usize, |s, l| s.saturating_add(l.neighbours.len()));
+        let quotas = quotas(&weights, n.min(candidates));
         let mut given = vec![0usize; lists.len()];
         state.rounds(|j| {
             if given[j] < quotas[j] {
@@ -192,27 +199,44 @@ impl<I: Clone + Eq + Hash, F: Scalar, S: BuildHasher> State<'_, '_, '_, I, F, S>
 
 /// Largest-remainder apportionment of `n` slots by `weights` (all ≥ 0 and
 /// finite); equal weights when they sum to 0. Ties go to the earlier list.
+///
+/// The weights are divided by the largest before they are summed, so a sum
+/// that would overflow `f64` keeps their proportions; the quotas are summed
+/// with saturation, so any `n` is safe (callers pass at most the number of
+/// candidates, see [`blend`]).
+///
+/// # Complexity
+/// O(m log m) for `m` weights, whatever `n`.
 pub(crate) fn quotas(weights: &[f64], n: usize) -> Vec<usize> {
     let m = weights.len();
     if m == 0 {
         return Vec::new();
     }
-    let total: f64 = weights.iter().sum();
-    let shares: Vec<f64> = if total > 0.0 && total.is_finite() {
-        weights.iter().map(|w| n as f64 * (w / total)).collect()
+    let max = weights.iter().copied().fold(0.0_f64, f64::max);
+    let shares: Vec<f64> = if max > 0.0 {
+        // each scaled weight is in [0, 1], so the sum is in [1, m]: finite
+        let scaled: Vec<f64> = weights.iter().map(|w| w / max).collect();
+        let total: f64 = scaled.iter().sum();
+        scaled.iter().map(|w| n as f64 * (w / total)).collect()
     } else {
         vec![n as f64 / m as f64; m]
     };
-    let mut quotas: Vec<usize> = shares.iter().map(|s| s.floor() as usize).collect();
-    let assigned: usize = quotas.iter().sum();
+    // `as usize` saturates; rounding can push a share of a huge `n` past `n`
+    let mut quotas: Vec<usize> = shares.iter().map(|s| (s.floor() as usize).min(n)).collect();
+    let assigned = quotas.iter().fold(0usize, |s, &q| s.saturating_add(q));
     let mut order: Vec<usize> = (0..m).collect();
     order.sort_by(|&a, &b| {
         let ra = shares[a] - shares[a].floor();
         let rb = shares[b] - shares[b].floor();
         rb.total_cmp(&ra).then(a.cmp(&b))
     });
-    for &j in order.iter().cycle().take(n.saturating_sub(assigned)) {
-        quotas[j] += 1;
+    // the remainders sum to less than m, so normally `left < m`; spread any
+    // larger rounding excess evenly first, then one by one in remainder order
+    let left = n.saturating_sub(assigned);
+    let (each, extra) = (left / m, left % m);
+    for (rank, &j) in order.iter().enumerate() {
+        let add = each + usize::from(rank < extra);
+        quotas[j] = quotas[j].saturating_add(add);
     }
     quotas
 }
@@ -303,6 +327,32 @@ mod tests {
         assert_eq!(quotas(&[0.0, 5.0], 3), vec![0, 3]);
         assert!(quotas(&[], 3).is_empty());
         assert_eq!(quotas(&[2.0, 1.0], 0), vec![0, 0]);
+    }
+
+    /// Weights whose sum overflows `f64` keep their proportions (they used to
+    /// fall back to equal quotas).
+    #[test]
+    fn quotas_survive_an_overflowing_weight_sum() {
+        assert_eq!(quotas(&[f64::MAX, f64::MAX, 1.0], 10), vec![5, 5, 0]);
+        assert_eq!(quotas(&[f64::MAX, f64::MAX / 4.0], 5), vec![4, 1]);
+    }
+
+    /// `n = usize::MAX` (a caller asking for "everything") neither overflows
+    /// nor loops: the quotas apportion only the candidates that exist.
+    #[test]
+    fn proportional_with_huge_n_returns_every_candidate() {
+        let lists = vec![vec![nb(1, 0.0), nb(2, 0.5)], vec![nb(3, 0.0)]];
+        let medoids = [1, 3];
+        let c = cands(&lists, &medoids, &[1.0, 1.0]);
+        for method in [Blend::Proportional, Blend::RoundRobin] {
+            let recs = blend(&c, method, Metric::Cosine, usize::MAX, &HashSet::new()).unwrap();
+            let items: Vec<u32> = recs.iter().map(|r| r.item).collect();
+            assert_eq!(items, vec![1, 3, 2], "{method:?}");
+        }
+        // the apportionment itself saturates instead of overflowing
+        let q = quotas(&[1.0, 1.0, 1.0], usize::MAX);
+        assert_eq!(q.len(), 3);
+        assert!(q.iter().all(|&x| x >= usize::MAX / 3 - 1));
     }
 
     #[test]

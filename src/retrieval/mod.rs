@@ -19,23 +19,23 @@
 //! use pinnersage::ann::{ExactIndex, MedoidCache, Metric};
 //! use pinnersage::retrieval::Recommender;
 //! use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
-//! use pinnersage::{InMemoryEmbeddings, PinnerSage};
+//! use pinnersage::PinnerSage;
 //! use rand::SeedableRng;
 //!
 //! let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(7);
 //! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng)?;
 //! let now = 1_700_000_000;
 //! let user = catalog.user(&UserConfig::default(), now, &mut rng)?;
-//! let embeddings = InMemoryEmbeddings::from_matrix(catalog.embeddings().to_owned())?;
-//! let profile = PinnerSage::default().profile(&user.actions, &embeddings, now)?;
-//!
-//! // one index (and cache) for all users; items the user engaged with are excluded
+//! // one exact index for all users, also the profiles' embedding source
 //! let index = ExactIndex::with_row_ids(catalog.embeddings().to_owned(), Metric::Cosine)?;
+//! let profile = PinnerSage::default().profile(&user.actions, &index, now)?;
+//!
+//! // a cache shared by all users; items the user engaged with are excluded
 //! let cache = MedoidCache::new(index, 10_000)?;
 //! let seen: HashSet<usize> = user.actions.iter().map(|a| a.item).collect();
 //! let recs = Recommender::default().recommend(&profile, &cache, &seen, &mut rng)?;
-//! // at most 30 (fewer if the sampled medoids' 30 neighbours are mostly seen)
-//! assert!(!recs.is_empty() && recs.len() <= 30);
+//! // 30: lists that exclusions eat are fetched again with more neighbours
+//! assert_eq!(recs.len(), 30);
 //! for r in &recs {
 //!     assert!(!seen.contains(&r.item));
 //!     // provenance: the cluster of the profile whose medoid retrieved the item
@@ -141,8 +141,11 @@ pub struct Recommender {
     pub blend: Blend,
     /// Maximum number of recommendations.
     pub n: usize,
-    /// Neighbours retrieved per medoid (before exclusions and deduplication).
-    /// Raise it when users have long histories to exclude.
+    /// Neighbours first retrieved per medoid (before exclusions and
+    /// deduplication). When the blend comes out short of `n` and a list came
+    /// back full, that list is fetched again with twice as many neighbours,
+    /// until `n` results survive or no list can grow; raising it saves those
+    /// repeated searches for users with long histories to exclude.
     pub per_medoid: usize,
 }
 
@@ -166,6 +169,17 @@ impl Recommender {
     /// with [`Self::blend`]. Pass a [`MedoidCache`](crate::ann::MedoidCache)
     /// as `source` to share neighbour lists across users.
     ///
+    /// **Exclusions do not starve the result.** If fewer than `n` candidates
+    /// survive the exclusions and deduplication, every list that came back
+    /// full (as long as it was asked for) is fetched again with `k` doubled,
+    /// and the lists are blended afresh; this repeats until `n` results
+    /// survive or every list is shorter than its `k` (the index has nothing
+    /// more to give). So fewer than `n` results means the selected medoids'
+    /// whole reachable neighbourhood is excluded. An approximate index that
+    /// returns a short list although it holds more items ends that list's
+    /// growth (see [`MedoidCache`](crate::ann::MedoidCache)). A cache answers
+    /// the larger `k` with one miss that replaces its entry.
+    ///
     /// # Errors
     /// [`Error::InvalidImportance`](crate::Error::InvalidImportance) if an
     /// importance is negative or not finite; the errors of the source's
@@ -174,9 +188,11 @@ impl Recommender {
     /// profile's embeddings do not match the index).
     ///
     /// # Complexity
-    /// One selection (O(m log m) for `m` interests), at most `s` searches for
-    /// `s` selected medoids, and a blend linear in the `s·per_medoid`
-    /// candidates.
+    /// One selection (O(m log m) for `m` interests), `s` searches for `s`
+    /// selected medoids and a blend linear in the `s·per_medoid` candidates
+    /// when nothing runs short; each doubling round adds one search per full
+    /// list and a blend, at most `log2(len / per_medoid) + 1` rounds for an
+    /// index of `len` items.
     pub fn recommend<P, X, S, R>(
         &self,
         profile: &P,
@@ -194,43 +210,52 @@ impl Recommender {
             .map(|i| profile.importance(i))
             .collect();
         let chosen = self.selection.select(&importances, rng)?;
-        let lists = chosen
+        let metric = source.distance_metric();
+        let fetch = |i: usize, k: usize| {
+            source.medoid_neighbours(profile.medoid(i), profile.medoid_embedding(i), k)
+        };
+        // (interest, k asked, list)
+        let mut lists = chosen
             .into_iter()
-            .map(|i| {
-                source
-                    .medoid_neighbours(
-                        profile.medoid(i),
-                        profile.medoid_embedding(i),
-                        self.per_medoid,
-                    )
-                    .map(|l| (i, l))
-            })
-            .collect::<Result<Vec<(usize, SharedNeighbours<_, _>)>>>()?;
-        let candidates: Vec<Candidates<'_, P::Id, P::Elem>> = lists
-            .iter()
-            .map(|(i, l)| Candidates {
-                cluster: *i,
-                medoid: profile.medoid(*i),
-                importance: importances[*i],
-                neighbours: l,
-            })
-            .collect();
-        blend(
-            &candidates,
-            self.blend,
-            source.distance_metric(),
-            self.n,
-            exclude,
-        )
+            .map(|i| fetch(i, self.per_medoid).map(|l| (i, self.per_medoid, l)))
+            .collect::<Result<Vec<(usize, usize, SharedNeighbours<_, _>)>>>()?;
+        loop {
+            let candidates: Vec<Candidates<'_, P::Id, P::Elem>> = lists
+                .iter()
+                .map(|(i, _, l)| Candidates {
+                    cluster: *i,
+                    medoid: profile.medoid(*i),
+                    importance: importances[*i],
+                    neighbours: l,
+                })
+                .collect();
+            let recs = blend(&candidates, self.blend, metric, self.n, exclude)?;
+            // short of `n` because exclusions and duplicates ate the lists:
+            // lists that came back full may have more behind them
+            let full: Vec<usize> = lists
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, k, l))| *k > 0 && l.len() >= *k && *k < usize::MAX)
+                .map(|(j, _)| j)
+                .collect();
+            if recs.len() >= self.n || full.is_empty() {
+                return Ok(recs);
+            }
+            for j in full {
+                let (i, k, _) = lists[j];
+                let k = k.saturating_mul(2);
+                lists[j] = (i, k, fetch(i, k)?);
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ann::test_support::catalogue;
     use crate::ann::{AnnIndex, ExactIndex, MedoidCache, Metric};
     use crate::error::Error;
-    use crate::synthetic::{Catalog, CatalogConfig};
     use ndarray::{Array2, Axis};
     use rand::rngs::Xoshiro256PlusPlus;
     use rand::SeedableRng;
@@ -260,16 +285,7 @@ mod tests {
     }
 
     fn setup() -> (ExactIndex<usize, f32>, Rows) {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(17);
-        let config = CatalogConfig {
-            items: 1000,
-            dim: 16,
-            topics: 10,
-            spread: 0.4,
-        };
-        let items = Catalog::<f32>::generate(&config, &mut rng)
-            .unwrap()
-            .into_embeddings();
+        let items = catalogue::<f32>(1000, 16, 10, 0.4, 17);
         let index = ExactIndex::with_row_ids(items.clone(), Metric::Cosine).unwrap();
         // five interests in topics 0..5 (item i is in topic i % 10)
         let medoids = vec![0, 11, 22, 33, 44];
@@ -349,6 +365,67 @@ mod tests {
             "unexcluded, a medoid is its own nearest item"
         );
         assert!(recs.iter().all(|r| r.cluster == 0));
+    }
+
+    /// `n = usize::MAX` ("everything") with proportional blending neither
+    /// overflows nor hangs: every item of the catalogue comes back once.
+    #[test]
+    fn huge_n_returns_the_whole_catalogue() {
+        let (index, profile) = setup();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+        for blend in [Blend::Proportional, Blend::RoundRobin] {
+            let rec = Recommender {
+                selection: Selection::All,
+                blend,
+                n: usize::MAX,
+                per_medoid: 30,
+            };
+            let recs = rec
+                .recommend(&profile, &index, &HashSet::new(), &mut rng)
+                .unwrap();
+            let distinct: HashSet<usize> = recs.iter().map(|r| r.item).collect();
+            assert_eq!((recs.len(), distinct.len()), (1000, 1000), "{blend:?}");
+        }
+    }
+
+    /// A profile whose importances have all decayed to 0 still gets
+    /// recommendations (the sampler falls back to the top-k order).
+    #[test]
+    fn zero_importance_profiles_still_get_recommendations() {
+        let (index, mut profile) = setup();
+        profile.importances = vec![0.0; 5];
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+        let recs = Recommender::default()
+            .recommend(&profile, &index, &HashSet::new(), &mut rng)
+            .unwrap();
+        assert_eq!(recs.len(), 30);
+        let clusters: HashSet<usize> = recs.iter().map(|r| r.cluster).collect();
+        assert_eq!(clusters, [0, 1, 2].into());
+    }
+
+    /// Lists are extended when exclusions eat them: excluding a medoid's
+    /// whole topic (100 items) still yields `n` results from further away.
+    #[test]
+    fn lists_grow_until_n_survive_the_exclusions() {
+        let (index, profile) = setup();
+        let topic0: HashSet<usize> = (0..1000).filter(|i| i % 10 == 0).collect();
+        let rec = Recommender {
+            selection: Selection::TopK { n: 1 },
+            ..Recommender::default()
+        };
+        let cache = MedoidCache::new(index.clone(), 4).unwrap();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+        let direct = rec.recommend(&profile, &index, &topic0, &mut rng).unwrap();
+        let cached = rec.recommend(&profile, &cache, &topic0, &mut rng).unwrap();
+        assert_eq!(direct.len(), 30);
+        assert_eq!(cached, direct);
+        assert!(direct.iter().all(|r| !topic0.contains(&r.item)));
+        // the same items as one exact filtered search
+        let want = index
+            .search_filtered(index.embedding(&0).unwrap(), 30, &|id| topic0.contains(id))
+            .unwrap();
+        let got: Vec<usize> = direct.iter().map(|r| r.item).collect();
+        assert_eq!(got, want.iter().map(|n| n.id).collect::<Vec<_>>());
     }
 
     #[test]

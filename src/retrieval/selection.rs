@@ -12,11 +12,14 @@ use crate::scalar::Scalar;
 /// ([`Error::InvalidImportance`] otherwise).
 ///
 /// **Zero importance.** A zero importance (a cluster whose actions have all
-/// decayed to nothing) carries no probability: [`Selection::Sample`] never
-/// draws it, so it can return fewer than `n` indices, and nothing at all when
-/// every importance is zero. The deterministic strategies ([`Selection::TopK`],
-/// [`Selection::All`]) rank by importance and keep zero-importance interests,
-/// last.
+/// decayed to nothing) carries no probability: while some importance is
+/// positive, [`Selection::Sample`] never draws a zero one, so it can return
+/// fewer than `n` indices. When **every** importance is zero there is nothing
+/// to weigh a draw by, and `Sample { n }` falls back to the order of
+/// `TopK { n }` (index order), without drawing from the generator, so that
+/// a user whose history has fully decayed still gets recommendations. The
+/// deterministic strategies ([`Selection::TopK`], [`Selection::All`]) rank by
+/// importance and keep zero-importance interests, last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Selection {
@@ -30,7 +33,8 @@ pub enum Selection {
     /// interest, in index order), and the `n` largest keys win, in decreasing
     /// key order. The result has exactly the distribution of `n` successive
     /// draws, each proportional to importance among the interests not yet
-    /// drawn. Equal keys (possible only when `ln(u)/w` underflows or overflows
+    /// drawn. If every importance is 0, the first `n` indices instead (see
+    /// the zero-importance note above). Equal keys (possible only when `ln(u)/w` underflows or overflows
     /// for extreme `w`) go to the smaller index. This, not rand's
     /// `IndexedRandom::sample_weighted` (same family, but its output order is
     /// unspecified), so the draw order and its value stability are ours.
@@ -87,6 +91,10 @@ impl Selection {
     ) -> Result<Vec<usize>> {
         let weights = validate(importances)?;
         match *self {
+            Selection::Sample { n } if weights.iter().all(|&w| w == 0.0) => {
+                // nothing to weigh a draw by: the TopK order, no draw consumed
+                Ok((0..weights.len().min(n)).collect())
+            }
             Selection::Sample { n } => Ok(sample(&weights, n, rng)),
             Selection::TopK { n } => {
                 let mut order = by_importance(&weights);
@@ -177,8 +185,9 @@ mod tests {
     /// First-draw frequencies match importance / total. 60 000 seeded draws;
     /// the chi-square statistic with 4 degrees of freedom must stay below
     /// 18.47 (p = 0.001). Deterministic at this seed; a correct sampler fails
-    /// at another seed with probability 0.001, a sampler with a bias of a few
-    /// percent in any cell fails at every seed.
+    /// at another seed with probability 0.001. What it detects: a frequency
+    /// off by about 1 percentage point or more in any cell, or a distortion of
+    /// the weights as mild as `w^1.05`; smaller biases can pass.
     #[test]
     fn first_draw_frequencies_follow_importance() {
         let importances = [5.0_f64, 3.0, 1.0, 0.5, 0.5];
@@ -242,10 +251,27 @@ mod tests {
             assert_eq!(s.len(), 2);
             assert!(s.contains(&1) && s.contains(&3));
         }
-        assert!(Selection::Sample { n: 3 }
-            .select(&[0.0_f64; 4], &mut r)
-            .unwrap()
-            .is_empty());
+    }
+
+    /// With no positive importance there is nothing to weigh a draw by:
+    /// `Sample` falls back to the `TopK` order (index order) without drawing.
+    #[test]
+    fn all_zero_importances_fall_back_to_top_k_order() {
+        let mut a = rng(1);
+        let mut b = rng(1);
+        assert_eq!(
+            Selection::Sample { n: 3 }
+                .select(&[0.0_f64; 4], &mut a)
+                .unwrap(),
+            vec![0, 1, 2]
+        );
+        assert_eq!(
+            Selection::Sample { n: 9 }
+                .select(&[0.0_f32; 2], &mut a)
+                .unwrap(),
+            vec![0, 1]
+        );
+        assert_eq!(a.random::<u64>(), b.random::<u64>(), "no draw consumed");
     }
 
     #[test]
