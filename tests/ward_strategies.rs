@@ -158,3 +158,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn overflowing_distances_still_give_a_full_dendrogram() {
+    // finite values whose squared distances overflow f64
+    let x = ndarray::array![[1e200, 0.0], [-1e200, 0.0], [0.0, 1e200], [0.0, 0.0]];
+    for s in [Strategy::Matrix, Strategy::Lean] {
+        let tree = Ward::new().strategy(s).linkage(x.view()).unwrap();
+        assert_eq!(tree.len(), 3, "{s:?}");
+        assert_eq!(tree.merges().last().map(|m| m.size), Some(4), "{s:?}");
+    }
+}

@@ -76,6 +76,10 @@ pub(crate) fn ward_lean<F: Scalar>(x: ArrayView2<'_, F>, mut weights: Vec<F>) ->
                     y = i;
                 }
             }
+            if y == usize::MAX {
+                // every candidate at +∞ (overflowing data): take the first
+                y = active.iter().copied().find(|&i| i != top).unwrap_or(top);
+            }
             if Some(y) == prev {
                 chain.pop();
                 chain.pop();

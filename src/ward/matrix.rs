@@ -217,14 +217,22 @@ pub(crate) fn ward_on_matrix<F: Scalar>(
         heap,
     };
     let mut node_of = leaf_ids;
+    let mut alive = vec![true; m];
     let mut found: Vec<(usize, usize, F)> = Vec::with_capacity(m - 1);
 
     for step in 0..m - 1 {
         // The top of the heap, once current and checked, is a global minimum.
         let a = loop {
             let Some(i) = s.heap.top() else {
-                // unreachable: while two clusters live, the lower one has a
-                // finite row entry for the other
+                // Only when dissimilarities overflowed to +∞ (finite input of
+                // enormous magnitude): join what is left at +∞, in slot order.
+                let live: Vec<usize> = (0..m).filter(|&k| alive[k]).collect();
+                let mut acc = live[0];
+                for (t, &k) in live.iter().enumerate().skip(1) {
+                    found.push((node_of[acc], node_of[k], F::infinity()));
+                    node_of[k] = m + step + t - 1;
+                    acc = k;
+                }
                 return Dendrogram::from_unsorted(m, &found);
             };
             s.catch_up(i);
@@ -245,6 +253,7 @@ pub(crate) fn ward_on_matrix<F: Scalar>(
         };
         found.push((node_of[a], node_of[b], e.dist));
         s.heap.remove(a);
+        alive[a] = false;
         // Live k between a and b will get d(k, A∪B) from d(a, k), which is
         // not in row k: their cached minimum may stop being a lower bound.
         // Lance–Williams is increasing in d(k, b) ≥ min_dist[k], so

@@ -44,13 +44,19 @@ impl<F: Scalar> IndexedMinHeap<F> {
         self.pos[item] != usize::MAX
     }
 
-    /// Sets the key of an item in the heap (up or down).
+    /// Sets the key of an item, inserting it if it was removed.
     ///
     /// # Complexity
     /// O(log n).
     #[inline]
     pub(crate) fn update(&mut self, item: usize, key: F) {
-        debug_assert!(self.contains(item));
+        if !self.contains(item) {
+            self.key[item] = key;
+            self.pos[item] = self.heap.len();
+            self.heap.push(item);
+            self.sift_up(self.heap.len() - 1);
+            return;
+        }
         let old = self.key[item];
         self.key[item] = key;
         let p = self.pos[item];
@@ -131,6 +137,16 @@ impl<F: Scalar> IndexedMinHeap<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn update_reinserts_a_removed_item() {
+        let mut heap = IndexedMinHeap::from_keys(vec![3.0, 1.0, 2.0]);
+        heap.remove(1);
+        assert_eq!(heap.top(), Some(2));
+        heap.update(1, 0.5);
+        assert!(heap.contains(1));
+        assert_eq!(heap.top(), Some(1));
+    }
     use proptest::prelude::*;
 
     proptest! {
