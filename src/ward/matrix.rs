@@ -15,10 +15,13 @@
 //! * the column entries `(k, b)`, `k < b`, are **not** touched at the merge
 //!   (that would read one cache line per live cluster, all over the matrix):
 //!   the merge is appended to a log, and row `k` replays the log entries it
-//!   has not seen the next time it is needed. Everything the replay reads is in
-//!   row `k` itself, or in the frozen row of the retired slot `a`, or in the
-//!   log, so it stays in cache. The retired slot is overwritten with `+∞` in
-//!   each replayed row, so rescans are branch-free passes over contiguous
+//!   has not seen the next time it is needed. The replay reads row `k` itself
+//!   (streamed into cache first when many merges are pending) and the log;
+//!   only for `a < k < b` does it read one entry of another row, the frozen
+//!   row of the retired slot `a` — rarely, since the rows are ordered so that
+//!   merged slots are mostly near each other (see
+//!   [`ordering`](super::ordering)). The retired slot is overwritten with `+∞`
+//!   in each replayed row, so rescans are branch-free passes over contiguous
 //!   memory;
 //! * Ward is reducible (`d(A∪B, K) ≥ min(d(A,K), d(B,K))` whenever `A, B` is a
 //!   closest pair), so the cached minimum of a row `k < a` stays a lower bound
