@@ -57,8 +57,9 @@ pub(crate) fn recompute_threshold<F: Scalar>(d: usize) -> F {
 }
 
 /// Fills `out` (length `m(m−1)/2`, scipy's condensed order) with the initial
-/// Ward dissimilarities of the rows of `x`: `‖x_i − x_j‖²`, times
-/// `2·w_i·w_j/(w_i + w_j)` when `weights` are given.
+/// Ward dissimilarities of the rows of `x` taken in the order `order` (slot
+/// `i` is row `order[i]`): `‖x_i − x_j‖²`, times `2·w_i·w_j/(w_i + w_j)` when
+/// `weights` (indexed by slot) are given.
 ///
 /// Returns each row's nearest neighbour to its right, found while the row is
 /// still in cache (see [`RowMinima`]).
@@ -68,10 +69,12 @@ pub(crate) fn recompute_threshold<F: Scalar>(d: usize) -> F {
 /// besides `out`.
 pub(crate) fn fill_condensed<F: Scalar>(
     x: ArrayView2<'_, F>,
+    order: &[usize],
     weights: Option<&[F]>,
     out: &mut [F],
 ) -> RowMinima<F> {
     let (m, d) = x.dim();
+    debug_assert_eq!(order.len(), m);
     debug_assert_eq!(out.len(), m * m.saturating_sub(1) / 2);
     let mut minima = RowMinima {
         nn: vec![usize::MAX; m],
@@ -105,8 +108,19 @@ pub(crate) fn fill_condensed<F: Scalar>(
             },
         )
         .0;
-    let centre_row = x.row(centre).to_owned();
-    let centred: Array2<F> = &x - &centre_row.insert_axis(Axis(0));
+    // Original rows as one contiguous row-major slice (a copy only if the
+    // caller's view is not standard layout), for the centred copy and for the
+    // direct recomputation.
+    let standard = x.as_standard_layout();
+    let flat: &[F] = standard.as_slice().unwrap_or(&[]);
+    let row_of = |i: usize| -> &[F] { &flat[order[i] * d..(order[i] + 1) * d] };
+    let centre_row: Vec<F> = flat[centre * d..(centre + 1) * d].to_vec();
+    let mut centred = Array2::<F>::zeros((m, d));
+    for (i, mut dst) in centred.rows_mut().into_iter().enumerate() {
+        for (c, (&v, &o)) in dst.iter_mut().zip(row_of(i).iter().zip(&centre_row)) {
+            *c = v - o;
+        }
+    }
     let norms: Vec<F> = centred
         .rows()
         .into_iter()
@@ -115,11 +129,6 @@ pub(crate) fn fill_condensed<F: Scalar>(
             None => r.iter().map(|&v| v * v).sum(),
         })
         .collect();
-    // Original rows as one contiguous row-major slice for the direct
-    // recomputation (a copy only if the caller's view is not standard layout).
-    let standard = x.as_standard_layout();
-    let flat: &[F] = standard.as_slice().unwrap_or(&[]);
-    let row_of = |i: usize| -> &[F] { &flat[i * d..(i + 1) * d] };
 
     let tau = recompute_threshold::<F>(d);
     let two = F::one() + F::one();
@@ -224,6 +233,10 @@ mod tests {
     use super::*;
     use ndarray::array;
 
+    fn identity(m: usize) -> Vec<usize> {
+        (0..m).collect()
+    }
+
     fn naive(x: ArrayView2<'_, f64>) -> Vec<f64> {
         let m = x.nrows();
         let mut v = Vec::new();
@@ -258,7 +271,7 @@ mod tests {
         for (m, d, offset) in [(2, 1, 0.0), (37, 5, 0.0), (300, 16, 1e3), (600, 3, 0.0)] {
             let x = pseudo_random(m, d, offset, m as u64);
             let mut out = vec![0.0; m * (m - 1) / 2];
-            fill_condensed(x.view(), None, &mut out);
+            fill_condensed(x.view(), &identity(x.nrows()), None, &mut out);
             for (k, (&a, &b)) in out.iter().zip(&naive(x.view())).enumerate() {
                 assert!((a - b).abs() <= 1e-11 * b, "m={m} d={d} k={k}: {a} vs {b}");
             }
@@ -269,7 +282,7 @@ mod tests {
     fn identical_rows_give_exact_zero() {
         let x = array![[1e8, 3.0, -2.0], [1.0, 2.0, 3.0], [1e8, 3.0, -2.0]];
         let mut out = vec![1.0; 3];
-        fill_condensed(x.view(), None, &mut out);
+        fill_condensed(x.view(), &identity(x.nrows()), None, &mut out);
         assert_eq!(out[1], 0.0);
         assert!(out[0] > 0.0 && out[2] > 0.0);
     }
@@ -281,7 +294,7 @@ mod tests {
         let xv = xt.t(); // same values, column-major view
         let w: Vec<f64> = (0..20).map(|i| 1.0 + (i % 3) as f64).collect();
         let mut out = vec![0.0; 190];
-        fill_condensed(xv, Some(&w), &mut out);
+        fill_condensed(xv, &identity(20), Some(&w), &mut out);
         let plain = naive(x.view());
         let mut k = 0;
         for i in 0..20 {
@@ -298,7 +311,7 @@ mod tests {
         let x = pseudo_random(200, 64, 0.5, 9);
         let x32 = x.mapv(|v| v as f32);
         let mut out = vec![0.0f32; 200 * 199 / 2];
-        fill_condensed(x32.view(), None, &mut out);
+        fill_condensed(x32.view(), &identity(200), None, &mut out);
         let exact = naive(x32.mapv(f64::from).view());
         for (&a, &b) in out.iter().zip(&exact) {
             assert!((f64::from(a) - b).abs() <= 1e-5 * b);

@@ -1,7 +1,7 @@
 //! The configurable Ward entry point: which path computes the linkage, and how
 //! much memory the matrix path may take.
 
-use ndarray::{ArrayView1, ArrayView2, Axis};
+use ndarray::{ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
@@ -191,11 +191,10 @@ impl Ward {
             Strategy::Lean => Ok(ward_lean(x, weights)),
             _ => {
                 let order = order_rows(x);
-                let rows = x.select(Axis(0), &order);
                 let weights: Vec<F> = order.iter().map(|&i| weights[i]).collect();
                 let mut d = vec![F::zero(); m * m.saturating_sub(1) / 2];
                 let minima =
-                    fill_condensed(rows.view(), weighted.then_some(weights.as_slice()), &mut d);
+                    fill_condensed(x, &order, weighted.then_some(weights.as_slice()), &mut d);
                 Ok(ward_on_matrix(m, d, weights, order, minima))
             }
         }
