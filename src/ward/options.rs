@@ -41,7 +41,7 @@ pub enum Strategy {
 /// [`linkage_weighted`](super::linkage_weighted) are `Ward::new()` with the
 /// defaults: [`Strategy::Auto`] and a budget of
 /// [`Ward::DEFAULT_MEMORY_BUDGET`] bytes (256 MiB: the matrix path up to 8 192
-/// rows in `f64`, 11 586 in `f32`).
+/// rows in `f64`, 11 585 in `f32`).
 ///
 /// # Example
 /// ```
@@ -228,6 +228,8 @@ mod tests {
         assert_eq!(at.resolve::<f32>(101), Ok(Strategy::Matrix));
         assert_eq!(Ward::new().resolve::<f64>(8192), Ok(Strategy::Matrix));
         assert_eq!(Ward::new().resolve::<f64>(8193), Ok(Strategy::Lean));
+        assert_eq!(Ward::new().resolve::<f32>(11_585), Ok(Strategy::Matrix));
+        assert_eq!(Ward::new().resolve::<f32>(11_586), Ok(Strategy::Lean));
         assert_eq!(
             Ward::new().strategy(Strategy::Lean).resolve::<f64>(2),
             Ok(Strategy::Lean)
