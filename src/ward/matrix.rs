@@ -141,7 +141,7 @@ impl<F: Scalar> State<F> {
             let d_ib = self.d[ib];
             let d_ia = self.d[ia];
             let v = lance_williams(d_ia, d_ib, wi, &e);
-            self.d[ia] = if below { F::infinity() } else { d_ia };
+            self.d[ia] = [d_ia, F::infinity()][usize::from(below)];
             self.d[ib] = v;
             // only by rounding (reducibility) can an update undercut the
             // cached minimum: noted here, handled after the loop
