@@ -14,7 +14,7 @@
 
 use ndarray::{ArrayView1, ArrayView2};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::scalar::Scalar;
 
 /// The index of the (weighted) medoid of the rows of `x`.
@@ -33,8 +33,12 @@ use crate::scalar::Scalar;
 /// * `weights` — optional, `n` finite positive weights.
 ///
 /// # Errors
-/// [`Error::EmptyInput`], [`Error::ZeroDimension`], [`Error::NonFiniteValue`],
-/// [`Error::WeightLengthMismatch`], [`Error::InvalidWeight`].
+/// [`Error::EmptyInput`](crate::Error::EmptyInput),
+/// [`Error::ZeroDimension`](crate::Error::ZeroDimension),
+/// [`Error::NonFiniteValue`](crate::Error::NonFiniteValue),
+/// [`Error::WeightLengthMismatch`](crate::Error::WeightLengthMismatch),
+/// [`Error::InvalidWeight`](crate::Error::InvalidWeight) (the rules of
+/// [`ward::linkage_weighted`](crate::ward::linkage_weighted)).
 ///
 /// # Complexity
 /// O(n·d) time, O(d) extra space.
@@ -54,33 +58,14 @@ pub fn medoid<F: Scalar>(
     x: ArrayView2<'_, F>,
     weights: Option<ArrayView1<'_, F>>,
 ) -> Result<usize> {
+    crate::ward::validate_matrix(x)?;
     let n = x.nrows();
-    if n == 0 {
-        return Err(Error::EmptyInput);
-    }
-    if x.ncols() == 0 {
-        return Err(Error::ZeroDimension { rows: n });
-    }
-    for (row, values) in x.rows().into_iter().enumerate() {
-        if let Some(column) = values.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFiniteValue { row, column });
-        }
-    }
     let w: Vec<f64> = match weights {
         None => vec![1.0; n],
-        Some(w) => {
-            if w.len() != n {
-                return Err(Error::WeightLengthMismatch {
-                    rows: n,
-                    weights: w.len(),
-                });
-            }
-            let w: Vec<f64> = w.iter().map(|v| v.to_f64_lossless()).collect();
-            if let Some(row) = w.iter().position(|v| !v.is_finite() || *v <= 0.0) {
-                return Err(Error::InvalidWeight { row, value: w[row] });
-            }
-            w
-        }
+        Some(w) => crate::ward::validate_weights(n, w)?
+            .into_iter()
+            .map(Scalar::to_f64_lossless)
+            .collect(),
     };
     let rows: Vec<usize> = (0..n).collect();
     let scores = centroid_scores(x, &w, &rows).scores;
@@ -177,6 +162,7 @@ fn argmin_first(scores: &[f64]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use ndarray::{array, Array1, Array2};
     use proptest::prelude::*;
 

@@ -47,4 +47,5 @@ mod ordering;
 pub use condensed::{condensed_index, observations_for_len};
 pub use dendrogram::{Dendrogram, Merge};
 pub use linkage::{linkage, linkage_condensed, linkage_weighted};
+pub(crate) use linkage::{validate_matrix, validate_weights};
 pub use options::{Strategy, Ward};
