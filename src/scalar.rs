@@ -7,9 +7,33 @@ use ndarray::{LinalgScalar, ScalarOperand};
 use num_traits::{Float, FromPrimitive, ToPrimitive};
 
 mod private {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+    use crate::ward::gram_tiles::{dispatch, TileJob};
+
+    /// Seals [`Scalar`](super::Scalar) and carries the per-type hooks of the
+    /// crate's SIMD kernels (not nameable outside the crate).
+    pub trait Sealed: Sized {
+        /// The panel width of the Gram tile kernel on this CPU, if it has one.
+        fn tile_panel_width() -> Option<usize>;
+        /// Fills a block of condensed rows with the tile kernel; `false` if
+        /// this CPU has none.
+        fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool;
+    }
+    impl Sealed for f32 {
+        fn tile_panel_width() -> Option<usize> {
+            dispatch::width_f32()
+        }
+        fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool {
+            dispatch::fill_f32(job)
+        }
+    }
+    impl Sealed for f64 {
+        fn tile_panel_width() -> Option<usize> {
+            dispatch::width_f64()
+        }
+        fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool {
+            dispatch::fill_f64(job)
+        }
+    }
 }
 
 /// A floating-point element type: implemented for `f32` and `f64` only.

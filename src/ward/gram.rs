@@ -30,6 +30,7 @@ use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
 use crate::scalar::Scalar;
 
+use super::gram_tiles::{panel_width, row_offset, PackedRows, TileJob};
 use super::kernels::{argmin, squared_distance, squared_norm};
 
 /// Scratch rows per GEMM block are chosen so that the `block × m` buffer stays
@@ -115,6 +116,10 @@ pub(crate) fn fill_condensed<F: Scalar>(
     let flat: &[F] = standard.as_slice().unwrap_or(&[]);
     let row_of = |i: usize| -> &[F] { &flat[order[i] * d..(order[i] + 1) * d] };
     let centre_row: Vec<F> = flat[centre * d..(centre + 1) * d].to_vec();
+    if let Some(nr) = panel_width::<F>() {
+        fill_with_tiles(m, d, nr, &row_of, &centre_row, weights, out, &mut minima);
+        return minima;
+    }
     let mut centred = Array2::<F>::zeros((m, d));
     for (i, mut dst) in centred.rows_mut().into_iter().enumerate() {
         for (c, (&v, &o)) in dst.iter_mut().zip(row_of(i).iter().zip(&centre_row)) {
@@ -171,31 +176,102 @@ pub(crate) fn fill_condensed<F: Scalar>(
                     }
                 }
             }
-            if suspicious > 0 {
-                let xi = row_of(i);
-                for (k, o) in dst.iter_mut().enumerate() {
-                    let j = i + 1 + k;
-                    if *o <= tau * (ni + norms[j]) {
-                        *o = squared_distance(xi, row_of(j));
-                    }
-                }
-            }
-            if let Some(w) = weights {
-                let wi = w[i];
-                for (o, &wj) in dst.iter_mut().zip(&w[i + 1..]) {
-                    if wi != F::one() || wj != F::one() {
-                        *o = *o * two * wi * wj / (wi + wj);
-                    }
-                }
-            }
-            if let Some((k, v)) = argmin(dst) {
-                minima.nn[i] = i + 1 + k;
-                minima.dist[i] = v;
-            }
+            finish_row(i, dst, suspicious > 0, &norms, tau, &row_of, weights, &mut minima);
         }
         r0 = r1;
     }
     minima
+}
+
+/// Rows per block of the tile path: the block's packed rows (the operand
+/// every column panel is multiplied with) should stay in the L2 cache.
+const TILE_BLOCK_BYTES: usize = 256 << 10;
+
+/// The tile path of [`fill_condensed`]: packs the centred rows once, then
+/// fills block after block of condensed rows with the tile kernel and
+/// finishes each row while the block is fresh in cache.
+#[allow(clippy::too_many_arguments)]
+fn fill_with_tiles<'a, F: Scalar>(
+    m: usize,
+    d: usize,
+    nr: usize,
+    row_of: &impl Fn(usize) -> &'a [F],
+    centre_row: &[F],
+    weights: Option<&[F]>,
+    out: &mut [F],
+    minima: &mut RowMinima<F>,
+) {
+    let (packed, norms) = PackedRows::pack(m, d, nr, row_of, centre_row);
+    let tau = recompute_threshold::<F>(d);
+    let per_row = d.max(1) * core::mem::size_of::<F>();
+    let block = (TILE_BLOCK_BYTES / per_row / nr).max(1) * nr;
+    let mut suspicious = vec![0usize; block];
+    let mut r0 = 0usize;
+    while r0 + 1 < m {
+        let r1 = (r0 + block).min(m - 1);
+        let (start, end) = (row_offset(m, r0), row_offset(m, r1));
+        let counts = &mut suspicious[..r1 - r0];
+        counts.fill(0);
+        let mut job = TileJob {
+            packed: &packed,
+            norms: &norms,
+            tau,
+            m,
+            r0,
+            r1,
+            out: &mut out[start..end],
+            suspicious: counts,
+        };
+        let filled = F::fill_tiles(&mut job);
+        debug_assert!(filled, "the panel width came from the same detection");
+        for i in r0..r1 {
+            let at = row_offset(m, i);
+            let dst = &mut out[at..at + (m - i - 1)];
+            finish_row(i, dst, suspicious[i - r0] > 0, &norms, tau, row_of, weights, minima);
+        }
+        r0 = r1;
+    }
+}
+
+/// Finishes row `i` of the condensed matrix (`dst`, the entries `(i, j)`,
+/// `j > i`, already clamped Gram-form distances): recomputes the entries below
+/// the threshold directly when `suspicious`, applies the weights, and records
+/// the row's nearest neighbour to its right.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn finish_row<'a, F: Scalar>(
+    i: usize,
+    dst: &mut [F],
+    suspicious: bool,
+    norms: &[F],
+    tau: F,
+    row_of: &impl Fn(usize) -> &'a [F],
+    weights: Option<&[F]>,
+    minima: &mut RowMinima<F>,
+) {
+    let two = F::one() + F::one();
+    let ni = norms[i];
+    if suspicious {
+        let xi = row_of(i);
+        for (k, o) in dst.iter_mut().enumerate() {
+            let j = i + 1 + k;
+            if *o <= tau * (ni + norms[j]) {
+                *o = squared_distance(xi, row_of(j));
+            }
+        }
+    }
+    if let Some(w) = weights {
+        let wi = w[i];
+        for (o, &wj) in dst.iter_mut().zip(&w[i + 1..]) {
+            if wi != F::one() || wj != F::one() {
+                *o = *o * two * wi * wj / (wi + wj);
+            }
+        }
+    }
+    if let Some((k, v)) = argmin(dst) {
+        minima.nn[i] = i + 1 + k;
+        minima.dist[i] = v;
+    }
 }
 
 /// Each row's nearest neighbour among the rows to its right in the condensed

@@ -36,6 +36,7 @@
 mod condensed;
 mod dendrogram;
 mod gram;
+pub(crate) mod gram_tiles;
 mod kernels;
 mod lean;
 mod linkage;
