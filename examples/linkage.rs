@@ -14,9 +14,10 @@
 //! ([`Strategy::Lean`](pinnersage::ward::Strategy::Lean)) instead of the
 //! default [`Strategy::Auto`](pinnersage::ward::Strategy::Auto). `--floor`
 //! (with `--repeat N`) also times the floor the matrix path is measured
-//! against: the full m×m Gram matrix `X·Xᵀ` with the same GEMM kernel
-//! (ndarray's `matrixmultiply`) plus one pass over a condensed matrix, and
-//! prints `floor_ms=<median>` on stderr. On Linux it also prints
+//! against: the full m×m Gram matrix `X·Xᵀ` with the same product kernel
+//! (the AVX-512 register tiles where the CPU has them, ndarray's
+//! `matrixmultiply` otherwise) plus one pass over a condensed matrix, and
+//! prints `floor_ms=<median>` and `kernel=<name>` on stderr. On Linux it also prints
 //! `extra_mib=<value>`: how far the first linkage call raised the process's
 //! peak resident memory (`VmHWM`) above its level after loading the input.
 //!
@@ -137,10 +138,11 @@ fn median(mut times: Vec<f64>) -> f64 {
     }
 }
 
-/// The floor: `X·Xᵀ` in full with ndarray's GEMM, then one pass over the
-/// upper triangle (a minimum, so it cannot be optimised away).
+/// The floor: `X·Xᵀ` in full with the product kernel the crate's matrix path
+/// uses on this CPU, then one pass over the upper triangle (a minimum, so it
+/// cannot be optimised away).
 fn floor_once<F: Scalar>(x: &Array2<F>) -> F {
-    let g = x.dot(&x.t());
+    let g = pinnersage::__bench::gram(x.view());
     let mut min = F::infinity();
     for (i, row) in g.rows().into_iter().enumerate() {
         for &v in row.iter().skip(i + 1) {
@@ -181,6 +183,7 @@ fn run<F: Scalar>(x: Array2<F>, args: &Args) -> Result<(), String> {
         eprintln!("median_ms={}", median(times));
         if args.floor {
             eprintln!("floor_ms={}", median(floors));
+            eprintln!("kernel={}", pinnersage::__bench::kernel_name::<F>());
         }
     }
     let mut out = String::with_capacity(32 * tree.len() + 16);

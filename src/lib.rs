@@ -129,3 +129,27 @@ pub use scalar::Scalar;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// Hooks for the crate's own examples and benchmarks. **Not part of the
+/// API**: hidden from the docs, may change in any release.
+#[doc(hidden)]
+pub mod __bench {
+    use ndarray::{Array2, ArrayView2};
+
+    use crate::Scalar;
+
+    /// `X·Xᵀ` in full with the product kernel Ward's matrix path uses on this
+    /// CPU (the benchmarks' floor).
+    pub fn gram<F: Scalar>(x: ArrayView2<'_, F>) -> Array2<F> {
+        crate::ward::gram_tiles::full_gram(x)
+    }
+
+    /// The name of the product kernel Ward's matrix path uses for `F` on this
+    /// CPU.
+    pub fn kernel_name<F: Scalar>() -> &'static str {
+        match crate::ward::gram_tiles::panel_width::<F>() {
+            Some(_) => "avx512-tiles",
+            None => "matrixmultiply",
+        }
+    }
+}

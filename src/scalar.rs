@@ -7,7 +7,7 @@ use ndarray::{LinalgScalar, ScalarOperand};
 use num_traits::{Float, FromPrimitive, ToPrimitive};
 
 mod private {
-    use crate::ward::gram_tiles::{dispatch, TileJob};
+    use crate::ward::gram_tiles::{dispatch, PackedRows, TileJob};
 
     /// Seals [`Scalar`](super::Scalar) and carries the per-type hooks of the
     /// crate's SIMD kernels (not nameable outside the crate).
@@ -17,6 +17,9 @@ mod private {
         /// Fills a block of condensed rows with the tile kernel; `false` if
         /// this CPU has none.
         fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool;
+        /// The full Gram matrix of packed rows with the tile kernel; `false`
+        /// if this CPU has none.
+        fn full_gram_tiles(packed: &PackedRows<Self>, m: usize, out: &mut [Self]) -> bool;
     }
     impl Sealed for f32 {
         fn tile_panel_width() -> Option<usize> {
@@ -25,6 +28,9 @@ mod private {
         fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool {
             dispatch::fill_f32(job)
         }
+        fn full_gram_tiles(packed: &PackedRows<Self>, m: usize, out: &mut [Self]) -> bool {
+            dispatch::full_f32(packed, m, out)
+        }
     }
     impl Sealed for f64 {
         fn tile_panel_width() -> Option<usize> {
@@ -32,6 +38,9 @@ mod private {
         }
         fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool {
             dispatch::fill_f64(job)
+        }
+        fn full_gram_tiles(packed: &PackedRows<Self>, m: usize, out: &mut [Self]) -> bool {
+            dispatch::full_f64(packed, m, out)
         }
     }
 }

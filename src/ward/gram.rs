@@ -1,10 +1,15 @@
 //! Condensed squared Euclidean distances through the Gram matrix.
 //!
-//! `‖x_i − x_j‖² = ‖x_i‖² + ‖x_j‖² − 2·x_i·x_j`, with the dot products from a
-//! cache-blocked GEMM (ndarray's `matrixmultiply` kernel), computed block row by
-//! block row over the upper triangle only: about `m²·d` multiply-adds, half of
-//! the full `X·Xᵀ`, and an `O(block·m)` scratch buffer (at most about 16 MiB
-//! and an eighth of the output) beside the condensed output.
+//! `‖x_i − x_j‖² = ‖x_i‖² + ‖x_j‖² − 2·x_i·x_j`, with the dot products
+//! computed block of rows by block of rows over the upper triangle only: about
+//! `m²·d/2` multiply-adds, half of the full `X·Xᵀ`. Two kernels:
+//!
+//! * on CPUs with AVX-512 (detected at run time), the register tiles of
+//!   [`gram_tiles`](super::gram_tiles), which write distances straight into
+//!   the condensed rows (`O(m·d)` space besides the output: the packed rows);
+//! * elsewhere, ndarray's general GEMM (`matrixmultiply`) into an
+//!   `O(block·m)` scratch buffer (at most about 16 MiB and an eighth of the
+//!   output), converted row by row.
 //!
 //! # Precision
 //!
@@ -30,7 +35,7 @@ use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
 use crate::scalar::Scalar;
 
-use super::gram_tiles::{panel_width, row_offset, PackedRows, TileJob};
+use super::gram_tiles::{panel_width, row_offset, PackedRows, TileJob, TILE_BLOCK_ROWS_BYTES};
 use super::kernels::{argmin, squared_distance, squared_norm};
 
 /// Scratch rows per GEMM block are chosen so that the `block × m` buffer stays
@@ -74,6 +79,29 @@ pub(crate) fn fill_condensed<F: Scalar>(
     weights: Option<&[F]>,
     out: &mut [F],
 ) -> RowMinima<F> {
+    fill_condensed_using(x, order, weights, out, Kernel::Auto)
+}
+
+/// Which product kernel [`fill_condensed_using`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    /// The register-tile kernel where the CPU has it, else [`Kernel::Gemm`].
+    Auto,
+    /// ndarray's general GEMM (`matrixmultiply`) on blocks of rows (what
+    /// `Auto` runs without the tile kernel; forced only by tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Gemm,
+}
+
+/// [`fill_condensed`] with a choice of kernel (both give distances within the
+/// same error bound; tests compare them).
+pub(crate) fn fill_condensed_using<F: Scalar>(
+    x: ArrayView2<'_, F>,
+    order: &[usize],
+    weights: Option<&[F]>,
+    out: &mut [F],
+    kernel: Kernel,
+) -> RowMinima<F> {
     let (m, d) = x.dim();
     debug_assert_eq!(order.len(), m);
     debug_assert_eq!(out.len(), m * m.saturating_sub(1) / 2);
@@ -116,7 +144,7 @@ pub(crate) fn fill_condensed<F: Scalar>(
     let flat: &[F] = standard.as_slice().unwrap_or(&[]);
     let row_of = |i: usize| -> &[F] { &flat[order[i] * d..(order[i] + 1) * d] };
     let centre_row: Vec<F> = flat[centre * d..(centre + 1) * d].to_vec();
-    if let Some(nr) = panel_width::<F>() {
+    if let (Kernel::Auto, Some(nr)) = (kernel, panel_width::<F>()) {
         fill_with_tiles(m, d, nr, &row_of, &centre_row, weights, out, &mut minima);
         return minima;
     }
@@ -176,16 +204,21 @@ pub(crate) fn fill_condensed<F: Scalar>(
                     }
                 }
             }
-            finish_row(i, dst, suspicious > 0, &norms, tau, &row_of, weights, &mut minima);
+            finish_row(
+                i,
+                dst,
+                suspicious > 0,
+                &norms,
+                tau,
+                &row_of,
+                weights,
+                &mut minima,
+            );
         }
         r0 = r1;
     }
     minima
 }
-
-/// Rows per block of the tile path: the block's packed rows (the operand
-/// every column panel is multiplied with) should stay in the L2 cache.
-const TILE_BLOCK_BYTES: usize = 256 << 10;
 
 /// The tile path of [`fill_condensed`]: packs the centred rows once, then
 /// fills block after block of condensed rows with the tile kernel and
@@ -204,7 +237,7 @@ fn fill_with_tiles<'a, F: Scalar>(
     let (packed, norms) = PackedRows::pack(m, d, nr, row_of, centre_row);
     let tau = recompute_threshold::<F>(d);
     let per_row = d.max(1) * core::mem::size_of::<F>();
-    let block = (TILE_BLOCK_BYTES / per_row / nr).max(1) * nr;
+    let block = (TILE_BLOCK_ROWS_BYTES / per_row / nr).max(1) * nr;
     let mut suspicious = vec![0usize; block];
     let mut r0 = 0usize;
     while r0 + 1 < m {
@@ -227,7 +260,16 @@ fn fill_with_tiles<'a, F: Scalar>(
         for i in r0..r1 {
             let at = row_offset(m, i);
             let dst = &mut out[at..at + (m - i - 1)];
-            finish_row(i, dst, suspicious[i - r0] > 0, &norms, tau, row_of, weights, minima);
+            finish_row(
+                i,
+                dst,
+                suspicious[i - r0] > 0,
+                &norms,
+                tau,
+                row_of,
+                weights,
+                minima,
+            );
         }
         r0 = r1;
     }
@@ -340,16 +382,122 @@ mod tests {
         })
     }
 
+    const BOTH: [Kernel; 2] = [Kernel::Auto, Kernel::Gemm];
+
     #[test]
     fn matches_direct_sums_across_blocks() {
-        // m large enough for several GEMM blocks, big offset so the Gram form
-        // would cancel without centring and recomputation
-        for (m, d, offset) in [(2, 1, 0.0), (37, 5, 0.0), (300, 16, 1e3), (600, 3, 0.0)] {
-            let x = pseudo_random(m, d, offset, m as u64);
-            let mut out = vec![0.0; m * (m - 1) / 2];
-            fill_condensed(x.view(), &identity(x.nrows()), None, &mut out);
-            for (k, (&a, &b)) in out.iter().zip(&naive(x.view())).enumerate() {
-                assert!((a - b).abs() <= 1e-11 * b, "m={m} d={d} k={k}: {a} vs {b}");
+        // m large enough for several blocks of either kernel (the tile path's
+        // blocks are 120 rows at d = 256), big offset so the Gram form would
+        // cancel without centring and recomputation
+        for kernel in BOTH {
+            for (m, d, offset) in [
+                (2, 1, 0.0),
+                (37, 5, 0.0),
+                (300, 16, 1e3),
+                (600, 3, 0.0),
+                (263, 256, 0.0),
+                (97, 1100, 0.3),
+            ] {
+                let x = pseudo_random(m, d, offset, m as u64);
+                let mut out = vec![0.0; m * (m - 1) / 2];
+                let minima = fill_condensed_using(x.view(), &identity(m), None, &mut out, kernel);
+                for (k, (&a, &b)) in out.iter().zip(&naive(x.view())).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-11 * b,
+                        "{kernel:?} m={m} d={d} k={k}: {a} vs {b}"
+                    );
+                }
+                assert_eq!(minima, RowMinima::of_condensed(m, &out), "{kernel:?} m={m}");
+            }
+        }
+    }
+
+    #[test]
+    fn tile_kernel_is_used_where_the_cpu_has_it() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx512 = std::arch::is_x86_feature_detected!("avx512f");
+            assert_eq!(panel_width::<f64>().is_some(), avx512);
+            assert_eq!(panel_width::<f32>().is_some(), avx512);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        assert_eq!(panel_width::<f64>(), None);
+    }
+
+    #[test]
+    fn full_gram_matches_ndarray() {
+        for (m, d) in [(1, 3), (5, 1), (49, 7), (130, 40)] {
+            let x = pseudo_random(m, d, 0.2, 7);
+            let g = super::super::gram_tiles::full_gram(x.view());
+            let reference = x.dot(&x.t());
+            for (a, b) in g.iter().zip(&reference) {
+                assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "m={m} d={d}");
+            }
+            let x32 = x.mapv(|v| v as f32);
+            let g32 = super::super::gram_tiles::full_gram(x32.view());
+            for (a, b) in g32.iter().zip(&reference) {
+                assert!(
+                    (f64::from(*a) - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                    "m={m} d={d}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Both kernels, any shape (m around the panel widths 24 and 48, d
+        /// around the 8 lanes), weighted or not, f64 and f32: every distance
+        /// within the documented error of the direct sum, and the row minima
+        /// those of the filled matrix.
+        #[test]
+        fn kernels_agree_with_direct_sums(
+            m in 1usize..140,
+            d in 1usize..40,
+            offset in -50.0f64..50.0,
+            seed in 0u64..1000,
+            weighted in proptest::bool::ANY,
+        ) {
+            let x = pseudo_random(m, d, offset, seed);
+            let w: Vec<f64> = (0..m).map(|i| 1.0 + ((i as u64 * 7 + seed) % 4) as f64).collect();
+            let weights = weighted.then_some(w.as_slice());
+            let order: Vec<usize> = (0..m).rev().collect();
+            let exact = {
+                let xr = x.select(Axis(0), &order);
+                naive(xr.view())
+            };
+            let pairs = m * m.saturating_sub(1) / 2;
+            for kernel in BOTH {
+                let mut out = vec![0.0; pairs];
+                let minima = fill_condensed_using(x.view(), &order, weights, &mut out, kernel);
+                let mut k = 0;
+                for i in 0..m {
+                    for j in i + 1..m {
+                        let f = if weighted { 2.0 * w[i] * w[j] / (w[i] + w[j]) } else { 1.0 };
+                        let expected = exact[k] * f;
+                        proptest::prop_assert!((out[k] - expected).abs() <= 1e-11 * expected,
+                            "{:?} ({}, {}): {} vs {}", kernel, i, j, out[k], expected);
+                        k += 1;
+                    }
+                }
+                proptest::prop_assert_eq!(minima, RowMinima::of_condensed(m, &out));
+
+                let x32 = x.mapv(|v| v as f32);
+                let exact32 = naive(x32.mapv(f64::from).select(Axis(0), &order).view());
+                let mut out32 = vec![0.0f32; pairs];
+                let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+                fill_condensed_using(x32.view(), &order, weighted.then_some(w32.as_slice()), &mut out32, kernel);
+                let mut k = 0;
+                for i in 0..m {
+                    for j in i + 1..m {
+                        let f = if weighted { 2.0 * w[i] * w[j] / (w[i] + w[j]) } else { 1.0 };
+                        let expected = exact32[k] * f;
+                        proptest::prop_assert!((f64::from(out32[k]) - expected).abs() <= 2e-5 * expected,
+                            "f32 {:?} ({}, {}): {} vs {}", kernel, i, j, out32[k], expected);
+                        k += 1;
+                    }
+                }
             }
         }
     }
@@ -357,10 +505,12 @@ mod tests {
     #[test]
     fn identical_rows_give_exact_zero() {
         let x = array![[1e8, 3.0, -2.0], [1.0, 2.0, 3.0], [1e8, 3.0, -2.0]];
-        let mut out = vec![1.0; 3];
-        fill_condensed(x.view(), &identity(x.nrows()), None, &mut out);
-        assert_eq!(out[1], 0.0);
-        assert!(out[0] > 0.0 && out[2] > 0.0);
+        for kernel in BOTH {
+            let mut out = vec![1.0; 3];
+            fill_condensed_using(x.view(), &identity(x.nrows()), None, &mut out, kernel);
+            assert_eq!(out[1], 0.0);
+            assert!(out[0] > 0.0 && out[2] > 0.0);
+        }
     }
 
     #[test]
@@ -369,15 +519,17 @@ mod tests {
         let xt = x.t().to_owned();
         let xv = xt.t(); // same values, column-major view
         let w: Vec<f64> = (0..20).map(|i| 1.0 + (i % 3) as f64).collect();
-        let mut out = vec![0.0; 190];
-        fill_condensed(xv, &identity(20), Some(&w), &mut out);
         let plain = naive(x.view());
-        let mut k = 0;
-        for i in 0..20 {
-            for j in i + 1..20 {
-                let expected = plain[k] * 2.0 * w[i] * w[j] / (w[i] + w[j]);
-                assert!((out[k] - expected).abs() <= 1e-11 * expected);
-                k += 1;
+        for kernel in BOTH {
+            let mut out = vec![0.0; 190];
+            fill_condensed_using(xv, &identity(20), Some(&w), &mut out, kernel);
+            let mut k = 0;
+            for i in 0..20 {
+                for j in i + 1..20 {
+                    let expected = plain[k] * 2.0 * w[i] * w[j] / (w[i] + w[j]);
+                    assert!((out[k] - expected).abs() <= 1e-11 * expected);
+                    k += 1;
+                }
             }
         }
     }
@@ -386,11 +538,13 @@ mod tests {
     fn f32_distances_within_1e_5() {
         let x = pseudo_random(200, 64, 0.5, 9);
         let x32 = x.mapv(|v| v as f32);
-        let mut out = vec![0.0f32; 200 * 199 / 2];
-        fill_condensed(x32.view(), &identity(200), None, &mut out);
         let exact = naive(x32.mapv(f64::from).view());
-        for (&a, &b) in out.iter().zip(&exact) {
-            assert!((f64::from(a) - b).abs() <= 1e-5 * b);
+        for kernel in BOTH {
+            let mut out = vec![0.0f32; 200 * 199 / 2];
+            fill_condensed_using(x32.view(), &identity(200), None, &mut out, kernel);
+            for (&a, &b) in out.iter().zip(&exact) {
+                assert!((f64::from(a) - b).abs() <= 1e-5 * b, "{kernel:?}");
+            }
         }
     }
 }

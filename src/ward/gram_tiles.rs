@@ -70,15 +70,7 @@ impl<F: Scalar> PackedRows<F> {
             }
             *norm = acc;
         }
-        (
-            PackedRows {
-                buf,
-                start,
-                nr,
-                d,
-            },
-            norms,
-        )
+        (PackedRows { buf, start, nr, d }, norms)
     }
 
     /// Panel `q` (`nr·d` elements).
@@ -187,9 +179,50 @@ fn drive<F: Scalar, const NR: usize>(
     }
 }
 
+/// The full Gram matrix `P·Pᵀ` of the packed rows into `out` (`m × m`,
+/// row-major), every tile computed: the reference work of the benchmarks'
+/// floor, not used by the linkage.
+#[inline(always)]
+fn drive_full<F: Scalar, const NR: usize>(
+    packed: &PackedRows<F>,
+    m: usize,
+    out: &mut [F],
+    mut micro: impl FnMut(&[F], &[F], &mut [[F; NR]; MR]),
+) {
+    debug_assert_eq!(packed.nr, NR);
+    debug_assert_eq!(out.len(), m * m);
+    let mut acc = [[F::zero(); NR]; MR];
+    let panels = m.div_ceil(NR);
+    // the same loop order as the linkage: column panels within blocks of rows
+    let block =
+        (TILE_BLOCK_ROWS_BYTES / (packed.d.max(1) * core::mem::size_of::<F>()) / NR).max(1) * NR;
+    let mut r0 = 0;
+    while r0 < m {
+        let r1 = (r0 + block).min(m);
+        for q in 0..panels {
+            let j0 = q * NR;
+            let jend = (j0 + NR).min(m);
+            let cols = packed.panel(q);
+            for i0 in (r0..r1).step_by(MR) {
+                let a_panel = packed.panel(i0 / NR);
+                micro(&a_panel[i0 % NR..], cols, &mut acc);
+                for (ii, g_row) in acc.iter().enumerate().take(m - i0) {
+                    let at = (i0 + ii) * m + j0;
+                    out[at..at + (jend - j0)].copy_from_slice(&g_row[..jend - j0]);
+                }
+            }
+        }
+        r0 = r1;
+    }
+}
+
+/// Bytes of packed rows per block of rows (the operand every column panel
+/// meets) aimed at the L2 cache.
+pub(crate) const TILE_BLOCK_ROWS_BYTES: usize = 256 << 10;
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{drive, TileJob, MR};
+    use super::{drive, drive_full, PackedRows, TileJob, MR};
     use core::arch::x86_64::*;
 
     /// Panel width for `f64`: three 8-lane registers.
@@ -312,11 +345,55 @@ mod x86 {
         // SAFETY: as in `fill_f64`.
         drive::<f32, NR_F32>(job, |a, b, acc| unsafe { micro_f32(a, b, acc) });
     }
+
+    /// The full Gram matrix of `f64` packed rows.
+    ///
+    /// # Safety
+    /// AVX-512F must be available.
+    #[target_feature(enable = "avx512f")]
+    pub(crate) unsafe fn full_f64(packed: &PackedRows<f64>, m: usize, out: &mut [f64]) {
+        // SAFETY: as in `fill_f64`.
+        drive_full::<f64, NR_F64>(packed, m, out, |a, b, acc| unsafe { micro_f64(a, b, acc) });
+    }
+
+    /// The full Gram matrix of `f32` packed rows.
+    ///
+    /// # Safety
+    /// AVX-512F must be available.
+    #[target_feature(enable = "avx512f")]
+    pub(crate) unsafe fn full_f32(packed: &PackedRows<f32>, m: usize, out: &mut [f32]) {
+        // SAFETY: as in `fill_f64`.
+        drive_full::<f32, NR_F32>(packed, m, out, |a, b, acc| unsafe { micro_f32(a, b, acc) });
+    }
 }
 
 /// The per-type entry points, reached through the sealed [`Scalar`] trait.
 pub(crate) mod dispatch {
-    use super::TileJob;
+    use super::{PackedRows, TileJob};
+
+    /// The full Gram matrix of `f64` packed rows; `false` without the kernel.
+    pub(crate) fn full_f64(packed: &PackedRows<f64>, m: usize, out: &mut [f64]) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if super::x86::has_avx512() {
+            // SAFETY: AVX-512F was detected just above.
+            unsafe { super::x86::full_f64(packed, m, out) };
+            return true;
+        }
+        let _ = (packed, m, out);
+        false
+    }
+
+    /// The full Gram matrix of `f32` packed rows; `false` without the kernel.
+    pub(crate) fn full_f32(packed: &PackedRows<f32>, m: usize, out: &mut [f32]) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if super::x86::has_avx512() {
+            // SAFETY: AVX-512F was detected just above.
+            unsafe { super::x86::full_f32(packed, m, out) };
+            return true;
+        }
+        let _ = (packed, m, out);
+        false
+    }
 
     /// The panel width for `f64` if the CPU has the kernel.
     pub(crate) fn width_f64() -> Option<usize> {
@@ -359,4 +436,24 @@ pub(crate) mod dispatch {
         let _ = job;
         false
     }
+}
+
+/// `X·Xᵀ` in full (`m × m`) with the kernel the linkage uses on this CPU: the
+/// register tiles where available, ndarray's GEMM otherwise. For the
+/// benchmarks' floor.
+pub(crate) fn full_gram<F: Scalar>(x: ndarray::ArrayView2<'_, F>) -> ndarray::Array2<F> {
+    let (m, d) = x.dim();
+    if let Some(nr) = panel_width::<F>() {
+        let standard = x.as_standard_layout();
+        let flat: &[F] = standard.as_slice().unwrap_or(&[]);
+        let zeros = vec![F::zero(); d];
+        let (packed, _) = PackedRows::pack(m, d, nr, |i| &flat[i * d..(i + 1) * d], &zeros);
+        let mut out = vec![F::zero(); m * m];
+        if F::full_gram_tiles(&packed, m, &mut out) {
+            if let Ok(g) = ndarray::Array2::from_shape_vec((m, m), out) {
+                return g;
+            }
+        }
+    }
+    x.dot(&x.t())
 }

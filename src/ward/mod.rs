@@ -8,8 +8,9 @@
 //!
 //! Two exact paths compute the same dendrogram:
 //!
-//! * the **matrix path** computes all squared distances at once through a
-//!   cache-blocked Gram-matrix GEMM (ndarray's `matrixmultiply`; small
+//! * the **matrix path** computes all squared distances at once through the
+//!   Gram matrix (register-tiled AVX-512 kernels where the CPU has them,
+//!   detected at run time, ndarray's `matrixmultiply` GEMM elsewhere; small
 //!   distances, where the Gram form loses digits, are recomputed directly),
 //!   then merges with cached nearest neighbours and lazily replayed
 //!   Lance–Williams updates over one condensed matrix of the element type;
