@@ -5,9 +5,12 @@
 //!
 //! Groups: `ward_linkage` (default strategy, i.e. the matrix path at these
 //! sizes, f64 and f32, m up to 5000 as in the performance targets),
-//! `ward_lean` (the memory-lean path) and `ward_floor` (the full Gram matrix
-//! `X·Xᵀ` with the same GEMM kernel plus one pass, the floor the matrix path
-//! is measured against). Filter with e.g. `cargo bench --bench ward -- 2000`.
+//! `ward_lean` (the memory-lean path), `ward_floor` (the full Gram matrix
+//! `X·Xᵀ` with the product kernel the matrix path uses on this CPU plus one
+//! pass, the floor the matrix path is measured against) and `gram_kernel`
+//! (that full Gram matrix with each product kernel: the AVX-512 and AVX2
+//! register tiles, where the CPU has them, and ndarray's GEMM). Filter with
+//! e.g. `cargo bench --bench ward -- 2000`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use pinnersage::synthetic::{Catalog, CatalogConfig};
@@ -69,7 +72,7 @@ fn bench_floor(c: &mut Criterion) {
         let x64 = data::<f64>(m);
         group.bench_with_input(BenchmarkId::new("f64", m), &x64, |b, x| {
             b.iter(|| {
-                let g = x.dot(&x.t());
+                let g = pinnersage::__bench::gram(x.view());
                 g.iter().fold(f64::INFINITY, |a, &v| a.min(v))
             })
         });
@@ -77,5 +80,34 @@ fn bench_floor(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_linkage, bench_lean, bench_floor);
+fn bench_gram_kernels(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gram_kernel");
+    group.sample_size(10);
+    let x64 = data::<f64>(2000);
+    let x32 = data::<f32>(2000);
+    // a tile kernel the CPU lacks would silently run the GEMM: skip it
+    let best = pinnersage::__bench::kernel_name();
+    let kernels: &[&str] = match best {
+        "avx512-tiles" => &["avx512-tiles", "avx2-tiles", "gemm"],
+        "avx2-tiles" => &["avx2-tiles", "gemm"],
+        _ => &["gemm"],
+    };
+    for &kernel in kernels {
+        group.bench_with_input(BenchmarkId::new("f64", kernel), &x64, |b, x| {
+            b.iter(|| pinnersage::__bench::gram_using(x.view(), kernel))
+        });
+        group.bench_with_input(BenchmarkId::new("f32", kernel), &x32, |b, x| {
+            b.iter(|| pinnersage::__bench::gram_using(x.view(), kernel))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_linkage,
+    bench_lean,
+    bench_floor,
+    bench_gram_kernels
+);
 criterion_main!(benches);

@@ -144,11 +144,21 @@ pub mod __bench {
         crate::ward::gram_tiles::full_gram(x)
     }
 
-    /// The name of the product kernel Ward's matrix path uses for `F` on this
-    /// CPU.
-    pub fn kernel_name<F: Scalar>() -> &'static str {
-        match crate::ward::gram_tiles::panel_width::<F>() {
-            Some(_) => "avx512-tiles",
+    /// `X·Xᵀ` with the named kernel (`"avx512-tiles"`, `"avx2-tiles"`, or
+    /// anything else for ndarray's GEMM); a tile kernel this CPU lacks falls
+    /// back to the GEMM.
+    pub fn gram_using<F: Scalar>(x: ArrayView2<'_, F>, kernel: &str) -> Array2<F> {
+        use crate::ward::gram_tiles::TileKind;
+        let kind = [TileKind::Avx512, TileKind::Avx2]
+            .into_iter()
+            .find(|k| k.name() == kernel);
+        crate::ward::gram_tiles::full_gram_using(x, kind)
+    }
+
+    /// The name of the product kernel Ward's matrix path uses on this CPU.
+    pub fn kernel_name() -> &'static str {
+        match crate::ward::gram_tiles::TileKind::detect() {
+            Some(kind) => kind.name(),
             None => "matrixmultiply",
         }
     }

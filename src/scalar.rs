@@ -7,40 +7,55 @@ use ndarray::{LinalgScalar, ScalarOperand};
 use num_traits::{Float, FromPrimitive, ToPrimitive};
 
 mod private {
-    use crate::ward::gram_tiles::{dispatch, PackedRows, TileJob};
+    use crate::ward::gram_tiles::{dispatch, PackedRows, TileJob, TileKind};
 
     /// Seals [`Scalar`](super::Scalar) and carries the per-type hooks of the
     /// crate's SIMD kernels (not nameable outside the crate).
     pub trait Sealed: Sized {
-        /// The panel width of the Gram tile kernel on this CPU, if it has one.
-        fn tile_panel_width() -> Option<usize>;
-        /// Fills a block of condensed rows with the tile kernel; `false` if
-        /// this CPU has none.
-        fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool;
-        /// The full Gram matrix of packed rows with the tile kernel; `false`
-        /// if this CPU has none.
-        fn full_gram_tiles(packed: &PackedRows<Self>, m: usize, out: &mut [Self]) -> bool;
+        /// The panel width of `kind`'s Gram tile kernel for this type.
+        fn tile_panel_width(kind: TileKind) -> usize;
+        /// Fills a block of condensed rows with `kind`'s tile kernel; `false`
+        /// (nothing done) if this CPU lacks it.
+        fn fill_tiles(kind: TileKind, job: &mut TileJob<'_, Self>) -> bool;
+        /// The full Gram matrix of packed rows with `kind`'s tile kernel;
+        /// `false` (nothing done) if this CPU lacks it.
+        fn full_gram_tiles(
+            kind: TileKind,
+            packed: &PackedRows<Self>,
+            m: usize,
+            out: &mut [Self],
+        ) -> bool;
     }
     impl Sealed for f32 {
-        fn tile_panel_width() -> Option<usize> {
-            dispatch::width_f32()
+        fn tile_panel_width(kind: TileKind) -> usize {
+            dispatch::width_f32(kind)
         }
-        fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool {
-            dispatch::fill_f32(job)
+        fn fill_tiles(kind: TileKind, job: &mut TileJob<'_, Self>) -> bool {
+            dispatch::fill_f32(kind, job)
         }
-        fn full_gram_tiles(packed: &PackedRows<Self>, m: usize, out: &mut [Self]) -> bool {
-            dispatch::full_f32(packed, m, out)
+        fn full_gram_tiles(
+            kind: TileKind,
+            packed: &PackedRows<Self>,
+            m: usize,
+            out: &mut [Self],
+        ) -> bool {
+            dispatch::full_f32(kind, packed, m, out)
         }
     }
     impl Sealed for f64 {
-        fn tile_panel_width() -> Option<usize> {
-            dispatch::width_f64()
+        fn tile_panel_width(kind: TileKind) -> usize {
+            dispatch::width_f64(kind)
         }
-        fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool {
-            dispatch::fill_f64(job)
+        fn fill_tiles(kind: TileKind, job: &mut TileJob<'_, Self>) -> bool {
+            dispatch::fill_f64(kind, job)
         }
-        fn full_gram_tiles(packed: &PackedRows<Self>, m: usize, out: &mut [Self]) -> bool {
-            dispatch::full_f64(packed, m, out)
+        fn full_gram_tiles(
+            kind: TileKind,
+            packed: &PackedRows<Self>,
+            m: usize,
+            out: &mut [Self],
+        ) -> bool {
+            dispatch::full_f64(kind, packed, m, out)
         }
     }
 }

@@ -35,7 +35,9 @@ use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
 use crate::scalar::Scalar;
 
-use super::gram_tiles::{panel_width, row_offset, PackedRows, TileJob, TILE_BLOCK_ROWS_BYTES};
+use super::gram_tiles::{
+    panel_width, row_offset, PackedRows, TileJob, TileKind, TILE_BLOCK_ROWS_BYTES,
+};
 use super::kernels::{argmin, squared_distance, squared_norm};
 
 /// Scratch rows per GEMM block are chosen so that the `block × m` buffer stays
@@ -85,8 +87,12 @@ pub(crate) fn fill_condensed<F: Scalar>(
 /// Which product kernel [`fill_condensed_using`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kernel {
-    /// The register-tile kernel where the CPU has it, else [`Kernel::Gemm`].
+    /// The best register-tile kernel the CPU has, else [`Kernel::Gemm`].
     Auto,
+    /// A given register-tile kernel if the CPU has it, else [`Kernel::Gemm`]
+    /// (forced only by tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Tiles(TileKind),
     /// ndarray's general GEMM (`matrixmultiply`) on blocks of rows (what
     /// `Auto` runs without the tile kernel; forced only by tests).
     #[cfg_attr(not(test), allow(dead_code))]
@@ -144,8 +150,13 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
     let flat: &[F] = standard.as_slice().unwrap_or(&[]);
     let row_of = |i: usize| -> &[F] { &flat[order[i] * d..(order[i] + 1) * d] };
     let centre_row: Vec<F> = flat[centre * d..(centre + 1) * d].to_vec();
-    if let (Kernel::Auto, Some(nr)) = (kernel, panel_width::<F>()) {
-        fill_with_tiles(m, d, nr, &row_of, &centre_row, weights, out, &mut minima);
+    let tiles = match kernel {
+        Kernel::Auto => TileKind::detect(),
+        Kernel::Tiles(kind) => Some(kind).filter(|k| k.is_supported()),
+        Kernel::Gemm => None,
+    };
+    if let Some(kind) = tiles {
+        fill_with_tiles(kind, m, d, &row_of, &centre_row, weights, out, &mut minima);
         return minima;
     }
     let mut centred = Array2::<F>::zeros((m, d));
@@ -225,15 +236,16 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
 /// finishes each row while the block is fresh in cache.
 #[allow(clippy::too_many_arguments)]
 fn fill_with_tiles<'a, F: Scalar>(
+    kind: TileKind,
     m: usize,
     d: usize,
-    nr: usize,
     row_of: &impl Fn(usize) -> &'a [F],
     centre_row: &[F],
     weights: Option<&[F]>,
     out: &mut [F],
     minima: &mut RowMinima<F>,
 ) {
+    let nr = panel_width::<F>(kind);
     let (packed, norms) = PackedRows::pack(m, d, nr, row_of, centre_row);
     let tau = recompute_threshold::<F>(d);
     let per_row = d.max(1) * core::mem::size_of::<F>();
@@ -255,8 +267,8 @@ fn fill_with_tiles<'a, F: Scalar>(
             out: &mut out[start..end],
             suspicious: counts,
         };
-        let filled = F::fill_tiles(&mut job);
-        debug_assert!(filled, "the panel width came from the same detection");
+        let filled = F::fill_tiles(kind, &mut job);
+        debug_assert!(filled, "the kernel's support was checked by the caller");
         for i in r0..r1 {
             let at = row_offset(m, i);
             let dst = &mut out[at..at + (m - i - 1)];
@@ -382,7 +394,14 @@ mod tests {
         })
     }
 
-    const BOTH: [Kernel; 2] = [Kernel::Auto, Kernel::Gemm];
+    /// Every kernel: each tile kernel the CPU has (others fall back to the
+    /// GEMM, so they are still valid runs) and the GEMM.
+    const BOTH: [Kernel; 4] = [
+        Kernel::Auto,
+        Kernel::Tiles(TileKind::Avx512),
+        Kernel::Tiles(TileKind::Avx2),
+        Kernel::Gemm,
+    ];
 
     #[test]
     fn matches_direct_sums_across_blocks() {
@@ -417,29 +436,45 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         {
             let avx512 = std::arch::is_x86_feature_detected!("avx512f");
-            assert_eq!(panel_width::<f64>().is_some(), avx512);
-            assert_eq!(panel_width::<f32>().is_some(), avx512);
+            let avx2 = std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma");
+            let expected = if avx512 {
+                Some(TileKind::Avx512)
+            } else if avx2 {
+                Some(TileKind::Avx2)
+            } else {
+                None
+            };
+            assert_eq!(TileKind::detect(), expected);
         }
         #[cfg(not(target_arch = "x86_64"))]
-        assert_eq!(panel_width::<f64>(), None);
+        assert_eq!(TileKind::detect(), None);
+        assert_eq!(panel_width::<f64>(TileKind::Avx512), 24);
+        assert_eq!(panel_width::<f32>(TileKind::Avx512), 48);
+        assert_eq!(panel_width::<f64>(TileKind::Avx2), 12);
+        assert_eq!(panel_width::<f32>(TileKind::Avx2), 24);
     }
 
     #[test]
     fn full_gram_matches_ndarray() {
-        for (m, d) in [(1, 3), (5, 1), (49, 7), (130, 40)] {
-            let x = pseudo_random(m, d, 0.2, 7);
-            let g = super::super::gram_tiles::full_gram(x.view());
-            let reference = x.dot(&x.t());
-            for (a, b) in g.iter().zip(&reference) {
-                assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "m={m} d={d}");
-            }
-            let x32 = x.mapv(|v| v as f32);
-            let g32 = super::super::gram_tiles::full_gram(x32.view());
-            for (a, b) in g32.iter().zip(&reference) {
-                assert!(
-                    (f64::from(*a) - b).abs() <= 1e-4 * (1.0 + b.abs()),
-                    "m={m} d={d}"
-                );
+        use super::super::gram_tiles::full_gram_using;
+        for kind in [None, Some(TileKind::Avx512), Some(TileKind::Avx2)] {
+            for (m, d) in [(1, 3), (5, 1), (49, 7), (130, 40)] {
+                let x = pseudo_random(m, d, 0.2, 7);
+                let g = full_gram_using(x.view(), kind);
+                let reference = x.dot(&x.t());
+                for (a, b) in g.iter().zip(&reference) {
+                    assert!(
+                        (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                        "{kind:?} m={m} d={d}"
+                    );
+                }
+                let x32 = x.mapv(|v| v as f32);
+                let g32 = full_gram_using(x32.view(), kind);
+                for (a, b) in g32.iter().zip(&reference) {
+                    let err = (f64::from(*a) - b).abs();
+                    assert!(err <= 1e-4 * (1.0 + b.abs()), "{kind:?} m={m} d={d}");
+                }
             }
         }
     }

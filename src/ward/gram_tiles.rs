@@ -27,9 +27,6 @@
 
 use crate::scalar::Scalar;
 
-/// Rows of a tile (broadcast operand).
-pub(crate) const MR: usize = 8;
-
 /// The centred rows packed for the tile kernel: panel `q` holds rows
 /// `q·nr .. q·nr + nr` (zero rows past `m`), element `(r, k)` at
 /// `panel[k·nr + r]`.
@@ -102,11 +99,10 @@ pub struct TileJob<'a, F> {
     pub(crate) suspicious: &'a mut [usize],
 }
 
-/// The panel width of the tile kernel for `F` on this CPU, or `None` when it
-/// has none (no AVX-512, or not x86-64).
+/// The panel width of `kind`'s kernel for `F`.
 #[inline]
-pub(crate) fn panel_width<F: Scalar>() -> Option<usize> {
-    F::tile_panel_width()
+pub(crate) fn panel_width<F: Scalar>(kind: TileKind) -> usize {
+    F::tile_panel_width(kind)
 }
 
 /// Offset of row `i`'s entry `(i, i + 1)` in the condensed order.
@@ -120,7 +116,7 @@ pub(crate) fn row_offset(m: usize, i: usize) -> usize {
 /// inlined into a caller compiled with the kernel's target features, so the
 /// epilogue is vectorised with them too.
 #[inline(always)]
-fn drive<F: Scalar, const NR: usize>(
+fn drive<F: Scalar, const MR: usize, const NR: usize>(
     job: &mut TileJob<'_, F>,
     mut micro: impl FnMut(&[F], &[F], &mut [[F; NR]; MR]),
 ) {
@@ -183,7 +179,7 @@ fn drive<F: Scalar, const NR: usize>(
 /// row-major), every tile computed: the reference work of the benchmarks'
 /// floor, not used by the linkage.
 #[inline(always)]
-fn drive_full<F: Scalar, const NR: usize>(
+fn drive_full<F: Scalar, const MR: usize, const NR: usize>(
     packed: &PackedRows<F>,
     m: usize,
     out: &mut [F],
@@ -220,236 +216,331 @@ fn drive_full<F: Scalar, const NR: usize>(
 /// meets) aimed at the L2 cache.
 pub(crate) const TILE_BLOCK_ROWS_BYTES: usize = 256 << 10;
 
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::{drive, drive_full, PackedRows, TileJob, MR};
-    use core::arch::x86_64::*;
+/// The register-tile kernels, by instruction set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileKind {
+    /// AVX-512F: 8-row tiles, three 512-bit registers wide (24 `f64`, 48
+    /// `f32`), 24 accumulators.
+    Avx512,
+    /// AVX2 and FMA: 4-row tiles, three 256-bit registers wide (12 `f64`, 24
+    /// `f32`), 12 accumulators.
+    Avx2,
+}
 
-    /// Panel width for `f64`: three 8-lane registers.
-    pub(crate) const NR_F64: usize = 24;
-    /// Panel width for `f32`: three 16-lane registers.
-    pub(crate) const NR_F32: usize = 48;
-
-    pub(crate) fn has_avx512() -> bool {
-        std::arch::is_x86_feature_detected!("avx512f")
+impl TileKind {
+    /// The best kernel this CPU runs, if any.
+    pub(crate) fn detect() -> Option<TileKind> {
+        [TileKind::Avx512, TileKind::Avx2]
+            .into_iter()
+            .find(|k| k.is_supported())
     }
 
-    /// `acc[ii][jj] = Σ_k a[k·NR + ii]·b[k·NR + jj]` for `d` coordinates.
-    ///
-    /// # Safety
-    /// AVX-512F must be available; `a` must have at least `(d−1)·NR + MR`
-    /// elements and `b` at least `d·NR` (checked by the caller's slicing in
-    /// debug builds, guaranteed by the packing).
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn micro_f64(a: &[f64], b: &[f64], acc: &mut [[f64; NR_F64]; MR]) {
-        const NR: usize = NR_F64;
-        let d = b.len() / NR;
-        assert!(d == 0 || a.len() >= (d - 1) * NR + MR);
-        let (mut pa, mut pb) = (a.as_ptr(), b.as_ptr());
-        let mut c = [_mm512_setzero_pd(); 3 * MR];
-        for _ in 0..d {
-            // SAFETY: k < d, so pb + 24 and pa + 8 stay inside the slices
-            // (asserted above); loads are unaligned-tolerant.
-            let (b0, b1, b2) = unsafe {
-                (
-                    _mm512_loadu_pd(pb),
-                    _mm512_loadu_pd(pb.add(8)),
-                    _mm512_loadu_pd(pb.add(16)),
-                )
-            };
-            for ii in 0..MR {
-                // SAFETY: as above.
-                let av = _mm512_set1_pd(unsafe { *pa.add(ii) });
-                c[3 * ii] = _mm512_fmadd_pd(av, b0, c[3 * ii]);
-                c[3 * ii + 1] = _mm512_fmadd_pd(av, b1, c[3 * ii + 1]);
-                c[3 * ii + 2] = _mm512_fmadd_pd(av, b2, c[3 * ii + 2]);
-            }
-            // SAFETY: one past the last element read at most.
-            unsafe {
-                pa = pa.add(NR);
-                pb = pb.add(NR);
+    /// Whether this CPU runs the kernel (cached by the standard library).
+    pub(crate) fn is_supported(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            match self {
+                TileKind::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+                TileKind::Avx2 => {
+                    std::arch::is_x86_feature_detected!("avx2")
+                        && std::arch::is_x86_feature_detected!("fma")
+                }
             }
         }
-        for (ii, row) in acc.iter_mut().enumerate() {
-            // SAFETY: each row has 24 elements.
-            unsafe {
-                _mm512_storeu_pd(row.as_mut_ptr(), c[3 * ii]);
-                _mm512_storeu_pd(row.as_mut_ptr().add(8), c[3 * ii + 1]);
-                _mm512_storeu_pd(row.as_mut_ptr().add(16), c[3 * ii + 2]);
-            }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
         }
     }
 
-    /// As [`micro_f64`] for `f32`.
-    ///
-    /// # Safety
-    /// As [`micro_f64`], with `NR = 48`.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn micro_f32(a: &[f32], b: &[f32], acc: &mut [[f32; NR_F32]; MR]) {
-        const NR: usize = NR_F32;
-        let d = b.len() / NR;
-        assert!(d == 0 || a.len() >= (d - 1) * NR + MR);
-        let (mut pa, mut pb) = (a.as_ptr(), b.as_ptr());
-        let mut c = [_mm512_setzero_ps(); 3 * MR];
-        for _ in 0..d {
-            // SAFETY: as in `micro_f64`, with 48 and 8 elements per step.
-            let (b0, b1, b2) = unsafe {
-                (
-                    _mm512_loadu_ps(pb),
-                    _mm512_loadu_ps(pb.add(16)),
-                    _mm512_loadu_ps(pb.add(32)),
-                )
-            };
-            for ii in 0..MR {
-                // SAFETY: as above.
-                let av = _mm512_set1_ps(unsafe { *pa.add(ii) });
-                c[3 * ii] = _mm512_fmadd_ps(av, b0, c[3 * ii]);
-                c[3 * ii + 1] = _mm512_fmadd_ps(av, b1, c[3 * ii + 1]);
-                c[3 * ii + 2] = _mm512_fmadd_ps(av, b2, c[3 * ii + 2]);
-            }
-            // SAFETY: one past the last element read at most.
-            unsafe {
-                pa = pa.add(NR);
-                pb = pb.add(NR);
-            }
+    /// A short name, for benchmark reports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            TileKind::Avx512 => "avx512-tiles",
+            TileKind::Avx2 => "avx2-tiles",
         }
-        for (ii, row) in acc.iter_mut().enumerate() {
-            // SAFETY: each row has 48 elements.
-            unsafe {
-                _mm512_storeu_ps(row.as_mut_ptr(), c[3 * ii]);
-                _mm512_storeu_ps(row.as_mut_ptr().add(16), c[3 * ii + 1]);
-                _mm512_storeu_ps(row.as_mut_ptr().add(32), c[3 * ii + 2]);
-            }
-        }
-    }
-
-    /// Fills a block of `f64` rows.
-    ///
-    /// # Safety
-    /// AVX-512F must be available.
-    #[target_feature(enable = "avx512f")]
-    pub(crate) unsafe fn fill_f64(job: &mut TileJob<'_, f64>) {
-        // SAFETY: the caller guarantees AVX-512F; the panels hold `d·NR`
-        // elements and every row offset in them is below NR − MR + 1.
-        drive::<f64, NR_F64>(job, |a, b, acc| unsafe { micro_f64(a, b, acc) });
-    }
-
-    /// Fills a block of `f32` rows.
-    ///
-    /// # Safety
-    /// AVX-512F must be available.
-    #[target_feature(enable = "avx512f")]
-    pub(crate) unsafe fn fill_f32(job: &mut TileJob<'_, f32>) {
-        // SAFETY: as in `fill_f64`.
-        drive::<f32, NR_F32>(job, |a, b, acc| unsafe { micro_f32(a, b, acc) });
-    }
-
-    /// The full Gram matrix of `f64` packed rows.
-    ///
-    /// # Safety
-    /// AVX-512F must be available.
-    #[target_feature(enable = "avx512f")]
-    pub(crate) unsafe fn full_f64(packed: &PackedRows<f64>, m: usize, out: &mut [f64]) {
-        // SAFETY: as in `fill_f64`.
-        drive_full::<f64, NR_F64>(packed, m, out, |a, b, acc| unsafe { micro_f64(a, b, acc) });
-    }
-
-    /// The full Gram matrix of `f32` packed rows.
-    ///
-    /// # Safety
-    /// AVX-512F must be available.
-    #[target_feature(enable = "avx512f")]
-    pub(crate) unsafe fn full_f32(packed: &PackedRows<f32>, m: usize, out: &mut [f32]) {
-        // SAFETY: as in `fill_f64`.
-        drive_full::<f32, NR_F32>(packed, m, out, |a, b, acc| unsafe { micro_f32(a, b, acc) });
     }
 }
 
+/// Defines a register-tile micro-kernel: `acc[ii][jj] = Σ_k a[k·NR + ii]·b[k·NR
+/// + jj]` over the `d = b.len() / NR` coordinates of a column panel `b` and a
+/// row slice `a` of a panel (same stride), in `3·MR` vector accumulators.
+#[cfg(target_arch = "x86_64")]
+macro_rules! micro_kernel {
+    ($name:ident, $feat:literal, $t:ty, $mr:expr, $nr:expr, $lanes:expr,
+     $zero:ident, $load:ident, $set1:ident, $fmadd:ident, $store:ident) => {
+        /// # Safety
+        /// The CPU must support the kernel's target features.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        unsafe fn $name(a: &[$t], b: &[$t], acc: &mut [[$t; $nr]; $mr]) {
+            const NR: usize = $nr;
+            const MR: usize = $mr;
+            const L: usize = $lanes;
+            let d = b.len() / NR;
+            // the bounds every pointer step below relies on (a packing
+            // invariant: a row offset within a panel is at most NR − MR)
+            assert!(b.len() == d * NR && (d == 0 || a.len() >= (d - 1) * NR + MR));
+            let (mut pa, mut pb) = (a.as_ptr(), b.as_ptr());
+            let mut c = [$zero(); 3 * MR];
+            for _ in 0..d {
+                // SAFETY: at step k, pb = b + k·NR with k < d, so the three
+                // loads of L lanes stay in `b`; pa = a + k·NR and the MR
+                // broadcast elements stay in `a` (asserted above).
+                let (b0, b1, b2) = unsafe { ($load(pb), $load(pb.add(L)), $load(pb.add(2 * L))) };
+                for ii in 0..MR {
+                    // SAFETY: as above.
+                    let av = $set1(unsafe { *pa.add(ii) });
+                    c[3 * ii] = $fmadd(av, b0, c[3 * ii]);
+                    c[3 * ii + 1] = $fmadd(av, b1, c[3 * ii + 1]);
+                    c[3 * ii + 2] = $fmadd(av, b2, c[3 * ii + 2]);
+                }
+                // wrapping: after the last step the pointers may pass the
+                // end of the slices; they are not dereferenced again
+                pa = pa.wrapping_add(NR);
+                pb = pb.wrapping_add(NR);
+            }
+            for (ii, row) in acc.iter_mut().enumerate() {
+                let p = row.as_mut_ptr();
+                // SAFETY: each row holds NR = 3·L elements.
+                unsafe {
+                    $store(p, c[3 * ii]);
+                    $store(p.add(L), c[3 * ii + 1]);
+                    $store(p.add(2 * L), c[3 * ii + 2]);
+                }
+            }
+        }
+    };
+}
+
+/// Defines the block and full-Gram entry points of one kernel.
+#[cfg(target_arch = "x86_64")]
+macro_rules! entry_points {
+    ($fill:ident, $full:ident, $micro:ident, $feat:literal, $t:ty, $mr:expr, $nr:expr) => {
+        /// Fills a block of condensed rows.
+        ///
+        /// # Safety
+        /// The CPU must support the kernel's target features.
+        #[target_feature(enable = $feat)]
+        pub(crate) unsafe fn $fill(job: &mut TileJob<'_, $t>) {
+            // SAFETY: the caller guarantees the features; `drive` hands the
+            // micro-kernel whole panels and row offsets below NR − MR + 1.
+            drive::<$t, $mr, $nr>(job, |a, b, acc| unsafe { $micro(a, b, acc) });
+        }
+
+        /// The full Gram matrix of packed rows.
+        ///
+        /// # Safety
+        /// The CPU must support the kernel's target features.
+        #[target_feature(enable = $feat)]
+        pub(crate) unsafe fn $full(packed: &PackedRows<$t>, m: usize, out: &mut [$t]) {
+            // SAFETY: as in the block entry point.
+            drive_full::<$t, $mr, $nr>(packed, m, out, |a, b, acc| unsafe { $micro(a, b, acc) });
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{drive, drive_full, PackedRows, TileJob};
+    use core::arch::x86_64::*;
+
+    micro_kernel!(
+        micro512_f64,
+        "avx512f",
+        f64,
+        8,
+        24,
+        8,
+        _mm512_setzero_pd,
+        _mm512_loadu_pd,
+        _mm512_set1_pd,
+        _mm512_fmadd_pd,
+        _mm512_storeu_pd
+    );
+    micro_kernel!(
+        micro512_f32,
+        "avx512f",
+        f32,
+        8,
+        48,
+        16,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_storeu_ps
+    );
+    micro_kernel!(
+        micro256_f64,
+        "avx2,fma",
+        f64,
+        4,
+        12,
+        4,
+        _mm256_setzero_pd,
+        _mm256_loadu_pd,
+        _mm256_set1_pd,
+        _mm256_fmadd_pd,
+        _mm256_storeu_pd
+    );
+    micro_kernel!(
+        micro256_f32,
+        "avx2,fma",
+        f32,
+        4,
+        24,
+        8,
+        _mm256_setzero_ps,
+        _mm256_loadu_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_storeu_ps
+    );
+
+    entry_points!(
+        fill512_f64,
+        full512_f64,
+        micro512_f64,
+        "avx512f",
+        f64,
+        8,
+        24
+    );
+    entry_points!(
+        fill512_f32,
+        full512_f32,
+        micro512_f32,
+        "avx512f",
+        f32,
+        8,
+        48
+    );
+    entry_points!(
+        fill256_f64,
+        full256_f64,
+        micro256_f64,
+        "avx2,fma",
+        f64,
+        4,
+        12
+    );
+    entry_points!(
+        fill256_f32,
+        full256_f32,
+        micro256_f32,
+        "avx2,fma",
+        f32,
+        4,
+        24
+    );
+}
+
 /// The per-type entry points, reached through the sealed [`Scalar`] trait.
+/// Each re-checks that the CPU supports the kernel asked for and does nothing
+/// (returning `false`) otherwise.
 pub(crate) mod dispatch {
-    use super::{PackedRows, TileJob};
+    use super::{PackedRows, TileJob, TileKind};
 
-    /// The full Gram matrix of `f64` packed rows; `false` without the kernel.
-    pub(crate) fn full_f64(packed: &PackedRows<f64>, m: usize, out: &mut [f64]) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if super::x86::has_avx512() {
-            // SAFETY: AVX-512F was detected just above.
-            unsafe { super::x86::full_f64(packed, m, out) };
-            return true;
-        }
-        let _ = (packed, m, out);
-        false
+    macro_rules! dispatch_type {
+        ($width:ident, $fill:ident, $full:ident, $t:ty,
+         $w512:expr, $fill512:ident, $full512:ident, $w256:expr, $fill256:ident, $full256:ident) => {
+            /// The panel width of `kind`'s kernel for this type.
+            pub(crate) fn $width(kind: TileKind) -> usize {
+                match kind {
+                    TileKind::Avx512 => $w512,
+                    TileKind::Avx2 => $w256,
+                }
+            }
+
+            /// Fills the job's block with `kind`'s kernel; `false` (nothing
+            /// done) if this CPU lacks it.
+            pub(crate) fn $fill(kind: TileKind, job: &mut TileJob<'_, $t>) -> bool {
+                if !kind.is_supported() || job.packed.nr != $width(kind) {
+                    return false;
+                }
+                #[cfg(target_arch = "x86_64")]
+                match kind {
+                    // SAFETY: support was checked just above.
+                    TileKind::Avx512 => unsafe { super::x86::$fill512(job) },
+                    // SAFETY: as above.
+                    TileKind::Avx2 => unsafe { super::x86::$fill256(job) },
+                }
+                cfg!(target_arch = "x86_64")
+            }
+
+            /// The full Gram matrix with `kind`'s kernel; `false` (nothing
+            /// done) if this CPU lacks it.
+            pub(crate) fn $full(
+                kind: TileKind,
+                packed: &PackedRows<$t>,
+                m: usize,
+                out: &mut [$t],
+            ) -> bool {
+                if !kind.is_supported() || packed.nr != $width(kind) {
+                    return false;
+                }
+                #[cfg(target_arch = "x86_64")]
+                match kind {
+                    // SAFETY: support was checked just above.
+                    TileKind::Avx512 => unsafe { super::x86::$full512(packed, m, out) },
+                    // SAFETY: as above.
+                    TileKind::Avx2 => unsafe { super::x86::$full256(packed, m, out) },
+                }
+                let _ = (m, out);
+                cfg!(target_arch = "x86_64")
+            }
+        };
     }
 
-    /// The full Gram matrix of `f32` packed rows; `false` without the kernel.
-    pub(crate) fn full_f32(packed: &PackedRows<f32>, m: usize, out: &mut [f32]) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if super::x86::has_avx512() {
-            // SAFETY: AVX-512F was detected just above.
-            unsafe { super::x86::full_f32(packed, m, out) };
-            return true;
-        }
-        let _ = (packed, m, out);
-        false
-    }
-
-    /// The panel width for `f64` if the CPU has the kernel.
-    pub(crate) fn width_f64() -> Option<usize> {
-        #[cfg(target_arch = "x86_64")]
-        if super::x86::has_avx512() {
-            return Some(super::x86::NR_F64);
-        }
-        None
-    }
-
-    /// The panel width for `f32` if the CPU has the kernel.
-    pub(crate) fn width_f32() -> Option<usize> {
-        #[cfg(target_arch = "x86_64")]
-        if super::x86::has_avx512() {
-            return Some(super::x86::NR_F32);
-        }
-        None
-    }
-
-    /// Fills the job's block; returns `false` (doing nothing) without the kernel.
-    pub(crate) fn fill_f64(job: &mut TileJob<'_, f64>) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if super::x86::has_avx512() {
-            // SAFETY: AVX-512F was detected just above.
-            unsafe { super::x86::fill_f64(job) };
-            return true;
-        }
-        let _ = job;
-        false
-    }
-
-    /// Fills the job's block; returns `false` (doing nothing) without the kernel.
-    pub(crate) fn fill_f32(job: &mut TileJob<'_, f32>) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if super::x86::has_avx512() {
-            // SAFETY: AVX-512F was detected just above.
-            unsafe { super::x86::fill_f32(job) };
-            return true;
-        }
-        let _ = job;
-        false
-    }
+    dispatch_type!(
+        width_f64,
+        fill_f64,
+        full_f64,
+        f64,
+        24,
+        fill512_f64,
+        full512_f64,
+        12,
+        fill256_f64,
+        full256_f64
+    );
+    dispatch_type!(
+        width_f32,
+        fill_f32,
+        full_f32,
+        f32,
+        48,
+        fill512_f32,
+        full512_f32,
+        24,
+        fill256_f32,
+        full256_f32
+    );
 }
 
 /// `X·Xᵀ` in full (`m × m`) with the kernel the linkage uses on this CPU: the
 /// register tiles where available, ndarray's GEMM otherwise. For the
 /// benchmarks' floor.
 pub(crate) fn full_gram<F: Scalar>(x: ndarray::ArrayView2<'_, F>) -> ndarray::Array2<F> {
+    full_gram_using(x, TileKind::detect())
+}
+
+/// [`full_gram`] with a given tile kernel (`None`, or one the CPU lacks:
+/// ndarray's GEMM).
+pub(crate) fn full_gram_using<F: Scalar>(
+    x: ndarray::ArrayView2<'_, F>,
+    kind: Option<TileKind>,
+) -> ndarray::Array2<F> {
     let (m, d) = x.dim();
-    if let Some(nr) = panel_width::<F>() {
+    if let Some(kind) = kind.filter(|k| k.is_supported()) {
+        let nr = panel_width::<F>(kind);
         let standard = x.as_standard_layout();
         let flat: &[F] = standard.as_slice().unwrap_or(&[]);
         let zeros = vec![F::zero(); d];
         let (packed, _) = PackedRows::pack(m, d, nr, |i| &flat[i * d..(i + 1) * d], &zeros);
         let mut out = vec![F::zero(); m * m];
-        if F::full_gram_tiles(&packed, m, &mut out) {
+        if F::full_gram_tiles(kind, &packed, m, &mut out) {
             if let Ok(g) = ndarray::Array2::from_shape_vec((m, m), out) {
                 return g;
             }
