@@ -8,8 +8,8 @@
 //! `ward_lean` (the memory-lean path), `ward_floor` (the full Gram matrix
 //! `X·Xᵀ` with the product kernel the matrix path uses on this CPU plus one
 //! pass, the floor the matrix path is measured against) and `gram_kernel`
-//! (that full Gram matrix with each product kernel: the AVX-512 and AVX2
-//! register tiles, where the CPU has them, and ndarray's GEMM). Filter with
+//! (that full Gram matrix with each product kernel: the AVX-512 register
+//! tiles, where the CPU has them, and ndarray's GEMM). Filter with
 //! e.g. `cargo bench --bench ward -- 2000`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -88,8 +88,7 @@ fn bench_gram_kernels(c: &mut Criterion) {
     // a tile kernel the CPU lacks would silently run the GEMM: skip it
     let best = pinnersage::__bench::kernel_name();
     let kernels: &[&str] = match best {
-        "avx512-tiles" => &["avx512-tiles", "avx2-tiles", "gemm"],
-        "avx2-tiles" => &["avx2-tiles", "gemm"],
+        "avx512-tiles" => &["avx512-tiles", "gemm"],
         _ => &["gemm"],
     };
     for &kernel in kernels {

@@ -144,14 +144,11 @@ pub mod __bench {
         crate::ward::gram_tiles::full_gram(x)
     }
 
-    /// `X·Xᵀ` with the named kernel (`"avx512-tiles"`, `"avx2-tiles"`, or
-    /// anything else for ndarray's GEMM); a tile kernel this CPU lacks falls
-    /// back to the GEMM.
+    /// `X·Xᵀ` with the named kernel (`"avx512-tiles"`, or anything else for
+    /// ndarray's GEMM); a tile kernel this CPU lacks falls back to the GEMM.
     pub fn gram_using<F: Scalar>(x: ArrayView2<'_, F>, kernel: &str) -> Array2<F> {
         use crate::ward::gram_tiles::TileKind;
-        let kind = [TileKind::Avx512, TileKind::Avx2]
-            .into_iter()
-            .find(|k| k.name() == kernel);
+        let kind = Some(TileKind::Avx512).filter(|k| k.name() == kernel);
         crate::ward::gram_tiles::full_gram_using(x, kind)
     }
 

@@ -19,11 +19,16 @@
 //!   counted — and written straight into the condensed rows: no `m`-wide
 //!   scratch, and no second pass over a Gram block.
 //!
-//! The generic kernel (`matrixmultiply`'s 8×8 AVX-512 `f64` tile) keeps 8
-//! accumulators and repacks the column operand at every call; with 24 the
-//! multiply-adds are not latency-bound. Measured on the data (m = 2000,
-//! d = 256, f64, one thread), see the CHANGELOG and the README's performance
-//! section for the end-to-end effect.
+//! A general GEMM (`matrixmultiply`) keeps fewer accumulators and repacks the
+//! column operand at every call. Measured with the `gram_kernel` bench (full
+//! `X·Xᵀ`, m = 2000, d = 256, one thread, on the 2-core AVX-512 Xeon VM of
+//! the README): the tiles took 29.5 ms (`f64`) and 13.8 ms (`f32`), ndarray's
+//! GEMM 44.5 ms and 21.2 ms. The README's performance section has the
+//! end-to-end effect.
+//!
+//! Every `unsafe` block here is either a call of a `#[target_feature]`
+//! function after the feature was detected, or a pointer access the
+//! micro-kernel's assertion on the slice lengths bounds.
 
 use crate::scalar::Scalar;
 
@@ -221,18 +226,18 @@ pub(crate) const TILE_BLOCK_ROWS_BYTES: usize = 256 << 10;
 pub enum TileKind {
     /// AVX-512F: 8-row tiles, three 512-bit registers wide (24 `f64`, 48
     /// `f32`), 24 accumulators.
+    ///
+    /// (An AVX2 version of the same tile, 4 rows by three 256-bit registers,
+    /// spilled an accumulator and ran 1.46× slower than `matrixmultiply`'s
+    /// AVX2 kernel on this machine (`gram_kernel` bench, m = 2000, f64), so
+    /// CPUs without AVX-512 use that GEMM.)
     Avx512,
-    /// AVX2 and FMA: 4-row tiles, three 256-bit registers wide (12 `f64`, 24
-    /// `f32`), 12 accumulators.
-    Avx2,
 }
 
 impl TileKind {
     /// The best kernel this CPU runs, if any.
     pub(crate) fn detect() -> Option<TileKind> {
-        [TileKind::Avx512, TileKind::Avx2]
-            .into_iter()
-            .find(|k| k.is_supported())
+        Some(TileKind::Avx512).filter(|k| k.is_supported())
     }
 
     /// Whether this CPU runs the kernel (cached by the standard library).
@@ -241,10 +246,6 @@ impl TileKind {
         {
             match self {
                 TileKind::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
-                TileKind::Avx2 => {
-                    std::arch::is_x86_feature_detected!("avx2")
-                        && std::arch::is_x86_feature_detected!("fma")
-                }
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -257,7 +258,6 @@ impl TileKind {
     pub(crate) fn name(self) -> &'static str {
         match self {
             TileKind::Avx512 => "avx512-tiles",
-            TileKind::Avx2 => "avx2-tiles",
         }
     }
 }
@@ -371,32 +371,6 @@ mod x86 {
         _mm512_fmadd_ps,
         _mm512_storeu_ps
     );
-    micro_kernel!(
-        micro256_f64,
-        "avx2,fma",
-        f64,
-        4,
-        12,
-        4,
-        _mm256_setzero_pd,
-        _mm256_loadu_pd,
-        _mm256_set1_pd,
-        _mm256_fmadd_pd,
-        _mm256_storeu_pd
-    );
-    micro_kernel!(
-        micro256_f32,
-        "avx2,fma",
-        f32,
-        4,
-        24,
-        8,
-        _mm256_setzero_ps,
-        _mm256_loadu_ps,
-        _mm256_set1_ps,
-        _mm256_fmadd_ps,
-        _mm256_storeu_ps
-    );
 
     entry_points!(
         fill512_f64,
@@ -416,24 +390,6 @@ mod x86 {
         8,
         48
     );
-    entry_points!(
-        fill256_f64,
-        full256_f64,
-        micro256_f64,
-        "avx2,fma",
-        f64,
-        4,
-        12
-    );
-    entry_points!(
-        fill256_f32,
-        full256_f32,
-        micro256_f32,
-        "avx2,fma",
-        f32,
-        4,
-        24
-    );
 }
 
 /// The per-type entry points, reached through the sealed [`Scalar`] trait.
@@ -444,12 +400,11 @@ pub(crate) mod dispatch {
 
     macro_rules! dispatch_type {
         ($width:ident, $fill:ident, $full:ident, $t:ty,
-         $w512:expr, $fill512:ident, $full512:ident, $w256:expr, $fill256:ident, $full256:ident) => {
+         $w512:expr, $fill512:ident, $full512:ident) => {
             /// The panel width of `kind`'s kernel for this type.
             pub(crate) fn $width(kind: TileKind) -> usize {
                 match kind {
                     TileKind::Avx512 => $w512,
-                    TileKind::Avx2 => $w256,
                 }
             }
 
@@ -463,8 +418,6 @@ pub(crate) mod dispatch {
                 match kind {
                     // SAFETY: support was checked just above.
                     TileKind::Avx512 => unsafe { super::x86::$fill512(job) },
-                    // SAFETY: as above.
-                    TileKind::Avx2 => unsafe { super::x86::$fill256(job) },
                 }
                 cfg!(target_arch = "x86_64")
             }
@@ -484,8 +437,6 @@ pub(crate) mod dispatch {
                 match kind {
                     // SAFETY: support was checked just above.
                     TileKind::Avx512 => unsafe { super::x86::$full512(packed, m, out) },
-                    // SAFETY: as above.
-                    TileKind::Avx2 => unsafe { super::x86::$full256(packed, m, out) },
                 }
                 let _ = (m, out);
                 cfg!(target_arch = "x86_64")
@@ -500,10 +451,7 @@ pub(crate) mod dispatch {
         f64,
         24,
         fill512_f64,
-        full512_f64,
-        12,
-        fill256_f64,
-        full256_f64
+        full512_f64
     );
     dispatch_type!(
         width_f32,
@@ -512,10 +460,7 @@ pub(crate) mod dispatch {
         f32,
         48,
         fill512_f32,
-        full512_f32,
-        24,
-        fill256_f32,
-        full256_f32
+        full512_f32
     );
 }
 
