@@ -13,8 +13,10 @@ What it does, for every size m (and dtype):
     (time.perf_counter): scipy `linkage(X, 'ward')`, fastcluster `linkage(X, 'ward')` (pdist plus the
     O(m^2)-memory algorithm), fastcluster `linkage_vector(X, 'ward')` (memory-saving, from vectors);
   * times a "floor" (the work any exact method from the m x d matrix must do): the full Gram matrix
-    `X·Xᵀ` (~m^2 d multiply-adds) plus one pass over it, with the crate's own GEMM kernel (ndarray's
-    matrixmultiply), reported by `linkage --floor` interleaved with the crate's runs; numpy's
+    `X·Xᵀ` (~m^2 d multiply-adds) plus one pass over it, with the product kernel the crate's matrix
+    path runs on this CPU (its AVX-512 register tiles, or ndarray's matrixmultiply GEMM without
+    AVX-512; the example prints which as `kernel=<name>`), reported by `linkage --floor` interleaved
+    with the crate's runs; numpy's
     `X @ X.T` (single-thread BLAS) is shown beside it for reference;
   * runs the crate's example `linkage X.npy --repeat N --floor [--lean]` (built once with
     `cargo build --release --example linkage`), which reports its own in-process median on stderr as
@@ -61,6 +63,8 @@ TOLERANCE = {"f64": 1e-9, "f32": 1e-4}
 NP_DTYPE = {"f64": np.float64, "f32": np.float32}
 MEDIAN_RE = re.compile(r"median_ms\s*=\s*([0-9.eE+-]+)")
 FLOOR_RE = re.compile(r"floor_ms\s*=\s*([0-9.eE+-]+)")
+KERNEL_RE = re.compile(r"kernel\s*=\s*(\S+)")
+KERNELS_SEEN = set()
 EXTRA_RE = re.compile(r"extra_mib\s*=\s*([0-9.eE+-]+)")
 
 
@@ -203,6 +207,7 @@ def run_crate(exe, npy, repeat, lean, m):
     rss = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
     floor = FLOOR_RE.findall(stderr)
     extra = EXTRA_RE.findall(stderr)
+    KERNELS_SEEN.update(KERNEL_RE.findall(stderr))
     return CrateRun(float(found[-1]), rows[:, 2], rss, wall,
                     float(floor[-1]) if floor else None, float(extra[-1]) if extra else None)
 
@@ -295,7 +300,7 @@ def table(rows, lean):
     head = ["m", "dtype", "crate ms"]
     if lean:
         head.append("crate lean ms")
-    head += ["scipy ms", "fastcluster ms", "fc.linkage_vector ms", "floor ms (crate GEMM)",
+    head += ["scipy ms", "fastcluster ms", "fc.linkage_vector ms", "floor ms (crate kernel)",
              "numpy Gram ms", "fastcluster/crate", "scipy/crate", "crate/floor"]
     if lean:
         head.append("linkage_vector/crate-lean")
@@ -384,7 +389,8 @@ def main():
     if exe is not None:
         print(f"crate: `linkage X.npy --repeat {args.repeat} --floor` and `... --lean` "
               "(its own in-process median, I/O excluded).")
-    print("floor = full `X·Xᵀ` with the crate's GEMM kernel (matrixmultiply) + one pass over it, timed by the "
+    kernel = ", ".join(sorted(KERNELS_SEEN)) or "unknown"
+    print(f"floor = full `X·Xᵀ` with the crate's product kernel ({kernel}) + one pass over it, timed by the "
           "crate's example between its own runs; numpy Gram = `X @ X.T` + `np.min` with numpy's BLAS, for "
           "reference. Ratios > 1× mean the crate is faster; crate/floor is how far the crate is from the "
           "floor. max rel err = crate's sorted heights vs scipy's (worst of both paths). extra MiB = rise "
