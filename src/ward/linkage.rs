@@ -33,10 +33,17 @@ use super::ordering::{fastmap_order, permute_condensed};
 /// Uses [`Ward::new()`](Ward::new): the matrix path while its condensed matrix
 /// fits [`Ward::DEFAULT_MEMORY_BUDGET`], the memory-lean path above it.
 ///
+/// Repeated rows (equal in every coordinate) are collapsed first into one
+/// weighted row each, as [`linkage_weighted`] would take them: the copies
+/// merge first, at distance 0, then the distinct rows cluster with their
+/// multiplicities as weights. The dendrogram is the same, and time and memory
+/// follow the number of distinct rows.
+///
 /// # Complexity
-/// Matrix path: O(m²·d) time for the distances (GEMM-bound) plus O(m²) in
-/// practice for the clustering; O(m²) space (one condensed matrix of `F`) plus
-/// O(m·d). Lean path: O(m²·d) time, O(m·d) space.
+/// With `u ≤ m` distinct rows: O(m·d + m log m) to find them, then on the
+/// matrix path O(u²·d) time for the distances (GEMM-bound) plus O(u²) in
+/// practice for the clustering, O(u²) space (one condensed matrix of `F`) plus
+/// O(m·d); on the lean path O(u²·d) time, O(m·d) space.
 ///
 /// # Example
 /// ```
@@ -63,6 +70,9 @@ pub fn linkage<F: Scalar>(x: ArrayView2<'_, F>) -> Result<Dendrogram<F>> {
 /// zero-distance merges of the copies removed. Two rows start at
 /// `2·w_i·w_j/(w_i+w_j)·‖x_i − x_j‖²`. [`Merge::size`](super::Merge::size)
 /// counts rows, not weight.
+///
+/// Repeated rows are collapsed as in [`linkage`], their weights summed
+/// (unless a sum overflows `F`; the rows are then clustered as given).
 ///
 /// # Errors
 /// As [`linkage`], plus [`Error::WeightLengthMismatch`] and

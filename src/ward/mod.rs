@@ -36,6 +36,7 @@
 
 mod condensed;
 mod dendrogram;
+mod duplicates;
 mod gram;
 pub(crate) mod gram_tiles;
 mod kernels;

@@ -1,12 +1,13 @@
 //! The configurable Ward entry point: which path computes the linkage, and how
 //! much memory the matrix path may take.
 
-use ndarray::{ArrayView1, ArrayView2};
+use ndarray::{ArrayView1, ArrayView2, Axis};
 
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
 use super::dendrogram::Dendrogram;
+use super::duplicates::Duplicates;
 use super::gram::fill_condensed;
 use super::kernels::squared_distance;
 use super::lean::ward_lean;
@@ -112,8 +113,10 @@ impl Ward {
     /// Bytes of the condensed matrix of `m` observations in `F`:
     /// `m(m−1)/2 · size_of::<F>()`, or `None` if that overflows `usize`.
     ///
-    /// The matrix path needs this plus O(m·d) (a centred copy of the input)
-    /// and a GEMM scratch buffer of about 2 MiB.
+    /// The matrix path needs this plus O(m·d) (the rows, centred and packed
+    /// for the product kernel), and without the AVX-512 kernel a GEMM scratch
+    /// buffer of at most 16 MiB. `m` counts distinct rows: repeated rows are
+    /// collapsed into weighted ones first (see [`linkage`](super::linkage)).
     pub fn matrix_bytes<F: Scalar>(m: usize) -> Option<usize> {
         let pairs = if m.is_multiple_of(2) {
             (m / 2).checked_mul(m.saturating_sub(1))
@@ -186,6 +189,24 @@ impl Ward {
         weights: Vec<F>,
         weighted: bool,
     ) -> Result<Dendrogram<F>> {
+        if let Some(dup) = Duplicates::find(x) {
+            if let Some(group_weights) = dup.group_weights(&weights) {
+                let distinct = x.select(Axis(0), &dup.representatives());
+                let groups = self.run_distinct(distinct.view(), group_weights, true)?;
+                return Ok(dup.expand(&groups));
+            }
+        }
+        self.run_distinct(x, weights, weighted)
+    }
+
+    /// [`run`](Self::run) on rows that are all distinct (or whose repeats
+    /// could not be collapsed).
+    fn run_distinct<F: Scalar>(
+        &self,
+        x: ArrayView2<'_, F>,
+        weights: Vec<F>,
+        weighted: bool,
+    ) -> Result<Dendrogram<F>> {
         let m = x.nrows();
         match self.resolve::<F>(m)? {
             Strategy::Lean => Ok(ward_lean(x, weights)),
@@ -237,6 +258,29 @@ mod tests {
     }
 
     #[test]
+    fn repeated_rows_are_collapsed_before_the_budget_applies() {
+        // 3000 rows, 2 distinct: the forced matrix path needs one distance
+        let x =
+            ndarray::Array2::<f64>::from_shape_fn((3000, 2), |(i, j)| ((i % 2) * (j + 1)) as f64);
+        let ward = Ward::new().strategy(Strategy::Matrix).memory_budget(8);
+        let tree = ward.linkage(x.view()).unwrap();
+        assert_eq!(tree.len(), 2999);
+        let d = tree.distances();
+        assert!(d[..2998].iter().all(|&h| h == 0.0));
+        // the two groups of 1500 at squared distance 5: 2·1500·1500/3000·5
+        assert_eq!(d[2998], 7500.0);
+        assert_eq!(
+            tree.cut_k(2).unwrap(),
+            (0..3000).map(|i| i % 2).collect::<Vec<_>>()
+        );
+        let lean = Ward::new()
+            .strategy(Strategy::Lean)
+            .linkage(x.view())
+            .unwrap();
+        assert_eq!(lean.distances(), d);
+    }
+
+    #[test]
     fn overflowing_sizes_never_choose_the_matrix() {
         assert_eq!(Ward::matrix_bytes::<f64>(usize::MAX), None);
         let all = Ward::new().memory_budget(usize::MAX);
@@ -245,7 +289,7 @@ mod tests {
 
     #[test]
     fn forced_matrix_over_budget_is_refused() {
-        let x = ndarray::Array2::<f64>::zeros((10, 2));
+        let x = ndarray::Array2::<f64>::from_shape_fn((10, 2), |(i, j)| (i * 2 + j) as f64);
         let ward = Ward::new().strategy(Strategy::Matrix).memory_budget(359);
         assert_eq!(
             ward.linkage(x.view()),
