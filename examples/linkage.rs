@@ -1,7 +1,7 @@
 //! Ward linkage of an `.npy` matrix, printed in scipy's format.
 //!
 //! ```text
-//! cargo run --release --example linkage -- X.npy [--weights w.npy] [--repeat N] [--lean] [--floor]
+//! cargo run --release --example linkage -- X.npy [--weights w.npy] [--repeat N] [--lean] [--floor] [--parallel]
 //! ```
 //!
 //! Reads an m×d `.npy` of `f32` or `f64` (clustered in that precision) and
@@ -17,8 +17,10 @@
 //! against: the full m×m Gram matrix `X·Xᵀ` with the same product kernel
 //! (the AVX-512 register tiles where the CPU has them, ndarray's
 //! `matrixmultiply` otherwise) plus one pass over a condensed matrix, and
-//! prints `floor_ms=<median>` and `kernel=<name>` on stderr. On Linux it also prints
-//! `extra_mib=<value>`: how far the first linkage call raised the process's
+//! prints `floor_ms=<median>` and `kernel=<name>` on stderr. `--parallel`
+//! (built with `--features parallel`) spreads the distance computation over
+//! rayon's threads ([`Ward::parallel`](pinnersage::ward::Ward)). On Linux it
+//! also prints `extra_mib=<value>`: how far the first linkage call raised the process's
 //! peak resident memory (`VmHWM`) above its level after loading the input.
 //!
 //! Errors (missing file, wrong dtype or shape, non-finite values, bad
@@ -38,16 +40,19 @@ struct Args {
     weights: Option<PathBuf>,
     repeat: usize,
     lean: bool,
+    parallel: bool,
     floor: bool,
 }
 
-const USAGE: &str = "usage: linkage X.npy [--weights w.npy] [--repeat N] [--lean] [--floor]";
+const USAGE: &str =
+    "usage: linkage X.npy [--weights w.npy] [--repeat N] [--lean] [--floor] [--parallel]";
 
 fn parse_args() -> Result<Args, String> {
     let mut x = None;
     let mut weights = None;
     let mut repeat = 0;
     let mut lean = false;
+    let mut parallel = false;
     let mut floor = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -60,6 +65,10 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|_| format!("--repeat takes a whole number, got {n:?}"))?;
             }
             "--lean" => lean = true,
+            "--parallel" if cfg!(feature = "parallel") => parallel = true,
+            "--parallel" => {
+                return Err("--parallel needs the `parallel` feature (--features parallel)".into())
+            }
             "--floor" => floor = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}; {USAGE}")),
@@ -72,6 +81,7 @@ fn parse_args() -> Result<Args, String> {
         weights,
         repeat,
         lean,
+        parallel,
         floor,
     })
 }
@@ -115,13 +125,15 @@ fn read_weights<F: Scalar>(path: &std::path::Path) -> Result<Array1<F>, String> 
 fn cluster<F: Scalar>(
     x: &Array2<F>,
     w: Option<&Array1<F>>,
-    lean: bool,
+    args: &Args,
 ) -> pinnersage::Result<Dendrogram<F>> {
-    let ward = if lean {
+    let ward = if args.lean {
         Ward::new().strategy(Strategy::Lean)
     } else {
         Ward::new()
     };
+    #[cfg(feature = "parallel")]
+    let ward = ward.parallel(args.parallel);
     match w {
         Some(w) => ward.linkage_weighted(x.view(), w.view()),
         None => ward.linkage(x.view()),
@@ -162,7 +174,7 @@ fn peak_rss_kib() -> Option<u64> {
 fn run<F: Scalar>(x: Array2<F>, args: &Args) -> Result<(), String> {
     let w = args.weights.as_deref().map(read_weights::<F>).transpose()?;
     let before = peak_rss_kib();
-    let tree = cluster(&x, w.as_ref(), args.lean).map_err(|e| e.to_string())?;
+    let tree = cluster(&x, w.as_ref(), args).map_err(|e| e.to_string())?;
     if let (Some(a), Some(b)) = (before, peak_rss_kib()) {
         eprintln!("extra_mib={:.1}", b.saturating_sub(a) as f64 / 1024.0);
     }
@@ -171,7 +183,7 @@ fn run<F: Scalar>(x: Array2<F>, args: &Args) -> Result<(), String> {
         let mut floors = Vec::with_capacity(args.repeat);
         for _ in 0..args.repeat {
             let start = Instant::now();
-            let t = cluster(&x, w.as_ref(), args.lean).map_err(|e| e.to_string())?;
+            let t = cluster(&x, w.as_ref(), args).map_err(|e| e.to_string())?;
             times.push(start.elapsed().as_secs_f64() * 1e3);
             std::hint::black_box(t);
             if args.floor {

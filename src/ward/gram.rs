@@ -80,8 +80,9 @@ pub(crate) fn fill_condensed<F: Scalar>(
     order: &[usize],
     weights: Option<&[F]>,
     out: &mut [F],
+    parallel: bool,
 ) -> RowMinima<F> {
-    fill_condensed_using(x, order, weights, out, Kernel::Auto)
+    fill_condensed_using(x, order, weights, out, Kernel::Auto, parallel)
 }
 
 /// Which product kernel [`fill_condensed_using`] runs.
@@ -107,6 +108,7 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
     weights: Option<&[F]>,
     out: &mut [F],
     kernel: Kernel,
+    parallel: bool,
 ) -> RowMinima<F> {
     let (m, d) = x.dim();
     debug_assert_eq!(order.len(), m);
@@ -156,7 +158,17 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
         Kernel::Gemm => None,
     };
     if let Some(kind) = tiles {
-        fill_with_tiles(kind, m, d, &row_of, &centre_row, weights, out, &mut minima);
+        fill_with_tiles(
+            kind,
+            m,
+            d,
+            &row_of,
+            &centre_row,
+            weights,
+            out,
+            &mut minima,
+            parallel,
+        );
         return minima;
     }
     let mut centred = Array2::<F>::zeros((m, d));
@@ -215,16 +227,11 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
                     }
                 }
             }
-            finish_row(
-                i,
-                dst,
-                suspicious > 0,
-                &norms,
-                tau,
-                &row_of,
-                weights,
-                &mut minima,
-            );
+            let nearest = finish_row(i, dst, suspicious > 0, &norms, tau, &row_of, weights);
+            if let Some((j, v)) = nearest {
+                minima.nn[i] = j;
+                minima.dist[i] = v;
+            }
         }
         r0 = r1;
     }
@@ -233,30 +240,39 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
 
 /// The tile path of [`fill_condensed`]: packs the centred rows once, then
 /// fills block after block of condensed rows with the tile kernel and
-/// finishes each row while the block is fresh in cache.
+/// finishes each row while the block is fresh in cache. With `parallel` (and
+/// the `parallel` feature) the blocks are spread over rayon's threads; each
+/// block is computed the same way, so the result is the same bit for bit.
 #[allow(clippy::too_many_arguments)]
 fn fill_with_tiles<'a, F: Scalar>(
     kind: TileKind,
     m: usize,
     d: usize,
-    row_of: &impl Fn(usize) -> &'a [F],
+    row_of: &(impl Fn(usize) -> &'a [F] + Sync),
     centre_row: &[F],
     weights: Option<&[F]>,
     out: &mut [F],
     minima: &mut RowMinima<F>,
+    parallel: bool,
 ) {
     let nr = panel_width::<F>(kind);
     let (packed, norms) = PackedRows::pack(m, d, nr, row_of, centre_row);
     let tau = recompute_threshold::<F>(d);
     let per_row = d.max(1) * core::mem::size_of::<F>();
     let block = (TILE_BLOCK_ROWS_BYTES / per_row / nr).max(1) * nr;
-    let mut suspicious = vec![0usize; block];
+    // the blocks and their condensed rows, in order
+    let mut blocks: Vec<(usize, usize, &mut [F])> = Vec::with_capacity(m / block + 1);
+    let mut rest = out;
     let mut r0 = 0usize;
     while r0 + 1 < m {
         let r1 = (r0 + block).min(m - 1);
-        let (start, end) = (row_offset(m, r0), row_offset(m, r1));
-        let counts = &mut suspicious[..r1 - r0];
-        counts.fill(0);
+        let (rows, tail) = rest.split_at_mut(row_offset(m, r1) - row_offset(m, r0));
+        blocks.push((r0, r1, rows));
+        rest = tail;
+        r0 = r1;
+    }
+    let run_block = |(r0, r1, rows): (usize, usize, &mut [F])| -> Vec<Option<(usize, F)>> {
+        let mut counts = vec![0usize; r1 - r0];
         let mut job = TileJob {
             packed: &packed,
             norms: &norms,
@@ -264,34 +280,44 @@ fn fill_with_tiles<'a, F: Scalar>(
             m,
             r0,
             r1,
-            out: &mut out[start..end],
-            suspicious: counts,
+            out: &mut *rows,
+            suspicious: &mut counts,
         };
         let filled = F::fill_tiles(kind, &mut job);
         debug_assert!(filled, "the kernel's support was checked by the caller");
-        for i in r0..r1 {
-            let at = row_offset(m, i);
-            let dst = &mut out[at..at + (m - i - 1)];
-            finish_row(
-                i,
-                dst,
-                suspicious[i - r0] > 0,
-                &norms,
-                tau,
-                row_of,
-                weights,
-                minima,
-            );
+        let base = row_offset(m, r0);
+        (r0..r1)
+            .map(|i| {
+                let at = row_offset(m, i) - base;
+                let dst = &mut rows[at..at + (m - i - 1)];
+                finish_row(i, dst, counts[i - r0] > 0, &norms, tau, row_of, weights)
+            })
+            .collect()
+    };
+    #[cfg(feature = "parallel")]
+    let found: Vec<Vec<Option<(usize, F)>>> = if parallel {
+        use rayon::prelude::*;
+        blocks.into_par_iter().map(run_block).collect()
+    } else {
+        blocks.into_iter().map(run_block).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let found: Vec<Vec<Option<(usize, F)>>> = {
+        let _ = parallel;
+        blocks.into_iter().map(run_block).collect()
+    };
+    for (i, nearest) in found.into_iter().flatten().enumerate() {
+        if let Some((j, v)) = nearest {
+            minima.nn[i] = j;
+            minima.dist[i] = v;
         }
-        r0 = r1;
     }
 }
 
 /// Finishes row `i` of the condensed matrix (`dst`, the entries `(i, j)`,
 /// `j > i`, already clamped Gram-form distances): recomputes the entries below
-/// the threshold directly when `suspicious`, applies the weights, and records
-/// the row's nearest neighbour to its right.
-#[allow(clippy::too_many_arguments)]
+/// the threshold directly when `suspicious`, applies the weights, and returns
+/// the row's nearest neighbour to its right with its dissimilarity.
 #[inline]
 fn finish_row<'a, F: Scalar>(
     i: usize,
@@ -301,8 +327,7 @@ fn finish_row<'a, F: Scalar>(
     tau: F,
     row_of: &impl Fn(usize) -> &'a [F],
     weights: Option<&[F]>,
-    minima: &mut RowMinima<F>,
-) {
+) -> Option<(usize, F)> {
     let two = F::one() + F::one();
     let ni = norms[i];
     if suspicious {
@@ -322,10 +347,7 @@ fn finish_row<'a, F: Scalar>(
             }
         }
     }
-    if let Some((k, v)) = argmin(dst) {
-        minima.nn[i] = i + 1 + k;
-        minima.dist[i] = v;
-    }
+    argmin(dst).map(|(k, v)| (i + 1 + k, v))
 }
 
 /// Each row's nearest neighbour among the rows to its right in the condensed
@@ -414,7 +436,8 @@ mod tests {
             ] {
                 let x = pseudo_random(m, d, offset, m as u64);
                 let mut out = vec![0.0; m * (m - 1) / 2];
-                let minima = fill_condensed_using(x.view(), &identity(m), None, &mut out, kernel);
+                let minima =
+                    fill_condensed_using(x.view(), &identity(m), None, &mut out, kernel, false);
                 for (k, (&a, &b)) in out.iter().zip(&naive(x.view())).enumerate() {
                     assert!(
                         (a - b).abs() <= 1e-11 * b,
@@ -423,6 +446,29 @@ mod tests {
                 }
                 assert_eq!(minima, RowMinima::of_condensed(m, &out), "{kernel:?} m={m}");
             }
+        }
+    }
+
+    #[test]
+    fn parallel_blocks_give_the_same_bits() {
+        // several blocks (120 rows each at d = 256), weights, a cancelling
+        // offset so that some rows are recomputed
+        let (m, d) = (400, 256);
+        let x = pseudo_random(m, d, 3.0, 5);
+        let w: Vec<f64> = (0..m).map(|i| 1.0 + (i % 5) as f64).collect();
+        let order: Vec<usize> = (0..m).rev().collect();
+        for weights in [None, Some(w.as_slice())] {
+            let mut serial = vec![0.0; m * (m - 1) / 2];
+            let mut parallel = vec![0.0; m * (m - 1) / 2];
+            let a =
+                fill_condensed_using(x.view(), &order, weights, &mut serial, Kernel::Auto, false);
+            let b =
+                fill_condensed_using(x.view(), &order, weights, &mut parallel, Kernel::Auto, true);
+            assert_eq!(a, b);
+            assert!(serial
+                .iter()
+                .zip(&parallel)
+                .all(|(p, q)| p.to_bits() == q.to_bits()));
         }
     }
 
@@ -489,7 +535,7 @@ mod tests {
             let pairs = m * m.saturating_sub(1) / 2;
             for kernel in BOTH {
                 let mut out = vec![0.0; pairs];
-                let minima = fill_condensed_using(x.view(), &order, weights, &mut out, kernel);
+                let minima = fill_condensed_using(x.view(), &order, weights, &mut out, kernel, false);
                 let mut k = 0;
                 for i in 0..m {
                     for j in i + 1..m {
@@ -506,7 +552,7 @@ mod tests {
                 let exact32 = naive(x32.mapv(f64::from).select(Axis(0), &order).view());
                 let mut out32 = vec![0.0f32; pairs];
                 let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-                fill_condensed_using(x32.view(), &order, weighted.then_some(w32.as_slice()), &mut out32, kernel);
+                fill_condensed_using(x32.view(), &order, weighted.then_some(w32.as_slice()), &mut out32, kernel, false);
                 let mut k = 0;
                 for i in 0..m {
                     for j in i + 1..m {
@@ -526,7 +572,14 @@ mod tests {
         let x = array![[1e8, 3.0, -2.0], [1.0, 2.0, 3.0], [1e8, 3.0, -2.0]];
         for kernel in BOTH {
             let mut out = vec![1.0; 3];
-            fill_condensed_using(x.view(), &identity(x.nrows()), None, &mut out, kernel);
+            fill_condensed_using(
+                x.view(),
+                &identity(x.nrows()),
+                None,
+                &mut out,
+                kernel,
+                false,
+            );
             assert_eq!(out[1], 0.0);
             assert!(out[0] > 0.0 && out[2] > 0.0);
         }
@@ -541,7 +594,7 @@ mod tests {
         let plain = naive(x.view());
         for kernel in BOTH {
             let mut out = vec![0.0; 190];
-            fill_condensed_using(xv, &identity(20), Some(&w), &mut out, kernel);
+            fill_condensed_using(xv, &identity(20), Some(&w), &mut out, kernel, false);
             let mut k = 0;
             for i in 0..20 {
                 for j in i + 1..20 {
@@ -560,7 +613,7 @@ mod tests {
         let exact = naive(x32.mapv(f64::from).view());
         for kernel in BOTH {
             let mut out = vec![0.0f32; 200 * 199 / 2];
-            fill_condensed_using(x32.view(), &identity(200), None, &mut out, kernel);
+            fill_condensed_using(x32.view(), &identity(200), None, &mut out, kernel, false);
             for (&a, &b) in out.iter().zip(&exact) {
                 assert!((f64::from(a) - b).abs() <= 1e-5 * b, "{kernel:?}");
             }

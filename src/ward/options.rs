@@ -67,6 +67,8 @@ pub enum Strategy {
 pub struct Ward {
     strategy: Strategy,
     memory_budget: usize,
+    #[cfg_attr(feature = "serde", serde(default))]
+    parallel: bool,
 }
 
 impl Default for Ward {
@@ -84,6 +86,7 @@ impl Ward {
         Ward {
             strategy: Strategy::Auto,
             memory_budget: Self::DEFAULT_MEMORY_BUDGET,
+            parallel: false,
         }
     }
 
@@ -98,6 +101,37 @@ impl Ward {
     pub const fn memory_budget(mut self, bytes: usize) -> Self {
         self.memory_budget = bytes;
         self
+    }
+
+    /// Spreads the matrix path's distance computation (with the AVX-512
+    /// product kernel) over rayon's threads. The result is the same bit for
+    /// bit; the clustering itself stays sequential. Off by default: when many
+    /// linkages already run in parallel (one per user, as in
+    /// [`PinnerSage::profiles`](crate::PinnerSage::profiles)), threads inside
+    /// each only add overhead.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array2;
+    /// use pinnersage::ward::Ward;
+    ///
+    /// let x = Array2::from_shape_fn((300, 8), |(i, j)| ((i * 7 + j * 3) % 11) as f64 + 0.01 * i as f64);
+    /// let serial = Ward::new().linkage(x.view())?;
+    /// let parallel = Ward::new().parallel(true).linkage(x.view())?;
+    /// assert_eq!(serial, parallel);
+    /// # Ok::<(), pinnersage::Error>(())
+    /// ```
+    #[cfg(feature = "parallel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "parallel")))]
+    pub const fn parallel(mut self, on: bool) -> Self {
+        self.parallel = on;
+        self
+    }
+
+    /// Whether the distance computation runs on rayon's threads (see
+    /// `parallel`, with the `parallel` feature).
+    pub const fn configured_parallel(&self) -> bool {
+        self.parallel
     }
 
     /// The configured strategy.
@@ -214,8 +248,13 @@ impl Ward {
                 let order = order_rows(x);
                 let weights: Vec<F> = order.iter().map(|&i| weights[i]).collect();
                 let mut d = vec![F::zero(); m * m.saturating_sub(1) / 2];
-                let minima =
-                    fill_condensed(x, &order, weighted.then_some(weights.as_slice()), &mut d);
+                let minima = fill_condensed(
+                    x,
+                    &order,
+                    weighted.then_some(weights.as_slice()),
+                    &mut d,
+                    self.parallel,
+                );
                 Ok(ward_on_matrix(m, d, weights, order, minima))
             }
         }
