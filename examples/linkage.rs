@@ -40,6 +40,7 @@ struct Args {
     weights: Option<PathBuf>,
     repeat: usize,
     lean: bool,
+    #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
     parallel: bool,
     floor: bool,
 }

@@ -53,18 +53,10 @@ pub(crate) fn squared_norm<F: Scalar>(a: &[F]) -> F {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
-/// The smallest value of `values` and the first position where it occurs, or
-/// `None` for an empty slice. Values are never NaN here (`+∞` marks retired
-/// entries), so `min` is a total order.
-///
-/// # Complexity
-/// O(n) time: one vectorised pass for the minimum, one scan that stops at its
-/// first occurrence.
+/// The smallest value of `values` (`+∞` for an empty slice): one vectorised
+/// pass.
 #[inline]
-pub(crate) fn argmin<F: Scalar>(values: &[F]) -> Option<(usize, F)> {
-    if values.is_empty() {
-        return None;
-    }
+pub(crate) fn min_value<F: Scalar>(values: &[F]) -> F {
     let mut acc = [F::infinity(); 8];
     let chunks = values.chunks_exact(8);
     let rest = chunks.remainder();
@@ -80,6 +72,22 @@ pub(crate) fn argmin<F: Scalar>(values: &[F]) -> Option<(usize, F)> {
             best = v;
         }
     }
+    best
+}
+
+/// The smallest value of `values` and the first position where it occurs, or
+/// `None` for an empty slice. Values are never NaN here (`+∞` marks retired
+/// entries), so `min` is a total order.
+///
+/// # Complexity
+/// O(n) time: one vectorised pass for the minimum, one scan that stops at its
+/// first occurrence.
+#[inline]
+pub(crate) fn argmin<F: Scalar>(values: &[F]) -> Option<(usize, F)> {
+    if values.is_empty() {
+        return None;
+    }
+    let best = min_value(values);
     let pos = values.iter().position(|&v| v == best).unwrap_or(0);
     Some((pos, values[pos]))
 }
@@ -110,5 +118,8 @@ mod tests {
         let w = [f32::INFINITY, 2.0, f32::INFINITY];
         assert_eq!(argmin(&w), Some((1, 2.0)));
         assert_eq!(argmin(&[f64::INFINITY; 3]), Some((0, f64::INFINITY)));
+        assert_eq!(min_value::<f64>(&[]), f64::INFINITY);
+        assert_eq!(min_value(&v), 0.5);
+        assert_eq!(min_value(&w), 2.0);
     }
 }

@@ -43,7 +43,7 @@ use crate::scalar::Scalar;
 use super::condensed::condensed_index;
 use super::dendrogram::Dendrogram;
 use super::gram::RowMinima;
-use super::kernels::argmin;
+use super::kernels::{argmin, min_value};
 use super::min_heap::IndexedMinHeap;
 
 /// Pending merges from which a row catch-up first streams the whole row into
@@ -114,7 +114,7 @@ impl<F: Scalar> State<F> {
         if end - start >= STREAM_ROW_AFTER {
             // Many random updates ahead: pull the row into cache at streaming
             // speed first (one sequential pass) instead of one miss at a time.
-            core::hint::black_box(argmin(self.row(i)));
+            core::hint::black_box(min_value(self.row(i)));
         }
         // Which case an entry falls in:
         // * b < i: the merge is left of row i, nothing to do (a branch:
