@@ -26,7 +26,7 @@ pub struct Merge<F> {
 /// A full agglomerative clustering of `m` observations: `m − 1` merges sorted by
 /// distance (non-decreasing).
 ///
-/// Built by [`linkage`](crate::ward::linkage) and friends. Cut it into flat
+/// Built by [`linkage`](fn@crate::ward::linkage) and friends. Cut it into flat
 /// clusters with [`cut`](Dendrogram::cut) (distance threshold, the paper's rule)
 /// or [`cut_k`](Dendrogram::cut_k) (fixed number of clusters).
 #[derive(Debug, Clone, PartialEq)]

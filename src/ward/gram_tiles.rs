@@ -262,9 +262,10 @@ impl TileKind {
     }
 }
 
-/// Defines a register-tile micro-kernel: `acc[ii][jj] = Σ_k a[k·NR + ii]·b[k·NR
-/// + jj]` over the `d = b.len() / NR` coordinates of a column panel `b` and a
-/// row slice `a` of a panel (same stride), in `3·MR` vector accumulators.
+/// Defines a register-tile micro-kernel:
+/// `acc[ii][jj] = Σ_k a[k·NR + ii]·b[k·NR + jj]` over the `d = b.len() / NR`
+/// coordinates of a column panel `b` and a row slice `a` of a panel (same
+/// stride), in `3·MR` vector accumulators.
 #[cfg(target_arch = "x86_64")]
 macro_rules! micro_kernel {
     ($name:ident, $feat:literal, $t:ty, $mr:expr, $nr:expr, $lanes:expr,

@@ -1,6 +1,6 @@
 //! Exact Ward agglomerative clustering.
 //!
-//! * [`linkage`] — rows of an embedding matrix;
+//! * [`linkage`](fn@linkage) — rows of an embedding matrix;
 //! * [`linkage_weighted`] — rows with multiplicities (repeated items collapsed);
 //! * [`linkage_condensed`] — your own precomputed dissimilarities;
 //! * [`Ward`] — the same with a choice of [`Strategy`] and a memory budget

@@ -38,7 +38,7 @@ pub enum Strategy {
 
 /// Ward clustering with a choice of [`Strategy`] and a memory budget.
 ///
-/// The free functions [`linkage`](super::linkage) and
+/// The free functions [`linkage`](fn@super::linkage) and
 /// [`linkage_weighted`](super::linkage_weighted) are `Ward::new()` with the
 /// defaults: [`Strategy::Auto`] and a budget of
 /// [`Ward::DEFAULT_MEMORY_BUDGET`] bytes (256 MiB: the matrix path up to 8 192
@@ -150,7 +150,7 @@ impl Ward {
     /// The matrix path needs this plus O(m·d) (the rows, centred and packed
     /// for the product kernel), and without the AVX-512 kernel a GEMM scratch
     /// buffer of at most 16 MiB. `m` counts distinct rows: repeated rows are
-    /// collapsed into weighted ones first (see [`linkage`](super::linkage)).
+    /// collapsed into weighted ones first (see [`linkage`](fn@super::linkage)).
     pub fn matrix_bytes<F: Scalar>(m: usize) -> Option<usize> {
         let pairs = if m.is_multiple_of(2) {
             (m / 2).checked_mul(m.saturating_sub(1))
@@ -182,11 +182,11 @@ impl Ward {
         }
     }
 
-    /// Ward clustering of the rows of `x`; see [`linkage`](super::linkage) for
+    /// Ward clustering of the rows of `x`; see [`linkage`](fn@super::linkage) for
     /// the conventions.
     ///
     /// # Errors
-    /// As [`linkage`](super::linkage), plus [`Error::MemoryBudgetExceeded`]
+    /// As [`linkage`](fn@super::linkage), plus [`Error::MemoryBudgetExceeded`]
     /// (see [`resolve`](Self::resolve)).
     ///
     /// # Complexity
