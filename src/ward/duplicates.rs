@@ -74,6 +74,62 @@ impl Duplicates {
             }
             start = end;
         }
+        Self::from_representatives(&rep)
+    }
+
+    /// Groups the observations of a condensed dissimilarity matrix that are
+    /// interchangeable — `d(i, j) = 0` and `d(i, k) = d(j, k)` for every other
+    /// `k` — or `None` when there are none. For squared Euclidean distances of
+    /// finite rows these are exactly the identical rows, grouped as
+    /// [`find`](Self::find) groups them.
+    ///
+    /// # Complexity
+    /// O(m²) time for the scan plus O(m) per zero entry checked (a zero entry
+    /// between two observations that are not interchangeable is checked at
+    /// most `8·m` times in all, then the search stops), O(m) space.
+    pub(crate) fn find_in_condensed<F: Scalar>(m: usize, d: &[F]) -> Option<Self> {
+        if m < 2 || !d.iter().any(|&v| v == F::zero()) {
+            return None;
+        }
+        let at = |i: usize, j: usize| -> F {
+            match i.cmp(&j) {
+                core::cmp::Ordering::Less => d[super::condensed_index(m, i, j)],
+                core::cmp::Ordering::Greater => d[super::condensed_index(m, j, i)],
+                core::cmp::Ordering::Equal => F::zero(),
+            }
+        };
+        let interchangeable =
+            |i: usize, j: usize| (0..m).all(|k| k == i || k == j || at(i, k) == at(j, k));
+        let mut rep: Vec<usize> = (0..m).collect();
+        let mut failures_left = 8 * m;
+        'rows: for i in 0..m - 1 {
+            if rep[i] != i {
+                continue;
+            }
+            let start = super::condensed_index(m, i, i + 1);
+            for (k, &v) in d[start..start + (m - i - 1)].iter().enumerate() {
+                let j = i + 1 + k;
+                if v != F::zero() || rep[j] != j {
+                    continue;
+                }
+                if interchangeable(i, j) {
+                    rep[j] = i;
+                } else {
+                    failures_left -= 1;
+                    if failures_left == 0 {
+                        break 'rows;
+                    }
+                }
+            }
+        }
+        Self::from_representatives(&rep)
+    }
+
+    /// The groups from each observation's representative (the first
+    /// observation of its group, `rep[i] ≤ i`, `rep[rep[i]] = rep[i]`), or
+    /// `None` when every group is a single observation.
+    fn from_representatives(rep: &[usize]) -> Option<Self> {
+        let m = rep.len();
         let mut group_of = vec![usize::MAX; m];
         let mut sizes: Vec<usize> = Vec::new();
         for i in 0..m {
@@ -86,7 +142,7 @@ impl Duplicates {
             sizes[g] += 1;
         }
         if sizes.len() == m {
-            return None; // equal hashes, different rows
+            return None; // all distinct
         }
         let mut starts = Vec::with_capacity(sizes.len() + 1);
         starts.push(0);
@@ -228,6 +284,51 @@ mod tests {
             Some(vec![10.0, 6.0, 5.0])
         );
         assert_eq!(dup.group_weights(&[f64::MAX; 6]), None);
+    }
+
+    fn squared_condensed(x: ndarray::ArrayView2<'_, f64>) -> Vec<f64> {
+        let m = x.nrows();
+        let mut d = Vec::new();
+        for i in 0..m {
+            for j in i + 1..m {
+                let diff = &x.row(i) - &x.row(j);
+                d.push(diff.dot(&diff));
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn condensed_groups_equal_row_groups() {
+        let x = array![
+            [1.0_f64, 2.0],
+            [0.0, 0.0],
+            [1.0, 2.0],
+            [-0.0, 0.0],
+            [5.0, 5.0],
+            [1.0, 2.0]
+        ];
+        let d = squared_condensed(x.view());
+        assert_eq!(
+            Duplicates::find_in_condensed(6, &d),
+            Duplicates::find(x.view())
+        );
+        let distinct = array![[0.0_f64], [1.0], [3.0]];
+        assert_eq!(
+            Duplicates::find_in_condensed(3, &squared_condensed(distinct.view())),
+            None
+        );
+        assert_eq!(Duplicates::find_in_condensed::<f64>(1, &[]), None);
+    }
+
+    #[test]
+    fn zero_dissimilarity_alone_is_not_a_duplicate() {
+        // d(0, 1) = 0 but 0 and 1 differ from 2: not interchangeable
+        assert_eq!(Duplicates::find_in_condensed(3, &[0.0_f64, 1.0, 2.0]), None);
+        // d(0, 1) = 0 and equal rows: grouped
+        let dup = Duplicates::find_in_condensed(3, &[0.0_f64, 2.0, 2.0]).expect("0 ~ 1");
+        assert_eq!(dup.members(0), &[0, 1]);
+        assert_eq!(dup.members(1), &[2]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::scalar::Scalar;
 
 use super::condensed::{condensed_index, observations_for_len};
 use super::dendrogram::Dendrogram;
+use super::duplicates::Duplicates;
 use super::gram::RowMinima;
 use super::matrix::ward_on_matrix;
 use super::options::Ward;
@@ -113,6 +114,11 @@ pub fn linkage_weighted<F: Scalar>(
 ///
 /// An empty vector stands for a single observation and gives an empty dendrogram.
 ///
+/// Interchangeable observations (`d(i, j) = 0` and `d(i, k) = d(j, k)` for
+/// every other `k`: for squared distances, identical rows) are collapsed as
+/// [`linkage`](fn@linkage) collapses repeated rows, so both entry points give the
+/// same dendrogram for the same data.
+///
 /// # Errors
 /// [`Error::CondensedLength`] if the length is not `m(m−1)/2` for any `m`;
 /// [`Error::InvalidDissimilarity`] for a negative or non-finite entry.
@@ -143,13 +149,51 @@ pub fn linkage_condensed<F: Scalar>(condensed: ArrayView1<'_, F>) -> Result<Dend
         Some(s) => s,
         None => &condensed.to_vec(),
     };
+    let ones = vec![F::one(); m];
+    if let Some(dup) = Duplicates::find_in_condensed(m, given) {
+        if let Some(weights) = dup.group_weights(&ones) {
+            let reps = dup.representatives();
+            let u = reps.len();
+            let mut distinct = Vec::with_capacity(u * (u - 1) / 2);
+            for (a, &ra) in reps.iter().enumerate() {
+                for &rb in &reps[a + 1..] {
+                    distinct.push(given[condensed_index(m, ra, rb)]);
+                }
+            }
+            let groups = ward_on_condensed(u, &distinct, weights);
+            return Ok(dup.expand(&groups));
+        }
+    }
+    Ok(ward_on_condensed(m, given, ones))
+}
+
+/// Ward on a condensed matrix of `m` observations of weights `w`: `given`
+/// holds the plain dissimilarities; in the FastMap order, the entry of two
+/// slots of weights `w_i`, `w_j` is scaled by `2·w_i·w_j/(w_i + w_j)`
+/// exactly as the embedding-matrix path scales its distances, so both entry
+/// points compute the same dendrogram from the same numbers.
+fn ward_on_condensed<F: Scalar>(m: usize, given: &[F], w: Vec<F>) -> Dendrogram<F> {
     let order = fastmap_order(m, |i, j| {
         let (lo, hi) = if i < j { (i, j) } else { (j, i) };
         given[condensed_index(m, lo, hi)]
     });
-    let d = permute_condensed(m, given, &order);
+    let mut d = permute_condensed(m, given, &order);
+    let w: Vec<F> = order.iter().map(|&i| w[i]).collect();
+    if w.iter().any(|&v| v != F::one()) {
+        let two = F::one() + F::one();
+        let mut k = 0;
+        for i in 0..m {
+            for j in i + 1..m {
+                let (wi, wj) = (w[i], w[j]);
+                if wi != F::one() || wj != F::one() {
+                    d[k] = d[k] * two * wi * wj / (wi + wj);
+                }
+                k += 1;
+            }
+        }
+    }
     let minima = RowMinima::of_condensed(m, &d);
-    Ok(ward_on_matrix(m, d, vec![F::one(); m], order, minima))
+    ward_on_matrix(m, d, w, order, minima)
 }
 
 /// Checks shape and finiteness of an embedding matrix.
