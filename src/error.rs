@@ -44,7 +44,9 @@ pub enum Error {
     /// type: cluster weights (sums of row weights) would be infinite and the
     /// Lance–Williams updates NaN. Scale the weights down (Ward's heights scale
     /// with them).
-    #[error("the row weights sum past the largest finite value of the element type: scale them down")]
+    #[error(
+        "the row weights sum past the largest finite value of the element type: scale them down"
+    )]
     WeightSumOverflow,
 
     /// The weight vector's length differs from the number of rows.

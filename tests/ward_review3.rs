@@ -30,10 +30,13 @@ fn assert_close(a: &[f64], b: &[f64], tol: f64) -> Result<(), TestCaseError> {
 
 /// Rows drawn from a small pool (so they repeat), with `-0.0` and `0.0` both
 /// in the pool.
-fn repeated_rows(max_m: usize, d: usize) -> impl Strategy<Value = Array2<f64>> {
-    (1usize..=max_m, 1usize..5).prop_flat_map(move |(m, pool)| {
+fn repeated_rows(max_m: usize, d: usize, max_pool: usize) -> impl Strategy<Value = Array2<f64>> {
+    (1usize..=max_m, 1usize..=max_pool).prop_flat_map(move |(m, pool)| {
         let values = prop::collection::vec(
-            prop::sample::select(vec![0.0, -0.0, 1.0, -2.5, 3.25, 0.1]),
+            prop_oneof![
+                prop::sample::select(vec![0.0, -0.0, 1.0, -2.5, 3.25, 0.1]),
+                -3.0f64..3.0,
+            ],
             pool * d,
         );
         (values, prop::collection::vec(0..pool, m)).prop_map(move |(v, pick)| {
@@ -48,8 +51,21 @@ proptest! {
     /// Repeated rows on every path, weighted or not: m − 1 valid merges
     /// (replayed as Ward), the naive oracle's heights.
     #[test]
+    fn many_repeats_across_panel_widths(x in repeated_rows(130, 2, 90)) {
+        // up to 130 rows of up to 90 distinct values (past the panels of 24
+        // and 48 rows): the matrix path and the lean path agree with the
+        // naive oracle
+        let oracle = naive_ward_heights(x.view(), None);
+        let tree = ward::linkage(x.view()).unwrap();
+        replay_check(x.view(), None, &tree, 1e-9).map_err(TestCaseError::fail)?;
+        assert_close(&tree.distances(), &oracle, 1e-9)?;
+        let lean = Ward::new().strategy(Path::Lean).linkage(x.view()).unwrap();
+        assert_close(&lean.distances(), &oracle, 1e-9)?;
+    }
+
+    #[test]
     fn repeated_rows_give_valid_ward_dendrograms(
-        x in repeated_rows(40, 3),
+        x in repeated_rows(40, 3, 4),
         wseed in 0u64..100,
         weighted in any::<bool>(),
     ) {
@@ -67,6 +83,12 @@ proptest! {
             if let Some(last) = tree.merges().last() {
                 prop_assert_eq!(last.size, m);
             }
+        }
+        // the same rows through a column-major view
+        let xt = x.t().to_owned();
+        let tree = ward::linkage(xt.t()).unwrap();
+        if let Err(e) = replay_check(x.view(), None, &tree, 1e-9) {
+            return Err(TestCaseError::fail(format!("column-major: {e}")));
         }
         let x32 = x.mapv(|v| v as f32);
         let tree32 = ward::linkage(x32.view()).unwrap();
@@ -112,7 +134,10 @@ fn shapes_around_panel_widths_and_blocks() {
                     .unwrap_or_else(|e| panic!("m={m} d={d} {name}: {e}"));
                 let got = tree.distances();
                 for (a, b) in got.iter().zip(&oracle) {
-                    assert!((a - b).abs() <= 1e-9 * b.abs().max(1e-12), "m={m} d={d} {name}");
+                    assert!(
+                        (a - b).abs() <= 1e-9 * b.abs().max(1e-12),
+                        "m={m} d={d} {name}"
+                    );
                 }
             }
             let x32 = view.mapv(|v| v as f32);
