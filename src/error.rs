@@ -40,6 +40,15 @@ pub enum Error {
         value: f64,
     },
 
+    /// The row weights are each valid but their sum overflows the element
+    /// type: cluster weights (sums of row weights) would be infinite and the
+    /// Lance–Williams updates NaN. Scale the weights down (Ward's heights scale
+    /// with them).
+    #[error(
+        "the row weights sum past the largest finite value of the element type: scale them down"
+    )]
+    WeightSumOverflow,
+
     /// The weight vector's length differs from the number of rows.
     #[error("{weights} weights were given for {rows} rows")]
     WeightLengthMismatch {

@@ -37,7 +37,8 @@ use crate::scalar::Scalar;
 /// [`Error::ZeroDimension`](crate::Error::ZeroDimension),
 /// [`Error::NonFiniteValue`](crate::Error::NonFiniteValue),
 /// [`Error::WeightLengthMismatch`](crate::Error::WeightLengthMismatch),
-/// [`Error::InvalidWeight`](crate::Error::InvalidWeight) (the rules of
+/// [`Error::InvalidWeight`](crate::Error::InvalidWeight),
+/// [`Error::WeightSumOverflow`](crate::Error::WeightSumOverflow) (the rules of
 /// [`ward::linkage_weighted`](crate::ward::linkage_weighted)).
 ///
 /// # Complexity

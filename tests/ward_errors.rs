@@ -49,6 +49,24 @@ fn non_positive_weights_are_refused() {
 }
 
 #[test]
+fn weights_summing_past_the_type_are_refused() {
+    let x = array![[0.0], [1.0], [2.0]];
+    let w = array![f64::MAX, f64::MAX / 2.0, 1.0];
+    assert_eq!(
+        linkage_weighted(x.view(), w.view()),
+        Err(Error::WeightSumOverflow)
+    );
+    let w32 = array![f32::MAX, 1e38, 1.0];
+    assert_eq!(
+        linkage_weighted(x.mapv(|v| v as f32).view(), w32.view()),
+        Err(Error::WeightSumOverflow)
+    );
+    // large but summable weights are accepted
+    let w = array![f64::MAX / 4.0, f64::MAX / 4.0, 1.0];
+    assert!(linkage_weighted(x.view(), w.view()).is_ok());
+}
+
+#[test]
 fn weight_length_mismatch_is_refused() {
     let x = array![[0.0], [1.0], [2.0]];
     let w = array![1.0, 1.0];

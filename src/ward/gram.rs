@@ -24,10 +24,15 @@
 //!    give exact Gram products);
 //! 2. every distance below `τ·(‖x_i‖² + ‖x_j‖²)` is **recomputed directly** as
 //!    `Σ_k (x_ik − x_jk)²` from the original rows, where
-//!    `τ = (2√d + 4)·ε / ρ` and `ρ` is the relative error allowed per distance
-//!    (`1e-11` for `f64`, `1e-5` for `f32`) — so every distance kept from the
-//!    Gram form has relative error below `ρ` even with `c = 2√d + 4`, and
-//!    identical rows get exact zeros;
+//!    `τ = (2√d + 4)·ε / ρ` and `ρ` is the relative error aimed at per
+//!    distance (`1e-11` for `f64`, `1e-5` for `f32`) — so a distance kept from
+//!    the Gram form has relative error below `ρ` whenever `c ≤ 2√d + 4`, and
+//!    identical rows get exact zeros. That is the typical case, not a bound
+//!    for every input: rounding errors that all go the same way (constant
+//!    rows, for one) reach `c ≈ d`, and then the error of a kept distance is
+//!    bounded only by `ρ·(d + 4)/(2√d + 4)` (5.3e-11 was reached at
+//!    `d = 8192` in `f64`; see the test
+//!    `aligned_rounding_errors_stay_within_the_worst_case_bound`);
 //! 3. the result is clamped at zero.
 
 use ndarray::linalg::general_mat_mul;
@@ -616,6 +621,32 @@ mod tests {
             fill_condensed_using(x32.view(), &identity(200), None, &mut out, kernel, false);
             for (&a, &b) in out.iter().zip(&exact) {
                 assert!((f64::from(a) - b).abs() <= 1e-5 * b, "{kernel:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn aligned_rounding_errors_stay_within_the_worst_case_bound() {
+        // Constant rows make every step of the sequential sums round the same
+        // way within an octave of the running sum, so the Gram form's error
+        // reaches the worst case `≈ d·ε·(‖x_i‖² + ‖x_j‖²)` rather than the
+        // typical `√d`: here 5.3e-11 relative on a distance that is kept
+        // (above the recomputation threshold). The bound that holds for any
+        // input is the deterministic one, `(d + 4)·ε/τ` relative for an
+        // entry kept from the Gram form.
+        let d = 8192;
+        let t = 1.0 + 1023.0 * f64::EPSILON; // t² rounds to 1 + 2046ε
+        let u = f64::from_bits(0x3FF1_9999_9D83_F59A); // found by search
+        let x = Array2::from_shape_fn((5, d), |(i, _)| [0.0, t, u, -t, -u][i]);
+        let exact = naive(x.view());
+        let tau = recompute_threshold::<f64>(d);
+        let worst = (d as f64 + 4.0) * f64::EPSILON / tau;
+        for kernel in BOTH {
+            let mut out = vec![0.0; 10];
+            fill_condensed_using(x.view(), &identity(5), None, &mut out, kernel, false);
+            for (k, (&a, &b)) in out.iter().zip(&exact).enumerate() {
+                let rel = (a - b).abs() / b;
+                assert!(rel <= worst, "{kernel:?} k={k}: {rel:e} > {worst:e}");
             }
         }
     }

@@ -73,11 +73,12 @@ pub fn linkage<F: Scalar>(x: ArrayView2<'_, F>) -> Result<Dendrogram<F>> {
 /// counts rows, not weight.
 ///
 /// Repeated rows are collapsed as in [`linkage`], their weights summed
-/// (unless a sum overflows `F`; the rows are then clustered as given).
+/// (they cannot overflow: the weights' total is checked to be finite).
 ///
 /// # Errors
 /// As [`linkage`], plus [`Error::WeightLengthMismatch`] and
-/// [`Error::InvalidWeight`] (zero, negative or non-finite).
+/// [`Error::InvalidWeight`] (zero, negative or non-finite) and
+/// [`Error::WeightSumOverflow`] (the weights sum past the largest finite `F`).
 ///
 /// # Complexity
 /// As [`linkage`].
@@ -237,6 +238,11 @@ pub(crate) fn validate_weights<F: Scalar>(m: usize, weights: ArrayView1<'_, F>) 
                 value: w.to_f64_lossless(),
             });
         }
+    }
+    // every cluster's weight is at most the total: a finite total keeps them
+    // all finite (and lets repeated rows always be collapsed)
+    if !weights.iter().fold(F::zero(), |s, &w| s + w).is_finite() {
+        return Err(Error::WeightSumOverflow);
     }
     Ok(weights.to_vec())
 }
