@@ -125,36 +125,24 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
     if m < 2 {
         return minima;
     }
-    // Centred copy, row-major: translated by the row nearest the mean (rather
-    // than the mean itself, so that data on a grid stays on it and small
-    // integers keep exact Gram products).
-    let mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d));
-    let centre = x
-        .rows()
-        .into_iter()
-        .map(|r| {
-            r.iter()
-                .zip(&mean)
-                .map(|(&a, &b)| (a - b) * (a - b))
-                .sum::<F>()
-        })
-        .enumerate()
-        .fold(
-            (0, F::infinity()),
-            |best, (i, v)| {
-                if v < best.1 {
-                    (i, v)
-                } else {
-                    best
-                }
-            },
-        )
-        .0;
     // Original rows as one contiguous row-major slice (a copy only if the
-    // caller's view is not standard layout), for the centred copy and for the
-    // direct recomputation.
+    // caller's view is not standard layout), for the centre, the packing and
+    // the direct recomputation.
     let standard = x.as_standard_layout();
     let flat: &[F] = standard.as_slice().unwrap_or(&[]);
+    // Centred rows: translated by the row nearest their mean (rather than the
+    // mean itself, so that data on a grid stays on it and small integers keep
+    // exact Gram products).
+    let mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d));
+    let mean = mean.as_slice().unwrap_or(&[]);
+    let mut centre = (0, F::infinity());
+    for (i, row) in flat.chunks_exact(d).enumerate() {
+        let v = squared_distance(row, mean);
+        if v < centre.1 {
+            centre = (i, v);
+        }
+    }
+    let centre = centre.0;
     let row_of = |i: usize| -> &[F] { &flat[order[i] * d..(order[i] + 1) * d] };
     let centre_row: Vec<F> = flat[centre * d..(centre + 1) * d].to_vec();
     let tiles = match kernel {
