@@ -155,7 +155,8 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
             kind,
             m,
             d,
-            &row_of,
+            flat,
+            order,
             &centre_row,
             weights,
             out,
@@ -237,17 +238,20 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
 /// the `parallel` feature) the blocks are spread over rayon's threads; each
 /// block is computed the same way, so the result is the same bit for bit.
 #[allow(clippy::too_many_arguments)]
-fn fill_with_tiles<'a, F: Scalar>(
+fn fill_with_tiles<F: Scalar>(
     kind: TileKind,
     m: usize,
     d: usize,
-    row_of: &(impl Fn(usize) -> &'a [F] + Sync),
+    flat: &[F],
+    order: &[usize],
     centre_row: &[F],
     weights: Option<&[F]>,
     out: &mut [F],
     minima: &mut RowMinima<F>,
     parallel: bool,
 ) {
+    let row_of = |i: usize| -> &[F] { &flat[order[i] * d..(order[i] + 1) * d] };
+    let row_of = &row_of;
     let nr = panel_width::<F>(kind);
     let (packed, norms) = PackedRows::pack(m, d, nr, row_of, centre_row);
     let tau = recompute_threshold::<F>(d);
@@ -265,7 +269,6 @@ fn fill_with_tiles<'a, F: Scalar>(
         r0 = r1;
     }
     let run_block = |(r0, r1, rows): (usize, usize, &mut [F])| -> Vec<Option<(usize, F)>> {
-        let mut counts = vec![0usize; r1 - r0];
         let mut job = TileJob {
             packed: &packed,
             norms: &norms,
@@ -274,7 +277,8 @@ fn fill_with_tiles<'a, F: Scalar>(
             r0,
             r1,
             out: &mut *rows,
-            suspicious: &mut counts,
+            rows: flat,
+            order,
         };
         let filled = F::fill_tiles(kind, &mut job);
         debug_assert!(filled, "the kernel's support was checked by the caller");
@@ -283,7 +287,8 @@ fn fill_with_tiles<'a, F: Scalar>(
             .map(|i| {
                 let at = row_offset(m, i) - base;
                 let dst = &mut rows[at..at + (m - i - 1)];
-                finish_row(i, dst, counts[i - r0] > 0, &norms, tau, row_of, weights)
+                // the kernel has recomputed the small distances already
+                finish_row(i, dst, false, &norms, tau, row_of, weights)
             })
             .collect()
     };
@@ -438,6 +443,39 @@ mod tests {
                     );
                 }
                 assert_eq!(minima, RowMinima::of_condensed(m, &out), "{kernel:?} m={m}");
+            }
+        }
+    }
+
+    /// Two tight clusters far from the centre: every within-cluster distance
+    /// is tiny next to the norms, so the Gram form would keep few digits and
+    /// each is recomputed directly (d around the vector widths, with tails).
+    #[test]
+    fn tight_clusters_far_from_the_centre_are_recomputed() {
+        for d in [1, 15, 16, 17, 31, 32, 33, 37, 100, 256] {
+            let noise = pseudo_random(90, d, 0.0, d as u64);
+            let x = Array2::from_shape_fn((90, d), |(i, k)| {
+                let side = if i % 2 == 0 { 1e3 } else { -1e3 };
+                side * (1.0 + (k % 3) as f64) + 1e-3 * noise[[i, k]]
+            });
+            let exact = naive(x.view());
+            let x32 = x.mapv(|v| v as f32);
+            let exact32 = naive(x32.mapv(f64::from).view());
+            for kernel in BOTH {
+                let mut out = vec![0.0; 90 * 89 / 2];
+                fill_condensed_using(x.view(), &identity(90), None, &mut out, kernel, false);
+                for (k, (&a, &b)) in out.iter().zip(&exact).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-11 * b,
+                        "{kernel:?} d={d} k={k}: {a} vs {b}"
+                    );
+                }
+                let mut out32 = vec![0.0f32; 90 * 89 / 2];
+                fill_condensed_using(x32.view(), &identity(90), None, &mut out32, kernel, false);
+                for (k, (&a, &b)) in out32.iter().zip(&exact32).enumerate() {
+                    let err = (f64::from(a) - b).abs();
+                    assert!(err <= 1e-5 * b, "f32 {kernel:?} d={d} k={k}: {a} vs {b}");
+                }
             }
         }
     }

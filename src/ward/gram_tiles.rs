@@ -15,9 +15,10 @@
 //!   rows, so a column panel is reused from cache by every row tile of the
 //!   block;
 //! * each tile is turned into distances at once — `‖x_i‖² + ‖x_j‖² − 2·g_ij`,
-//!   clamped at zero, with the entries below the recomputation threshold
-//!   counted — and written straight into the condensed rows: no `m`-wide
-//!   scratch, and no second pass over a Gram block.
+//!   clamped at zero, the entries below the recomputation threshold
+//!   recomputed directly from the original rows (see [`gram`](super::gram))
+//!   — and written straight into the condensed rows: no `m`-wide scratch, and
+//!   no second pass over a Gram block.
 //!
 //! A general GEMM (`matrixmultiply`) keeps fewer accumulators and repacks the
 //! column operand at every call. Measured with the `gram_kernel` bench (full
@@ -89,7 +90,8 @@ pub struct TileJob<'a, F> {
     pub(crate) packed: &'a PackedRows<F>,
     /// Squared norms of the packed rows.
     pub(crate) norms: &'a [F],
-    /// Entries at or below `tau·(‖x_i‖² + ‖x_j‖²)` are counted as suspicious.
+    /// Entries at or below `tau·(‖x_i‖² + ‖x_j‖²)` are recomputed directly
+    /// from the original rows.
     pub(crate) tau: F,
     /// Number of rows.
     pub(crate) m: usize,
@@ -100,8 +102,11 @@ pub struct TileJob<'a, F> {
     /// The condensed rows `r0..r1`, contiguous (row `i` at
     /// `condensed_index(m, i, i + 1) − condensed_index(m, r0, r0 + 1)`).
     pub(crate) out: &'a mut [F],
-    /// Per row of the block: how many entries are suspicious.
-    pub(crate) suspicious: &'a mut [usize],
+    /// The original rows, row-major (`dim` values each), for the direct
+    /// recomputation of small distances.
+    pub(crate) rows: &'a [F],
+    /// Slot `i` is original row `order[i]`.
+    pub(crate) order: &'a [usize],
 }
 
 /// The panel width of `kind`'s kernel for `F`.
@@ -124,6 +129,7 @@ pub(crate) fn row_offset(m: usize, i: usize) -> usize {
 fn drive<F: Scalar, const MR: usize, const NR: usize>(
     job: &mut TileJob<'_, F>,
     mut micro: impl FnMut(&[F], &[F], &mut [[F; NR]; MR]),
+    squared_distance: impl Fn(&[F], &[F]) -> F,
 ) {
     let TileJob {
         packed,
@@ -133,8 +139,11 @@ fn drive<F: Scalar, const MR: usize, const NR: usize>(
         r0,
         r1,
         ref mut out,
-        ref mut suspicious,
+        rows,
+        order,
     } = *job;
+    let dim = packed.d;
+    let row = |i: usize| &rows[order[i] * dim..(order[i] + 1) * dim];
     debug_assert_eq!(packed.nr, NR);
     debug_assert_eq!(r0 % NR, 0);
     let base = row_offset(m, r0);
@@ -173,7 +182,17 @@ fn drive<F: Scalar, const MR: usize, const NR: usize>(
                     *o = v;
                     count += usize::from(v <= tau * s);
                 }
-                suspicious[i - r0] += count;
+                if count > 0 {
+                    // small next to the norms: the Gram form may have lost
+                    // digits, so the direct sum (here, where it is compiled
+                    // with the kernel's vector width)
+                    let xi = row(i);
+                    for ((o, &nj), j) in dst.iter_mut().zip(nj).zip(js..) {
+                        if *o <= tau * (ni + nj) {
+                            *o = squared_distance(xi, row(j));
+                        }
+                    }
+                }
             }
             i0 += MR;
         }
@@ -314,10 +333,58 @@ macro_rules! micro_kernel {
     };
 }
 
+/// Defines the direct `Σ_k (a_k − b_k)²` of one vector width: two
+/// accumulators of `L` lanes, fused multiply-adds, a scalar tail.
+#[cfg(target_arch = "x86_64")]
+macro_rules! squared_distance_kernel {
+    ($name:ident, $feat:literal, $t:ty, $lanes:expr,
+     $zero:ident, $load:ident, $sub:ident, $fmadd:ident, $add:ident, $reduce:ident) => {
+        /// # Safety
+        /// The CPU must support the kernel's target features.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        unsafe fn $name(a: &[$t], b: &[$t]) -> $t {
+            const L: usize = $lanes;
+            let n = a.len().min(b.len());
+            let (pa, pb) = (a.as_ptr(), b.as_ptr());
+            let (mut acc0, mut acc1) = ($zero(), $zero());
+            let mut k = 0;
+            while k + 2 * L <= n {
+                // SAFETY: k + 2L ≤ n, so both loads of L lanes stay in `a` and `b`.
+                let (x0, y0, x1, y1) = unsafe {
+                    (
+                        $load(pa.add(k)),
+                        $load(pb.add(k)),
+                        $load(pa.add(k + L)),
+                        $load(pb.add(k + L)),
+                    )
+                };
+                let (t0, t1) = ($sub(x0, y0), $sub(x1, y1));
+                acc0 = $fmadd(t0, t0, acc0);
+                acc1 = $fmadd(t1, t1, acc1);
+                k += 2 * L;
+            }
+            if k + L <= n {
+                // SAFETY: k + L ≤ n.
+                let (x0, y0) = unsafe { ($load(pa.add(k)), $load(pb.add(k))) };
+                let t0 = $sub(x0, y0);
+                acc0 = $fmadd(t0, t0, acc0);
+                k += L;
+            }
+            let mut sum = $reduce($add(acc0, acc1));
+            for (&x, &y) in a[k..n].iter().zip(&b[k..n]) {
+                let t = x - y;
+                sum += t * t;
+            }
+            sum
+        }
+    };
+}
+
 /// Defines the block and full-Gram entry points of one kernel.
 #[cfg(target_arch = "x86_64")]
 macro_rules! entry_points {
-    ($fill:ident, $full:ident, $micro:ident, $feat:literal, $t:ty, $mr:expr, $nr:expr) => {
+    ($fill:ident, $full:ident, $micro:ident, $sqdist:ident, $feat:literal, $t:ty, $mr:expr, $nr:expr) => {
         /// Fills a block of condensed rows.
         ///
         /// # Safety
@@ -326,7 +393,12 @@ macro_rules! entry_points {
         pub(crate) unsafe fn $fill(job: &mut TileJob<'_, $t>) {
             // SAFETY: the caller guarantees the features; `drive` hands the
             // micro-kernel whole panels and row offsets below NR − MR + 1.
-            drive::<$t, $mr, $nr>(job, |a, b, acc| unsafe { $micro(a, b, acc) });
+            drive::<$t, $mr, $nr>(
+                job,
+                |a, b, acc| unsafe { $micro(a, b, acc) },
+                // SAFETY: as above.
+                |a, b| unsafe { $sqdist(a, b) },
+            );
         }
 
         /// The full Gram matrix of packed rows.
@@ -373,10 +445,36 @@ mod x86 {
         _mm512_storeu_ps
     );
 
+    squared_distance_kernel!(
+        sqdist512_f64,
+        "avx512f",
+        f64,
+        8,
+        _mm512_setzero_pd,
+        _mm512_loadu_pd,
+        _mm512_sub_pd,
+        _mm512_fmadd_pd,
+        _mm512_add_pd,
+        _mm512_reduce_add_pd
+    );
+    squared_distance_kernel!(
+        sqdist512_f32,
+        "avx512f",
+        f32,
+        16,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_sub_ps,
+        _mm512_fmadd_ps,
+        _mm512_add_ps,
+        _mm512_reduce_add_ps
+    );
+
     entry_points!(
         fill512_f64,
         full512_f64,
         micro512_f64,
+        sqdist512_f64,
         "avx512f",
         f64,
         8,
@@ -386,6 +484,7 @@ mod x86 {
         fill512_f32,
         full512_f32,
         micro512_f32,
+        sqdist512_f32,
         "avx512f",
         f32,
         8,
