@@ -24,8 +24,9 @@ pub enum Strategy {
     /// budget, [`Lean`](Strategy::Lean) otherwise. The default.
     #[default]
     Auto,
-    /// The matrix path: all `m(m−1)/2` squared distances at once through a
-    /// blocked Gram-matrix GEMM, then Ward with cached nearest neighbours over
+    /// The matrix path: all `m(m−1)/2` squared distances at once through the
+    /// Gram matrix (AVX-512 register tiles where the CPU has them, ndarray's
+    /// GEMM elsewhere), then Ward with cached nearest neighbours over
     /// the condensed matrix. The fastest; O(m²) memory (one condensed matrix of
     /// the element type). Refused with [`Error::MemoryBudgetExceeded`] when the
     /// matrix does not fit the budget.
