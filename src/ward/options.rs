@@ -320,6 +320,27 @@ mod tests {
         assert_eq!(lean.distances(), d);
     }
 
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_round_trip_and_older_records_without_parallel() {
+        let ward = Ward::new().strategy(Strategy::Lean).memory_budget(1234);
+        let json = serde_json::to_string(&ward).unwrap();
+        assert_eq!(serde_json::from_str::<Ward>(&json).unwrap(), ward);
+        // records written before the `parallel` option still load
+        let old = r#"{"strategy":"Matrix","memory_budget":99}"#;
+        let loaded: Ward = serde_json::from_str(old).unwrap();
+        assert_eq!(loaded.configured_strategy(), Strategy::Matrix);
+        assert_eq!(loaded.configured_memory_budget(), 99);
+        assert!(!loaded.configured_parallel());
+    }
+
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn parallel_option_is_recorded() {
+        assert!(Ward::new().parallel(true).configured_parallel());
+        assert!(!Ward::new().configured_parallel());
+    }
+
     #[test]
     fn overflowing_sizes_never_choose_the_matrix() {
         assert_eq!(Ward::matrix_bytes::<f64>(usize::MAX), None);
