@@ -145,18 +145,20 @@ pub mod __bench {
     }
 
     /// `X·Xᵀ` with the named kernel (`"avx512-tiles"`, or anything else for
-    /// ndarray's GEMM); a tile kernel this CPU lacks falls back to the GEMM.
+    /// ndarray's GEMM); the tile kernel on a CPU without it falls back to the
+    /// GEMM.
     pub fn gram_using<F: Scalar>(x: ArrayView2<'_, F>, kernel: &str) -> Array2<F> {
-        use crate::ward::gram_tiles::TileKind;
-        let kind = Some(TileKind::Avx512).filter(|k| k.name() == kernel);
-        crate::ward::gram_tiles::full_gram_using(x, kind)
+        use crate::ward::gram_tiles::{full_gram_using, TILES_NAME};
+        full_gram_using(x, kernel == TILES_NAME)
     }
 
     /// The name of the product kernel Ward's matrix path uses on this CPU.
     pub fn kernel_name() -> &'static str {
-        match crate::ward::gram_tiles::TileKind::detect() {
-            Some(kind) => kind.name(),
-            None => "matrixmultiply",
+        use crate::ward::gram_tiles::{tiles_available, TILES_NAME};
+        if tiles_available() {
+            TILES_NAME
+        } else {
+            "matrixmultiply"
         }
     }
 }

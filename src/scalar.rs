@@ -7,57 +7,36 @@ use ndarray::{LinalgScalar, ScalarOperand};
 use num_traits::{Float, FromPrimitive, ToPrimitive};
 
 mod private {
-    use crate::ward::gram_tiles::{dispatch, PackedRows, TileJob, TileKind};
+    use crate::ward::gram_tiles::{dispatch, PackedRows, TileJob, PANEL_F32, PANEL_F64};
 
     /// Seals [`Scalar`](super::Scalar) and carries the per-type hooks of the
     /// crate's SIMD kernels (not nameable outside the crate).
     pub trait Sealed: Sized {
-        /// The panel width of `kind`'s Gram tile kernel for this type.
-        fn tile_panel_width(kind: TileKind) -> usize;
-        /// Fills a block of condensed rows with `kind`'s tile kernel; `false`
+        /// Rows per panel of the Gram tile kernel for this type.
+        const TILE_PANEL_WIDTH: usize;
+        /// Fills a block of condensed rows with the tile kernel; `false`
         /// (nothing done) if this CPU lacks it.
-        fn fill_tiles(kind: TileKind, job: &mut TileJob<'_, Self>) -> bool;
-        /// The full Gram matrix of packed rows with `kind`'s tile kernel;
-        /// `false` (nothing done) if this CPU lacks it.
-        fn full_gram_tiles(
-            kind: TileKind,
-            packed: &PackedRows<Self>,
-            m: usize,
-            out: &mut [Self],
-        ) -> bool;
+        fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool;
+        /// The full Gram matrix of packed rows with the tile kernel; `false`
+        /// (nothing done) if this CPU lacks it.
+        fn full_gram_tiles(packed: &PackedRows<Self>, m: usize, out: &mut [Self]) -> bool;
     }
-    impl Sealed for f32 {
-        fn tile_panel_width(kind: TileKind) -> usize {
-            dispatch::width_f32(kind)
-        }
-        fn fill_tiles(kind: TileKind, job: &mut TileJob<'_, Self>) -> bool {
-            dispatch::fill_f32(kind, job)
-        }
-        fn full_gram_tiles(
-            kind: TileKind,
-            packed: &PackedRows<Self>,
-            m: usize,
-            out: &mut [Self],
-        ) -> bool {
-            dispatch::full_f32(kind, packed, m, out)
-        }
+
+    macro_rules! impl_sealed {
+        ($t:ty, $nr:expr, $fill:ident, $full:ident) => {
+            impl Sealed for $t {
+                const TILE_PANEL_WIDTH: usize = $nr;
+                fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool {
+                    dispatch::$fill(job)
+                }
+                fn full_gram_tiles(packed: &PackedRows<Self>, m: usize, out: &mut [Self]) -> bool {
+                    dispatch::$full(packed, m, out)
+                }
+            }
+        };
     }
-    impl Sealed for f64 {
-        fn tile_panel_width(kind: TileKind) -> usize {
-            dispatch::width_f64(kind)
-        }
-        fn fill_tiles(kind: TileKind, job: &mut TileJob<'_, Self>) -> bool {
-            dispatch::fill_f64(kind, job)
-        }
-        fn full_gram_tiles(
-            kind: TileKind,
-            packed: &PackedRows<Self>,
-            m: usize,
-            out: &mut [Self],
-        ) -> bool {
-            dispatch::full_f64(kind, packed, m, out)
-        }
-    }
+    impl_sealed!(f32, PANEL_F32, fill_f32, full_f32);
+    impl_sealed!(f64, PANEL_F64, fill_f64, full_f64);
 }
 
 /// A floating-point element type: implemented for `f32` and `f64` only.

@@ -43,10 +43,8 @@ use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
 use crate::scalar::Scalar;
 
-use super::gram_tiles::{
-    panel_width, row_offset, PackedRows, TileJob, TileKind, TILE_BLOCK_ROWS_BYTES,
-};
-use super::kernels::{argmin, squared_distance, squared_norm};
+use super::gram_tiles::{row_offset, rows_per_block, tiles_available, PackedRows, TileJob};
+use super::kernels::{argmin, squared_distance, squared_norm, weighted_dissimilarity};
 
 /// Scratch rows per GEMM block are chosen so that the `block × m` buffer stays
 /// near this many bytes, or an eighth of the condensed output if that is less
@@ -102,12 +100,8 @@ pub(crate) fn fill_condensed<F: Scalar>(
 /// Which product kernel [`fill_condensed_using`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kernel {
-    /// The best register-tile kernel the CPU has, else [`Kernel::Gemm`].
+    /// The register-tile kernel if the CPU runs it, else [`Kernel::Gemm`].
     Auto,
-    /// A given register-tile kernel if the CPU has it, else [`Kernel::Gemm`]
-    /// (forced only by tests).
-    #[cfg_attr(not(test), allow(dead_code))]
-    Tiles(TileKind),
     /// ndarray's general GEMM (`matrixmultiply`) on blocks of rows (what
     /// `Auto` runs without the tile kernel; forced only by tests).
     #[cfg_attr(not(test), allow(dead_code))]
@@ -154,14 +148,8 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
     let centre = centre.0;
     let row_of = |i: usize| -> &[F] { &flat[order[i] * d..(order[i] + 1) * d] };
     let centre_row: Vec<F> = flat[centre * d..(centre + 1) * d].to_vec();
-    let tiles = match kernel {
-        Kernel::Auto => TileKind::detect(),
-        Kernel::Tiles(kind) => Some(kind).filter(|k| k.is_supported()),
-        Kernel::Gemm => None,
-    };
-    if let Some(kind) = tiles {
+    if kernel == Kernel::Auto && tiles_available() {
         fill_with_tiles(
-            kind,
             m,
             d,
             flat,
@@ -248,7 +236,6 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
 /// block is computed the same way, so the result is the same bit for bit.
 #[allow(clippy::too_many_arguments)]
 fn fill_with_tiles<F: Scalar>(
-    kind: TileKind,
     m: usize,
     d: usize,
     flat: &[F],
@@ -261,11 +248,10 @@ fn fill_with_tiles<F: Scalar>(
 ) {
     let row_of = |i: usize| -> &[F] { &flat[order[i] * d..(order[i] + 1) * d] };
     let row_of = &row_of;
-    let nr = panel_width::<F>(kind);
+    let nr = F::TILE_PANEL_WIDTH;
     let (packed, norms) = PackedRows::pack(m, d, nr, row_of, centre_row);
     let tau = recompute_threshold::<F>(d);
-    let per_row = d.max(1) * core::mem::size_of::<F>();
-    let block = (TILE_BLOCK_ROWS_BYTES / per_row / nr).max(1) * nr;
+    let block = rows_per_block::<F>(d, nr);
     // the blocks and their condensed rows, in order
     let mut blocks: Vec<(usize, usize, &mut [F])> = Vec::with_capacity(m / block + 1);
     let mut rest = out;
@@ -289,7 +275,7 @@ fn fill_with_tiles<F: Scalar>(
             rows: flat,
             order,
         };
-        let filled = F::fill_tiles(kind, &mut job);
+        let filled = F::fill_tiles(&mut job);
         debug_assert!(filled, "the kernel's support was checked by the caller");
         let base = row_offset(m, r0);
         (r0..r1)
@@ -335,7 +321,6 @@ fn finish_row<'a, F: Scalar>(
     row_of: &impl Fn(usize) -> &'a [F],
     weights: Option<&[F]>,
 ) -> Option<(usize, F)> {
-    let two = F::one() + F::one();
     let ni = norms[i];
     if suspicious {
         let xi = row_of(i);
@@ -349,9 +334,7 @@ fn finish_row<'a, F: Scalar>(
     if let Some(w) = weights {
         let wi = w[i];
         for (o, &wj) in dst.iter_mut().zip(&w[i + 1..]) {
-            if wi != F::one() || wj != F::one() {
-                *o = *o * two * wi * wj / (wi + wj);
-            }
+            *o = weighted_dissimilarity(*o, wi, wj);
         }
     }
     argmin(dst).map(|(k, v)| (i + 1 + k, v))
@@ -423,9 +406,9 @@ mod tests {
         })
     }
 
-    /// Every kernel: the tile kernel (the GEMM where the CPU lacks it, a
+    /// Both kernels: the tile kernel (the GEMM where the CPU lacks it, a
     /// still valid run) and the GEMM.
-    const BOTH: [Kernel; 3] = [Kernel::Auto, Kernel::Tiles(TileKind::Avx512), Kernel::Gemm];
+    const BOTH: [Kernel; 2] = [Kernel::Auto, Kernel::Gemm];
 
     #[test]
     fn matches_direct_sums_across_blocks() {
@@ -517,18 +500,25 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         {
             let avx512 = std::arch::is_x86_feature_detected!("avx512f");
-            assert_eq!(TileKind::detect(), avx512.then_some(TileKind::Avx512));
+            assert_eq!(tiles_available(), avx512);
         }
         #[cfg(not(target_arch = "x86_64"))]
-        assert_eq!(TileKind::detect(), None);
-        assert_eq!(panel_width::<f64>(TileKind::Avx512), 24);
-        assert_eq!(panel_width::<f32>(TileKind::Avx512), 48);
+        assert!(!tiles_available());
+        fn width<F: Scalar>() -> usize {
+            F::TILE_PANEL_WIDTH
+        }
+        assert_eq!(width::<f64>(), 24);
+        assert_eq!(width::<f32>(), 48);
+        // blocks: whole panels, about 256 KiB of packed rows, at least one panel
+        assert_eq!(rows_per_block::<f64>(256, 24), 120);
+        assert_eq!(rows_per_block::<f32>(256, 48), 240);
+        assert_eq!(rows_per_block::<f64>(1 << 20, 24), 24);
     }
 
     #[test]
     fn full_gram_matches_ndarray() {
         use super::super::gram_tiles::full_gram_using;
-        for kind in [None, Some(TileKind::Avx512)] {
+        for kind in [false, true] {
             for (m, d) in [(1, 3), (5, 1), (49, 7), (130, 40)] {
                 let x = pseudo_random(m, d, 0.2, 7);
                 let g = full_gram_using(x.view(), kind);

@@ -109,12 +109,6 @@ pub struct TileJob<'a, F> {
     pub(crate) order: &'a [usize],
 }
 
-/// The panel width of `kind`'s kernel for `F`.
-#[inline]
-pub(crate) fn panel_width<F: Scalar>(kind: TileKind) -> usize {
-    F::tile_panel_width(kind)
-}
-
 /// Offset of row `i`'s entry `(i, i + 1)` in the condensed order.
 #[inline(always)]
 pub(crate) fn row_offset(m: usize, i: usize) -> usize {
@@ -214,8 +208,7 @@ fn drive_full<F: Scalar, const MR: usize, const NR: usize>(
     let mut acc = [[F::zero(); NR]; MR];
     let panels = m.div_ceil(NR);
     // the same loop order as the linkage: column panels within blocks of rows
-    let block =
-        (TILE_BLOCK_ROWS_BYTES / (packed.d.max(1) * core::mem::size_of::<F>()) / NR).max(1) * NR;
+    let block = rows_per_block::<F>(packed.d, NR);
     let mut r0 = 0;
     while r0 < m {
         let r1 = (r0 + block).min(m);
@@ -240,45 +233,37 @@ fn drive_full<F: Scalar, const MR: usize, const NR: usize>(
 /// meets) aimed at the L2 cache.
 pub(crate) const TILE_BLOCK_ROWS_BYTES: usize = 256 << 10;
 
-/// The register-tile kernels, by instruction set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TileKind {
-    /// AVX-512F: 8-row tiles, three 512-bit registers wide (24 `f64`, 48
-    /// `f32`), 24 accumulators.
-    ///
-    /// (An AVX2 version of the same tile, 4 rows by three 256-bit registers,
-    /// spilled an accumulator and ran 1.46× slower than `matrixmultiply`'s
-    /// AVX2 kernel on this machine (`gram_kernel` bench, m = 2000, f64), so
-    /// CPUs without AVX-512 use that GEMM.)
-    Avx512,
+/// Whether this CPU runs the tile kernel: AVX-512F on x86-64 (detected at
+/// run time, cached by the standard library).
+///
+/// (An AVX2 version of the same tile, 4 rows by three 256-bit registers,
+/// spilled an accumulator and ran 1.46× slower than `matrixmultiply`'s AVX2
+/// kernel on this machine (`gram_kernel` bench, m = 2000, f64), and a 4×8
+/// one ran as fast as it, so CPUs without AVX-512 use that GEMM.)
+pub(crate) fn tiles_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
-impl TileKind {
-    /// The best kernel this CPU runs, if any.
-    pub(crate) fn detect() -> Option<TileKind> {
-        Some(TileKind::Avx512).filter(|k| k.is_supported())
-    }
+/// The tile kernel's name in benchmark reports.
+pub(crate) const TILES_NAME: &str = "avx512-tiles";
 
-    /// Whether this CPU runs the kernel (cached by the standard library).
-    pub(crate) fn is_supported(self) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            match self {
-                TileKind::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    }
+/// Rows per panel for `f64`: three 8-lane registers.
+pub(crate) const PANEL_F64: usize = 24;
+/// Rows per panel for `f32`: three 16-lane registers.
+pub(crate) const PANEL_F32: usize = 48;
 
-    /// A short name, for benchmark reports.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            TileKind::Avx512 => "avx512-tiles",
-        }
-    }
+/// Rows per block of rows for `d` coordinates of `F` and panels of `nr`
+/// rows: a multiple of `nr` whose packed rows (the operand every column panel
+/// meets) fill about [`TILE_BLOCK_ROWS_BYTES`].
+pub(crate) fn rows_per_block<F>(d: usize, nr: usize) -> usize {
+    (TILE_BLOCK_ROWS_BYTES / (d.max(1) * core::mem::size_of::<F>()) / nr).max(1) * nr
 }
 
 /// Defines a register-tile micro-kernel:
@@ -415,7 +400,7 @@ macro_rules! entry_points {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{drive, drive_full, PackedRows, TileJob};
+    use super::{drive, drive_full, PackedRows, TileJob, PANEL_F32, PANEL_F64};
     use core::arch::x86_64::*;
 
     micro_kernel!(
@@ -423,7 +408,7 @@ mod x86 {
         "avx512f",
         f64,
         8,
-        24,
+        PANEL_F64,
         8,
         _mm512_setzero_pd,
         _mm512_loadu_pd,
@@ -436,7 +421,7 @@ mod x86 {
         "avx512f",
         f32,
         8,
-        48,
+        PANEL_F32,
         16,
         _mm512_setzero_ps,
         _mm512_loadu_ps,
@@ -478,7 +463,7 @@ mod x86 {
         "avx512f",
         f64,
         8,
-        24
+        PANEL_F64
     );
     entry_points!(
         fill512_f32,
@@ -488,56 +473,41 @@ mod x86 {
         "avx512f",
         f32,
         8,
-        48
+        PANEL_F32
     );
 }
 
 /// The per-type entry points, reached through the sealed [`Scalar`] trait.
-/// Each re-checks that the CPU supports the kernel asked for and does nothing
-/// (returning `false`) otherwise.
+/// Each checks that the CPU runs the kernel and that the rows were packed
+/// for it, and does nothing (returning `false`) otherwise.
 pub(crate) mod dispatch {
-    use super::{PackedRows, TileJob, TileKind};
+    use super::{tiles_available, PackedRows, TileJob};
 
     macro_rules! dispatch_type {
-        ($width:ident, $fill:ident, $full:ident, $t:ty,
-         $w512:expr, $fill512:ident, $full512:ident) => {
-            /// The panel width of `kind`'s kernel for this type.
-            pub(crate) fn $width(kind: TileKind) -> usize {
-                match kind {
-                    TileKind::Avx512 => $w512,
-                }
-            }
-
-            /// Fills the job's block with `kind`'s kernel; `false` (nothing
-            /// done) if this CPU lacks it.
-            pub(crate) fn $fill(kind: TileKind, job: &mut TileJob<'_, $t>) -> bool {
-                if !kind.is_supported() || job.packed.nr != $width(kind) {
+        ($fill:ident, $full:ident, $t:ty, $nr:expr, $fill512:ident, $full512:ident) => {
+            /// Fills the job's block with the tile kernel.
+            pub(crate) fn $fill(job: &mut TileJob<'_, $t>) -> bool {
+                if !tiles_available() || job.packed.nr != $nr {
                     return false;
                 }
+                // SAFETY: AVX-512F was detected just above.
                 #[cfg(target_arch = "x86_64")]
-                match kind {
-                    // SAFETY: support was checked just above.
-                    TileKind::Avx512 => unsafe { super::x86::$fill512(job) },
-                }
+                unsafe {
+                    super::x86::$fill512(job)
+                };
                 cfg!(target_arch = "x86_64")
             }
 
-            /// The full Gram matrix with `kind`'s kernel; `false` (nothing
-            /// done) if this CPU lacks it.
-            pub(crate) fn $full(
-                kind: TileKind,
-                packed: &PackedRows<$t>,
-                m: usize,
-                out: &mut [$t],
-            ) -> bool {
-                if !kind.is_supported() || packed.nr != $width(kind) {
+            /// The full Gram matrix of packed rows with the tile kernel.
+            pub(crate) fn $full(packed: &PackedRows<$t>, m: usize, out: &mut [$t]) -> bool {
+                if !tiles_available() || packed.nr != $nr {
                     return false;
                 }
+                // SAFETY: AVX-512F was detected just above.
                 #[cfg(target_arch = "x86_64")]
-                match kind {
-                    // SAFETY: support was checked just above.
-                    TileKind::Avx512 => unsafe { super::x86::$full512(packed, m, out) },
-                }
+                unsafe {
+                    super::x86::$full512(packed, m, out)
+                };
                 let _ = (m, out);
                 cfg!(target_arch = "x86_64")
             }
@@ -545,20 +515,18 @@ pub(crate) mod dispatch {
     }
 
     dispatch_type!(
-        width_f64,
         fill_f64,
         full_f64,
         f64,
-        24,
+        super::PANEL_F64,
         fill512_f64,
         full512_f64
     );
     dispatch_type!(
-        width_f32,
         fill_f32,
         full_f32,
         f32,
-        48,
+        super::PANEL_F32,
         fill512_f32,
         full512_f32
     );
@@ -568,24 +536,24 @@ pub(crate) mod dispatch {
 /// register tiles where available, ndarray's GEMM otherwise. For the
 /// benchmarks' floor.
 pub(crate) fn full_gram<F: Scalar>(x: ndarray::ArrayView2<'_, F>) -> ndarray::Array2<F> {
-    full_gram_using(x, TileKind::detect())
+    full_gram_using(x, true)
 }
 
-/// [`full_gram`] with a given tile kernel (`None`, or one the CPU lacks:
-/// ndarray's GEMM).
+/// [`full_gram`] with the tile kernel if `tiles` (and the CPU runs it),
+/// ndarray's GEMM otherwise.
 pub(crate) fn full_gram_using<F: Scalar>(
     x: ndarray::ArrayView2<'_, F>,
-    kind: Option<TileKind>,
+    tiles: bool,
 ) -> ndarray::Array2<F> {
     let (m, d) = x.dim();
-    if let Some(kind) = kind.filter(|k| k.is_supported()) {
-        let nr = panel_width::<F>(kind);
+    if tiles && tiles_available() {
         let standard = x.as_standard_layout();
         let flat: &[F] = standard.as_slice().unwrap_or(&[]);
         let zeros = vec![F::zero(); d];
-        let (packed, _) = PackedRows::pack(m, d, nr, |i| &flat[i * d..(i + 1) * d], &zeros);
+        let rows = |i: usize| &flat[i * d..(i + 1) * d];
+        let (packed, _) = PackedRows::pack(m, d, F::TILE_PANEL_WIDTH, rows, &zeros);
         let mut out = vec![F::zero(); m * m];
-        if F::full_gram_tiles(kind, &packed, m, &mut out) {
+        if F::full_gram_tiles(&packed, m, &mut out) {
             if let Ok(g) = ndarray::Array2::from_shape_vec((m, m), out) {
                 return g;
             }

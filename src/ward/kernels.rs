@@ -35,6 +35,19 @@ pub(crate) fn squared_distance<F: Scalar>(a: &[F], b: &[F]) -> F {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
+/// Ward's dissimilarity of two rows of weights `wi` and `wj` at squared
+/// distance `d`: `2·wi·wj/(wi + wj)·d`, and exactly `d` for two unit weights.
+/// Every path computes it with this one expression, so that they round alike
+/// (the matrix and condensed entry points agree bit for bit).
+#[inline]
+pub(crate) fn weighted_dissimilarity<F: Scalar>(d: F, wi: F, wj: F) -> F {
+    if wi == F::one() && wj == F::one() {
+        d
+    } else {
+        d * (F::one() + F::one()) * wi * wj / (wi + wj)
+    }
+}
+
 /// `Σ_k a_k²`, accumulated like [`squared_distance`].
 #[inline]
 pub(crate) fn squared_norm<F: Scalar>(a: &[F]) -> F {
@@ -108,6 +121,15 @@ mod tests {
             let norm: f64 = a.iter().map(|x| x * x).sum();
             assert!((squared_norm(&a) - norm).abs() <= 1e-13 * norm);
         }
+    }
+
+    #[test]
+    fn weighted_dissimilarity_is_wards_factor() {
+        assert_eq!(weighted_dissimilarity(3.0_f64, 1.0, 1.0), 3.0);
+        // 2·2·3/(2+3) = 2.4
+        assert!((weighted_dissimilarity(1.0_f64, 2.0, 3.0) - 2.4).abs() < 1e-15);
+        assert_eq!(weighted_dissimilarity(5.0_f32, 1.0, 1.0), 5.0);
+        assert_eq!(weighted_dissimilarity(0.0_f64, 7.0, 0.5), 0.0);
     }
 
     #[test]

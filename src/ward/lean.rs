@@ -20,7 +20,7 @@ use ndarray::ArrayView2;
 use crate::scalar::Scalar;
 
 use super::dendrogram::Dendrogram;
-use super::kernels::squared_distance;
+use super::kernels::{squared_distance, weighted_dissimilarity};
 
 /// Runs the centroid nearest-neighbour chain on the rows of `x` with initial
 /// weights `weights`.
@@ -39,7 +39,6 @@ pub(crate) fn ward_lean<F: Scalar>(x: ArrayView2<'_, F>, mut weights: Vec<F>) ->
     }
     // row-major copy (`iter` walks in logical order whatever the layout)
     let mut centroids: Vec<F> = x.iter().copied().collect();
-    let two = F::one() + F::one();
     let mut found: Vec<(usize, usize, F)> = Vec::with_capacity(m - 1);
     let mut node_of_slot: Vec<usize> = (0..m).collect();
     let mut active: Vec<usize> = (0..m).collect();
@@ -48,11 +47,7 @@ pub(crate) fn ward_lean<F: Scalar>(x: ArrayView2<'_, F>, mut weights: Vec<F>) ->
     let ward = |c: &[F], w: &[F], p: usize, q: usize| -> F {
         let (wp, wq) = (w[p], w[q]);
         let sq = squared_distance(&c[p * dim..(p + 1) * dim], &c[q * dim..(q + 1) * dim]);
-        if wp == F::one() && wq == F::one() {
-            sq
-        } else {
-            two * wp * wq / (wp + wq) * sq
-        }
+        weighted_dissimilarity(sq, wp, wq)
     };
 
     for step in 0..m - 1 {

@@ -10,6 +10,7 @@ use super::condensed::{condensed_index, observations_for_len};
 use super::dendrogram::Dendrogram;
 use super::duplicates::Duplicates;
 use super::gram::RowMinima;
+use super::kernels::weighted_dissimilarity;
 use super::matrix::ward_on_matrix;
 use super::options::Ward;
 use super::ordering::{fastmap_order, permute_condensed};
@@ -181,14 +182,10 @@ fn ward_on_condensed<F: Scalar>(m: usize, given: &[F], w: Vec<F>) -> Dendrogram<
     let mut d = permute_condensed(m, given, &order);
     let w: Vec<F> = order.iter().map(|&i| w[i]).collect();
     if w.iter().any(|&v| v != F::one()) {
-        let two = F::one() + F::one();
         let mut k = 0;
         for i in 0..m {
             for j in i + 1..m {
-                let (wi, wj) = (w[i], w[j]);
-                if wi != F::one() || wj != F::one() {
-                    d[k] = d[k] * two * wi * wj / (wi + wj);
-                }
+                d[k] = weighted_dissimilarity(d[k], w[i], w[j]);
                 k += 1;
             }
         }
