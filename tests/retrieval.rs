@@ -19,16 +19,23 @@ struct World {
     users: Vec<(SyntheticUser, UserProfile<usize, f32>)>,
 }
 
-fn world(users: usize) -> World {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(2020);
+/// The tests' catalogue (3 000 items in 32 dimensions, 30 topics) and its
+/// exact cosine index.
+fn catalogue_and_index(rng: &mut Xoshiro256PlusPlus) -> (Catalog<f32>, ExactIndex<usize, f32>) {
     let config = CatalogConfig {
         items: 3_000,
         dim: 32,
         topics: 30,
         spread: 0.5,
     };
-    let catalog = Catalog::<f32>::generate(&config, &mut rng).unwrap();
+    let catalog = Catalog::<f32>::generate(&config, rng).unwrap();
     let index = ExactIndex::with_row_ids(catalog.embeddings().to_owned(), Metric::Cosine).unwrap();
+    (catalog, index)
+}
+
+fn world(users: usize) -> World {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(2020);
+    let (catalog, index) = catalogue_and_index(&mut rng);
     let user_config = UserConfig {
         actions: 60,
         ..UserConfig::default()
@@ -116,14 +123,7 @@ fn a_shared_cache_answers_repeated_medoids_identically() {
 #[test]
 fn single_interest_users_with_long_histories_get_n_results() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2020);
-    let config = CatalogConfig {
-        items: 3_000,
-        dim: 32,
-        topics: 30,
-        spread: 0.5,
-    };
-    let catalog = Catalog::<f32>::generate(&config, &mut rng).unwrap();
-    let index = ExactIndex::with_row_ids(catalog.embeddings().to_owned(), Metric::Cosine).unwrap();
+    let (catalog, index) = catalogue_and_index(&mut rng);
     let cache = MedoidCache::new(index.clone(), 100).unwrap();
     for actions in [60, 200, 400] {
         let user_config = UserConfig {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{rel_err, replay_check};
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use pinnersage::synthetic::{Catalog, CatalogConfig};
 use pinnersage::ward::{Dendrogram, Strategy, Ward};
 use pinnersage::{Error, Scalar};
@@ -26,6 +26,23 @@ fn embeddings<F: Scalar>(items: usize, dim: usize, topics: usize, seed: u64) -> 
         .into_embeddings()
 }
 
+/// The linkage of `x` (of weighted rows when `w` is given) on the matrix
+/// path and on the lean path.
+fn both_paths<F: Scalar>(
+    x: ArrayView2<'_, F>,
+    w: Option<ArrayView1<'_, F>>,
+) -> (Dendrogram<F>, Dendrogram<F>) {
+    let run = |s: Strategy| {
+        let ward = Ward::new().strategy(s);
+        match w {
+            Some(w) => ward.linkage_weighted(x, w),
+            None => ward.linkage(x),
+        }
+        .unwrap()
+    };
+    (run(Strategy::Matrix), run(Strategy::Lean))
+}
+
 fn assert_same_tree<F: Scalar>(a: &Dendrogram<F>, b: &Dendrogram<F>, tol: f64, what: &str) {
     let (da, db) = (a.distances(), b.distances());
     assert_eq!(da.len(), db.len(), "{what}");
@@ -42,16 +59,9 @@ fn assert_same_tree<F: Scalar>(a: &Dendrogram<F>, b: &Dendrogram<F>, tol: f64, w
 
 #[test]
 fn lean_equals_matrix_on_embeddings_f64() {
-    // m = 700 spans several GEMM blocks of the matrix path
+    // m = 700 spans more than one block of rows of the matrix path
     let x = embeddings::<f64>(700, 48, 12, 1);
-    let matrix = Ward::new()
-        .strategy(Strategy::Matrix)
-        .linkage(x.view())
-        .unwrap();
-    let lean = Ward::new()
-        .strategy(Strategy::Lean)
-        .linkage(x.view())
-        .unwrap();
+    let (matrix, lean) = both_paths(x.view(), None);
     assert_same_tree(&matrix, &lean, 1e-9, "f64");
     replay_check(x.view(), None, &matrix, 1e-10).unwrap();
     replay_check(x.view(), None, &lean, 1e-10).unwrap();
@@ -60,14 +70,7 @@ fn lean_equals_matrix_on_embeddings_f64() {
 #[test]
 fn lean_equals_matrix_on_embeddings_f32() {
     let x = embeddings::<f32>(400, 32, 8, 2);
-    let matrix = Ward::new()
-        .strategy(Strategy::Matrix)
-        .linkage(x.view())
-        .unwrap();
-    let lean = Ward::new()
-        .strategy(Strategy::Lean)
-        .linkage(x.view())
-        .unwrap();
+    let (matrix, lean) = both_paths(x.view(), None);
     assert_same_tree(&matrix, &lean, 1e-4, "f32");
 }
 
@@ -75,14 +78,7 @@ fn lean_equals_matrix_on_embeddings_f32() {
 fn lean_equals_matrix_with_weights() {
     let x = embeddings::<f64>(300, 16, 6, 3);
     let w = Array1::from_shape_fn(300, |i| 1.0 + (i % 4) as f64 * 0.5);
-    let matrix = Ward::new()
-        .strategy(Strategy::Matrix)
-        .linkage_weighted(x.view(), w.view())
-        .unwrap();
-    let lean = Ward::new()
-        .strategy(Strategy::Lean)
-        .linkage_weighted(x.view(), w.view())
-        .unwrap();
+    let (matrix, lean) = both_paths(x.view(), Some(w.view()));
     assert_same_tree(&matrix, &lean, 1e-9, "weighted");
     replay_check(x.view(), Some(w.view()), &matrix, 1e-10).unwrap();
 }
@@ -91,14 +87,7 @@ fn lean_equals_matrix_with_weights() {
 fn auto_takes_the_lean_path_exactly_above_the_budget() {
     let x = embeddings::<f64>(120, 8, 5, 4);
     let bytes = Ward::matrix_bytes::<f64>(120).unwrap();
-    let lean = Ward::new()
-        .strategy(Strategy::Lean)
-        .linkage(x.view())
-        .unwrap();
-    let matrix = Ward::new()
-        .strategy(Strategy::Matrix)
-        .linkage(x.view())
-        .unwrap();
+    let (matrix, lean) = both_paths(x.view(), None);
     let at_budget = Ward::new().memory_budget(bytes);
     assert_eq!(at_budget.resolve::<f64>(120), Ok(Strategy::Matrix));
     assert_eq!(at_budget.linkage(x.view()).unwrap(), matrix);
@@ -150,8 +139,8 @@ fn real_matrix(
 proptest! {
     #[test]
     fn lean_and_matrix_heights_agree(x in real_matrix(40, 6)) {
-        let a = Ward::new().strategy(Strategy::Matrix).linkage(x.view()).unwrap().distances();
-        let b = Ward::new().strategy(Strategy::Lean).linkage(x.view()).unwrap().distances();
+        let (a, b) = both_paths(x.view(), None);
+        let (a, b) = (a.distances(), b.distances());
         let scale = a.iter().fold(0.0f64, |s, &v| s.max(v));
         for (p, q) in a.iter().zip(&b) {
             prop_assert!(rel_err(*p, *q, scale * 1e-12) <= 1e-9, "{} vs {}", p, q);

@@ -263,16 +263,21 @@ mod tests {
         assert_eq!(Duplicates::find(array![[3.0_f32]].view()), None);
     }
 
-    #[test]
-    fn groups_in_order_of_first_row() {
-        let x = array![
+    /// Rows {0, 2, 5}, {1, 3} (`0.0` and `-0.0`) and {4}.
+    fn three_groups() -> ndarray::Array2<f64> {
+        array![
             [1.0_f64, 2.0],
             [0.0, 0.0],
             [1.0, 2.0],
             [-0.0, 0.0],
             [5.0, 5.0],
             [1.0, 2.0]
-        ];
+        ]
+    }
+
+    #[test]
+    fn groups_in_order_of_first_row() {
+        let x = three_groups();
         let dup = Duplicates::find(x.view()).expect("rows repeat");
         assert_eq!(dup.groups(), 3);
         assert_eq!(dup.members(0), &[0, 2, 5]);
@@ -300,14 +305,7 @@ mod tests {
 
     #[test]
     fn condensed_groups_equal_row_groups() {
-        let x = array![
-            [1.0_f64, 2.0],
-            [0.0, 0.0],
-            [1.0, 2.0],
-            [-0.0, 0.0],
-            [5.0, 5.0],
-            [1.0, 2.0]
-        ];
+        let x = three_groups();
         let d = squared_condensed(x.view());
         assert_eq!(
             Duplicates::find_in_condensed(6, &d),
