@@ -1,5 +1,5 @@
-//! Review tests: repeated rows (collapsed into weighted rows), shapes around
-//! the tile kernel's panel widths and blocks, layouts and extreme weights.
+//! Repeated rows (collapsed into weighted rows), shapes around the tile
+//! kernel's panel widths and blocks, layouts and extreme weights.
 
 mod common;
 
@@ -7,15 +7,13 @@ use common::{all_linkages, naive_ward_heights, replay_check};
 use ndarray::{Array1, Array2};
 use pinnersage::ward::{self, Strategy as Path, Ward};
 use proptest::prelude::*;
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
 
+/// Seeded uniform values in [−0.5, 0.5).
 fn pseudo_random(m: usize, d: usize, seed: u64) -> Array2<f64> {
-    let mut s = seed;
-    Array2::from_shape_fn((m, d), |_| {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    })
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    Array2::from_shape_fn((m, d), |_| rng.random_range(-0.5..0.5))
 }
 
 fn assert_close(a: &[f64], b: &[f64], tol: f64) -> Result<(), TestCaseError> {
