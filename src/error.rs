@@ -216,7 +216,9 @@ pub enum Error {
 
     /// The embedding an [`EmbeddingSource`](crate::EmbeddingSource) returned for
     /// an action's item has the wrong length or contains NaN or infinity.
-    #[error("the embedding of item {item} (action {index}) is invalid: wrong length or non-finite")]
+    #[error(
+        "the embedding of item {item} (action {index}) is invalid: wrong length or non-finite"
+    )]
     InvalidEmbedding {
         /// The item id, rendered with `Debug`.
         item: String,

@@ -178,7 +178,10 @@ mod tests {
             Ok(7_776_000_000_000_000)
         );
         assert_eq!(TimestampUnit::SecondsPerUnit(86_400).ticks_in(d), Ok(90));
-        assert_eq!(TimestampUnit::UnitsPerSecond(10).ticks_in(d), Ok(77_760_000));
+        assert_eq!(
+            TimestampUnit::UnitsPerSecond(10).ticks_in(d),
+            Ok(77_760_000)
+        );
         // rounded down: 1.5 s is one tick of a second
         assert_eq!(
             TimestampUnit::Seconds.ticks_in(Duration::from_millis(1_500)),
@@ -188,7 +191,10 @@ mod tests {
             TimestampUnit::UnitsPerSecond(u64::MAX).ticks_in(Duration::MAX),
             Ok(u64::MAX)
         );
-        assert_eq!(TimestampUnit::Nanoseconds.ticks_in(Duration::MAX), Ok(u64::MAX));
+        assert_eq!(
+            TimestampUnit::Nanoseconds.ticks_in(Duration::MAX),
+            Ok(u64::MAX)
+        );
         assert_eq!(TimestampUnit::SecondsPerUnit(60).seconds_per_tick(), 60.0);
         assert_eq!(TimestampUnit::default(), TimestampUnit::Seconds);
         assert_eq!(TimestampUnit::Milliseconds.to_string(), "milliseconds");

@@ -157,7 +157,6 @@ impl DecayRate {
     pub fn per_second(&self) -> f64 {
         self.lambda / self.unit.seconds() as f64
     }
-
 }
 
 /// A decay rate resolved to the timestamp unit: λ per tick. **The one place
@@ -236,7 +235,10 @@ impl Decay {
     pub fn roll_forward(&self, importance: f64, from: i64, to: i64) -> Result<f64> {
         match u64::try_from(age(from, to)) {
             Ok(a) => Ok(importance * self.weight(a)),
-            Err(_) => Err(Error::NowBeforeProfile { now: to, as_of: from }),
+            Err(_) => Err(Error::NowBeforeProfile {
+                now: to,
+                as_of: from,
+            }),
         }
     }
 }
@@ -272,7 +274,11 @@ impl From<DecayRate> for Decay {
 /// assert!((i - (1.0 + (-0.5_f64).exp())).abs() < 1e-15);
 /// # Ok::<(), pinnersage::Error>(())
 /// ```
-pub fn importance(timestamps: impl IntoIterator<Item = i64>, now: i64, decay: Decay) -> Result<f64> {
+pub fn importance(
+    timestamps: impl IntoIterator<Item = i64>,
+    now: i64,
+    decay: Decay,
+) -> Result<f64> {
     let mut sum = 0.0;
     for (index, t) in timestamps.into_iter().enumerate() {
         sum += decay.weight_at(t, now).map_err(|_| Error::ActionInFuture {
@@ -294,7 +300,13 @@ mod tests {
         let day = DecayRate::new(0.01, TimeUnit::Day).unwrap();
         let hour = DecayRate::new(0.01 / 24.0, TimeUnit::Hour).unwrap();
         let (day, hour) = (Decay::from(day), Decay::from(hour));
-        for age in [0, 1, 3_600, SECONDS_PER_DAY as u64, 90 * SECONDS_PER_DAY as u64] {
+        for age in [
+            0,
+            1,
+            3_600,
+            SECONDS_PER_DAY as u64,
+            90 * SECONDS_PER_DAY as u64,
+        ] {
             let (a, b) = (day.weight(age), hour.weight(age));
             assert!((a - b).abs() <= 4.0 * f64::EPSILON * a, "{age}: {a} vs {b}");
         }
@@ -324,7 +336,10 @@ mod tests {
     fn extreme_timestamps_do_not_overflow() {
         let paper = Decay::from(DecayRate::PAPER);
         assert_eq!(paper.weight_at(i64::MIN, i64::MAX), Ok(0.0));
-        assert_eq!(Decay::from(DecayRate::NONE).weight_at(i64::MIN, i64::MAX), Ok(1.0));
+        assert_eq!(
+            Decay::from(DecayRate::NONE).weight_at(i64::MIN, i64::MAX),
+            Ok(1.0)
+        );
         assert_eq!(paper.roll_forward(3.0, i64::MIN, i64::MAX), Ok(0.0));
         let ms = Decay::new(DecayRate::PAPER, TimestampUnit::Milliseconds);
         assert_eq!(ms.weight(u64::MAX), 0.0);

@@ -9,8 +9,7 @@ use ndarray::ArrayView1;
 use pinnersage::synthetic::UserConfig;
 use pinnersage::{
     Action, CutRule, DecayRate, EmbeddingSource, Error, InMemoryEmbeddings, PinnerSage, TimeUnit,
-    TimestampUnit,
-    UnknownItems,
+    TimestampUnit, UnknownItems,
 };
 use profile_support::*;
 use proptest::prelude::*;
@@ -77,7 +76,11 @@ fn expected_selection(
     let in_window: Vec<Action<u32>> = actions
         .iter()
         .copied()
-        .filter(|a| config.window_ticks().is_none_or(|w| (NOW - a.timestamp) as u64 <= w))
+        .filter(|a| {
+            config
+                .window_ticks()
+                .is_none_or(|w| (NOW - a.timestamp) as u64 <= w)
+        })
         .collect();
     let mut kept: Vec<Action<u32>> = in_window
         .iter()
@@ -703,7 +706,9 @@ fn error_no_actions_in_window() {
     };
     let result = PinnerSage::default().profile(&ms, &source, NOW * 1_000);
     assert_eq!(result, Err(expected.clone()));
-    assert!(expected.to_string().contains("are the timestamps in seconds?"));
+    assert!(expected
+        .to_string()
+        .contains("are the timestamps in seconds?"));
     // an update whose new actions are all outside the window fails too,
     // leaving the profile unchanged
     let mut p = PinnerSage::default()
@@ -763,18 +768,22 @@ fn at_the_default_alpha_a_new_interest_needs_two_actions() {
 
 /// A source of `n` random unit vectors in 6-d.
 fn unit_vectors() -> impl Strategy<Value = InMemoryEmbeddings<u32, f64>> {
-    proptest::collection::vec(proptest::collection::vec(-1.0f64..1.0, 6), 2..20).prop_map(
-        |rows| {
-            let values: Vec<f64> = rows
-                .iter()
-                .flat_map(|r| {
-                    let norm = r.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-3);
-                    r.iter().map(move |v| if norm > 1e-3 { v / norm } else { 1.0 / 6f64.sqrt() })
+    proptest::collection::vec(proptest::collection::vec(-1.0f64..1.0, 6), 2..20).prop_map(|rows| {
+        let values: Vec<f64> = rows
+            .iter()
+            .flat_map(|r| {
+                let norm = r.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-3);
+                r.iter().map(move |v| {
+                    if norm > 1e-3 {
+                        v / norm
+                    } else {
+                        1.0 / 6f64.sqrt()
+                    }
                 })
-                .collect();
-            source_from(values, 6)
-        },
-    )
+            })
+            .collect();
+        source_from(values, 6)
+    })
 }
 
 proptest! {
@@ -800,4 +809,44 @@ proptest! {
         p.update(&[Action::new(new_item % n, NOW + 1)], &source, NOW + 1).unwrap();
         prop_assert!(p.len() <= before);
     }
+}
+
+#[test]
+fn display_and_debug_leave_out_the_embeddings() {
+    let (_, source, user) = synthetic(21, 0.5, &UserConfig::default());
+    let p = PinnerSage::default()
+        .profile(&user.actions, &source, NOW)
+        .unwrap();
+    assert!(p.len() > 1);
+    let shown = p.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), p.len() + 1);
+    let h = p.history();
+    assert_eq!(
+        lines[0],
+        format!(
+            "{} interests as of {NOW} ({} of {} actions used)",
+            p.len(),
+            h.used_actions,
+            h.actions
+        )
+    );
+    let c = &p.clusters()[0];
+    assert_eq!(lines[1], format!("1. {c}"));
+    assert!(lines[1].starts_with(&format!(
+        "1. medoid {}, importance {:.3}, {} items, {} actions",
+        c.medoid(),
+        c.importance(),
+        c.size(),
+        c.action_count()
+    )));
+    assert!(format!("{p:.1}").contains(&format!("importance {:.1},", c.importance())));
+    // Debug: every field but the embeddings, which are summarised
+    let debug = format!("{p:?}");
+    let x = format!("{:?}", c.medoid_embedding()[0]);
+    assert!(!debug.contains(&x), "an embedding value in {debug}");
+    assert!(debug.contains("medoid_embedding: [16 values]"));
+    assert!(debug.contains(&format!("importance: {:?}", c.importance())));
+    let m = &c.members()[0];
+    assert!(debug.contains(&format!("{}: {}", m.item, m.actions)));
 }

@@ -159,13 +159,19 @@ mod plain_json_round_trip {
             .lambda(lambda / 3.0, TimeUnit::Day)
             .build()
             .unwrap();
-        let actions: Vec<Action<u32>> = old.iter().map(|&(i, age)| Action::new(i, NOW - age)).collect();
+        let actions: Vec<Action<u32>> = old
+            .iter()
+            .map(|&(i, age)| Action::new(i, NOW - age))
+            .collect();
         let profile = config.profile(&actions, source, NOW).unwrap();
         let json = serde_json::to_string(&profile).unwrap();
         let back: UserProfile<u32, F> = serde_json::from_str(&json).unwrap();
         prop_assert_eq!(&back, &profile);
         let later = NOW + DAY + 7;
-        let new: Vec<Action<u32>> = new.iter().map(|&(i, age)| Action::new(i, later - age)).collect();
+        let new: Vec<Action<u32>> = new
+            .iter()
+            .map(|&(i, age)| Action::new(i, later - age))
+            .collect();
         let (mut a, mut b) = (profile, back);
         let sa = a.update(&new, source, later).unwrap();
         let sb = b.update(&new, source, later).unwrap();

@@ -143,11 +143,7 @@ fn importance_rolls_forward_without_new_actions() {
         .filter(|a| a.timestamp <= t0)
         .collect();
     let mut profile = config.profile(&old, &source, t0).unwrap();
-    let before: Vec<f64> = profile
-        .clusters()
-        .iter()
-        .map(|c| c.importance())
-        .collect();
+    let before: Vec<f64> = profile.clusters().iter().map(|c| c.importance()).collect();
     profile.update(&[], &source, NOW).unwrap();
     // exactly importance · exp(−λ·Δt): bit for bit
     let decay = config.time_decay();
@@ -282,9 +278,7 @@ fn new_items_can_bridge_two_stored_clusters() {
     let (u, f) = (&p.clusters()[0], &full.clusters()[0]);
     assert_eq!(u.action_count(), 12);
     assert_eq!(u.members(), f.members());
-    assert!(
-        (u.importance() - f.importance()).abs() <= 16.0 * f64::EPSILON * f.importance()
-    );
+    assert!((u.importance() - f.importance()).abs() <= 16.0 * f64::EPSILON * f.importance());
     assert!((u.centroid()[0] - f.centroid()[0]).abs() < 1e-15);
     // the medoid is chosen among the stored medoids and x: x, as in the batch
     assert_eq!(*u.medoid(), 2);
@@ -413,7 +407,8 @@ fn update_medoid_ties_go_to_the_smallest_id() {
         let mut p = config
             .profile(&[Action::new(stored, NOW - DAY)], &source, NOW - DAY)
             .unwrap();
-        p.update(&[Action::new(joining, NOW)], &source, NOW).unwrap();
+        p.update(&[Action::new(joining, NOW)], &source, NOW)
+            .unwrap();
         assert_eq!(*p.clusters()[0].medoid(), 0);
         // and a batch profile of the same actions agrees
         let both = [Action::new(stored, NOW - DAY), Action::new(joining, NOW)];

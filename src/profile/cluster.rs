@@ -209,10 +209,7 @@ pub(crate) fn assemble<I: Clone + Ord, F: Scalar>(
     InterestCluster {
         medoid: prepared.items[m].item.clone(),
         medoid_embedding: prepared.x.row(m).to_vec(),
-        centroid: centroid
-            .iter()
-            .map(|&c| F::from_f64_rounded(c))
-            .collect(),
+        centroid: centroid.iter().map(|&c| F::from_f64_rounded(c)).collect(),
         importance: rows.iter().map(|&r| prepared.items[r].decayed).sum(),
         action_count: rows.iter().map(|&r| prepared.items[r].count).sum(),
         last_action: rows

@@ -214,6 +214,8 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        assert!(serde_json::from_str::<Probe>(r#"{"a": "x", "b": 2, "c": null, "v": []}"#).is_err());
+        assert!(
+            serde_json::from_str::<Probe>(r#"{"a": "x", "b": 2, "c": null, "v": []}"#).is_err()
+        );
     }
 }
