@@ -197,3 +197,30 @@ mod plain_json_round_trip {
         }
     }
 }
+
+#[test]
+fn json_floats_are_exact_decimal_strings_and_numbers_are_accepted() {
+    let source = source_from(vec![0.1, 0.7, 10.0 / 3.0], 1);
+    let config = PinnerSage::builder()
+        .alpha(0.5)
+        .lambda(0.1 / 3.0, TimeUnit::Day)
+        .build()
+        .unwrap();
+    let actions = [Action::new(0, NOW - 7), Action::new(1, NOW - DAY)];
+    let profile = config.profile(&actions, &source, NOW).unwrap();
+    let json = serde_json::to_value(&profile).unwrap();
+    let c = &json["clusters"][0];
+    assert_eq!(
+        c["importance"],
+        format!("{:?}", profile.clusters()[0].importance())
+    );
+    assert!(c["centroid"][0].is_string() && c["medoid_embedding"][0].is_string());
+    assert_eq!(json["config"]["lambda"], format!("{:?}", 0.1 / 3.0));
+    // a hand-written configuration with plain numbers loads
+    let mut hand = serde_json::to_value(config).unwrap();
+    hand["lambda"] = serde_json::json!(0.5);
+    hand["cut"] = serde_json::json!({"Threshold": 2});
+    let back: PinnerSage = serde_json::from_value(hand).unwrap();
+    assert_eq!(back.cut(), pinnersage::CutRule::Threshold(2.0));
+    assert_eq!(back.decay().lambda(), 0.5);
+}

@@ -83,7 +83,8 @@ pub enum UnknownItems {
     /// (the default: catalogues churn, a deleted item should not fail a user).
     #[default]
     Skip,
-    /// Fail with [`Error::UnknownItem`] naming the first such action.
+    /// Fail with [`Error::UnknownItem`] naming the item and the first action
+    /// on it.
     Error,
 }
 
