@@ -78,6 +78,7 @@ impl<I> From<(I, i64)> for Action<I> {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum TimestampUnit {
     /// One tick is a second (Unix time). The default.
     #[default]

@@ -202,6 +202,11 @@ impl Decay {
     ///
     /// Ages are converted to `f64` exactly up to 2⁵³ ticks.
     pub fn weight(&self, age: u64) -> f64 {
+        if age == 0 {
+            // also for a per-tick rate that overflowed to ∞ (λ near f64::MAX
+            // and long ticks), where ∞·0 would be NaN
+            return 1.0;
+        }
         (-self.per_tick * age as f64).exp()
     }
 
@@ -343,6 +348,16 @@ mod tests {
         assert_eq!(paper.roll_forward(3.0, i64::MIN, i64::MAX), Ok(0.0));
         let ms = Decay::new(DecayRate::PAPER, TimestampUnit::Milliseconds);
         assert_eq!(ms.weight(u64::MAX), 0.0);
+    }
+
+    #[test]
+    fn an_overflowing_rate_gives_no_nan() {
+        let rate = DecayRate::new(f64::MAX, TimeUnit::Second).unwrap();
+        let decay = Decay::new(rate, TimestampUnit::SecondsPerUnit(u64::MAX));
+        assert_eq!(decay.per_tick(), f64::INFINITY);
+        assert_eq!(decay.weight(0), 1.0);
+        assert_eq!(decay.weight(1), 0.0);
+        assert_eq!(importance([5, 5, 4], 5, decay), Ok(2.0));
     }
 
     #[test]
