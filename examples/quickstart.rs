@@ -94,10 +94,7 @@ fn main() -> Result<(), pinnersage::Error> {
 
     // retrieval: sample up to 3 medoids by importance, query the index, blend
     let seen: HashSet<usize> = user.actions.iter().map(|a| a.item).collect();
-    let recommender = Recommender {
-        n: 12,
-        ..Recommender::default()
-    };
+    let recommender = Recommender::builder().n(12).build()?;
     let recs = recommender.recommend(&profile, &index, &seen, &mut rng)?;
     let medoids: HashSet<usize> = recs.iter().map(|r| r.medoid).collect();
     println!(
