@@ -574,7 +574,7 @@ mod tests {
         assert_eq!(c.ids(), &[1, 3, 5]);
         assert_eq!(c.matrix(), array![[3.0, 4.0], [5.0, 6.0], [1.0, 2.0]]);
         // column-major storage: the same rows
-        let f = m.t().to_owned().reversed_axes();
+        let f = m.t().as_standard_layout().into_owned().reversed_axes();
         assert!(!f.is_standard_layout());
         let d = InMemoryEmbeddings::new(vec![5_u64, 1, 3], f).unwrap();
         let batch = d.embeddings(&[1, 5]).unwrap();

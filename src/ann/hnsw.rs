@@ -1158,7 +1158,8 @@ mod tests {
     #[test]
     fn column_major_matrix_keeps_every_row() {
         let items = catalogue(200, 3);
-        let f_order = items.t().to_owned().reversed_axes();
+        // the rows of a column-major matrix: what `a.t()` of a row-major one is
+        let f_order = items.t().as_standard_layout().into_owned().reversed_axes();
         assert!(!f_order.is_standard_layout());
         assert_eq!(f_order, items);
         for metric in [Metric::Cosine, Metric::SquaredEuclidean] {
