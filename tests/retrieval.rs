@@ -88,7 +88,10 @@ fn recommendations_follow_the_users_interests_with_provenance() {
 fn a_shared_cache_answers_repeated_medoids_identically() {
     let w = world(6);
     let index = &w.index;
-    let cache = MedoidCache::builder(index.clone()).capacity(1_000).build().unwrap();
+    let cache = MedoidCache::builder(index.clone())
+        .capacity(1_000)
+        .build()
+        .unwrap();
     let rec = Recommender::builder()
         .selection(Selection::All)
         .blend(Blend::Proportional)
@@ -125,7 +128,10 @@ fn a_shared_cache_answers_repeated_medoids_identically() {
 fn single_interest_users_with_long_histories_get_n_results() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2020);
     let (catalog, index) = catalogue_and_index(&mut rng);
-    let cache = MedoidCache::builder(index.clone()).capacity(100).build().unwrap();
+    let cache = MedoidCache::builder(index.clone())
+        .capacity(100)
+        .build()
+        .unwrap();
     for actions in [60, 200, 400] {
         let user_config = UserConfig {
             actions,
@@ -158,7 +164,8 @@ fn hnsw_behind_a_cache_recovers_the_exact_recommendations() {
     let w = world(4);
     let items = w.catalog.embeddings();
     let exact = &w.index;
-    let hnsw = HnswIndex::with_row_ids(items.to_owned(), Metric::Cosine, HnswParams::default()).unwrap();
+    let hnsw =
+        HnswIndex::with_row_ids(items.to_owned(), Metric::Cosine, HnswParams::default()).unwrap();
     assert_eq!((hnsw.len(), hnsw.dim()), (3_000, 32));
     let cache = MedoidCache::builder(hnsw).capacity(64).build().unwrap();
     let rec = Recommender::builder()
@@ -255,7 +262,10 @@ fn a_fetching_source_gives_the_same_profiles() {
             let mut batch = EmbeddingBatch::unknown(ids.len(), self.dim);
             for (k, id) in ids.iter().enumerate() {
                 if let Some(v) = self.records.get(id) {
-                    batch.matrix.row_mut(k).assign(&ndarray::ArrayView1::from(&v[..]));
+                    batch
+                        .matrix
+                        .row_mut(k)
+                        .assign(&ndarray::ArrayView1::from(&v[..]));
                     batch.found[k] = true;
                 }
             }
@@ -268,7 +278,9 @@ fn a_fetching_source_gives_the_same_profiles() {
     let (catalog, _) = catalogue_and_index(&mut rng);
     let e = catalog.embeddings();
     let remote = Remote {
-        records: (0..e.nrows()).map(|i| (sparse(i), e.row(i).to_vec())).collect(),
+        records: (0..e.nrows())
+            .map(|i| (sparse(i), e.row(i).to_vec()))
+            .collect(),
         dim: e.ncols(),
         requests: Cell::new(0),
         fail: false,
@@ -282,9 +294,16 @@ fn a_fetching_source_gives_the_same_profiles() {
         .iter()
         .map(|a| Action::new(sparse(a.item), a.timestamp))
         .collect();
-    let got = PinnerSage::default().profile(&actions, &remote, NOW).unwrap();
+    let got = PinnerSage::default()
+        .profile(&actions, &remote, NOW)
+        .unwrap();
     assert_eq!(remote.requests.get(), 1, "one request per user");
-    assert_eq!(got, PinnerSage::default().profile(&actions, &memory, NOW).unwrap());
+    assert_eq!(
+        got,
+        PinnerSage::default()
+            .profile(&actions, &memory, NOW)
+            .unwrap()
+    );
     let down = Remote {
         fail: true,
         ..remote

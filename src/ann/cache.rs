@@ -350,7 +350,10 @@ mod tests {
     #[test]
     fn identical_to_the_wrapped_index_and_counts_hits() {
         let idx = index();
-        let cache = MedoidCache::builder(idx.clone()).capacity(64).build().unwrap();
+        let cache = MedoidCache::builder(idx.clone())
+            .capacity(64)
+            .build()
+            .unwrap();
         let items = idx.items().to_owned();
         for round in 0..3 {
             for m in (0..300).step_by(7) {
@@ -368,7 +371,10 @@ mod tests {
     #[test]
     fn smaller_k_is_a_prefix_hit_and_larger_k_a_miss() {
         let idx = index();
-        let cache = MedoidCache::builder(idx.clone()).capacity(4).build().unwrap();
+        let cache = MedoidCache::builder(idx.clone())
+            .capacity(4)
+            .build()
+            .unwrap();
         let q = idx.items().row(5).to_owned();
         let ten = cache.medoid_neighbours(&5, q.view(), 10).unwrap();
         let three = cache.medoid_neighbours(&5, q.view(), 3).unwrap();
@@ -415,7 +421,10 @@ mod tests {
     fn shared_across_threads() {
         let idx = index();
         let items = idx.items().to_owned();
-        let cache = MedoidCache::builder(idx.clone()).capacity(16).build().unwrap();
+        let cache = MedoidCache::builder(idx.clone())
+            .capacity(16)
+            .build()
+            .unwrap();
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {
@@ -439,7 +448,9 @@ mod tests {
             Some(Error::ZeroCacheCapacity)
         );
         assert_eq!(
-            MedoidCache::builder(idx.clone()).build().map(|c| c.stats().capacity),
+            MedoidCache::builder(idx.clone())
+                .build()
+                .map(|c| c.stats().capacity),
             Ok(MedoidCache::<ExactIndex<usize, f32>>::DEFAULT_CAPACITY)
         );
         let cache = MedoidCache::builder(idx).capacity(2).build().unwrap();
@@ -496,7 +507,10 @@ mod tests {
     fn a_short_list_of_a_larger_index_is_not_taken_as_complete() {
         let idx = index();
         let q = idx.items().row(9).to_owned();
-        let cache = MedoidCache::builder(Short(idx)).capacity(4).build().unwrap();
+        let cache = MedoidCache::builder(Short(idx))
+            .capacity(4)
+            .build()
+            .unwrap();
         assert_eq!(cache.medoid_neighbours(&9, q.view(), 5).unwrap().len(), 3);
         assert_eq!(cache.medoid_neighbours(&9, q.view(), 2).unwrap().len(), 2);
         assert_eq!((cache.stats().hits, cache.stats().misses), (1, 1));

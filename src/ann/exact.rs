@@ -10,9 +10,9 @@ use super::{
     check_batch, check_query, finite_norms, normalise, AnnIndex, Metric, Neighbour, Neighbours,
 };
 use crate::embedding::{catalogue_from_pairs, copy_row, sorted_pairs, EmbeddingSource};
-use crate::InMemoryEmbeddings;
 use crate::error::Result;
 use crate::scalar::Scalar;
+use crate::InMemoryEmbeddings;
 
 /// Upper bound on the number of query × item scores held at once by
 /// [`ExactIndex::search_batch`] (4 Mi elements: 16 MiB in `f32`).
@@ -50,7 +50,7 @@ const BATCH_SCORES: usize = 1 << 22;
 ///
 /// # Catalogue
 /// Constructors take the same arguments as
-/// [`InMemoryEmbeddings`](crate::InMemoryEmbeddings)'s plus the metric:
+/// [`InMemoryEmbeddings`]'s plus the metric:
 /// [`new(ids, matrix, metric)`](Self::new),
 /// [`with_row_ids(matrix, metric)`](Self::with_row_ids),
 /// [`from_pairs(pairs, metric)`](Self::from_pairs),

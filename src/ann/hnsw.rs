@@ -275,7 +275,7 @@ impl<F: Scalar> Distance<F> for HnswDistance {
 ///
 /// # Catalogue
 /// Constructors take the same arguments as
-/// [`InMemoryEmbeddings`](crate::InMemoryEmbeddings)'s plus the metric and
+/// [`InMemoryEmbeddings`]'s plus the metric and
 /// the parameters: [`new(ids, matrix, metric, params)`](Self::new),
 /// [`with_row_ids`](Self::with_row_ids), [`from_pairs`](Self::from_pairs),
 /// [`from_map`](Self::from_map), [`from_embeddings`](Self::from_embeddings).
@@ -502,12 +502,13 @@ impl<I: Clone + Eq + Hash, F: Scalar> HnswIndex<I, F> {
             }
             by_row[row] = Some(point);
         }
-        let points = by_row
-            .into_iter()
-            .collect::<Option<Vec<_>>>()
-            .ok_or(Error::IndexFileMismatch {
-                what: "the graph's number of points",
-            })?;
+        let points =
+            by_row
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .ok_or(Error::IndexFileMismatch {
+                    what: "the graph's number of points",
+                })?;
         Ok(HnswIndex {
             graph,
             points,
@@ -1189,7 +1190,11 @@ mod tests {
             assert_eq!(batch.found, vec![true, false, true]);
             for (k, r) in [(0, 5), (2, 99)] {
                 for (got, want) in batch.matrix.row(k).iter().zip(items.row(r)) {
-                    let tol = if metric == Metric::Cosine { 4.0 * f32::EPSILON * 3.0 } else { 0.0 };
+                    let tol = if metric == Metric::Cosine {
+                        4.0 * f32::EPSILON * 3.0
+                    } else {
+                        0.0
+                    };
                     assert!((got - want).abs() <= tol, "{metric:?}: {got} vs {want}");
                 }
             }
@@ -1199,10 +1204,8 @@ mod tests {
 
     /// A unique scratch directory under the system's temp dir.
     fn scratch(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "pinnersage-hnsw-{tag}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("pinnersage-hnsw-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }
@@ -1219,7 +1222,10 @@ mod tests {
             let index = HnswIndex::new(ids.clone(), items.clone(), metric, params).unwrap();
             index.save(&dir, "idx").unwrap();
             let loaded = HnswIndex::<String, f32>::load(&dir, "idx", ids.clone()).unwrap();
-            assert_eq!((loaded.len(), loaded.dim(), loaded.metric()), (600, 32, metric));
+            assert_eq!(
+                (loaded.len(), loaded.dim(), loaded.metric()),
+                (600, 32, metric)
+            );
             assert_eq!(loaded.params(), params);
             for r in (0..600).step_by(17) {
                 let q = items.row(r).mapv(|v| v * 0.9 + 0.01);
@@ -1248,9 +1254,8 @@ mod tests {
     fn load_errors() {
         let items = catalogue(50, 7);
         let dir = scratch("errors");
-        let index =
-            HnswIndex::with_row_ids(items, Metric::SquaredEuclidean, HnswParams::default())
-                .unwrap();
+        let index = HnswIndex::with_row_ids(items, Metric::SquaredEuclidean, HnswParams::default())
+            .unwrap();
         // missing files: a backend error naming the file, no panic
         match HnswIndex::<usize, f32>::load_with_row_ids(&dir, "absent") {
             Err(Error::Backend(e)) => assert!(e.to_string().contains("absent.hnsw.meta")),
@@ -1351,7 +1356,8 @@ mod tests {
         let mut wide = HnswIndex::with_row_ids(items.clone(), Metric::Cosine, d).unwrap();
         wide.set_ef_search(usize::MAX).unwrap();
         assert_eq!(wide.search(items.row(3), 2).unwrap()[0].id, 3);
-        let built = HnswIndex::with_row_ids(items.clone(),
+        let built = HnswIndex::with_row_ids(
+            items.clone(),
             Metric::SquaredEuclidean,
             HnswParams::builder()
                 .ef_construction(usize::MAX)

@@ -465,7 +465,10 @@ mod tests {
     #[test]
     fn cached_and_uncached_sources_agree() {
         let (index, profile) = setup();
-        let cache = MedoidCache::builder(index.clone()).capacity(8).build().unwrap();
+        let cache = MedoidCache::builder(index.clone())
+            .capacity(8)
+            .build()
+            .unwrap();
         let rec = Recommender {
             selection: Selection::All,
             blend: Blend::Proportional,
@@ -555,7 +558,10 @@ mod tests {
             selection: Selection::TopK { n: 1 },
             ..Recommender::default()
         };
-        let cache = MedoidCache::builder(index.clone()).capacity(4).build().unwrap();
+        let cache = MedoidCache::builder(index.clone())
+            .capacity(4)
+            .build()
+            .unwrap();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
         let direct = rec.recommend(&profile, &index, &topic0, &mut rng).unwrap();
         let cached = rec.recommend(&profile, &cache, &topic0, &mut rng).unwrap();
