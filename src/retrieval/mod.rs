@@ -629,4 +629,20 @@ mod tests {
         );
         assert_eq!(Recommender::builder().build(), Ok(Recommender::default()));
     }
+
+    /// A deserialized configuration is validated like a built one.
+    #[cfg(feature = "serde")]
+    #[test]
+    fn deserialized_recommender_is_validated() {
+        let json = serde_json::to_string(&Recommender::default()).unwrap();
+        let back: Recommender = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, Recommender::default());
+        let zero = json.replace("\"per_medoid\":30", "\"per_medoid\":0");
+        assert_ne!(zero, json);
+        let err = serde_json::from_str::<Recommender>(&zero).unwrap_err();
+        assert!(
+            err.to_string().contains("neighbours per medoid is 0"),
+            "{err}"
+        );
+    }
 }
