@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..CatalogConfig::default()
     };
     let catalog = Catalog::<f32>::generate(&catalog_config, &mut rng)?;
-    let source = InMemoryEmbeddings::from_matrix(catalog.embeddings().to_owned())?;
+    let source = InMemoryEmbeddings::with_row_ids(catalog.embeddings().to_owned())?;
     let now = 1_700_000_000;
     let histories: Vec<_> = (0..users)
         .map(|_| catalog.user(&user_config, now, &mut rng))

@@ -86,7 +86,7 @@ impl PinnerSage {
     /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
     ///
     /// // items 0–1 point one way, items 2–3 another (unit vectors)
-    /// let source = InMemoryEmbeddings::from_matrix(array![
+    /// let source = InMemoryEmbeddings::with_row_ids(array![
     ///     [1.0_f32, 0.0], [0.995, 0.0998], [0.0, 1.0], [0.0998, 0.995],
     /// ])?;
     /// let day = 86_400;

@@ -38,7 +38,7 @@ pub struct Member<I> {
 /// ```
 /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
 ///
-/// let source = InMemoryEmbeddings::from_matrix(ndarray::array![[1.0_f32, 0.0], [0.99, 0.14]])?;
+/// let source = InMemoryEmbeddings::with_row_ids(ndarray::array![[1.0_f32, 0.0], [0.99, 0.14]])?;
 /// let actions = [Action::new(0, 100), Action::new(1, 100), Action::new(1, 100)];
 /// let profile = PinnerSage::default().profile(&actions, &source, 100)?;
 /// assert_eq!(
@@ -108,12 +108,6 @@ impl<I, F> InterestCluster<I, F> {
     /// whatever the element type (an `f32` sum of decays would underflow
     /// early and lose the exact roll-forward of updates).
     pub fn importance(&self) -> f64 {
-        self.importance
-    }
-
-    /// Old name of [`importance`](Self::importance), kept crate-private only
-    /// until `retrieval` calls `importance()` (merge shim; remove then).
-    pub(crate) fn importance_f64(&self) -> f64 {
         self.importance
     }
 }

@@ -72,7 +72,7 @@ pub use prepare::HistorySummary;
 /// ```
 /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
 ///
-/// let source = InMemoryEmbeddings::from_matrix(ndarray::array![[1.0_f32, 0.0], [0.0, 1.0]])?;
+/// let source = InMemoryEmbeddings::with_row_ids(ndarray::array![[1.0_f32, 0.0], [0.0, 1.0]])?;
 /// let actions = [(0, 100).into(), (0, 100).into(), (1, 50).into(), (1, 100).into()];
 /// let profile = PinnerSage::builder().alpha(1.0).build()?.profile(&actions, &source, 100)?;
 /// assert_eq!(
@@ -154,13 +154,6 @@ impl<I, F> UserProfile<I, F> {
 
     /// What the last computation or update used and left out.
     pub fn history(&self) -> HistorySummary {
-        self.history
-    }
-
-    /// Old name of [`history`](Self::history), kept only until the examples
-    /// follow the rename.
-    #[doc(hidden)]
-    pub fn skipped(&self) -> HistorySummary {
         self.history
     }
 }

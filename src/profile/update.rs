@@ -100,7 +100,7 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     /// use ndarray::array;
     /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
     ///
-    /// let source = InMemoryEmbeddings::from_matrix(array![
+    /// let source = InMemoryEmbeddings::with_row_ids(array![
     ///     [1.0_f64, 0.0], [0.995, 0.0998], [0.0, 1.0],
     /// ])?;
     /// let day = 86_400;
