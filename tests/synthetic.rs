@@ -157,3 +157,92 @@ fn invalid_configurations_are_refused() {
         );
     }
 }
+
+/// Value stability (rand's practice): exact outputs for a fixed seed with the
+/// value-stable `Xoshiro256PlusPlus`. The `DEFAULT_ALPHA` table and several
+/// doctests rest on these values; a change here changes them.
+mod value_stability {
+    use super::*;
+
+    fn pinned_catalog() -> (Catalog<f64>, Xoshiro256PlusPlus) {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(2026);
+        let config = CatalogConfig {
+            items: 40,
+            dim: 5,
+            topics: 4,
+            spread: 0.5,
+        };
+        let catalog = Catalog::<f64>::generate(&config, &mut rng).unwrap();
+        (catalog, rng)
+    }
+
+    #[test]
+    fn embedding_values_are_pinned() {
+        let (c, _) = pinned_catalog();
+        let e = c.embeddings();
+        for ((i, j), bits) in [
+            ((0, 0), 0xbfd8_ab02_5409_e7f5_u64),
+            ((0, 4), 0xbfdf_2462_a39f_946e),
+            ((1, 2), 0x3fd6_a876_b8a4_4e62),
+            ((39, 3), 0xbfd3_53a2_b5af_7281),
+        ] {
+            assert_eq!(e[[i, j]].to_bits(), bits, "e[{i}, {j}] = {}", e[[i, j]]);
+        }
+        assert_eq!(e[[0, 0]], -0.3854375668230426);
+    }
+
+    #[test]
+    fn topic_assignment_and_first_actions_are_pinned() {
+        let (c, mut rng) = pinned_catalog();
+        assert_eq!(
+            (0..6).map(|i| c.topic_of(i)).collect::<Vec<_>>(),
+            [0, 1, 2, 3, 0, 1]
+        );
+        let config = UserConfig {
+            interests: 3,
+            actions: 12,
+            window: 1000,
+            repeat_probability: 0.5,
+        };
+        let u = c.user(&config, 10_000, &mut rng).unwrap();
+        assert_eq!(u.interests, [1, 0, 3]);
+        let first: Vec<(usize, i64)> = u
+            .actions
+            .iter()
+            .take(6)
+            .map(|a| (a.item, a.timestamp))
+            .collect();
+        assert_eq!(
+            first,
+            [
+                (23, 9305),
+                (39, 9327),
+                (3, 9359),
+                (20, 9622),
+                (28, 9633),
+                (0, 9638)
+            ]
+        );
+    }
+
+    /// The defaults the crate docs and the `DEFAULT_ALPHA` table use (f32).
+    #[test]
+    fn default_configuration_is_pinned() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        let c = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng).unwrap();
+        let e = c.embeddings();
+        assert_eq!(e[[0, 0]], 0.04150129);
+        assert_eq!(e[[9999, 63]], -0.23452355);
+        let u = c
+            .user(&UserConfig::default(), 90 * 86_400, &mut rng)
+            .unwrap();
+        assert_eq!(u.interests, [5, 11, 25, 18]);
+        let first: Vec<(usize, i64)> = u
+            .actions
+            .iter()
+            .take(3)
+            .map(|a| (a.item, a.timestamp))
+            .collect();
+        assert_eq!(first, [(7568, 2042792), (9618, 2160635), (6418, 2424300)]);
+    }
+}
