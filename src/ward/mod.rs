@@ -34,21 +34,31 @@
 //! Distances follow the paper's convention (`scipy_height²`); see the
 //! [crate docs](crate#distances).
 
+// One file per concept (DESIGN.md, "Ward"):
+// * `linkage`    — the public entry points and the driver;
+// * `options`    — the configuration (`Ward`, `Strategy`);
+// * `method`     — Ward's formulas (Lance–Williams), used by every path;
+// * `distances`  — the distance pass of the matrix path (Gram form);
+// * `generic`    — Müllner's generic algorithm on the condensed matrix;
+// * `nn_chain`   — the nearest-neighbour chain on centroids (lean path);
+// * `duplicates`, `ordering`, `min_heap`, `condensed`, `dendrogram`.
 mod condensed;
 mod dendrogram;
+pub(crate) mod distances;
 mod duplicates;
-mod gram;
-pub(crate) mod gram_tiles;
-mod kernels;
-mod lean;
+mod generic;
 mod linkage;
-mod matrix;
+mod method;
 mod min_heap;
+mod nn_chain;
 mod options;
 mod ordering;
 
 pub use condensed::{condensed_index, observations_for_len};
 pub use dendrogram::{Dendrogram, Merge};
 pub use linkage::{linkage, linkage_condensed, linkage_weighted};
-pub(crate) use linkage::{validate_matrix, validate_weights};
 pub use options::{Strategy, Ward};
+
+// The old paths of the shared checks (`medoid` calls them); the checks
+// themselves live in `crate::validate`.
+pub(crate) use crate::validate::{matrix as validate_matrix, weights as validate_weights};
