@@ -25,15 +25,14 @@ const DIM: usize = 256;
 
 fn data<F: Scalar>(m: usize) -> ndarray::Array2<F> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(42);
-    let config = CatalogConfig {
-        items: m,
-        dim: DIM,
-        topics: 16.min(m),
-        spread: 0.5,
-    };
-    Catalog::<F>::generate(&config, &mut rng)
-        .expect("valid synthetic configuration")
-        .into_embeddings()
+    let config = CatalogConfig::builder()
+        .items(m)
+        .dim(DIM)
+        .topics(16.min(m))
+        .spread(0.5)
+        .build()
+        .expect("valid synthetic configuration");
+    Catalog::<F>::generate(&config, &mut rng).into_embeddings()
 }
 
 const SIZES: [usize; 4] = [100, 500, 2000, 5000];

@@ -249,6 +249,11 @@ pub enum Error {
         row: usize,
     },
 
+    /// A configuration of the synthetic data generator
+    /// ([`synthetic`](crate::synthetic)) breaks a rule; the fault names which.
+    #[error("invalid synthetic data configuration: {0}")]
+    InvalidSyntheticConfig(SyntheticFault),
+
     /// An error reported by an approximate-nearest-neighbour backend.
     #[error("ANN backend error: {0}")]
     Backend(String),
@@ -343,6 +348,75 @@ pub enum ProfileFault {
         last_action: i64,
         /// The profile's time.
         as_of: i64,
+    },
+}
+
+/// Which rule of a synthetic data configuration is broken: the payload of
+/// [`Error::InvalidSyntheticConfig`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyntheticFault {
+    /// A catalogue of zero items.
+    #[error("a catalogue needs at least one item")]
+    ZeroItems,
+    /// Embeddings of dimension 0.
+    #[error("the embedding dimension must be at least 1")]
+    ZeroDimension,
+    /// A catalogue of zero topics.
+    #[error("a catalogue needs at least one topic")]
+    ZeroTopics,
+    /// More topics than items.
+    #[error("{topics} topics for {items} items: every topic needs an item")]
+    TopicsExceedItems {
+        /// Topics asked for.
+        topics: usize,
+        /// Items asked for.
+        items: usize,
+    },
+    /// A negative or non-finite within-topic spread.
+    #[error("spread {value} must be finite and >= 0")]
+    InvalidSpread {
+        /// The spread given.
+        value: f64,
+    },
+    /// An `items × dim` matrix larger than memory can address.
+    #[error("{items} items of dimension {dim} exceed the addressable memory")]
+    CatalogTooLarge {
+        /// Items asked for.
+        items: usize,
+        /// Dimension asked for.
+        dim: usize,
+    },
+    /// A user with zero interests.
+    #[error("a user needs at least one interest")]
+    ZeroInterests,
+    /// More interests than the catalogue has topics.
+    #[error("{interests} interests but the catalogue has {topics} topics")]
+    InterestsExceedTopics {
+        /// Interests asked for.
+        interests: usize,
+        /// Topics of the catalogue.
+        topics: usize,
+    },
+    /// A negative history window.
+    #[error("window {value} must be >= 0")]
+    NegativeWindow {
+        /// The window given.
+        value: i64,
+    },
+    /// A repeat probability outside `[0, 1]` (or NaN).
+    #[error("repeat probability {value} is not in [0, 1]")]
+    InvalidRepeatProbability {
+        /// The probability given.
+        value: f64,
+    },
+    /// `now − window` is below the smallest `i64` timestamp.
+    #[error("now = {now} minus window {window} is below the smallest timestamp")]
+    WindowStartOverflow {
+        /// The `now` given.
+        now: i64,
+        /// The configured window.
+        window: i64,
     },
 }
 
