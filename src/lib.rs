@@ -80,7 +80,7 @@
 //! use pinnersage::{InMemoryEmbeddings, PinnerSage};
 //!
 //! let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
-//! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng)?;
+//! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng);
 //! let now = 1_700_000_000;
 //! let user = catalog.user(&UserConfig::default(), now, &mut rng)?;
 //! let source = InMemoryEmbeddings::from_matrix(catalog.embeddings().to_owned())?;
