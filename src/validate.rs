@@ -1,6 +1,6 @@
 //! Input checks shared by the crate: shapes, finiteness and weights of the
 //! matrices every algorithm takes. Each rule returns its own
-//! [`Error`](crate::Error) variant, naming the offending row and column.
+//! [`Error`] variant, naming the offending row and column.
 
 use ndarray::{ArrayView1, ArrayView2};
 

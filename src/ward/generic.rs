@@ -5,7 +5,7 @@
 //! agglomerative clustering algorithms*, arXiv:1109.2378, Figure 3; the one
 //! fastcluster uses for the centroid and median methods) specialised to Ward,
 //! with the row minima cached in an indexed heap and the Lance–Williams
-//! updates ([`method`](super::method)) of the column entries replayed lazily:
+//! updates ([`method`]) of the column entries replayed lazily:
 //!
 //! * every live cluster `i` caches its nearest neighbour among the live clusters
 //!   `j > i` — the *contiguous* part of row `i` of the upper-triangle storage —

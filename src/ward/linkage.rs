@@ -134,7 +134,7 @@ pub fn linkage_weighted<F: Scalar>(
 /// [`Error::InvalidDissimilarity`] for a negative or non-finite entry.
 ///
 /// # Complexity
-/// O(m²) time in practice (see [`Strategy::Matrix`](super::Strategy::Matrix));
+/// O(m²) time in practice (see [`Strategy::Matrix`]);
 /// the input is copied once, reordered (O(m²) space).
 ///
 /// # Example
@@ -220,10 +220,10 @@ impl Ward {
     }
 
     /// Ward clustering of weighted rows; see
-    /// [`linkage_weighted`](linkage_weighted) for the conventions.
+    /// [`linkage_weighted`] for the conventions.
     ///
     /// # Errors
-    /// As [`linkage_weighted`](linkage_weighted), plus
+    /// As [`linkage_weighted`], plus
     /// [`Error::MemoryBudgetExceeded`] (see [`resolve`](Self::resolve)).
     ///
     /// # Complexity
@@ -283,7 +283,7 @@ impl Ward {
 }
 
 /// The FastMap order of the rows of `x` by squared Euclidean distance (the
-/// same order [`linkage_condensed`](super::linkage_condensed) derives from
+/// same order [`linkage_condensed`] derives from
 /// the corresponding condensed matrix).
 fn order_rows<F: Scalar>(x: ArrayView2<'_, F>) -> Vec<usize> {
     let standard = x.as_standard_layout();

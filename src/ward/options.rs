@@ -1,6 +1,6 @@
 //! The configuration of a Ward linkage: which path computes it, how much
 //! memory the matrix path may take, and whether its distance pass runs in
-//! parallel. Configuration only: the driver is in [`linkage`](super::linkage).
+//! parallel. Configuration only: the driver is in [`linkage`](mod@super::linkage).
 
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
