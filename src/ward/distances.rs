@@ -639,6 +639,37 @@ mod tests {
         assert_eq!(rows_per_block::<f64>(1 << 20, 24), 24);
     }
 
+    /// The linkage's distance pass runs the detected kernel: its output is
+    /// bit for bit that of the kernel named by `ProductKernel::detect`
+    /// (and the two kernels differ in the last bits on this data, so the
+    /// comparison can tell them apart where both run).
+    #[test]
+    fn fill_condensed_runs_the_detected_kernel() {
+        let (m, d) = (150, 40);
+        let x = pseudo_random(m, d, 0.7, 11);
+        let order = identity(m);
+        let pairs = m * (m - 1) / 2;
+        let run = |kernel: Option<ProductKernel>| {
+            let mut out = vec![0.0; pairs];
+            match kernel {
+                None => fill_condensed(x.view(), &order, None, &mut out, false),
+                Some(k) => fill_condensed_using(x.view(), &order, None, &mut out, k, false),
+            };
+            out.iter().map(|v| v.to_bits()).collect::<Vec<u64>>()
+        };
+        let auto = run(None);
+        assert_eq!(auto, run(Some(ProductKernel::detect())));
+        if ProductKernel::Avx512Tiles.is_available() {
+            assert_ne!(
+                run(Some(ProductKernel::Avx512Tiles)),
+                run(Some(ProductKernel::Gemm))
+            );
+        } else {
+            // the tile kernel asked for on a CPU without it falls back
+            assert_eq!(auto, run(Some(ProductKernel::Avx512Tiles)));
+        }
+    }
+
     /// The tile kernel is chosen exactly where the CPU reports AVX-512F, and
     /// asking for it elsewhere still computes (with the GEMM).
     #[test]
