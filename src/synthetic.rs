@@ -55,7 +55,7 @@ pub struct CatalogConfig {
 
 /// The unchecked parameters of a [`CatalogConfig`]; [`build`](Self::build)
 /// validates them. Starts from the defaults.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CatalogConfigBuilder {
     config: CatalogConfig,
 }
@@ -68,14 +68,6 @@ impl Default for CatalogConfig {
             dim: 64,
             topics: 50,
             spread: 0.5,
-        }
-    }
-}
-
-impl Default for CatalogConfigBuilder {
-    fn default() -> Self {
-        CatalogConfigBuilder {
-            config: CatalogConfig::default(),
         }
     }
 }
@@ -210,7 +202,7 @@ pub struct UserConfig {
 
 /// The unchecked parameters of a [`UserConfig`]; [`build`](Self::build)
 /// validates them. Starts from the defaults.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserConfigBuilder {
     config: UserConfig,
 }
@@ -224,14 +216,6 @@ impl Default for UserConfig {
             actions: 200,
             window: 90 * 86_400,
             repeat_probability: 0.1,
-        }
-    }
-}
-
-impl Default for UserConfigBuilder {
-    fn default() -> Self {
-        UserConfigBuilder {
-            config: UserConfig::default(),
         }
     }
 }

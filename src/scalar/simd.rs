@@ -82,6 +82,7 @@ impl ProductKernel {
 
     /// The kernel's name in benchmark reports (`avx512-tiles`,
     /// `matrixmultiply`).
+    #[cfg_attr(not(any(test, feature = "bench-internals")), allow(dead_code))]
     pub fn name(self) -> &'static str {
         match self {
             ProductKernel::Avx512Tiles => "avx512-tiles",
