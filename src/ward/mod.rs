@@ -3,8 +3,9 @@
 //! * [`linkage`](fn@linkage) — rows of an embedding matrix;
 //! * [`linkage_weighted`] — rows with multiplicities (repeated items collapsed);
 //! * [`linkage_condensed`] — your own precomputed dissimilarities;
-//! * [`Ward`] — the same with a choice of [`Strategy`] and a memory budget
-//!   (the free functions are `Ward::new()`).
+//! * [`Ward`] — the same with a choice of [`Strategy`], a memory budget and
+//!   (with the `parallel` feature) a parallel distance pass (the free
+//!   functions are `Ward::new()`).
 //!
 //! Two exact paths compute the same dendrogram:
 //!
@@ -12,8 +13,9 @@
 //!   Gram matrix (register-tiled AVX-512 kernels where the CPU has them,
 //!   detected at run time, ndarray's `matrixmultiply` GEMM elsewhere; small
 //!   distances, where the Gram form loses digits, are recomputed directly),
-//!   then merges with cached nearest neighbours and lazily replayed
-//!   Lance–Williams updates over one condensed matrix of the element type;
+//!   then runs Müllner's generic algorithm (2011, arXiv:1109.2378): cached
+//!   nearest neighbours in a heap and lazily replayed Lance–Williams updates
+//!   over one condensed matrix of the element type;
 //! * the **memory-lean path** runs the nearest-neighbour chain on cluster
 //!   centroids and weights, in O(m·d) memory.
 //!
