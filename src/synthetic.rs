@@ -413,6 +413,24 @@ impl<F: Scalar> Catalog<F> {
     ///
     /// # Complexity
     /// O(actions·log(actions)) time.
+    ///
+    /// # Example
+    /// ```
+    /// use rand::SeedableRng;
+    /// use rand::rngs::Xoshiro256PlusPlus;
+    /// use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
+    ///
+    /// let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+    /// let config = CatalogConfig::builder().items(200).dim(8).topics(10).build()?;
+    /// let catalog = Catalog::<f32>::generate(&config, &mut rng);
+    /// let user = catalog.user(&UserConfig::builder().interests(2).build()?, 1_000_000_000, &mut rng)?;
+    /// assert_eq!(user.interests.len(), 2);
+    /// assert!(user.actions.iter().all(|a| user.interests.contains(&catalog.topic_of(a.item))));
+    /// // more interests than topics
+    /// let greedy = UserConfig::builder().interests(11).build()?;
+    /// assert!(catalog.user(&greedy, 0, &mut rng).is_err());
+    /// # Ok::<(), pinnersage::Error>(())
+    /// ```
     pub fn user<R: Rng + ?Sized>(
         &self,
         config: &UserConfig,
