@@ -360,3 +360,15 @@ mod value_stability {
         assert_eq!(first, [(7568, 2042792), (9618, 2160635), (6418, 2424300)]);
     }
 }
+
+#[test]
+fn configuration_and_data_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<CatalogConfig>();
+    assert_send_sync::<CatalogConfigBuilder>();
+    assert_send_sync::<UserConfig>();
+    assert_send_sync::<UserConfigBuilder>();
+    assert_send_sync::<Catalog<f32>>();
+    assert_send_sync::<pinnersage::synthetic::SyntheticUser>();
+    assert_send_sync::<SyntheticFault>();
+}
