@@ -29,6 +29,16 @@ pub(crate) fn matrix<F: Scalar>(x: ArrayView2<'_, F>) -> Result<()> {
     if x.ncols() == 0 {
         return Err(Error::ZeroDimension { rows: x.nrows() });
     }
+    finite(x)
+}
+
+/// Checks that every value of `x` is finite ([`Error::NonFiniteValue`],
+/// naming the first offending row and column in row-major order); any shape,
+/// including no rows.
+///
+/// # Complexity
+/// O(m·d) time, O(1) space.
+pub(crate) fn finite<F: Scalar>(x: ArrayView2<'_, F>) -> Result<()> {
     let first_bad = match x.as_slice() {
         // contiguous row-major: one flat scan (much faster than row iterators)
         Some(flat) => first_non_finite(flat).map(|k| (k / x.ncols(), k % x.ncols())),
@@ -100,6 +110,12 @@ mod tests {
             Err(Error::NonFiniteValue { row: 1, column: 1 })
         );
         assert_eq!(matrix(array![[1.0_f32]].view()), Ok(()));
+        // finiteness alone accepts any shape
+        assert_eq!(finite(Array2::<f64>::zeros((0, 3)).view()), Ok(()));
+        assert_eq!(
+            finite(array![[f32::INFINITY]].view()),
+            Err(Error::NonFiniteValue { row: 0, column: 0 })
+        );
     }
 
     #[test]
