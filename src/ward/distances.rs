@@ -253,10 +253,12 @@ fn split_blocks<F>(m: usize, block: usize, out: &mut [F]) -> Vec<Block<'_, F>> {
 /// Each row's nearest neighbour to its right, as [`finish_block`] returns it.
 type Nearest<F> = Vec<Option<(usize, F)>>;
 
-/// Runs `body` on every block, in order, with a scratch value from `init`
-/// (one per worker): on rayon's threads with `parallel` and the `parallel`
-/// feature, else serially. The blocks are independent and `body` computes
-/// each the same way in both cases, so the results are the same bit for bit.
+/// Runs `body` on every block, in order, with a scratch value from `init`:
+/// on rayon's threads with `parallel` and the `parallel` feature (scratch
+/// values are pooled, so at most one per concurrently running block is ever
+/// made), else serially with one scratch. The blocks are independent and
+/// `body` computes each the same way in both cases, so the results are the
+/// same bit for bit.
 fn run_blocks<'a, F, S, I, B>(
     blocks: Vec<Block<'a, F>>,
     parallel: bool,
@@ -265,13 +267,27 @@ fn run_blocks<'a, F, S, I, B>(
 ) -> Vec<Nearest<F>>
 where
     F: Scalar,
+    S: Send,
     I: Fn() -> S + Sync + Send,
     B: Fn(&mut S, Block<'a, F>) -> Nearest<F> + Sync + Send,
 {
     #[cfg(feature = "parallel")]
     if parallel {
         use rayon::prelude::*;
-        return blocks.into_par_iter().map_init(&init, &body).collect();
+        use std::sync::Mutex;
+        let pool: Mutex<Vec<S>> = Mutex::new(Vec::new());
+        return blocks
+            .into_par_iter()
+            .map(|block| {
+                let reused = pool.lock().ok().and_then(|mut p| p.pop());
+                let mut scratch = reused.unwrap_or_else(&init);
+                let found = body(&mut scratch, block);
+                if let Ok(mut p) = pool.lock() {
+                    p.push(scratch);
+                }
+                found
+            })
+            .collect();
     }
     let _ = parallel;
     let mut scratch = init();
@@ -589,28 +605,33 @@ mod tests {
         let threads = Mutex::new(HashSet::new());
         let m = 64;
         let mut out = vec![0.0f64; m * (m - 1) / 2];
+        let made = std::sync::atomic::AtomicUsize::new(0);
         let found = pool.install(|| {
             let blocks = split_blocks(m, 1, &mut out);
-            run_blocks(
-                blocks,
-                true,
-                || (),
-                |(), (r0, _, _)| {
-                    threads
-                        .lock()
-                        .unwrap()
-                        .insert(rayon::current_thread_index());
-                    // long enough that both workers take blocks
-                    std::thread::sleep(std::time::Duration::from_millis(2));
-                    vec![Some((r0, 0.0))]
-                },
-            )
+            let init = || {
+                made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            };
+            run_blocks(blocks, true, init, |(), (r0, _, _)| {
+                threads
+                    .lock()
+                    .unwrap()
+                    .insert(rayon::current_thread_index());
+                // long enough that both workers take blocks
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                vec![Some((r0, 0.0))]
+            })
         });
         let order: Vec<usize> = found.iter().flatten().map(|n| n.unwrap().0).collect();
         assert_eq!(order, (0..m - 1).collect::<Vec<_>>());
         let threads = threads.into_inner().unwrap();
         assert!(threads.iter().all(Option::is_some), "ran on the pool");
         assert_eq!(threads.len(), 2, "both workers took blocks");
+        // scratch values are reused: at most one per worker
+        let made = made.into_inner();
+        assert!(
+            (1..=2).contains(&made),
+            "{made} scratch values for 2 workers"
+        );
         // and serially, on the calling thread only
         let blocks = split_blocks(m, 7, &mut out);
         let serial = run_blocks(
