@@ -119,6 +119,9 @@ macro_rules! micro_kernel {
             const NR: usize = $nr;
             const MR: usize = $mr;
             const L: usize = $lanes;
+            // the loads and stores below cover a panel row with three
+            // registers, and tile row offsets stay at most NR − MR
+            const _: () = assert!(NR == 3 * L && NR.is_multiple_of(MR));
             let d = b.len() / NR;
             // the bounds every pointer step below relies on (a packing
             // invariant: a row offset within a panel is at most NR − MR)
