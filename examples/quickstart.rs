@@ -27,7 +27,7 @@ use rand::SeedableRng;
 
 fn main() -> Result<(), pinnersage::Error> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(42);
-    let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng)?;
+    let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng);
     let now = 1_700_000_000; // the caller's clock: Unix seconds
     let user = catalog.user(&UserConfig::default(), now, &mut rng)?;
     // one exact cosine index over the catalogue: the profile reads its items'
