@@ -107,6 +107,7 @@ pub mod ann;
 mod embedding;
 mod error;
 mod history;
+pub mod eval;
 pub mod importance;
 pub mod medoid;
 mod profile;
