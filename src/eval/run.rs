@@ -256,6 +256,11 @@ impl Protocol {
     getter!(/// The main α.
         alpha: f64);
 
+    /// A builder holding this protocol, to change some parameters.
+    pub fn to_builder(&self) -> ProtocolBuilder {
+        ProtocolBuilder { p: self.clone() }
+    }
+
     /// The methods evaluated, in table order.
     pub fn methods(&self) -> Vec<Method> {
         let mut m = vec![Method::LastItem, Method::Popular];
@@ -414,6 +419,51 @@ fn clusters_from(labels: &[usize], x: &Array2<f64>, w: &Weighted) -> EvalResult<
             })
         })
         .collect()
+}
+
+/// One interest found by [`ward_interests`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interest {
+    /// The medoid item.
+    pub medoid: usize,
+    /// `Σ exp(−λ·(now − T_i)/86400)` over the cluster's actions.
+    pub importance: f64,
+    /// The member items, ascending.
+    pub items: Vec<usize>,
+}
+
+/// The interests the evaluation's PinnerSage variants use: the history's
+/// distinct items (weights = action counts) clustered with Ward's method,
+/// cut at `alpha`, each cluster with its action-weighted medoid (ties to
+/// the lower item index) and importance with `lambda_per_day`; sorted by
+/// importance, descending (ties by medoid). The same as
+/// [`PinnerSage::profile`](crate::PinnerSage::profile) with no window.
+///
+/// # Errors
+/// Those of [`linkage_weighted`] and [`medoid`](crate::medoid::medoid).
+///
+/// # Complexity
+/// O(m²·d) for `m` distinct items.
+pub fn ward_interests(
+    space: &ItemSpace,
+    history: &[crate::Action<usize>],
+    now: i64,
+    alpha: f64,
+    lambda_per_day: f64,
+) -> EvalResult<Vec<Interest>> {
+    let w = Weighted::new(history);
+    let x = w.matrix(space);
+    let labels = super::diagnostic::ward_labels(x.view(), &w.counts, alpha)?;
+    let mut out: Vec<Interest> = clusters_from(&labels, &x, &w)?
+        .iter()
+        .map(|c| Interest {
+            medoid: c.medoid,
+            importance: importance(c, &w, now, lambda_per_day),
+            items: c.rows.iter().map(|&r| w.items[r]).collect(),
+        })
+        .collect();
+    out.sort_by(|a, b| b.importance.total_cmp(&a.importance).then(a.medoid.cmp(&b.medoid)));
+    Ok(out)
 }
 
 fn importance(c: &Cluster, w: &Weighted, now: i64, lambda: f64) -> f64 {
