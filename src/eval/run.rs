@@ -753,29 +753,30 @@ fn evaluate_day(
                             };
                             cands.extend(list);
                         }
-                        let item_queries: Vec<usize> = key
-                            .iter()
-                            .filter_map(|q| if let Query::Item(i) = q { Some(*i) } else { None })
-                            .collect();
-                        for &i in &item_queries {
-                            space.row(i);
+                        // ranking score: max cosine to any query, for targets then negatives
+                        let listed: Vec<usize> = targets.iter().chain(&negatives).copied().collect();
+                        let mut best = vec![f64::NEG_INFINITY; listed.len()];
+                        for q in &key {
+                            match *q {
+                                Query::Item(i) => {
+                                    let row = space.row(i);
+                                    for (b, &t) in best.iter_mut().zip(&listed) {
+                                        *b = b.max(row[t]);
+                                    }
+                                }
+                                Query::Vector(v) => {
+                                    if let Some(sc) = &scores {
+                                        for (b, &t) in best.iter_mut().zip(&listed) {
+                                            *b = b.max(sc[[v, t]]);
+                                        }
+                                    }
+                                }
+                            }
                         }
-                        let vec_rows: Vec<usize> = key
-                            .iter()
-                            .filter_map(|q| if let Query::Vector(v) = q { Some(*v) } else { None })
-                            .collect();
-                        let mut item_rows: Vec<Vec<f64>> = Vec::new();
-                        for &i in &item_queries {
-                            item_rows.push(space.row(i).to_vec());
-                        }
+                        // no query (an empty method): every item scores −1
+                        let best: Vec<f64> = best.into_iter().map(|b| if b.is_finite() { b } else { -1.0 }).collect();
                         let sc = |t: usize| -> f64 {
-                            let a = item_rows.iter().map(|r| r[t]).fold(f64::NEG_INFINITY, f64::max);
-                            let b = match &scores {
-                                Some(s) => vec_rows.iter().map(|&v| s[[v, t]]).fold(f64::NEG_INFINITY, f64::max),
-                                None => f64::NEG_INFINITY,
-                            };
-                            let best = a.max(b);
-                            if best.is_finite() { best } else { -1.0 }
+                            listed.iter().position(|&l| l == t).map_or(-1.0, |pos| best[pos])
                         };
                         let v = score_candidates(space, targets, &negatives, cands, sc, p)?;
                         memo.insert((key, excluded), v);

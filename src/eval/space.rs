@@ -17,7 +17,12 @@ pub struct ItemSpace {
     rows: Vec<Option<Box<[f64]>>>,
     neighbours: Vec<Option<Box<[u32]>>>,
     depth: usize,
+    scratch: Vec<f64>,
 }
+
+/// Catalogues up to this many items keep every similarity row they compute
+/// (≤ 200 MB); larger ones recompute rows on demand.
+const CACHE_ROWS_UP_TO: usize = 5_000;
 
 impl ItemSpace {
     /// Normalises `matrix` (one row per item) in `f64`; neighbour lists are
@@ -67,6 +72,7 @@ impl ItemSpace {
             rows: vec![None; n],
             neighbours: vec![None; n],
             depth: depth.min(n),
+            scratch: Vec::new(),
         })
     }
 
@@ -92,13 +98,18 @@ impl ItemSpace {
         self.row(a)[b]
     }
 
-    /// Cosines of item `i` to every item (cached: the medoid cache).
+    /// Cosines of item `i` to every item (cached for catalogues of up to
+    /// 5 000 items: the medoid cache).
     ///
     /// # Complexity
-    /// O(n·d) the first time, O(1) after.
+    /// O(n·d) the first time, O(1) after when cached.
     pub fn row(&mut self, i: usize) -> &[f64] {
         if self.rows[i].is_none() {
             let r: Array1<f64> = self.x.dot(&self.x.row(i));
+            if self.len() > CACHE_ROWS_UP_TO {
+                self.scratch = r.to_vec();
+                return &self.scratch;
+            }
             self.rows[i] = Some(r.to_vec().into_boxed_slice());
         }
         self.rows[i].as_deref().unwrap_or(&[])
