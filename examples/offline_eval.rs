@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo run --release --example offline_eval -- [--actions F --embeddings F]
-//!     [--users N] [--window D] [--alpha A] [--alphas 1,2,4,8,16] [--seed N]
+//!     [--users N] [--window D] [--alpha A] [--alphas 1,2,4,8,16]
+//!     [--alpha-per-action 0.05,0.1] [--seed N]
 //!     [--seeds S] [--out DIR]
 //! ```
 //!
@@ -22,7 +23,9 @@ use std::time::Instant;
 
 use ndarray::Array2;
 use ndarray_npy::ReadNpyExt;
-use pinnersage::eval::{self, diagnostic::cluster_bucket, evaluate, summarise, ItemSpace, Log, Protocol};
+use pinnersage::eval::{
+    self, diagnostic::cluster_bucket, evaluate, summarise, ItemSpace, Log, Protocol,
+};
 use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
@@ -34,6 +37,7 @@ struct Args {
     window: u32,
     alpha: f64,
     alphas: Vec<f64>,
+    per_action: Vec<f64>,
     seed: u64,
     seeds: usize,
     out: PathBuf,
@@ -47,6 +51,7 @@ fn parse_args() -> Result<Args, String> {
         window: 90,
         alpha: pinnersage::DEFAULT_ALPHA,
         alphas: Vec::new(),
+        per_action: Vec::new(),
         seed: 2020,
         seeds: 5,
         out: PathBuf::from("target/offline_eval"),
@@ -77,6 +82,13 @@ fn parse_args() -> Result<Args, String> {
                     .map(|s| s.trim().parse().map_err(|_| num(v.clone(), "a list of numbers")))
                     .collect::<Result<_, _>>()?;
             }
+            "--alpha-per-action" => {
+                let v = value()?;
+                a.per_action = v
+                    .split(',')
+                    .map(|s| s.trim().parse().map_err(|_| num(v.clone(), "a list of numbers")))
+                    .collect::<Result<_, _>>()?;
+            }
             "--seed" => {
                 let v = value()?;
                 a.seed = v.parse().map_err(|_| num(v, "an integer"))?;
@@ -88,7 +100,7 @@ fn parse_args() -> Result<Args, String> {
             "--out" => a.out = value()?.into(),
             "-h" | "--help" => {
                 return Err("usage: offline_eval [--actions F --embeddings F] [--users N] [--window D] \
-                            [--alpha A] [--alphas 1,2,4] [--seed N] [--seeds S] [--out DIR]"
+                            [--alpha A] [--alphas 1,2,4] [--alpha-per-action C,..] [--seed N] [--seeds S] [--out DIR]"
                     .into())
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -108,10 +120,15 @@ fn read_actions(path: &Path, items: usize, users: Option<usize>) -> Result<Log, 
         .has_headers(true)
         .from_path(path)
         .map_err(|e| format!("{p}: cannot read: {e}"))?;
-    let header = rdr.headers().map_err(|e| format!("{p}: line 1: {e}"))?.clone();
+    let header = rdr
+        .headers()
+        .map_err(|e| format!("{p}: line 1: {e}"))?
+        .clone();
     let names: Vec<&str> = header.iter().map(str::trim).collect();
     if names != ["user", "item", "timestamp"] {
-        return Err(format!("{p}: line 1: bad header {names:?}, expected user,item,timestamp"));
+        return Err(format!(
+            "{p}: line 1: bad header {names:?}, expected user,item,timestamp"
+        ));
     }
     let mut triples = Vec::new();
     let mut kept_users: Vec<u64> = Vec::new();
@@ -122,17 +139,28 @@ fn read_actions(path: &Path, items: usize, users: Option<usize>) -> Result<Log, 
         })?;
         let line = rec.position().map_or(0, |q| q.line());
         let field = |i: usize, name: &str| -> Result<&str, String> {
-            rec.get(i).map(str::trim).ok_or_else(|| format!("{p}: line {line}: missing {name}"))
+            rec.get(i)
+                .map(str::trim)
+                .ok_or_else(|| format!("{p}: line {line}: missing {name}"))
         };
-        let user: u64 = field(0, "user")?
-            .parse()
-            .map_err(|_| format!("{p}: line {line}: user {:?} is not a non-negative integer", &rec[0]))?;
-        let item: usize = field(1, "item")?
-            .parse()
-            .map_err(|_| format!("{p}: line {line}: item {:?} is not a non-negative integer", &rec[1]))?;
-        let ts: i64 = field(2, "timestamp")?
-            .parse()
-            .map_err(|_| format!("{p}: line {line}: timestamp {:?} is not an integer", &rec[2]))?;
+        let user: u64 = field(0, "user")?.parse().map_err(|_| {
+            format!(
+                "{p}: line {line}: user {:?} is not a non-negative integer",
+                &rec[0]
+            )
+        })?;
+        let item: usize = field(1, "item")?.parse().map_err(|_| {
+            format!(
+                "{p}: line {line}: item {:?} is not a non-negative integer",
+                &rec[1]
+            )
+        })?;
+        let ts: i64 = field(2, "timestamp")?.parse().map_err(|_| {
+            format!(
+                "{p}: line {line}: timestamp {:?} is not an integer",
+                &rec[2]
+            )
+        })?;
         if item >= items {
             return Err(format!(
                 "{p}: line {line}: item {item} is out of range (the embeddings have {items} rows)"
@@ -171,9 +199,9 @@ fn synthetic(users: usize, seed: u64) -> Result<(Array2<f64>, Log), String> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let cat = Catalog::<f64>::generate(
         &CatalogConfig {
-            items: 3000,
+            items: 20_000,
             dim: 32,
-            topics: 60,
+            topics: 40,
             spread: 0.6,
         },
         &mut rng,
@@ -207,25 +235,40 @@ fn run() -> Result<(), String> {
         _ => {
             let users = args.users.unwrap_or(300);
             let (x, log) = synthetic(users, args.seed)?;
-            (x, log, format!("synthetic: {users} users, 3000 items in 60 topics, 32-d, seed {}", args.seed))
+            (
+                x,
+                log,
+                format!(
+                    "synthetic: {users} users, 20000 items in 40 topics, 32-d, spread 0.6, 120 actions over 120 days, seed {}",
+                    args.seed
+                ),
+            )
         }
     };
     let protocol = Protocol::builder()
         .window_days(args.window)
         .alpha(args.alpha)
         .alphas(args.alphas.clone())
+        .alpha_per_action(args.per_action.clone())
         .seed(args.seed)
         .seeds(args.seeds)
         .build()
         .map_err(|e| e.to_string())?;
     let mut space = ItemSpace::new(x.view(), protocol.budget()).map_err(|e| {
-        format!("{}: {e}", args.embeddings.as_ref().map_or("synthetic".into(), |p| p.display().to_string()))
+        format!(
+            "{}: {e}",
+            args.embeddings
+                .as_ref()
+                .map_or("synthetic".into(), |p| p.display().to_string())
+        )
     })?;
     let loaded = t0.elapsed();
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} user-days (eta {eta})")
-            .map_err(|e| e.to_string())?,
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} user-days (eta {eta})",
+        )
+        .map_err(|e| e.to_string())?,
     );
     let t1 = Instant::now();
     let ev = evaluate(&log, &mut space, &protocol, |done, total| {
@@ -239,7 +282,13 @@ fn run() -> Result<(), String> {
     let taus = protocol.taus();
     let lt = protocol.lift_tau();
     let mut md = String::new();
-    let _ = writeln!(md, "# Offline evaluation\n\nData: {source}; {} actions, {} users in the log, {} items.", log.len(), log.users().len(), space.len());
+    let _ = writeln!(
+        md,
+        "# Offline evaluation\n\nData: {source}; {} actions, {} users in the log, {} items.",
+        log.len(),
+        log.users().len(),
+        space.len()
+    );
     let _ = writeln!(
         md,
         "Protocol: window {} days, α = {}, budget {}, {} seeds; lifts over \"last item\" of relevance@{} and recall.\n",
@@ -250,7 +299,10 @@ fn run() -> Result<(), String> {
         taus[lt]
     );
     let mut csv_out = String::new();
-    for (excluded, title) in [(false, "nothing excluded"), (true, "history items excluded")] {
+    for (excluded, title) in [
+        (false, "nothing excluded"),
+        (true, "history items excluded"),
+    ] {
         let rows = summarise(&ev, excluded, |_| true);
         let (u, d) = rows.first().map_or((0, 0), |r| (r.users, r.user_days));
         let _ = writeln!(md, "## Variant: {title} ({u} users, {d} user-days)\n");
@@ -263,24 +315,38 @@ fn run() -> Result<(), String> {
             csv_out.extend(c.lines().skip(1).map(|l| format!("{l}\n")));
         }
         if !excluded {
-            write_svg(&args.out, &rows, lt).unwrap_or_else(|e| eprintln!("lifts.svg not written: {e}"));
+            write_svg(&args.out, &rows, lt)
+                .unwrap_or_else(|e| eprintln!("lifts.svg not written: {e}"));
         }
     }
     // split by the number of Ward clusters in the history (before the day)
-    let _ = writeln!(md, "## Split by Ward clusters of the history at α = {} (nothing excluded)\n", protocol.alpha());
+    let _ = writeln!(
+        md,
+        "## Split by Ward clusters of the history at α = {} (nothing excluded)\n",
+        protocol.alpha()
+    );
     let key: Vec<String> = vec![
         "last item".into(),
         "decay average λ=0.01".into(),
         format!("PinnerSage α={}", protocol.alpha()),
         format!("top-3 medoids α={}", protocol.alpha()),
     ];
-    let _ = writeln!(md, "| clusters | users | user-days | method | rel@{} | recall | lift rel | lift recall | RR |", taus[lt]);
+    let _ = writeln!(
+        md,
+        "| clusters | users | user-days | method | rel@{} | recall | lift rel | lift recall | RR |",
+        taus[lt]
+    );
     let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
     for bucket in ["1", "2-3", "4-7", "8+"] {
         let rows = summarise(&ev, false, |r| cluster_bucket(r.clusters) == bucket);
-        let base = rows.iter().find(|r| r.method == "last item").map(|r| r.mean);
+        let base = rows
+            .iter()
+            .find(|r| r.method == "last item")
+            .map(|r| r.mean);
         for r in rows.iter().filter(|r| key.contains(&r.method)) {
-            let (lr, lc) = base.map_or((0.0, 0.0), |b| (eval::lift(r.mean[lt], b[lt]), eval::lift(r.mean[3], b[3])));
+            let (lr, lc) = base.map_or((0.0, 0.0), |b| {
+                (eval::lift(r.mean[lt], b[lt]), eval::lift(r.mean[3], b[3]))
+            });
             let _ = writeln!(
                 md,
                 "| {bucket} | {} | {} | {} | {:.4} | {:.4} | {lr:+.1}% | {lc:+.1}% | {:.4} |",
@@ -326,11 +392,83 @@ fn run() -> Result<(), String> {
         );
     }
     write("records.csv", &rec)?;
-    eprintln!("wrote {}/{{table.md, table.csv, records.csv, lifts.svg}}", args.out.display());
+    eprintln!(
+        "wrote {}/{{table.md, table.csv, records.csv, lifts.svg}}",
+        args.out.display()
+    );
     Ok(())
 }
 
-fn write_svg(_out: &Path, _rows: &[eval::Row], _lt: usize) -> Result<(), String> {
+/// A bar chart of the lifts over "last item" (relevance at the lift τ and
+/// recall), one pair of bars per method, into `out/lifts.svg`.
+fn write_svg(out: &Path, rows: &[eval::Row], lt: usize) -> Result<(), String> {
+    use plotters::prelude::*;
+    let base = rows
+        .iter()
+        .find(|r| r.method == "last item")
+        .ok_or("no \"last item\" row")?
+        .mean;
+    let lifts: Vec<(String, f64, f64)> = rows
+        .iter()
+        .filter(|r| r.method != "last item")
+        .map(|r| {
+            (
+                r.method.clone(),
+                eval::lift(r.mean[lt], base[lt]),
+                eval::lift(r.mean[3], base[3]),
+            )
+        })
+        .collect();
+    let lo = lifts
+        .iter()
+        .flat_map(|l| [l.1, l.2])
+        .fold(0.0_f64, f64::min)
+        - 10.0;
+    let hi = lifts
+        .iter()
+        .flat_map(|l| [l.1, l.2])
+        .fold(0.0_f64, f64::max)
+        + 10.0;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let path = out.join("lifts.svg");
+    let n = lifts.len();
+    let root = SVGBackend::new(&path, (1000, 420 + 14 * n as u32)).into_drawing_area();
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "lift over \"last item\" (%): relevance (blue), recall (red)",
+            ("sans-serif", 20),
+        )
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(260)
+        .build_cartesian_2d(lo..hi, 0.0..n as f64)
+        .map_err(|e| err(&e))?;
+    let names: Vec<String> = lifts.iter().map(|l| l.0.clone()).collect();
+    chart
+        .configure_mesh()
+        .y_labels(n)
+        .y_label_formatter(&|y: &f64| {
+            let i = (*y - 0.5).round();
+            if i >= 0.0 && (i as usize) < names.len() && (*y - 0.5 - i).abs() < 1e-6 {
+                names[i as usize].clone()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("%")
+        .draw()
+        .map_err(|e| err(&e))?;
+    let bars = lifts.iter().enumerate().flat_map(|(i, l)| {
+        let y = i as f64;
+        [
+            Rectangle::new([(0.0, y + 0.5), (l.1, y + 0.9)], BLUE.filled()),
+            Rectangle::new([(0.0, y + 0.1), (l.2, y + 0.5)], RED.filled()),
+        ]
+    });
+    chart.draw_series(bars).map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
     Ok(())
 }
 

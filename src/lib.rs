@@ -106,8 +106,8 @@
 pub mod ann;
 mod embedding;
 mod error;
-mod history;
 pub mod eval;
+mod history;
 pub mod importance;
 pub mod medoid;
 mod profile;

@@ -33,7 +33,10 @@ fn complete_linkage_matches_scipy() {
             .collect();
         assert_eq!(merges.len(), m - 1);
         for (ours, theirs) in merges.iter().zip(&scipy) {
-            assert!((ours[2] - theirs[2]).abs() <= 1e-12 * theirs[2].max(1.0), "{name}: {ours:?} vs {theirs:?}");
+            assert!(
+                (ours[2] - theirs[2]).abs() <= 1e-12 * theirs[2].max(1.0),
+                "{name}: {ours:?} vs {theirs:?}"
+            );
             assert_eq!(ours[3], theirs[3], "{name}: sizes");
         }
         let mut checked = 0;

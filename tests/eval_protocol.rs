@@ -2,7 +2,9 @@
 //! agreement with `PinnerSage::profile`.
 
 use ndarray::Array2;
-use pinnersage::eval::{evaluate, summarise, user_days, ward_interests, EvalError, ItemSpace, Log, Protocol};
+use pinnersage::eval::{
+    evaluate, summarise, user_days, ward_interests, EvalError, ItemSpace, Log, Protocol,
+};
 use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
 use pinnersage::{InMemoryEmbeddings, PinnerSage};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -40,7 +42,10 @@ fn selected_user_days_are_the_expected_pairs() {
     };
     // day 0 of user 1 has no history; day 100 has none within 90 days;
     // user 2's last 5 days are 2..=6 and day 2 has only 4 history actions
-    assert_eq!(pairs(90), vec![(1, 1), (1, 2), (2, 3), (2, 4), (2, 5), (2, 6)]);
+    assert_eq!(
+        pairs(90),
+        vec![(1, 1), (1, 2), (2, 3), (2, 4), (2, 5), (2, 6)]
+    );
     // unlimited window: day 100 sees all 8 earlier actions
     assert_eq!(
         pairs(0),
@@ -95,7 +100,12 @@ fn synthetic(users: usize, seed: u64) -> (Array2<f64>, Log) {
 #[test]
 fn the_loop_is_deterministic_for_a_seed() {
     let (x, log) = synthetic(6, 1);
-    let p = Protocol::builder().seeds(2).budget(40).alphas(vec![2.0]).build().unwrap();
+    let p = Protocol::builder()
+        .seeds(2)
+        .budget(40)
+        .alphas(vec![2.0])
+        .build()
+        .unwrap();
     let run = || {
         let mut space = ItemSpace::new(x.view(), 40).unwrap();
         evaluate(&log, &mut space, &p, |_, _| {}).unwrap()
@@ -109,14 +119,21 @@ fn the_loop_is_deterministic_for_a_seed() {
         let mut space = ItemSpace::new(x.view(), 40).unwrap();
         evaluate(&log, &mut space, &q, |_, _| {}).unwrap()
     };
-    let (ra, rb) = (summarise(&a, false, |_| true), summarise(&other, false, |_| true));
+    let (ra, rb) = (
+        summarise(&a, false, |_| true),
+        summarise(&other, false, |_| true),
+    );
     // last item's candidates do not depend on the seed (the sampled
     // negatives of the ranking metrics do)
     assert_eq!(ra[0].mean[..4], rb[0].mean[..4]);
     assert!(ra.iter().zip(&rb).any(|(x, y)| x != y));
     // every metric is a finite fraction
     for r in &a.records {
-        for v in r.relevance.iter().chain([&r.recall, &r.r_precision, &r.reciprocal_rank]) {
+        for v in r
+            .relevance
+            .iter()
+            .chain([&r.recall, &r.r_precision, &r.reciprocal_rank])
+        {
             assert!((0.0..=1.0).contains(v));
         }
     }
@@ -129,7 +146,11 @@ fn ward_interests_agree_with_the_profile() {
     let source = InMemoryEmbeddings::from_matrix(space.embeddings().to_owned()).unwrap();
     for alpha in [1.0, 4.0, 8.0] {
         // the one place the evaluation's tests call the profile API
-        let config = PinnerSage::builder().alpha(alpha).window(None).build().unwrap();
+        let config = PinnerSage::builder()
+            .alpha(alpha)
+            .window(None)
+            .build()
+            .unwrap();
         for (_, actions) in log.users() {
             let now = actions.last().unwrap().timestamp + 1;
             let ours = ward_interests(&space, actions, now, alpha, 0.01).unwrap();
@@ -160,7 +181,10 @@ fn every_bad_protocol_parameter_has_its_error() {
     invalid(Protocol::builder().k_cuts(vec![0]), "k_cuts");
     invalid(Protocol::builder().alpha(-1.0), "alpha");
     invalid(Protocol::builder().alphas(vec![f64::NAN]), "alpha");
-    invalid(Protocol::builder().decay_lambdas(vec![-0.1]), "decay_lambdas");
+    invalid(
+        Protocol::builder().decay_lambdas(vec![-0.1]),
+        "decay_lambdas",
+    );
     invalid(Protocol::builder().taus([0.5, 0.6, 1.2]), "taus");
     invalid(Protocol::builder().lift_tau(3), "lift_tau");
 }

@@ -72,7 +72,11 @@ impl Weighted {
 /// assert_eq!(last_item(&[Action::new(9, 5), Action::new(3, 7), Action::new(4, 7)]), Some(4));
 /// ```
 pub fn last_item(history: &[Action<usize>]) -> Option<usize> {
-    history.iter().map(|a| (a.timestamp, a.item)).max().map(|(_, i)| i)
+    history
+        .iter()
+        .map(|a| (a.timestamp, a.item))
+        .max()
+        .map(|(_, i)| i)
 }
 
 /// Decay weight `exp(−λ·(now − ts)/86400)`, `λ` per day.

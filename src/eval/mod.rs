@@ -63,5 +63,8 @@ mod space;
 pub use error::{EvalError, EvalResult};
 pub use protocol::{day_of, day_start, user_days, Log, UserDay, DAY};
 pub use report::{csv, lift, markdown, summarise, Row};
-pub use run::{evaluate, sample_by_weight, ward_interests, Interest, Evaluation, Method, Protocol, ProtocolBuilder, Record};
+pub use run::{
+    evaluate, sample_by_weight, ward_interests, Evaluation, Interest, Method, Protocol,
+    ProtocolBuilder, Record,
+};
 pub use space::{top_k, ItemSpace};

@@ -33,7 +33,11 @@ pub fn summarise(ev: &Evaluation, excluded: bool, keep: impl Fn(&Record) -> bool
     // (method, seed) -> user -> (sum of metrics, days)
     type PerUser = BTreeMap<u64, ([f64; 6], usize)>;
     let mut acc: BTreeMap<(usize, usize), PerUser> = BTreeMap::new();
-    for r in ev.records.iter().filter(|r| r.excluded == excluded && keep(r)) {
+    for r in ev
+        .records
+        .iter()
+        .filter(|r| r.excluded == excluded && keep(r))
+    {
         let e = acc
             .entry((r.method, r.seed))
             .or_default()
@@ -80,7 +84,11 @@ pub fn summarise(ev: &Evaluation, excluded: bool, keep: impl Fn(&Record) -> bool
         for k in 0..6 {
             mean[k] = per_seed.iter().map(|v| v[k]).sum::<f64>() / s;
             if per_seed.len() > 1 {
-                let var = per_seed.iter().map(|v| (v[k] - mean[k]).powi(2)).sum::<f64>() / (s - 1.0);
+                let var = per_seed
+                    .iter()
+                    .map(|v| (v[k] - mean[k]).powi(2))
+                    .sum::<f64>()
+                    / (s - 1.0);
                 sd[k] = var.sqrt();
             }
         }
@@ -118,7 +126,10 @@ fn cell(mean: f64, sd: f64, seeds: usize) -> String {
 /// first row named "last item" (relevance at τ = `taus[lift_tau]`), R-Precision and
 /// reciprocal rank; "± sd" over seeds for sampling methods.
 pub fn markdown(rows: &[Row], taus: [f64; 3], lift_tau: usize) -> String {
-    let base = rows.iter().find(|r| r.method == "last item").map(|r| r.mean);
+    let base = rows
+        .iter()
+        .find(|r| r.method == "last item")
+        .map(|r| r.mean);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -153,7 +164,11 @@ pub fn csv(rows: &[Row], variant: &str) -> String {
         "variant,method,seeds,users,user_days,rel0,rel1,rel2,recall,r_precision,reciprocal_rank,sd_rel0,sd_rel1,sd_rel2,sd_recall,sd_r_precision,sd_reciprocal_rank\n",
     );
     for r in rows {
-        let _ = write!(s, "{variant},\"{}\",{},{},{}", r.method, r.seeds, r.users, r.user_days);
+        let _ = write!(
+            s,
+            "{variant},\"{}\",{},{},{}",
+            r.method, r.seeds, r.users, r.user_days
+        );
         for v in r.mean.iter().chain(&r.sd) {
             let _ = write!(s, ",{v}");
         }

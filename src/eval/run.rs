@@ -49,6 +49,10 @@ pub enum Method {
     /// Ward cut into this many clusters (the k-cut), the `top` medoids of
     /// highest importance.
     TopMedoidsK(usize),
+    /// Ward cut at `α = c · (history actions)` for this `c` (α scaled with
+    /// the history's length, since Ward distances grow with cluster sizes),
+    /// the `top` medoids of highest importance.
+    TopMedoidsScaled(f64),
 }
 
 impl Method {
@@ -66,6 +70,7 @@ impl Method {
             Method::PinnerSage(a) => format!("PinnerSage α={a}"),
             Method::TopMedoids(a) => format!("top-3 medoids α={a}"),
             Method::TopMedoidsK(k) => format!("top-3 medoids, Ward k={k}"),
+            Method::TopMedoidsScaled(c) => format!("top-3 medoids, α={c}·actions"),
         }
     }
 
@@ -112,6 +117,7 @@ pub struct Protocol {
     alpha: f64,
     alphas: Vec<f64>,
     k_cuts: Vec<usize>,
+    alpha_per_action: Vec<f64>,
     decay_lambdas: Vec<f64>,
     kmeans_k: usize,
     top: usize,
@@ -132,6 +138,7 @@ impl Default for Protocol {
             alpha: crate::DEFAULT_ALPHA,
             alphas: Vec::new(),
             k_cuts: vec![3, 5],
+            alpha_per_action: Vec::new(),
             decay_lambdas: vec![0.0, 0.01, 0.1, 0.25],
             kmeans_k: 5,
             top: 3,
@@ -183,6 +190,8 @@ impl ProtocolBuilder {
         alphas: Vec<f64>);
     setter!(/// Ward k-cuts evaluated (top-3 medoids). Default 3 and 5.
         k_cuts: Vec<usize>);
+    setter!(/// Factors `c` of the α-scaled rule `α = c · history actions` (top-3 medoids). Default none.
+        alpha_per_action: Vec<f64>);
     setter!(/// λ per day of the decay-weighted averages. Default 0, 0.01, 0.1, 0.25.
         decay_lambdas: Vec<f64>);
     setter!(/// k of the k-means baseline. Default 5.
@@ -198,7 +207,8 @@ impl ProtocolBuilder {
     /// or λ negative or not finite; a τ outside [−1, 1]; `lift_tau ≥ 3`.
     pub fn build(self) -> EvalResult<Protocol> {
         let p = self.p;
-        let bad = |name: &'static str, reason: String| Err(EvalError::InvalidParameter { name, reason });
+        let bad =
+            |name: &'static str, reason: String| Err(EvalError::InvalidParameter { name, reason });
         for (name, v) in [
             ("eval_days", p.eval_days),
             ("budget", p.budget),
@@ -213,7 +223,7 @@ impl ProtocolBuilder {
         if p.k_cuts.contains(&0) {
             return bad("k_cuts", "a cut into 0 clusters".into());
         }
-        for &a in p.alphas.iter().chain([&p.alpha]) {
+        for &a in p.alphas.iter().chain(&p.alpha_per_action).chain([&p.alpha]) {
             if !(a.is_finite() && a >= 0.0) {
                 return bad("alpha", format!("{a} is not a finite number >= 0"));
             }
@@ -282,6 +292,11 @@ impl Protocol {
             }
         }
         m.extend(self.k_cuts.iter().map(|&k| Method::TopMedoidsK(k)));
+        m.extend(
+            self.alpha_per_action
+                .iter()
+                .map(|&c| Method::TopMedoidsScaled(c)),
+        );
         m
     }
 }
@@ -462,7 +477,11 @@ pub fn ward_interests(
             items: c.rows.iter().map(|&r| w.items[r]).collect(),
         })
         .collect();
-    out.sort_by(|a, b| b.importance.total_cmp(&a.importance).then(a.medoid.cmp(&b.medoid)));
+    out.sort_by(|a, b| {
+        b.importance
+            .total_cmp(&a.importance)
+            .then(a.medoid.cmp(&b.medoid))
+    });
     Ok(out)
 }
 
@@ -520,7 +539,8 @@ pub fn evaluate(
             let lo = if p.window_days == 0 {
                 i64::MIN
             } else {
-                ud.now.saturating_sub(i64::from(p.window_days) * super::protocol::DAY)
+                ud.now
+                    .saturating_sub(i64::from(p.window_days) * super::protocol::DAY)
             };
             let a = all.partition_point(|a| a.timestamp < lo);
             let b = all.partition_point(|a| a.timestamp < ud.now);
@@ -580,7 +600,12 @@ fn evaluate_day(
 
     // negatives: distinct items outside targets and history, same for all methods
     let mut neg_rng = rng_for(p.seed, ud.user, ud.day, u64::MAX);
-    let eligible = space.len() - ud.targets.len() - history_set.iter().filter(|i| ud.targets.binary_search(i).is_err()).count();
+    let eligible = space.len()
+        - ud.targets.len()
+        - history_set
+            .iter()
+            .filter(|i| ud.targets.binary_search(i).is_err())
+            .count();
     let want = p.negatives.min(eligible);
     let mut negatives: Vec<usize> = Vec::with_capacity(want);
     while negatives.len() < want {
@@ -604,7 +629,12 @@ fn evaluate_day(
             };
             let mut rng = rng_for(p.seed ^ mix(s as u64), ud.user, ud.day, stream);
             let queries: Option<Vec<Query>> = match *method {
-                Method::LastItem => Some(baselines::last_item(&ud.history).map(Query::Item).into_iter().collect()),
+                Method::LastItem => Some(
+                    baselines::last_item(&ud.history)
+                        .map(Query::Item)
+                        .into_iter()
+                        .collect(),
+                ),
                 Method::Popular => None,
                 Method::DecayAverage(l) => Some(
                     baselines::decay_average(space, &ud.history, ud.now, l)
@@ -616,7 +646,8 @@ fn evaluate_day(
                         .collect(),
                 ),
                 Method::KMeans => {
-                    let (c, labels) = baselines::kmeans(x.view(), &w.counts, p.kmeans_k, 100, &mut rng)?;
+                    let (c, labels) =
+                        baselines::kmeans(x.view(), &w.counts, p.kmeans_k, 100, &mut rng)?;
                     let mut mass = vec![0.0; c.nrows()];
                     for (r, &l) in labels.iter().enumerate() {
                         mass[l] += w.counts[r];
@@ -640,13 +671,28 @@ fn evaluate_day(
                         clusterings.insert(key, clusters_from(&labels, &x, &w)?);
                     }
                     let cl = &clusterings[&key];
-                    let imp: Vec<f64> = cl.iter().map(|c| importance(c, &w, ud.now, 0.01)).collect();
-                    Some(sample_by_weight(&imp, p.top, &mut rng).into_iter().map(|i| Query::Item(cl[i].medoid)).collect())
+                    let imp: Vec<f64> =
+                        cl.iter().map(|c| importance(c, &w, ud.now, 0.01)).collect();
+                    Some(
+                        sample_by_weight(&imp, p.top, &mut rng)
+                            .into_iter()
+                            .map(|i| Query::Item(cl[i].medoid))
+                            .collect(),
+                    )
                 }
-                Method::Centroid | Method::Importance(_) | Method::SampleOne | Method::PinnerSage(_) | Method::TopMedoids(_) | Method::TopMedoidsK(_) => {
+                Method::Centroid
+                | Method::Importance(_)
+                | Method::SampleOne
+                | Method::PinnerSage(_)
+                | Method::TopMedoids(_)
+                | Method::TopMedoidsK(_)
+                | Method::TopMedoidsScaled(_) => {
                     let (key, labels) = match *method {
                         Method::PinnerSage(a) | Method::TopMedoids(a) => (a.to_bits(), None),
                         Method::TopMedoidsK(k) => (u64::MAX - 2 - k as u64, Some(ward_k(k)?)),
+                        Method::TopMedoidsScaled(c) => {
+                            ((c * ud.history.len() as f64).to_bits(), None)
+                        }
                         _ => (p.alpha.to_bits(), None),
                     };
                     if !clusterings.contains_key(&key) {
@@ -661,9 +707,14 @@ fn evaluate_day(
                         Method::Importance(l) => l,
                         _ => 0.01,
                     };
-                    let imp: Vec<f64> = cl.iter().map(|c| importance(c, &w, ud.now, lambda)).collect();
+                    let imp: Vec<f64> = cl
+                        .iter()
+                        .map(|c| importance(c, &w, ud.now, lambda))
+                        .collect();
                     let chosen = match *method {
-                        Method::TopMedoids(_) | Method::TopMedoidsK(_) => top_k(&imp, p.top, |_| false),
+                        Method::TopMedoids(_)
+                        | Method::TopMedoidsK(_)
+                        | Method::TopMedoidsScaled(_) => top_k(&imp, p.top, |_| false),
                         Method::SampleOne => sample_by_weight(&imp, 1, &mut rng),
                         _ => sample_by_weight(&imp, p.top, &mut rng),
                     };
@@ -698,16 +749,23 @@ fn evaluate_day(
     } else {
         let d = space.embeddings().ncols();
         let flat: Vec<f64> = vectors.iter().flatten().copied().collect();
-        let q = Array2::from_shape_vec((vectors.len(), d), flat).map_err(|e| EvalError::InvalidParameter {
-            name: "queries",
-            reason: e.to_string(),
+        let q = Array2::from_shape_vec((vectors.len(), d), flat).map_err(|e| {
+            EvalError::InvalidParameter {
+                name: "queries",
+                reason: e.to_string(),
+            }
         })?;
         Some(space.scores(q.view()))
     };
 
     // memo: identical query sets give identical metrics
     let mut memo: HashMap<(Vec<Query>, bool), ([f64; 3], f64, f64, f64)> = HashMap::new();
-    let novel: Vec<usize> = ud.targets.iter().copied().filter(|&t| !in_history(t)).collect();
+    let novel: Vec<usize> = ud
+        .targets
+        .iter()
+        .copied()
+        .filter(|&t| !in_history(t))
+        .collect();
     for excluded in [false, true] {
         let targets = if excluded { &novel } else { &ud.targets };
         if targets.is_empty() {
@@ -736,7 +794,9 @@ fn evaluate_day(
                         let mut cands = Vec::new();
                         for q in &key {
                             let list = match *q {
-                                Query::Item(i) if excluded => space.neighbours_excluding(i, k, in_history),
+                                Query::Item(i) if excluded => {
+                                    space.neighbours_excluding(i, k, in_history)
+                                }
                                 Query::Item(i) => space.neighbours(i, k),
                                 Query::Vector(v) => match &scores {
                                     Some(sc) => {
@@ -754,14 +814,15 @@ fn evaluate_day(
                             cands.extend(list);
                         }
                         // ranking score: max cosine to any query, for targets then negatives
-                        let listed: Vec<usize> = targets.iter().chain(&negatives).copied().collect();
+                        let listed: Vec<usize> =
+                            targets.iter().chain(&negatives).copied().collect();
                         let mut best = vec![f64::NEG_INFINITY; listed.len()];
                         for q in &key {
                             match *q {
                                 Query::Item(i) => {
-                                    let row = space.row(i);
-                                    for (b, &t) in best.iter_mut().zip(&listed) {
-                                        *b = b.max(row[t]);
+                                    let cos = space.cosines(i, &listed);
+                                    for (b, c) in best.iter_mut().zip(cos) {
+                                        *b = b.max(c);
                                     }
                                 }
                                 Query::Vector(v) => {
@@ -774,9 +835,15 @@ fn evaluate_day(
                             }
                         }
                         // no query (an empty method): every item scores −1
-                        let best: Vec<f64> = best.into_iter().map(|b| if b.is_finite() { b } else { -1.0 }).collect();
+                        let best: Vec<f64> = best
+                            .into_iter()
+                            .map(|b| if b.is_finite() { b } else { -1.0 })
+                            .collect();
                         let sc = |t: usize| -> f64 {
-                            listed.iter().position(|&l| l == t).map_or(-1.0, |pos| best[pos])
+                            listed
+                                .iter()
+                                .position(|&l| l == t)
+                                .map_or(-1.0, |pos| best[pos])
                         };
                         let v = score_candidates(space, targets, &negatives, cands, sc, p)?;
                         memo.insert((key, excluded), v);
@@ -822,7 +889,12 @@ fn score_candidates(
             hits += 1;
         }
         let row = space.row(t);
-        best.push(cands.iter().map(|&c| row[c]).fold(f64::NEG_INFINITY, f64::max));
+        best.push(
+            cands
+                .iter()
+                .map(|&c| row[c])
+                .fold(f64::NEG_INFINITY, f64::max),
+        );
     }
     let rel = relevance_from_best(&best, &p.taus)?;
     let recall = hits as f64 / targets.len() as f64;

@@ -115,6 +115,18 @@ impl ItemSpace {
         self.rows[i].as_deref().unwrap_or(&[])
     }
 
+    /// Cosines of item `i` to each of `items`: from the cached row when the
+    /// catalogue is small enough to cache rows, else by direct dot products
+    /// (O(|items|·d) instead of a whole row).
+    pub fn cosines(&mut self, i: usize, items: &[usize]) -> Vec<f64> {
+        if self.len() <= CACHE_ROWS_UP_TO {
+            let row = self.row(i);
+            return items.iter().map(|&j| row[j]).collect();
+        }
+        let a = self.x.row(i);
+        items.iter().map(|&j| a.dot(&self.x.row(j))).collect()
+    }
+
     /// Scores `x·q` of every item against each row of `queries` (m × d):
     /// an m × n matrix, computed as one matrix product.
     pub fn scores(&self, queries: ArrayView2<'_, f64>) -> Array2<f64> {
