@@ -185,11 +185,11 @@ fn read_npy(path: &Path) -> Result<Array2<f64>, String> {
     match Array2::<f32>::read_npy(open()?) {
         Ok(x) => Ok(x.mapv(f64::from)),
         Err(e32) => Array2::<f64>::read_npy(open()?).map_err(|e64| {
-            let msg = format!("{e32}");
-            if msg.contains("shape") || msg.contains("ndim") || msg.contains("dimension") {
-                format!("{p}: dimension mismatch: not a 2-D matrix ({msg})")
+            let (m32, m64) = (e32.to_string(), e64.to_string());
+            if m32.contains("ndim") || m64.contains("ndim") {
+                format!("{p}: dimension mismatch: a 2-D matrix (items x dim) is expected")
             } else {
-                format!("{p}: unreadable .npy (f32 or f64 2-D expected): {e32}; as f64: {e64}")
+                format!("{p}: unreadable .npy (f32 or f64 2-D expected): {m32}")
             }
         }),
     }
@@ -319,40 +319,86 @@ fn run() -> Result<(), String> {
                 .unwrap_or_else(|e| eprintln!("lifts.svg not written: {e}"));
         }
     }
-    // split by the number of Ward clusters in the history (before the day)
-    let _ = writeln!(
-        md,
-        "## Split by Ward clusters of the history at α = {} (nothing excluded)\n",
-        protocol.alpha()
-    );
-    let key: Vec<String> = vec![
+    // results split by per-user diagnostics computed from the history alone
+    let mut key: Vec<String> = vec![
         "last item".into(),
         "decay average λ=0.01".into(),
         format!("PinnerSage α={}", protocol.alpha()),
         format!("top-3 medoids α={}", protocol.alpha()),
     ];
-    let _ = writeln!(
-        md,
-        "| clusters | users | user-days | method | rel@{} | recall | lift rel | lift recall | RR |",
-        taus[lt]
-    );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
-    for bucket in ["1", "2-3", "4-7", "8+"] {
-        let rows = summarise(&ev, false, |r| cluster_bucket(r.clusters) == bucket);
-        let base = rows
+    key.extend(
+        protocol
+            .k_cuts()
             .iter()
-            .find(|r| r.method == "last item")
-            .map(|r| r.mean);
-        for r in rows.iter().filter(|r| key.contains(&r.method)) {
-            let (lr, lc) = base.map_or((0.0, 0.0), |b| {
-                (eval::lift(r.mean[lt], b[lt]), eval::lift(r.mean[3], b[3]))
-            });
-            let _ = writeln!(
-                md,
-                "| {bucket} | {} | {} | {} | {:.4} | {:.4} | {lr:+.1}% | {lc:+.1}% | {:.4} |",
-                r.users, r.user_days, r.method, r.mean[lt], r.mean[3], r.mean[5]
-            );
+            .take(1)
+            .map(|k| format!("top-3 medoids, Ward k={k}")),
+    );
+    // spread terciles over the evaluated user-days
+    let mut spreads: Vec<f64> = ev
+        .records
+        .iter()
+        .filter(|r| r.method == 0 && !r.excluded)
+        .map(|r| r.spread)
+        .collect();
+    spreads.sort_by(f64::total_cmp);
+    let q = |f: f64| {
+        spreads
+            .get((f * spreads.len() as f64) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let (q1, q2) = (q(1.0 / 3.0), q(2.0 / 3.0));
+    let spread_bucket = move |s: f64| -> String {
+        if s < q1 {
+            format!("< {q1:.3}")
+        } else if s < q2 {
+            format!("{q1:.3}–{q2:.3}")
+        } else {
+            format!(">= {q2:.3}")
         }
+    };
+    let splits: Vec<(String, Vec<String>, Box<dyn Fn(&eval::Record) -> String>)> = vec![
+        (
+            format!("Ward clusters of the history at α = {}", protocol.alpha()),
+            ["1", "2-3", "4-7", "8+"].map(String::from).to_vec(),
+            Box::new(|r: &eval::Record| cluster_bucket(r.clusters).to_string()),
+        ),
+        (
+            "spread of the history (1 − ‖mean embedding‖, terciles)".to_string(),
+            vec![
+                spread_bucket(q1 - 1.0),
+                spread_bucket(q1),
+                spread_bucket(q2),
+            ],
+            Box::new(move |r: &eval::Record| spread_bucket(r.spread)),
+        ),
+    ];
+    for (title, buckets, classify) in &splits {
+        let _ = writeln!(md, "## Split by {title} (nothing excluded)\n");
+        let _ = writeln!(
+            md,
+            "| bucket | users | user-days | method | rel@{} | recall | lift rel | lift recall | RR |",
+            taus[lt]
+        );
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+        for bucket in buckets {
+            let rows = summarise(&ev, false, |r| &classify(r) == bucket);
+            let base = rows
+                .iter()
+                .find(|r| r.method == "last item")
+                .map(|r| r.mean);
+            for r in rows.iter().filter(|r| key.contains(&r.method)) {
+                let (lr, lc) = base.map_or((0.0, 0.0), |b| {
+                    (eval::lift(r.mean[lt], b[lt]), eval::lift(r.mean[3], b[3]))
+                });
+                let _ = writeln!(
+                    md,
+                    "| {bucket} | {} | {} | {} | {:.4} | {:.4} | {lr:+.1}% | {lc:+.1}% | {:.4} |",
+                    r.users, r.user_days, r.method, r.mean[lt], r.mean[3], r.mean[5]
+                );
+            }
+        }
+        md.push('\n');
     }
     let _ = writeln!(
         md,

@@ -265,6 +265,8 @@ impl Protocol {
         seeds: usize);
     getter!(/// The main α.
         alpha: f64);
+    getter!(/// The Ward k-cuts evaluated.
+        k_cuts: Vec<usize>);
 
     /// A builder holding this protocol, to change some parameters.
     pub fn to_builder(&self) -> ProtocolBuilder {
