@@ -30,6 +30,9 @@ use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
 
+/// Puts a record into a bucket of a diagnostic.
+type Classifier = Box<dyn Fn(&eval::Record) -> String>;
+
 struct Args {
     actions: Option<PathBuf>,
     embeddings: Option<PathBuf>,
@@ -357,7 +360,7 @@ fn run() -> Result<(), String> {
             format!(">= {q2:.3}")
         }
     };
-    let splits: Vec<(String, Vec<String>, Box<dyn Fn(&eval::Record) -> String>)> = vec![
+    let splits: Vec<(String, Vec<String>, Classifier)> = vec![
         (
             format!("Ward clusters of the history at α = {}", protocol.alpha()),
             ["1", "2-3", "4-7", "8+"].map(String::from).to_vec(),

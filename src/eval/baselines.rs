@@ -197,7 +197,7 @@ pub fn kmeans<R: Rng + ?Sized>(
     };
     let draw = |weights: &[f64], rng: &mut R| -> usize {
         let total: f64 = weights.iter().sum();
-        if !(total > 0.0) {
+        if total.partial_cmp(&0.0) != Some(core::cmp::Ordering::Greater) {
             return 0;
         }
         let mut u = rng.random::<f64>() * total;
@@ -248,9 +248,9 @@ pub fn kmeans<R: Rng + ?Sized>(
             tot[c] += w[i];
             sums.row_mut(c).scaled_add(w[i], &x.row(i));
         }
-        for c in 0..k {
-            if tot[c] > 0.0 {
-                let mean = &sums.row(c) / tot[c];
+        for (c, &t) in tot.iter().enumerate() {
+            if t > 0.0 {
+                let mean = &sums.row(c) / t;
                 centres.row_mut(c).assign(&mean);
             }
         }

@@ -28,7 +28,7 @@ use crate::ward::linkage_weighted;
 /// ```
 pub fn spread(x: ArrayView2<'_, f64>, weights: &[f64]) -> f64 {
     let total: f64 = weights.iter().sum();
-    if x.nrows() == 0 || !(total > 0.0) || !total.is_finite() {
+    if x.nrows() == 0 || total <= 0.0 || !total.is_finite() {
         return 0.0;
     }
     let mut mean = Array1::<f64>::zeros(x.ncols());

@@ -51,8 +51,8 @@ pub fn summarise(ev: &Evaluation, excluded: bool, keep: impl Fn(&Record) -> bool
             r.r_precision,
             r.reciprocal_rank,
         ];
-        for k in 0..6 {
-            e.0[k] += v[k];
+        for (acc, x) in e.0.iter_mut().zip(v) {
+            *acc += x;
         }
         e.1 += 1;
     }

@@ -345,6 +345,9 @@ pub struct Evaluation {
     pub user_days: usize,
 }
 
+/// Relevance at three τ, recall, R-Precision, reciprocal rank.
+type Metrics = ([f64; 3], f64, f64, f64);
+
 /// A query embedding of a method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Query {
@@ -405,7 +408,7 @@ pub fn sample_by_weight<R: Rng + ?Sized>(w: &[f64], n: usize, rng: &mut R) -> Ve
                 u -= w[i];
             }
             // rounding can leave u ≥ the last weight: take the last positive one
-            if pick == left.len() - 1 && !(w[left[pick]] > 0.0) {
+            if pick == left.len() - 1 && w[left[pick]] <= 0.0 {
                 pick = left.iter().rposition(|&i| w[i] > 0.0).unwrap_or(pick);
             }
         } else {
@@ -654,7 +657,7 @@ fn evaluate_day(
                     for (r, &l) in labels.iter().enumerate() {
                         mass[l] += w.counts[r];
                     }
-                    let order = top_k(&mass, p.top, |i| !(mass[i] > 0.0));
+                    let order = top_k(&mass, p.top, |i| mass[i] <= 0.0);
                     Some(
                         order
                             .into_iter()
@@ -668,9 +671,9 @@ fn evaluate_day(
                 }
                 Method::CompleteLinkage => {
                     let key = u64::MAX - 1;
-                    if !clusterings.contains_key(&key) {
+                    if let std::collections::hash_map::Entry::Vacant(e) = clusterings.entry(key) {
                         let (labels, _) = baselines::complete_linkage(x.view(), main_k.max(1))?;
-                        clusterings.insert(key, clusters_from(&labels, &x, &w)?);
+                        e.insert(clusters_from(&labels, &x, &w)?);
                     }
                     let cl = &clusterings[&key];
                     let imp: Vec<f64> =
@@ -697,12 +700,12 @@ fn evaluate_day(
                         }
                         _ => (p.alpha.to_bits(), None),
                     };
-                    if !clusterings.contains_key(&key) {
+                    if let std::collections::hash_map::Entry::Vacant(e) = clusterings.entry(key) {
                         let labels = match labels {
                             Some(l) => l,
                             None => ward_at(f64::from_bits(key))?,
                         };
-                        clusterings.insert(key, clusters_from(&labels, &x, &w)?);
+                        e.insert(clusters_from(&labels, &x, &w)?);
                     }
                     let cl = &clusterings[&key];
                     let lambda = match *method {
@@ -761,7 +764,7 @@ fn evaluate_day(
     };
 
     // memo: identical query sets give identical metrics
-    let mut memo: HashMap<(Vec<Query>, bool), ([f64; 3], f64, f64, f64)> = HashMap::new();
+    let mut memo: HashMap<(Vec<Query>, bool), Metrics> = HashMap::new();
     let novel: Vec<usize> = ud
         .targets
         .iter()
