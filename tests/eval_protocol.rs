@@ -200,3 +200,47 @@ fn a_log_naming_more_items_than_the_space_is_refused() {
         EvalError::ItemOutOfRange { item: 4, items: 3 }
     );
 }
+
+#[test]
+fn several_medoids_find_an_older_interest_that_the_last_item_misses() {
+    // interest A: items 0..10 near angle 0; interest B: items 10..20 near 90°
+    let x = Array2::from_shape_fn((20, 2), |(i, j)| {
+        let angle = if i < 10 {
+            0.01 * i as f64
+        } else {
+            1.5 + 0.01 * i as f64
+        };
+        if j == 0 {
+            angle.cos()
+        } else {
+            angle.sin()
+        }
+    });
+    let mut t: Vec<(u64, usize, i64)> = (0..6).map(|i| (1, i, 10 + i as i64)).collect();
+    t.extend((10..14).map(|i| (1, i, D + i as i64)));
+    // day 2: two new items of interest A
+    t.extend([(1, 8, 2 * D + 1), (1, 9, 2 * D + 2)]);
+    let log = Log::from_triples(t, 20).unwrap();
+    let p = Protocol::builder()
+        .budget(4)
+        .eval_days(1)
+        .alpha(1.0)
+        .negatives(4)
+        .seeds(2)
+        .build()
+        .unwrap();
+    let mut space = ItemSpace::new(x.view(), 4).unwrap();
+    let ev = evaluate(&log, &mut space, &p, |_, _| {}).unwrap();
+    assert_eq!(ev.user_days, 1);
+    let rows = summarise(&ev, true, |_| true);
+    let row = |name: &str| rows.iter().find(|r| r.method == name).unwrap().mean;
+    // the last item (interest B) retrieves B items only
+    assert_eq!(row("last item")[2], 0.0);
+    assert_eq!(row("last item")[3], 0.0);
+    // two clusters: the top medoids query both interests, A's medoid
+    // retrieves its 2 nearest new items (6 and 7), close to the targets 8
+    // and 9 (relevance 1) but not them (recall 0)
+    assert_eq!(row("top-3 medoids α=1")[2], 1.0);
+    assert_eq!(row("top-3 medoids α=1")[3], 0.0);
+    assert_eq!(row("PinnerSage α=1")[2], 1.0);
+}

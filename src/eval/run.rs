@@ -916,3 +916,48 @@ fn score_candidates(
     let (rp, rr) = ranking(&list)?;
     Ok(([rel[0], rel[1], rel[2]], recall, rp, rr))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_by_weight_follows_the_weights() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+        let n = 20_000;
+        let ones = (0..n)
+            .filter(|_| sample_by_weight(&[1.0, 3.0], 1, &mut rng) == vec![1])
+            .count();
+        let f = ones as f64 / n as f64;
+        assert!((f - 0.75).abs() < 0.015, "{f}");
+        // without replacement: all distinct; n ≥ len gives all by weight
+        let s = sample_by_weight(&[1.0, 2.0, 3.0, 4.0], 3, &mut rng);
+        let mut d = s.clone();
+        d.sort_unstable();
+        d.dedup();
+        assert_eq!(d.len(), 3);
+        assert_eq!(
+            sample_by_weight(&[1.0, 5.0, 2.0], 3, &mut rng),
+            vec![1, 2, 0]
+        );
+    }
+
+    #[test]
+    fn methods_follow_the_protocol() {
+        let p = Protocol::builder()
+            .alphas(vec![2.0, 8.0])
+            .alpha_per_action(vec![0.1])
+            .build()
+            .unwrap();
+        let m = p.methods();
+        assert_eq!(m[0], Method::LastItem);
+        // the main α is not repeated by the sweep
+        assert_eq!(
+            m.iter().filter(|x| **x == Method::PinnerSage(8.0)).count(),
+            1
+        );
+        assert!(m.contains(&Method::PinnerSage(2.0)));
+        assert!(m.contains(&Method::TopMedoidsScaled(0.1)));
+        assert!(Method::PinnerSage(8.0).sampled() && !Method::TopMedoids(8.0).sampled());
+    }
+}
