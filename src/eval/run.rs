@@ -328,7 +328,7 @@ pub struct Record {
     pub embeddings: usize,
     /// Diagnostic: Ward clusters of the history at the main α.
     pub clusters: usize,
-    /// Diagnostic: [`spread`](super::diagnostic::spread) of the history.
+    /// Diagnostic: [`diagnostic::spread`](super::diagnostic::spread) of the history.
     pub spread: f64,
 }
 
