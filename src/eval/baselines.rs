@@ -57,8 +57,22 @@ impl Weighted {
     }
 
     /// The embeddings of the distinct items (m × d).
-    pub fn matrix(&self, space: &ItemSpace) -> Array2<f64> {
-        space.embeddings().select(ndarray::Axis(0), &self.items)
+    ///
+    /// # Errors
+    /// [`EvalError::ItemOutOfRange`] for an item outside `space`.
+    pub fn matrix(&self, space: &ItemSpace) -> EvalResult<Array2<f64>> {
+        check_items(space, self.items.iter().copied())?;
+        Ok(space.embeddings().select(ndarray::Axis(0), &self.items))
+    }
+}
+
+fn check_items(space: &ItemSpace, items: impl IntoIterator<Item = usize>) -> EvalResult<()> {
+    match items.into_iter().find(|&i| i >= space.len()) {
+        Some(item) => Err(EvalError::ItemOutOfRange {
+            item,
+            items: space.len(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -89,6 +103,9 @@ pub fn decay_weight(lambda_per_day: f64, ts: i64, now: i64) -> f64 {
 /// history's actions (repeats counted), `w_i = exp(−λ·(now − T_i))`, `λ` per
 /// day. `None` for an empty history or a zero sum.
 ///
+/// # Errors
+/// [`EvalError::ItemOutOfRange`] for an item outside `space`.
+///
 /// # Complexity
 /// O(|history|·d).
 pub fn decay_average(
@@ -96,7 +113,8 @@ pub fn decay_average(
     history: &[Action<usize>],
     now: i64,
     lambda_per_day: f64,
-) -> Option<Vec<f64>> {
+) -> EvalResult<Option<Vec<f64>>> {
+    check_items(space, history.iter().map(|a| a.item))?;
     let x = space.embeddings();
     let mut q = vec![0.0; x.ncols()];
     for a in history {
@@ -105,7 +123,7 @@ pub fn decay_average(
             *o += w * v;
         }
     }
-    normalised(q)
+    Ok(normalised(q))
 }
 
 pub(crate) fn normalised(mut q: Vec<f64>) -> Option<Vec<f64>> {
@@ -416,12 +434,18 @@ mod tests {
         let s = ItemSpace::new(x.view(), 2).unwrap();
         let h = [Action::new(0, 0), Action::new(1, 10 * 86_400)];
         let now = 10 * 86_400;
-        let flat = decay_average(&s, &h, now, 0.0).unwrap();
+        let flat = decay_average(&s, &h, now, 0.0).unwrap().unwrap();
         assert!((flat[0] - flat[1]).abs() < 1e-15);
-        let q = decay_average(&s, &h, now, 0.1).unwrap();
+        let q = decay_average(&s, &h, now, 0.1).unwrap().unwrap();
         // weights e^{-1} and 1
         let r = (-1.0_f64).exp();
         assert!((q[0] / q[1] - r).abs() < 1e-12);
-        assert_eq!(decay_average(&s, &[], now, 0.1), None);
+        assert_eq!(decay_average(&s, &[], now, 0.1), Ok(None));
+        assert_eq!(
+            decay_average(&s, &[Action::new(2, 0)], now, 0.1),
+            Err(EvalError::ItemOutOfRange { item: 2, items: 2 })
+        );
+        let w = Weighted::new(&[Action::new(5, 0)]);
+        assert!(w.matrix(&s).is_err());
     }
 }

@@ -460,7 +460,8 @@ pub struct Interest {
 /// [`PinnerSage::profile`](crate::PinnerSage::profile) with no window.
 ///
 /// # Errors
-/// Those of [`linkage_weighted`] and [`medoid`](crate::medoid::medoid).
+/// [`EvalError::ItemOutOfRange`] for an item outside `space`; those of
+/// [`linkage_weighted`] and [`medoid`](crate::medoid::medoid).
 ///
 /// # Complexity
 /// O(m²·d) for `m` distinct items.
@@ -472,7 +473,7 @@ pub fn ward_interests(
     lambda_per_day: f64,
 ) -> EvalResult<Vec<Interest>> {
     let w = Weighted::new(history);
-    let x = w.matrix(space);
+    let x = w.matrix(space)?;
     let labels = super::diagnostic::ward_labels(x.view(), &w.counts, alpha)?;
     let mut out: Vec<Interest> = clusters_from(&labels, &x, &w)?
         .iter()
@@ -573,7 +574,7 @@ fn evaluate_day(
     records: &mut Vec<Record>,
 ) -> EvalResult<()> {
     let w = Weighted::new(&ud.history);
-    let x = w.matrix(space);
+    let x = w.matrix(space)?;
     let m = w.items.len();
     let tree = if m > 1 {
         Some(linkage_weighted(
@@ -605,12 +606,14 @@ fn evaluate_day(
 
     // negatives: distinct items outside targets and history, same for all methods
     let mut neg_rng = rng_for(p.seed, ud.user, ud.day, u64::MAX);
-    let eligible = space.len()
-        - ud.targets.len()
-        - history_set
-            .iter()
-            .filter(|i| ud.targets.binary_search(i).is_err())
-            .count();
+    let outside_targets = history_set
+        .iter()
+        .filter(|i| ud.targets.binary_search(i).is_err())
+        .count();
+    let eligible = space
+        .len()
+        .saturating_sub(ud.targets.len())
+        .saturating_sub(outside_targets);
     let want = p.negatives.min(eligible);
     let mut negatives: Vec<usize> = Vec::with_capacity(want);
     while negatives.len() < want {
@@ -642,7 +645,7 @@ fn evaluate_day(
                 ),
                 Method::Popular => None,
                 Method::DecayAverage(l) => Some(
-                    baselines::decay_average(space, &ud.history, ud.now, l)
+                    baselines::decay_average(space, &ud.history, ud.now, l)?
                         .map(|q| {
                             vectors.push(q);
                             Query::Vector(vectors.len() - 1)
@@ -802,7 +805,7 @@ fn evaluate_day(
                                 Query::Item(i) if excluded => {
                                     space.neighbours_excluding(i, k, in_history)
                                 }
-                                Query::Item(i) => space.neighbours(i, k),
+                                Query::Item(i) => space.nbrs(i, k),
                                 Query::Vector(v) => match &scores {
                                     Some(sc) => {
                                         let row = sc.row(v);
@@ -893,13 +896,8 @@ fn score_candidates(
         if cands.binary_search(&t).is_ok() {
             hits += 1;
         }
-        let row = space.row(t);
-        best.push(
-            cands
-                .iter()
-                .map(|&c| row[c])
-                .fold(f64::NEG_INFINITY, f64::max),
-        );
+        let cos = space.cosines(t, &cands);
+        best.push(cos.into_iter().fold(f64::NEG_INFINITY, f64::max));
     }
     let rel = relevance_from_best(&best, &p.taus)?;
     let recall = hits as f64 / targets.len() as f64;

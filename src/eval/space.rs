@@ -41,8 +41,9 @@ impl ItemSpace {
     /// use ndarray::array;
     /// use pinnersage::eval::ItemSpace;
     /// let mut s = ItemSpace::new(array![[2.0_f32, 0.0], [1.0, 1.0], [0.0, 3.0]].view(), 2)?;
-    /// assert!((s.cosine(0, 1) - 0.5_f64.sqrt()).abs() < 1e-12);
-    /// assert_eq!(s.neighbours(0, 2), &[0, 1]);
+    /// assert!((s.cosine(0, 1).unwrap() - 0.5_f64.sqrt()).abs() < 1e-12);
+    /// assert_eq!(s.neighbours(0, 2), Some(vec![0, 1]));
+    /// assert_eq!(s.neighbours(3, 2), None);
     /// # Ok::<(), pinnersage::eval::EvalError>(())
     /// ```
     pub fn new<F: Scalar>(matrix: ArrayView2<'_, F>, depth: usize) -> EvalResult<Self> {
@@ -91,11 +92,12 @@ impl ItemSpace {
         self.x.view()
     }
 
-    /// `cos(a, b)`, from the cached row of `a` (computed on first use).
-    /// Panics-free for valid indices; out-of-range indices are the caller's bug
-    /// and are checked when the log is read.
-    pub fn cosine(&mut self, a: usize, b: usize) -> f64 {
-        self.row(a)[b]
+    /// `cos(a, b)`, `None` if an index is out of range.
+    pub fn cosine(&mut self, a: usize, b: usize) -> Option<f64> {
+        if a >= self.len() || b >= self.len() {
+            return None;
+        }
+        Some(self.cosines(a, &[b])[0])
     }
 
     /// Cosines of item `i` to every item (cached for catalogues of up to
@@ -103,7 +105,7 @@ impl ItemSpace {
     ///
     /// # Complexity
     /// O(n·d) the first time, O(1) after when cached.
-    pub fn row(&mut self, i: usize) -> &[f64] {
+    pub(crate) fn row(&mut self, i: usize) -> &[f64] {
         if self.rows[i].is_none() {
             let r: Array1<f64> = self.x.dot(&self.x.row(i));
             if self.len() > CACHE_ROWS_UP_TO {
@@ -118,7 +120,7 @@ impl ItemSpace {
     /// Cosines of item `i` to each of `items`: from the cached row when the
     /// catalogue is small enough to cache rows, else by direct dot products
     /// (O(|items|·d) instead of a whole row).
-    pub fn cosines(&mut self, i: usize, items: &[usize]) -> Vec<f64> {
+    pub(crate) fn cosines(&mut self, i: usize, items: &[usize]) -> Vec<f64> {
         if self.len() <= CACHE_ROWS_UP_TO {
             let row = self.row(i);
             return items.iter().map(|&j| row[j]).collect();
@@ -129,7 +131,7 @@ impl ItemSpace {
 
     /// Scores `x·q` of every item against each row of `queries` (m × d):
     /// an m × n matrix, computed as one matrix product.
-    pub fn scores(&self, queries: ArrayView2<'_, f64>) -> Array2<f64> {
+    pub(crate) fn scores(&self, queries: ArrayView2<'_, f64>) -> Array2<f64> {
         queries.dot(&self.x.t())
     }
 
@@ -138,7 +140,12 @@ impl ItemSpace {
     ///
     /// # Complexity
     /// O(n·d + n log k) the first time, O(k) after.
-    pub fn neighbours(&mut self, i: usize, k: usize) -> Vec<usize> {
+    pub fn neighbours(&mut self, i: usize, k: usize) -> Option<Vec<usize>> {
+        (i < self.len()).then(|| self.nbrs(i, k))
+    }
+
+    /// [`neighbours`](Self::neighbours) for a valid index.
+    pub(crate) fn nbrs(&mut self, i: usize, k: usize) -> Vec<usize> {
         if self.neighbours[i].is_none() {
             let depth = self.depth;
             let list: Vec<u32> = top_k(self.row(i), depth, |_| false)
@@ -154,13 +161,13 @@ impl ItemSpace {
     /// The `k` nearest items to item `i` that `excluded` lets through: walks
     /// the cached list and falls back to a full scan of the row when the
     /// list runs out.
-    pub fn neighbours_excluding(
+    pub(crate) fn neighbours_excluding(
         &mut self,
         i: usize,
         k: usize,
         excluded: impl Fn(usize) -> bool,
     ) -> Vec<usize> {
-        let cached = self.neighbours(i, self.depth);
+        let cached = self.nbrs(i, self.depth);
         let out: Vec<usize> = cached
             .iter()
             .copied()
@@ -215,7 +222,7 @@ mod tests {
     fn neighbours_excluding_falls_back_to_a_scan() {
         let x = array![[1.0, 0.0], [0.9, 0.1], [0.5, 0.5], [0.0, 1.0]];
         let mut s = ItemSpace::new(x.view(), 2).unwrap();
-        assert_eq!(s.neighbours(0, 2), vec![0, 1]);
+        assert_eq!(s.neighbours(0, 2), Some(vec![0, 1]));
         // both cached neighbours excluded: the scan finds 2 and 3
         assert_eq!(s.neighbours_excluding(0, 2, |j| j < 2), vec![2, 3]);
     }
