@@ -322,6 +322,33 @@ fn run() -> Result<(), String> {
                 .unwrap_or_else(|e| eprintln!("lifts.svg not written: {e}"));
         }
     }
+    // how many clusters each clustering method found (per user-day, nothing excluded)
+    let _ = writeln!(
+        md,
+        "## Clusters per user-day (mean, median, max; nothing excluded, seed 0)\n"
+    );
+    let _ = writeln!(md, "| method | mean | median | max |\n|---|---|---|---|");
+    for (mi, m) in ev.methods.iter().enumerate() {
+        let mut c: Vec<usize> = ev
+            .records
+            .iter()
+            .filter(|r| r.method == mi && !r.excluded && r.seed == 0 && r.method_clusters > 0)
+            .map(|r| r.method_clusters)
+            .collect();
+        if c.is_empty() {
+            continue;
+        }
+        c.sort_unstable();
+        let mean = c.iter().sum::<usize>() as f64 / c.len() as f64;
+        let _ = writeln!(
+            md,
+            "| {} | {mean:.2} | {} | {} |",
+            m.name(),
+            c[c.len() / 2],
+            c[c.len() - 1]
+        );
+    }
+    md.push('\n');
     // results split by per-user diagnostics computed from the history alone
     let mut key: Vec<String> = vec![
         "last item".into(),
@@ -419,11 +446,11 @@ fn run() -> Result<(), String> {
     };
     write("table.md", &md)?;
     write("table.csv", &csv_out)?;
-    let mut rec = String::from("user,day,method,seed,variant,rel0,rel1,rel2,recall,r_precision,reciprocal_rank,embeddings,clusters,spread\n");
+    let mut rec = String::from("user,day,method,seed,variant,rel0,rel1,rel2,recall,r_precision,reciprocal_rank,embeddings,method_clusters,clusters,spread\n");
     for r in &ev.records {
         let _ = writeln!(
             rec,
-            "{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{}",
             r.user,
             r.day,
             ev.methods[r.method].name(),
@@ -436,6 +463,7 @@ fn run() -> Result<(), String> {
             r.r_precision,
             r.reciprocal_rank,
             r.embeddings,
+            r.method_clusters,
             r.clusters,
             r.spread
         );

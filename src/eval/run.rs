@@ -326,6 +326,9 @@ pub struct Record {
     pub reciprocal_rank: f64,
     /// Embeddings that queried.
     pub embeddings: usize,
+    /// Clusters the method chose its embeddings from (Ward, complete
+    /// linkage, k-means); 0 for the other methods.
+    pub method_clusters: usize,
     /// Diagnostic: Ward clusters of the history at the main α.
     pub clusters: usize,
     /// Diagnostic: [`diagnostic::spread`](super::diagnostic::spread) of the history.
@@ -347,6 +350,9 @@ pub struct Evaluation {
 
 /// Relevance at three τ, recall, R-Precision, reciprocal rank.
 type Metrics = ([f64; 3], f64, f64, f64);
+
+/// (method, seed, queries (`None`: popularity), clusters the method chose from).
+type Plan = (usize, usize, Option<Vec<Query>>, usize);
 
 /// A query embedding of a method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -626,7 +632,7 @@ fn evaluate_day(
     // vector queries of this (user, day), stacked for one matrix product
     let mut vectors: Vec<Vec<f64>> = Vec::new();
     // per (method, seed): its queries (None for the popularity baseline)
-    let mut plans: Vec<(usize, usize, Option<Vec<Query>>)> = Vec::new();
+    let mut plans: Vec<Plan> = Vec::new();
     for (mi, method) in methods.iter().enumerate() {
         let seeds = if method.sampled() { p.seeds } else { 1 };
         for s in 0..seeds {
@@ -636,6 +642,7 @@ fn evaluate_day(
                 _ => mi as u64,
             };
             let mut rng = rng_for(p.seed ^ mix(s as u64), ud.user, ud.day, stream);
+            let mut n_clusters = 0;
             let queries: Option<Vec<Query>> = match *method {
                 Method::LastItem => Some(
                     baselines::last_item(&ud.history)
@@ -656,6 +663,7 @@ fn evaluate_day(
                 Method::KMeans => {
                     let (c, labels) =
                         baselines::kmeans(x.view(), &w.counts, p.kmeans_k, 100, &mut rng)?;
+                    n_clusters = c.nrows();
                     let mut mass = vec![0.0; c.nrows()];
                     for (r, &l) in labels.iter().enumerate() {
                         mass[l] += w.counts[r];
@@ -679,6 +687,7 @@ fn evaluate_day(
                         e.insert(clusters_from(&labels, &x, &w)?);
                     }
                     let cl = &clusterings[&key];
+                    n_clusters = cl.len();
                     let imp: Vec<f64> =
                         cl.iter().map(|c| importance(c, &w, ud.now, 0.01)).collect();
                     Some(
@@ -711,6 +720,7 @@ fn evaluate_day(
                         e.insert(clusters_from(&labels, &x, &w)?);
                     }
                     let cl = &clusterings[&key];
+                    n_clusters = cl.len();
                     let lambda = match *method {
                         Method::Importance(l) => l,
                         _ => 0.01,
@@ -749,7 +759,7 @@ fn evaluate_day(
                     )
                 }
             };
-            plans.push((mi, s, queries));
+            plans.push((mi, s, queries, n_clusters));
         }
     }
     let scores: Option<Array2<f64>> = if vectors.is_empty() {
@@ -779,7 +789,7 @@ fn evaluate_day(
         if targets.is_empty() {
             continue;
         }
-        for (mi, s, queries) in &plans {
+        for (mi, s, queries, n_clusters) in &plans {
             let metrics = match queries {
                 None => {
                     let (counts, top) = popular;
@@ -871,6 +881,7 @@ fn evaluate_day(
                 r_precision: metrics.2,
                 reciprocal_rank: metrics.3,
                 embeddings: n_emb,
+                method_clusters: *n_clusters,
                 clusters: main_k,
                 spread: diag_spread,
             });
