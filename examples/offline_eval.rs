@@ -508,41 +508,43 @@ fn write_svg(out: &Path, rows: &[eval::Row], lt: usize) -> Result<(), String> {
         + 10.0;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let path = out.join("lifts.svg");
-    let n = lifts.len();
-    let root = SVGBackend::new(&path, (1000, 420 + 14 * n as u32)).into_drawing_area();
+    // one segment per bar: method × (relevance, recall)
+    let n2 = 2 * lifts.len();
+    let root = SVGBackend::new(&path, (1000, 120 + 16 * n2 as u32)).into_drawing_area();
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "lift over \"last item\" (%): relevance (blue), recall (red)",
-            ("sans-serif", 20),
-        )
+        .caption("lift over \"last item\" (%)", ("sans-serif", 20))
         .margin(10)
         .x_label_area_size(40)
-        .y_label_area_size(260)
-        .build_cartesian_2d(lo..hi, 0.0..n as f64)
+        .y_label_area_size(330)
+        .build_cartesian_2d(lo..hi, (0..n2).into_segmented())
         .map_err(|e| err(&e))?;
     let names: Vec<String> = lifts.iter().map(|l| l.0.clone()).collect();
+    let label = |v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(j) if *j < n2 => {
+            let what = if j % 2 == 0 { "relevance" } else { "recall" };
+            format!("{} · {what}", names[j / 2])
+        }
+        _ => String::new(),
+    };
     chart
         .configure_mesh()
-        .y_labels(n)
-        .y_label_formatter(&|y: &f64| {
-            let i = (*y - 0.5).round();
-            if i >= 0.0 && (i as usize) < names.len() && (*y - 0.5 - i).abs() < 1e-6 {
-                names[i as usize].clone()
-            } else {
-                String::new()
-            }
-        })
+        .y_labels(n2)
+        .y_label_formatter(&label)
         .x_desc("%")
         .draw()
         .map_err(|e| err(&e))?;
     let bars = lifts.iter().enumerate().flat_map(|(i, l)| {
-        let y = i as f64;
-        [
-            Rectangle::new([(0.0, y + 0.5), (l.1, y + 0.9)], BLUE.filled()),
-            Rectangle::new([(0.0, y + 0.1), (l.2, y + 0.5)], RED.filled()),
-        ]
+        [(2 * i, l.1, BLUE), (2 * i + 1, l.2, RED)].map(|(j, v, colour)| {
+            Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(j)),
+                    (v, SegmentValue::Exact(j + 1)),
+                ],
+                colour.mix(0.8).filled(),
+            )
+        })
     });
     chart.draw_series(bars).map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
