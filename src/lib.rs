@@ -109,6 +109,7 @@
 pub mod ann;
 mod embedding;
 mod error;
+pub mod eval;
 mod history;
 pub mod importance;
 mod linalg;
