@@ -9,7 +9,7 @@ use ndarray::ArrayView1;
 use pinnersage::synthetic::UserConfig;
 use pinnersage::{
     Action, CutRule, DecayRate, EmbeddingBatch, EmbeddingSource, Error, InMemoryEmbeddings,
-    PinnerSage, TimeUnit, TimestampUnit, UnknownItems,
+    PinnerSage, TimeUnit, TimestampUnit, UnknownItems, UserProfile,
 };
 use profile_support::*;
 use proptest::prelude::*;
@@ -766,20 +766,29 @@ fn extreme_timestamps_do_not_overflow() {
 // ---- the default α and single actions (see DEFAULT_ALPHA) ----
 
 #[test]
-fn at_the_default_alpha_a_new_interest_needs_two_actions() {
-    // antipodal unit vectors: 3 actions on item 0, k on item 1
-    let source = source_from(vec![1.0, 0.0, -1.0, 0.0], 2);
-    let profile = |k: usize| {
+fn at_the_default_alpha_a_lone_action_stands_alone_only_pointing_away() {
+    // unit vectors: item 0 = e1, item 1 = e2 (orthogonal), item 2 = −e1
+    let source = source_from(vec![1.0, 0.0, 0.0, 1.0, -1.0, 0.0], 2);
+    let profile = |lone: u32| {
         let mut actions = vec![Action::new(0u32, NOW); 3];
-        actions.extend(std::iter::repeat_n(Action::new(1, NOW), k));
+        actions.push(Action::new(lone, NOW));
         PinnerSage::default()
             .profile(&actions, &source, NOW)
             .unwrap()
     };
-    // one action, as far as a unit vector can be: 2·3/4·4 = 6 < 8, absorbed
+    // orthogonal: 2·3/4·‖e2 − e1‖² = 1.5·2 = 3 <= 4, absorbed
     assert_eq!(profile(1).len(), 1);
-    // two: 2·2·3/5·4 = 9.6 > 8, an interest of its own
+    // antipodal: 2·3/4·4 = 6 > 4, an interest of its own
     assert_eq!(profile(2).len(), 2);
+    // two lone actions (n = 1 each) always merge: ‖x − y‖² <= 4
+    let pair = [Action::new(0u32, NOW), Action::new(2, NOW)];
+    assert_eq!(
+        PinnerSage::default()
+            .profile(&pair, &source, NOW)
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// A source of `n` random unit vectors in 6-d.
@@ -805,11 +814,11 @@ fn unit_vectors() -> impl Strategy<Value = InMemoryEmbeddings<u32, f64>> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// In any profile at the default α with two or more clusters, every
-    /// cluster holds at least two actions; and one new action never starts a
-    /// new interest in an update.
+    /// In any profile at the default α, a cluster of a single action points
+    /// away from every other cluster (`⟨x, μ⟩ < 0` for every other centroid
+    /// `μ`); the same holds after one new action is folded in by an update.
     #[test]
-    fn default_alpha_never_keeps_a_lone_action(
+    fn default_alpha_keeps_a_lone_action_only_pointing_away(
         source in unit_vectors(),
         picks in proptest::collection::vec((0u32..20, 0i64..DAY), 1..30),
         new_item in 0u32..20,
@@ -818,13 +827,27 @@ proptest! {
         let actions: Vec<Action<u32>> =
             picks.iter().map(|&(i, age)| Action::new(i % n, NOW - age)).collect();
         let mut p = PinnerSage::default().profile(&actions, &source, NOW).unwrap();
-        if p.len() > 1 {
-            prop_assert!(p.clusters().iter().all(|c| c.action_count() >= 2), "{}", p);
-        }
-        let before = p.len();
+        lone_actions_point_away(&p)?;
         p.update(&[Action::new(new_item % n, NOW + 1)], &source, NOW + 1).unwrap();
-        prop_assert!(p.len() <= before);
+        lone_actions_point_away(&p)?;
     }
+}
+
+/// Every single-action cluster of `p` has a negative dot product with the
+/// centroid of every other cluster (slack for rounding).
+fn lone_actions_point_away(p: &UserProfile<u32, f64>) -> Result<(), TestCaseError> {
+    for (a, lone) in p.clusters().iter().enumerate() {
+        if lone.action_count() != 1 {
+            continue;
+        }
+        for (b, other) in p.clusters().iter().enumerate() {
+            if a != b {
+                let dot = lone.centroid().dot(&other.centroid());
+                prop_assert!(dot < 1e-12, "cluster {} vs {}: {} in {}", a, b, dot, p);
+            }
+        }
+    }
+    Ok(())
 }
 
 #[test]
