@@ -157,9 +157,8 @@ impl<X: AnnIndex<Id = u64>> AnnIndex for Available<X> {
         exclude: &dyn Fn(&u64) -> bool,
     ) -> pinnersage::Result<Vec<Neighbour<u64, X::Elem>>> {
         self.searches.fetch_add(1, Ordering::Relaxed);
-        self.inner.search_filtered(query, k, &|id| {
-            self.unavailable.contains(id) || exclude(id)
-        })
+        self.inner
+            .search_filtered(query, k, &|id| self.unavailable.contains(id) || exclude(id))
     }
 }
 
@@ -282,10 +281,8 @@ fn main() -> Result<(), BoxError> {
     )?;
 
     // ... stored as JSON lines with plain serde_json, read back and compared
-    let path = std::env::temp_dir().join(format!(
-        "pinnersage-profiles-{}.jsonl",
-        std::process::id()
-    ));
+    let path =
+        std::env::temp_dir().join(format!("pinnersage-profiles-{}.jsonl", std::process::id()));
     let mut out = BufWriter::new(File::create(&path)?);
     for (user, profile) in profiles.iter().enumerate() {
         let line = StoredProfile {
@@ -371,7 +368,10 @@ fn main() -> Result<(), BoxError> {
         sizes[sizes.len() / 2],
         sizes[sizes.len() - 1]
     );
-    println!("store: {bytes} bytes of JSON lines, {equal}/{} profiles loaded equal", o.users);
+    println!(
+        "store: {bytes} bytes of JSON lines, {equal}/{} profiles loaded equal",
+        o.users
+    );
     println!(
         "update: {updated_equal}/{} loaded profiles updated identically, {grew} gained an interest",
         o.users
