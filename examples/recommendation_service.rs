@@ -308,7 +308,9 @@ fn main() -> Result<(), BoxError> {
     // 5. online update a day later, on the loaded and on the in-memory profiles
     let now = now + day;
     let mut grew = 0;
-    for (user, stored) in loaded.iter_mut().enumerate() {
+    for stored in &mut loaded {
+        // a service reads the profile, updates it and writes it back
+        let user = stored.user as usize;
         let before = stored.profile.len();
         stored.profile.update(&later[user], &store, now)?;
         profiles[user].update(&later[user], &store, now)?;
