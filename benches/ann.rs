@@ -18,15 +18,14 @@ const K: usize = 10;
 /// `ITEMS` catalogue rows and `QUERIES` held-out rows from the same topics.
 fn data() -> (Array2<f32>, Array2<f32>) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(42);
-    let config = CatalogConfig {
-        items: ITEMS + QUERIES,
-        dim: 64,
-        topics: 100,
-        spread: 0.5,
-    };
-    let all = Catalog::<f32>::generate(&config, &mut rng)
-        .expect("valid synthetic configuration")
-        .into_embeddings();
+    let config = CatalogConfig::builder()
+        .items(ITEMS + QUERIES)
+        .dim(64)
+        .topics(100)
+        .spread(0.5)
+        .build()
+        .expect("valid synthetic configuration");
+    let all = Catalog::<f32>::generate(&config, &mut rng).into_embeddings();
     (
         all.slice(ndarray::s![..ITEMS, ..]).to_owned(),
         all.slice(ndarray::s![ITEMS.., ..]).to_owned(),

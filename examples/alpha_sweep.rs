@@ -1,4 +1,4 @@
-//! How the default merge threshold α was chosen.
+//! A harness, not a tutorial: how the default merge threshold α was chosen.
 //!
 //! Profiles seeded synthetic users (L2-normalised 64-d embeddings from
 //! `pinnersage::synthetic`) for a range of α and scores each cut against the
@@ -21,17 +21,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let users: usize = args.get(1).map_or(Ok(200), |s| s.parse())?;
     let spread: f64 = args.get(2).map_or(Ok(0.5), |s| s.parse())?;
-    let user_config = UserConfig {
-        actions: args.get(3).map_or(Ok(200), |s| s.parse())?,
-        interests: args.get(4).map_or(Ok(4), |s| s.parse())?,
-        ..UserConfig::default()
-    };
+    let user_config = UserConfig::builder()
+        .actions(args.get(3).map_or(Ok(200), |s| s.parse())?)
+        .interests(args.get(4).map_or(Ok(4), |s| s.parse())?)
+        .build()?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2020);
-    let catalog_config = CatalogConfig {
-        spread,
-        ..CatalogConfig::default()
-    };
-    let catalog = Catalog::<f32>::generate(&catalog_config, &mut rng)?;
+    let catalog_config = CatalogConfig::builder().spread(spread).build()?;
+    let catalog = Catalog::<f32>::generate(&catalog_config, &mut rng);
     let source = InMemoryEmbeddings::with_row_ids(catalog.embeddings().to_owned())?;
     let now = 1_700_000_000;
     let histories: Vec<_> = (0..users)
@@ -39,7 +35,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<_, _>>()?;
     println!(
         "{users} users, {} interests and {} actions each, spread {spread}",
-        user_config.interests, user_config.actions
+        user_config.interests(),
+        user_config.actions()
     );
     println!("{:>8} {:>8} {:>10}", "alpha", "ARI", "clusters");
     for alpha in [

@@ -1,8 +1,12 @@
-//! Ward linkage of an `.npy` matrix, printed in scipy's format.
+//! A harness, not a tutorial: Ward linkage of an `.npy` matrix printed in
+//! scipy's format, with timings, for conformance and benchmark scripts.
 //!
 //! ```text
-//! cargo run --release --example linkage -- X.npy [--weights w.npy] [--repeat N] [--lean] [--floor] [--parallel]
+//! cargo run --release --features bench-internals --example linkage -- X.npy [--weights w.npy] [--repeat N] [--lean] [--floor] [--parallel]
 //! ```
+//!
+//! It needs the `bench-internals` feature (the hidden product-kernel hooks
+//! behind `--floor`); `--parallel` also needs `parallel`.
 //!
 //! Reads an m×d `.npy` of `f32` or `f64` (clustered in that precision) and
 //! prints the linkage as CSV on stdout: a header `a,b,height,size`, then one row
@@ -68,7 +72,10 @@ fn parse_args() -> Result<Args, String> {
             "--lean" => lean = true,
             "--parallel" if cfg!(feature = "parallel") => parallel = true,
             "--parallel" => {
-                return Err("--parallel needs the `parallel` feature (--features parallel)".into())
+                return Err(
+                    "--parallel needs the `parallel` feature (--features parallel,bench-internals)"
+                        .into(),
+                )
             }
             "--floor" => floor = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -196,7 +203,7 @@ fn run<F: Scalar>(x: Array2<F>, args: &Args) -> Result<(), String> {
         eprintln!("median_ms={}", median(times));
         if args.floor {
             eprintln!("floor_ms={}", median(floors));
-            eprintln!("kernel={}", pinnersage::__bench::kernel_name());
+            eprintln!("kernel={}", pinnersage::__bench::kernel().name());
         }
     }
     let mut out = String::with_capacity(32 * tree.len() + 16);

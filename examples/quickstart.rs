@@ -33,7 +33,7 @@ use pinnersage::{PinnerSage, SECONDS_PER_DAY};
 fn main() -> Result<(), pinnersage::Error> {
     // 1. data: a seeded synthetic catalogue and one user with known interests
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(42);
-    let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng)?;
+    let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng);
     let now = 1_700_000_000; // the caller's clock: Unix seconds
     let user = catalog.user(&UserConfig::default(), now, &mut rng)?;
     // one exact cosine index over the catalogue: the profile reads its items'

@@ -113,18 +113,22 @@ fn parse() -> Result<Options, String> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let o = parse()?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(o.seed);
-    let config = CatalogConfig {
-        items: o.items + o.queries,
-        dim: o.dim,
-        topics: o.topics.min(o.items),
-        spread: 0.5,
-    };
-    let all = Catalog::<f32>::generate(&config, &mut rng)?.into_embeddings();
+    let config = CatalogConfig::builder()
+        .items(o.items + o.queries)
+        .dim(o.dim)
+        .topics(o.topics.min(o.items))
+        .spread(0.5)
+        .build()?;
+    let all = Catalog::<f32>::generate(&config, &mut rng).into_embeddings();
     let items = all.slice(ndarray::s![..o.items, ..]).to_owned();
     let queries = all.slice(ndarray::s![o.items.., ..]).to_owned();
     println!(
         "catalogue: {} items x {} dims in {} topics, {} held-out queries, k = {}",
-        o.items, o.dim, config.topics, o.queries, o.k
+        o.items,
+        o.dim,
+        config.topics(),
+        o.queries,
+        o.k
     );
 
     let t = Instant::now();

@@ -19,7 +19,7 @@ What it does, for every size m (and dtype):
     with the crate's runs; numpy's
     `X @ X.T` (single-thread BLAS) is shown beside it for reference;
   * runs the crate's example `linkage X.npy --repeat N --floor [--lean]` (built once with
-    `cargo build --release --example linkage`), which reports its own in-process median on stderr as
+    `cargo build --release --features bench-internals --example linkage`), which reports its own in-process median on stderr as
     `median_ms=<value>` (excluding I/O), the floor as `floor_ms=<value>`, the extra peak memory of
     its first linkage call as `extra_mib=<value>` (VmHWM delta, Linux), and the scipy-format linkage
     on stdout;
@@ -150,8 +150,8 @@ class CrateRun:
 
 
 def build_crate(crate_dir):
-    """`cargo build --release --example linkage`; returns the executable's path."""
-    cmd = ["cargo", "build", "--release", "--example", "linkage",
+    """`cargo build --release --features bench-internals --example linkage`; returns the executable's path."""
+    cmd = ["cargo", "build", "--release", "--features", "bench-internals", "--example", "linkage",
            "--message-format=json-render-diagnostics"]
     log("$", " ".join(cmd))
     proc = subprocess.run(cmd, cwd=crate_dir, stdout=subprocess.PIPE, text=True)

@@ -1,8 +1,10 @@
 //! The crate's error type.
 //!
-//! Every rule an input can break has its own variant, so callers can match on
-//! the exact cause and tests can check each rule separately. Messages name the
-//! offending row, column, index or value.
+//! Each validation rule has its own variant (or, for the invariants of a
+//! stored profile and the rules of the synthetic generator, its own variant of
+//! a payload enum, [`ProfileFault`] and [`SyntheticFault`]), so callers can
+//! match on the exact cause and tests check each rule separately. Messages
+//! name the offending item id, row, column, index or value.
 
 /// Errors returned by `pinnersage`.
 ///
@@ -150,15 +152,6 @@ pub enum Error {
         timestamp: i64,
         /// The `now` passed by the caller.
         now: i64,
-    },
-
-    /// A configuration parameter is outside its valid range.
-    #[error("invalid parameter `{name}`: {reason}")]
-    InvalidParameter {
-        /// Name of the parameter.
-        name: &'static str,
-        /// Why the value is invalid, including the value.
-        reason: String,
     },
 
     /// A decay rate λ is negative or not finite.
@@ -367,6 +360,11 @@ pub enum Error {
     /// (`Sample { n: 0 }` or `TopK { n: 0 }`).
     #[error("the selection keeps 0 interests: choose at least 1")]
     ZeroSelection,
+
+    /// A configuration of the synthetic data generator
+    /// ([`synthetic`](crate::synthetic)) breaks a rule; the fault names which.
+    #[error("invalid synthetic data configuration: {0}")]
+    InvalidSyntheticConfig(SyntheticFault),
 }
 
 /// Which invariant of a stored [`UserProfile`](crate::UserProfile) is broken:
@@ -518,6 +516,75 @@ impl std::error::Error for ExternalError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.0.source()
     }
+}
+
+/// Which rule of a synthetic data configuration is broken: the payload of
+/// [`Error::InvalidSyntheticConfig`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyntheticFault {
+    /// A catalogue of zero items.
+    #[error("a catalogue needs at least one item")]
+    ZeroItems,
+    /// Embeddings of dimension 0.
+    #[error("the embedding dimension must be at least 1")]
+    ZeroDimension,
+    /// A catalogue of zero topics.
+    #[error("a catalogue needs at least one topic")]
+    ZeroTopics,
+    /// More topics than items.
+    #[error("{topics} topics for {items} items: every topic needs an item")]
+    TopicsExceedItems {
+        /// Topics asked for.
+        topics: usize,
+        /// Items asked for.
+        items: usize,
+    },
+    /// A negative or non-finite within-topic spread.
+    #[error("spread {value} must be finite and >= 0")]
+    InvalidSpread {
+        /// The spread given.
+        value: f64,
+    },
+    /// An `items × dim` matrix larger than memory can address.
+    #[error("{items} items of dimension {dim} exceed the addressable memory")]
+    CatalogTooLarge {
+        /// Items asked for.
+        items: usize,
+        /// Dimension asked for.
+        dim: usize,
+    },
+    /// A user with zero interests.
+    #[error("a user needs at least one interest")]
+    ZeroInterests,
+    /// More interests than the catalogue has topics.
+    #[error("{interests} interests but the catalogue has {topics} topics")]
+    InterestsExceedTopics {
+        /// Interests asked for.
+        interests: usize,
+        /// Topics of the catalogue.
+        topics: usize,
+    },
+    /// A negative history window.
+    #[error("window {value} must be >= 0")]
+    NegativeWindow {
+        /// The window given.
+        value: i64,
+    },
+    /// A repeat probability outside `[0, 1]` (or NaN).
+    #[error("repeat probability {value} is not in [0, 1]")]
+    InvalidRepeatProbability {
+        /// The probability given.
+        value: f64,
+    },
+    /// `now − window` is below the smallest `i64` timestamp.
+    #[error("now = {now} minus window {window} is below the smallest timestamp")]
+    WindowStartOverflow {
+        /// The `now` given.
+        now: i64,
+        /// The configured window.
+        window: i64,
+    },
 }
 
 /// `Result` with the crate's [`Error`].

@@ -80,7 +80,7 @@
 //! use pinnersage::{InMemoryEmbeddings, PinnerSage};
 //!
 //! let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
-//! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng)?;
+//! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng);
 //! let now = 1_700_000_000;
 //! let user = catalog.user(&UserConfig::default(), now, &mut rng)?;
 //! let source = InMemoryEmbeddings::with_row_ids(catalog.embeddings().to_owned())?;
@@ -101,18 +101,24 @@
 //! Results in `f64` match scipy to about `1e-9` relative; in `f32` to about
 //! `1e-4`.
 #![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+// `unsafe` only in `scalar::simd`, which allows it for itself
+#![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod ann;
 mod embedding;
 mod error;
+pub mod eval;
 mod history;
 pub mod importance;
+mod linalg;
 pub mod medoid;
 mod profile;
 pub mod retrieval;
 mod scalar;
 pub mod synthetic;
+mod validate;
 pub mod ward;
 
 pub use embedding::{EmbeddingBatch, EmbeddingSource, InMemoryEmbeddings};
@@ -137,35 +143,34 @@ pub use rand;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-/// Hooks for the crate's own examples and benchmarks. **Not part of the
-/// API**: hidden from the docs, may change in any release.
+/// Hooks for the crate's own examples and benchmarks (the `bench-internals`
+/// feature). **Not part of the API**: hidden from the docs, may change in any
+/// release.
+#[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod __bench {
     use ndarray::{Array2, ArrayView2};
 
     use crate::Scalar;
 
+    /// The product kernel of the Gram-form distances: the crate's AVX-512
+    /// register tiles or ndarray's GEMM (`matrixmultiply`).
+    pub use crate::scalar::simd::ProductKernel as Kernel;
+
     /// `X·Xᵀ` in full with the product kernel Ward's matrix path uses on this
     /// CPU (the benchmarks' floor).
     pub fn gram<F: Scalar>(x: ArrayView2<'_, F>) -> Array2<F> {
-        crate::ward::gram_tiles::full_gram(x)
+        crate::ward::distances::full_gram(x, Kernel::detect())
     }
 
-    /// `X·Xᵀ` with the named kernel (`"avx512-tiles"`, or anything else for
-    /// ndarray's GEMM); the tile kernel on a CPU without it falls back to the
-    /// GEMM.
-    pub fn gram_using<F: Scalar>(x: ArrayView2<'_, F>, kernel: &str) -> Array2<F> {
-        use crate::ward::gram_tiles::{full_gram_using, TILES_NAME};
-        full_gram_using(x, kernel == TILES_NAME)
+    /// `X·Xᵀ` in full with `kernel`; a kernel this CPU does not run
+    /// ([`Kernel::is_available`]) falls back to the GEMM.
+    pub fn gram_using<F: Scalar>(x: ArrayView2<'_, F>, kernel: Kernel) -> Array2<F> {
+        crate::ward::distances::full_gram(x, kernel)
     }
 
-    /// The name of the product kernel Ward's matrix path uses on this CPU.
-    pub fn kernel_name() -> &'static str {
-        use crate::ward::gram_tiles::{tiles_available, TILES_NAME};
-        if tiles_available() {
-            TILES_NAME
-        } else {
-            "matrixmultiply"
-        }
+    /// The product kernel Ward's matrix path uses on this CPU.
+    pub fn kernel() -> Kernel {
+        Kernel::detect()
     }
 }

@@ -17,40 +17,156 @@
 //! use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
 //!
 //! let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
-//! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng)?;
+//! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng);
 //! let user = catalog.user(&UserConfig::default(), 90 * 86_400, &mut rng)?;
-//! assert_eq!(user.actions.len(), UserConfig::default().actions);
+//! assert_eq!(user.actions.len(), UserConfig::default().actions());
 //! # Ok::<(), pinnersage::Error>(())
 //! ```
 
 use ndarray::{Array2, ArrayView2};
 use rand::{Rng, RngExt};
 
+pub use crate::error::SyntheticFault;
 use crate::error::{Error, Result};
 use crate::history::Action;
 use crate::scalar::Scalar;
 
-/// Shape of a synthetic catalogue.
+/// The validated shape of a synthetic catalogue: built by
+/// [`CatalogConfig::builder`] → [`CatalogConfigBuilder::build`], or
+/// [`CatalogConfig::default`].
+///
+/// # Example
+/// ```
+/// use pinnersage::synthetic::CatalogConfig;
+///
+/// let config = CatalogConfig::builder().items(500).dim(8).topics(10).build()?;
+/// assert_eq!((config.items(), config.dim(), config.topics()), (500, 8, 10));
+/// assert_eq!(config.spread(), 0.5); // the default
+/// assert!(CatalogConfig::builder().topics(0).build().is_err());
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CatalogConfig {
-    /// Number of items (rows of the embedding matrix). Default 10 000.
-    pub items: usize,
-    /// Embedding dimension. Default 64.
-    pub dim: usize,
-    /// Number of topics; items are assigned to topics round-robin. Default 50.
-    pub topics: usize,
-    /// Norm of the within-topic noise relative to the unit topic centre.
-    /// Default 0.5 (topics are well separated but not points).
-    pub spread: f64,
+    items: usize,
+    dim: usize,
+    topics: usize,
+    spread: f64,
+}
+
+/// The unchecked parameters of a [`CatalogConfig`]; [`build`](Self::build)
+/// validates them. Starts from the defaults.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CatalogConfigBuilder {
+    config: CatalogConfig,
 }
 
 impl Default for CatalogConfig {
+    /// 10 000 items of dimension 64 in 50 topics, spread 0.5.
     fn default() -> Self {
         CatalogConfig {
             items: 10_000,
             dim: 64,
             topics: 50,
             spread: 0.5,
+        }
+    }
+}
+
+impl CatalogConfig {
+    /// A builder starting from the defaults.
+    pub fn builder() -> CatalogConfigBuilder {
+        CatalogConfigBuilder::default()
+    }
+
+    /// Number of items (rows of the embedding matrix).
+    pub fn items(&self) -> usize {
+        self.items
+    }
+
+    /// Embedding dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of topics; items are assigned to topics round-robin.
+    pub fn topics(&self) -> usize {
+        self.topics
+    }
+
+    /// Norm of the within-topic noise relative to the unit topic centre.
+    pub fn spread(&self) -> f64 {
+        self.spread
+    }
+}
+
+impl CatalogConfigBuilder {
+    /// Number of items (rows of the embedding matrix), at least 1. Default
+    /// 10 000.
+    pub fn items(mut self, items: usize) -> Self {
+        self.config.items = items;
+        self
+    }
+
+    /// Embedding dimension, at least 1. Default 64.
+    pub fn dim(mut self, dim: usize) -> Self {
+        self.config.dim = dim;
+        self
+    }
+
+    /// Number of topics, in `1..=items`; items are assigned to topics
+    /// round-robin. Default 50.
+    pub fn topics(mut self, topics: usize) -> Self {
+        self.config.topics = topics;
+        self
+    }
+
+    /// Norm of the within-topic noise relative to the unit topic centre,
+    /// finite and `>= 0`. Default 0.5 (topics are well separated but not
+    /// points).
+    pub fn spread(mut self, spread: f64) -> Self {
+        self.config.spread = spread;
+        self
+    }
+
+    /// Validates the parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSyntheticConfig`] with the rule broken:
+    /// [`SyntheticFault::ZeroItems`], [`SyntheticFault::ZeroDimension`],
+    /// [`SyntheticFault::ZeroTopics`], [`SyntheticFault::TopicsExceedItems`],
+    /// [`SyntheticFault::InvalidSpread`], [`SyntheticFault::CatalogTooLarge`]
+    /// (the `items × dim` matrix of `f64` would exceed `isize::MAX` bytes).
+    pub fn build(self) -> Result<CatalogConfig> {
+        let c = self.config;
+        let fault = if c.items == 0 {
+            Some(SyntheticFault::ZeroItems)
+        } else if c.dim == 0 {
+            Some(SyntheticFault::ZeroDimension)
+        } else if c.topics == 0 {
+            Some(SyntheticFault::ZeroTopics)
+        } else if c.topics > c.items {
+            Some(SyntheticFault::TopicsExceedItems {
+                topics: c.topics,
+                items: c.items,
+            })
+        } else if !c.spread.is_finite() || c.spread < 0.0 {
+            Some(SyntheticFault::InvalidSpread { value: c.spread })
+        } else if c
+            .items
+            .checked_mul(c.dim)
+            .and_then(|n| n.checked_mul(core::mem::size_of::<f64>()))
+            .is_none_or(|bytes| bytes > isize::MAX as usize)
+        {
+            Some(SyntheticFault::CatalogTooLarge {
+                items: c.items,
+                dim: c.dim,
+            })
+        } else {
+            None
+        };
+        match fault {
+            Some(fault) => Err(Error::InvalidSyntheticConfig(fault)),
+            None => Ok(c),
         }
     }
 }
@@ -63,27 +179,125 @@ pub struct Catalog<F> {
     topics: usize,
 }
 
-/// How a synthetic user behaves.
+/// The validated behaviour of a synthetic user: built by
+/// [`UserConfig::builder`] → [`UserConfigBuilder::build`], or
+/// [`UserConfig::default`].
+///
+/// # Example
+/// ```
+/// use pinnersage::synthetic::UserConfig;
+///
+/// let config = UserConfig::builder().interests(2).actions(50).build()?;
+/// assert_eq!((config.interests(), config.actions()), (2, 50));
+/// assert!(UserConfig::builder().repeat_probability(1.5).build().is_err());
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserConfig {
-    /// Number of distinct topics the user engages with. Default 4.
-    pub interests: usize,
-    /// Number of actions. Default 200.
-    pub actions: usize,
-    /// Actions are spread over `[now − window, now]`. Default 90 days in seconds.
-    pub window: i64,
-    /// Probability that an action repeats an item the user already engaged
-    /// with. Default 0.1.
-    pub repeat_probability: f64,
+    interests: usize,
+    actions: usize,
+    window: i64,
+    repeat_probability: f64,
+}
+
+/// The unchecked parameters of a [`UserConfig`]; [`build`](Self::build)
+/// validates them. Starts from the defaults.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserConfigBuilder {
+    config: UserConfig,
 }
 
 impl Default for UserConfig {
+    /// 4 interests, 200 actions over 90 days (in seconds), repeat probability
+    /// 0.1.
     fn default() -> Self {
         UserConfig {
             interests: 4,
             actions: 200,
             window: 90 * 86_400,
             repeat_probability: 0.1,
+        }
+    }
+}
+
+impl UserConfig {
+    /// A builder starting from the defaults.
+    pub fn builder() -> UserConfigBuilder {
+        UserConfigBuilder::default()
+    }
+
+    /// Number of distinct topics the user engages with.
+    pub fn interests(&self) -> usize {
+        self.interests
+    }
+
+    /// Number of actions.
+    pub fn actions(&self) -> usize {
+        self.actions
+    }
+
+    /// Actions are spread over `[now − window, now]` (timestamp units).
+    pub fn window(&self) -> i64 {
+        self.window
+    }
+
+    /// Probability that an action repeats an item the user already engaged
+    /// with.
+    pub fn repeat_probability(&self) -> f64 {
+        self.repeat_probability
+    }
+}
+
+impl UserConfigBuilder {
+    /// Number of distinct topics the user engages with, at least 1 (and at
+    /// most the catalogue's topics, checked by [`Catalog::user`]). Default 4.
+    pub fn interests(mut self, interests: usize) -> Self {
+        self.config.interests = interests;
+        self
+    }
+
+    /// Number of actions (0 gives an empty history). Default 200.
+    pub fn actions(mut self, actions: usize) -> Self {
+        self.config.actions = actions;
+        self
+    }
+
+    /// Actions are spread over `[now − window, now]`; `>= 0`. Default 90
+    /// days in seconds.
+    pub fn window(mut self, window: i64) -> Self {
+        self.config.window = window;
+        self
+    }
+
+    /// Probability that an action repeats an item the user already engaged
+    /// with, in `[0, 1]`. Default 0.1.
+    pub fn repeat_probability(mut self, p: f64) -> Self {
+        self.config.repeat_probability = p;
+        self
+    }
+
+    /// Validates the parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSyntheticConfig`] with the rule broken:
+    /// [`SyntheticFault::ZeroInterests`], [`SyntheticFault::NegativeWindow`],
+    /// [`SyntheticFault::InvalidRepeatProbability`].
+    pub fn build(self) -> Result<UserConfig> {
+        let c = self.config;
+        let fault = if c.interests == 0 {
+            Some(SyntheticFault::ZeroInterests)
+        } else if c.window < 0 {
+            Some(SyntheticFault::NegativeWindow { value: c.window })
+        } else if !(0.0..=1.0).contains(&c.repeat_probability) {
+            Some(SyntheticFault::InvalidRepeatProbability {
+                value: c.repeat_probability,
+            })
+        } else {
+            None
+        };
+        match fault {
+            Some(fault) => Err(Error::InvalidSyntheticConfig(fault)),
+            None => Ok(c),
         }
     }
 }
@@ -98,34 +312,29 @@ pub struct SyntheticUser {
 }
 
 impl<F: Scalar> Catalog<F> {
-    /// Generates a catalogue.
+    /// Generates a catalogue: `topics` random unit centres (Gaussian
+    /// directions), then item `i` at `centre[i % topics] + noise`, normalised,
+    /// the noise Gaussian with per-coordinate deviation `spread/√dim`.
     ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] if `items`, `dim` or `topics` is zero, if
-    /// there are more topics than items, or if `spread` is negative or not finite.
+    /// The configuration is validated when it is built, so generation cannot
+    /// fail.
     ///
     /// # Complexity
     /// O(items·dim) time and space.
-    pub fn generate<R: Rng + ?Sized>(config: &CatalogConfig, rng: &mut R) -> Result<Self> {
-        let invalid = |name, reason: String| Err(Error::InvalidParameter { name, reason });
-        if config.items == 0 {
-            return invalid("items", "must be at least 1".into());
-        }
-        if config.dim == 0 {
-            return invalid("dim", "must be at least 1".into());
-        }
-        if config.topics == 0 || config.topics > config.items {
-            return invalid(
-                "topics",
-                format!("{} is not in 1..={}", config.topics, config.items),
-            );
-        }
-        if !config.spread.is_finite() || config.spread < 0.0 {
-            return invalid(
-                "spread",
-                format!("{} is not finite and >= 0", config.spread),
-            );
-        }
+    ///
+    /// # Example
+    /// ```
+    /// use rand::SeedableRng;
+    /// use rand::rngs::Xoshiro256PlusPlus;
+    /// use pinnersage::synthetic::{Catalog, CatalogConfig};
+    ///
+    /// let config = CatalogConfig::builder().items(100).dim(4).topics(5).build()?;
+    /// let catalog = Catalog::<f64>::generate(&config, &mut Xoshiro256PlusPlus::seed_from_u64(1));
+    /// assert_eq!((catalog.len(), catalog.dim()), (100, 4));
+    /// assert_eq!(catalog.topic_of(7), 2);
+    /// # Ok::<(), pinnersage::Error>(())
+    /// ```
+    pub fn generate<R: Rng + ?Sized>(config: &CatalogConfig, rng: &mut R) -> Self {
         let d = config.dim;
         let mut centres = Array2::<f64>::zeros((config.topics, d));
         for mut c in centres.rows_mut() {
@@ -145,10 +354,10 @@ impl<F: Scalar> Catalog<F> {
                 *ev = F::from_f64_rounded(r);
             }
         }
-        Ok(Catalog {
+        Catalog {
             embeddings,
             topics: config.topics,
-        })
+        }
     }
 
     /// The `items × dim` embedding matrix.
@@ -196,33 +405,54 @@ impl<F: Scalar> Catalog<F> {
     /// Actions are returned oldest first.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `interests` is zero or exceeds the number
-    /// of topics, `window` is negative, or `repeat_probability` is not in `[0, 1]`.
+    /// [`Error::InvalidSyntheticConfig`] with
+    /// [`SyntheticFault::InterestsExceedTopics`] if the user has more
+    /// interests than the catalogue has topics, or
+    /// [`SyntheticFault::WindowStartOverflow`] if `now − window` is below
+    /// `i64::MIN`.
     ///
     /// # Complexity
     /// O(actions·log(actions)) time.
+    ///
+    /// # Example
+    /// ```
+    /// use rand::SeedableRng;
+    /// use rand::rngs::Xoshiro256PlusPlus;
+    /// use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
+    ///
+    /// let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+    /// let config = CatalogConfig::builder().items(200).dim(8).topics(10).build()?;
+    /// let catalog = Catalog::<f32>::generate(&config, &mut rng);
+    /// let user = catalog.user(&UserConfig::builder().interests(2).build()?, 1_000_000_000, &mut rng)?;
+    /// assert_eq!(user.interests.len(), 2);
+    /// assert!(user.actions.iter().all(|a| user.interests.contains(&catalog.topic_of(a.item))));
+    /// // more interests than topics
+    /// let greedy = UserConfig::builder().interests(11).build()?;
+    /// assert!(catalog.user(&greedy, 0, &mut rng).is_err());
+    /// # Ok::<(), pinnersage::Error>(())
+    /// ```
     pub fn user<R: Rng + ?Sized>(
         &self,
         config: &UserConfig,
         now: i64,
         rng: &mut R,
     ) -> Result<SyntheticUser> {
-        let invalid = |name, reason: String| Err(Error::InvalidParameter { name, reason });
-        if config.interests == 0 || config.interests > self.topics {
-            return invalid(
-                "interests",
-                format!("{} is not in 1..={}", config.interests, self.topics),
-            );
+        if config.interests > self.topics {
+            return Err(Error::InvalidSyntheticConfig(
+                SyntheticFault::InterestsExceedTopics {
+                    interests: config.interests,
+                    topics: self.topics,
+                },
+            ));
         }
-        if config.window < 0 {
-            return invalid("window", format!("{} is negative", config.window));
-        }
-        if !(0.0..=1.0).contains(&config.repeat_probability) {
-            return invalid(
-                "repeat_probability",
-                format!("{} is not in [0, 1]", config.repeat_probability),
-            );
-        }
+        let Some(start_of) = now.checked_sub(config.window) else {
+            return Err(Error::InvalidSyntheticConfig(
+                SyntheticFault::WindowStartOverflow {
+                    now,
+                    window: config.window,
+                },
+            ));
+        };
         // distinct topics by a partial Fisher–Yates shuffle
         let mut topics: Vec<usize> = (0..self.topics).collect();
         for i in 0..config.interests {
@@ -235,7 +465,6 @@ impl<F: Scalar> Catalog<F> {
             .collect();
         let total: f64 = shares.iter().sum();
         // each interest is active over [start, end] within the window
-        let start_of = now - config.window;
         let spans: Vec<(i64, i64)> = (0..config.interests)
             .map(|_| {
                 let a = rng.random_range(0..=config.window);
@@ -280,6 +509,10 @@ fn gaussian<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (2.0 * core::f64::consts::PI * u2).cos()
 }
 
+/// Scales to unit length as `v / √(Σ v_k²)` (a plain sequential sum). Not
+/// `crate::linalg::normalise`, which rounds differently: this expression is
+/// part of the generator's definition, and the value-stability tests in
+/// `tests/synthetic.rs` pin its output bit for bit.
 fn normalise(v: Option<&mut [f64]>) {
     if let Some(v) = v {
         let n = v.iter().map(|a| a * a).sum::<f64>().sqrt();

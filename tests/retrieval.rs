@@ -22,13 +22,14 @@ struct World {
 /// The tests' catalogue (3 000 items in 32 dimensions, 30 topics) and its
 /// exact cosine index.
 fn catalogue_and_index(rng: &mut Xoshiro256PlusPlus) -> (Catalog<f32>, ExactIndex<usize, f32>) {
-    let config = CatalogConfig {
-        items: 3_000,
-        dim: 32,
-        topics: 30,
-        spread: 0.5,
-    };
-    let catalog = Catalog::<f32>::generate(&config, rng).unwrap();
+    let config = CatalogConfig::builder()
+        .items(3_000)
+        .dim(32)
+        .topics(30)
+        .spread(0.5)
+        .build()
+        .unwrap();
+    let catalog = Catalog::<f32>::generate(&config, rng);
     let index = ExactIndex::with_row_ids(catalog.embeddings().to_owned(), Metric::Cosine).unwrap();
     (catalog, index)
 }
@@ -36,10 +37,7 @@ fn catalogue_and_index(rng: &mut Xoshiro256PlusPlus) -> (Catalog<f32>, ExactInde
 fn world(users: usize) -> World {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2020);
     let (catalog, index) = catalogue_and_index(&mut rng);
-    let user_config = UserConfig {
-        actions: 60,
-        ..UserConfig::default()
-    };
+    let user_config = UserConfig::builder().actions(60).build().unwrap();
     let users = (0..users)
         .map(|_| {
             let user = catalog.user(&user_config, NOW, &mut rng).unwrap();
@@ -133,11 +131,11 @@ fn single_interest_users_with_long_histories_get_n_results() {
         .build()
         .unwrap();
     for actions in [60, 200, 400] {
-        let user_config = UserConfig {
-            actions,
-            interests: 1,
-            ..UserConfig::default()
-        };
+        let user_config = UserConfig::builder()
+            .actions(actions)
+            .interests(1)
+            .build()
+            .unwrap();
         let user = catalog.user(&user_config, NOW, &mut rng).unwrap();
         let profile = PinnerSage::default()
             .profile(&user.actions, &index, NOW)

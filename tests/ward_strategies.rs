@@ -15,15 +15,14 @@ use rand::SeedableRng;
 
 fn embeddings<F: Scalar>(items: usize, dim: usize, topics: usize, seed: u64) -> Array2<F> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let config = CatalogConfig {
-        items,
-        dim,
-        topics,
-        spread: 0.5,
-    };
-    Catalog::<F>::generate(&config, &mut rng)
-        .unwrap()
-        .into_embeddings()
+    let config = CatalogConfig::builder()
+        .items(items)
+        .dim(dim)
+        .topics(topics)
+        .spread(0.5)
+        .build()
+        .unwrap();
+    Catalog::<F>::generate(&config, &mut rng).into_embeddings()
 }
 
 /// The linkage of `x` (of weighted rows when `w` is given) on the matrix

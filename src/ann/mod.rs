@@ -310,15 +310,14 @@ pub(crate) mod test_support {
         seed: u64,
     ) -> Array2<F> {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let config = CatalogConfig {
-            items,
-            dim,
-            topics,
-            spread,
-        };
-        Catalog::<F>::generate(&config, &mut rng)
-            .expect("valid synthetic configuration")
-            .into_embeddings()
+        let config = CatalogConfig::builder()
+            .items(items)
+            .dim(dim)
+            .topics(topics)
+            .spread(spread)
+            .build()
+            .expect("valid synthetic configuration");
+        Catalog::<F>::generate(&config, &mut rng).into_embeddings()
     }
 }
 

@@ -23,7 +23,7 @@
 //! use rand::SeedableRng;
 //!
 //! let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(7);
-//! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng)?;
+//! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng);
 //! let now = 1_700_000_000;
 //! let user = catalog.user(&UserConfig::default(), now, &mut rng)?;
 //! // one exact index for all users, also the profiles' embedding source

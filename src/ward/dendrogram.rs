@@ -134,7 +134,10 @@ impl<F: Scalar> Dendrogram<F> {
     /// [`Error::InvalidThreshold`] if `alpha` is negative or not finite.
     ///
     /// # Complexity
-    /// O(m·α(m)) time, O(m) space.
+    /// O(m) time, O(m) space: a binary search for the number of merges at or
+    /// below `alpha` (the merges are sorted), then one pass that points every
+    /// node at its parent and one top-down pass that resolves roots (a node's
+    /// parent always has a larger id, so no union–find is needed).
     ///
     /// # Example
     /// ```
@@ -164,7 +167,18 @@ impl<F: Scalar> Dendrogram<F> {
     /// [`Error::InvalidClusterCount`] if `k == 0` or `k > m`.
     ///
     /// # Complexity
-    /// O(m·α(m)) time, O(m) space.
+    /// O(m) time, O(m) space (as [`cut`](Self::cut), without the search).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::array;
+    /// let x = array![[0.0, 0.0], [0.0, 1.0], [10.0, 0.0]];
+    /// let tree = pinnersage::ward::linkage(x.view())?;
+    /// assert_eq!(tree.cut_k(2)?, vec![0, 0, 1]);
+    /// assert_eq!(tree.cut_k(3)?, vec![0, 1, 2]);
+    /// assert!(tree.cut_k(0).is_err());
+    /// # Ok::<(), pinnersage::Error>(())
+    /// ```
     pub fn cut_k(&self, k: usize) -> Result<Vec<usize>> {
         if k == 0 || k > self.observations {
             return Err(Error::InvalidClusterCount {

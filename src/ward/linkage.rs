@@ -1,18 +1,26 @@
-//! Public entry points: Ward linkage of an embedding matrix or of precomputed
-//! dissimilarities.
+//! The entry points and the driver: Ward linkage of an embedding matrix or of
+//! precomputed dissimilarities. The driver validates, collapses repeated rows
+//! ([`duplicates`](super::duplicates)), resolves the path from the
+//! [`Ward`] configuration, orders the rows ([`ordering`](super::ordering)) and
+//! runs the distance pass ([`distances`](super::distances)) and Müllner's
+//! generic algorithm ([`generic`](super::generic)), or the nearest-neighbour
+//! chain ([`nn_chain`](super::nn_chain)).
 
-use ndarray::{ArrayView1, ArrayView2};
+use ndarray::{ArrayView1, ArrayView2, Axis};
 
 use crate::error::{Error, Result};
+use crate::linalg::squared_distance;
 use crate::scalar::Scalar;
+use crate::validate;
 
 use super::condensed::{condensed_index, observations_for_len};
 use super::dendrogram::Dendrogram;
+use super::distances::{fill_condensed, RowMinima};
 use super::duplicates::Duplicates;
-use super::gram::RowMinima;
-use super::kernels::weighted_dissimilarity;
-use super::matrix::ward_on_matrix;
-use super::options::Ward;
+use super::generic::generic_linkage;
+use super::method::weighted_dissimilarity;
+use super::nn_chain::nn_chain_linkage;
+use super::options::{Strategy, Ward};
 use super::ordering::{fastmap_order, permute_condensed};
 
 /// Ward agglomerative clustering of the rows of `x` (one observation per row).
@@ -126,7 +134,7 @@ pub fn linkage_weighted<F: Scalar>(
 /// [`Error::InvalidDissimilarity`] for a negative or non-finite entry.
 ///
 /// # Complexity
-/// O(m²) time in practice (see [`Strategy::Matrix`](super::Strategy::Matrix));
+/// O(m²) time in practice (see [`Strategy::Matrix`]);
 /// the input is copied once, reordered (O(m²) space).
 ///
 /// # Example
@@ -191,55 +199,140 @@ fn ward_on_condensed<F: Scalar>(m: usize, given: &[F], w: Vec<F>) -> Dendrogram<
         }
     }
     let minima = RowMinima::of_condensed(m, &d);
-    ward_on_matrix(m, d, w, order, minima)
+    generic_linkage(m, d, w, order, minima)
 }
 
-/// Checks shape and finiteness of an embedding matrix.
-pub(crate) fn validate_matrix<F: Scalar>(x: ArrayView2<'_, F>) -> Result<()> {
-    if x.nrows() == 0 {
-        return Err(Error::EmptyInput);
+impl Ward {
+    /// Ward clustering of the rows of `x`; see [`linkage`](fn@linkage) for
+    /// the conventions.
+    ///
+    /// # Errors
+    /// As [`linkage`](fn@linkage), plus [`Error::MemoryBudgetExceeded`]
+    /// (see [`resolve`](Self::resolve)).
+    ///
+    /// # Complexity
+    /// Matrix path: O(m²·d) time for the distances (GEMM-bound) plus O(m²) in
+    /// practice for the clustering; O(m²) space (one condensed matrix of `F`)
+    /// plus O(m·d). Lean path: O(m²·d) time, O(m·d) space.
+    pub fn linkage<F: Scalar>(&self, x: ArrayView2<'_, F>) -> Result<Dendrogram<F>> {
+        validate::matrix(x)?;
+        self.run(x, vec![F::one(); x.nrows()], false)
     }
-    if x.ncols() == 0 {
-        return Err(Error::ZeroDimension { rows: x.nrows() });
-    }
-    let first_bad = match x.as_slice() {
-        // contiguous row-major: one flat scan (much faster than row iterators)
-        Some(flat) => flat
-            .iter()
-            .position(|v| !v.is_finite())
-            .map(|k| (k / x.ncols(), k % x.ncols())),
-        None => x.rows().into_iter().enumerate().find_map(|(row, r)| {
-            r.iter()
-                .position(|v| !v.is_finite())
-                .map(|column| (row, column))
-        }),
-    };
-    match first_bad {
-        Some((row, column)) => Err(Error::NonFiniteValue { row, column }),
-        None => Ok(()),
-    }
-}
 
-/// Checks a weight vector against `m` rows and returns it as an owned `Vec`.
-pub(crate) fn validate_weights<F: Scalar>(m: usize, weights: ArrayView1<'_, F>) -> Result<Vec<F>> {
-    if weights.len() != m {
-        return Err(Error::WeightLengthMismatch {
-            rows: m,
-            weights: weights.len(),
-        });
+    /// Ward clustering of weighted rows; see
+    /// [`linkage_weighted`] for the conventions.
+    ///
+    /// # Errors
+    /// As [`linkage_weighted`], plus
+    /// [`Error::MemoryBudgetExceeded`] (see [`resolve`](Self::resolve)).
+    ///
+    /// # Complexity
+    /// As [`linkage`](Self::linkage).
+    pub fn linkage_weighted<F: Scalar>(
+        &self,
+        x: ArrayView2<'_, F>,
+        weights: ArrayView1<'_, F>,
+    ) -> Result<Dendrogram<F>> {
+        validate::matrix(x)?;
+        let weights = validate::weights(x.nrows(), weights)?;
+        self.run(x, weights, true)
     }
-    for (row, &w) in weights.iter().enumerate() {
-        if !w.is_finite() || w <= F::zero() {
-            return Err(Error::InvalidWeight {
-                row,
-                value: w.to_f64_lossless(),
-            });
+
+    fn run<F: Scalar>(
+        &self,
+        x: ArrayView2<'_, F>,
+        weights: Vec<F>,
+        weighted: bool,
+    ) -> Result<Dendrogram<F>> {
+        if let Some(dup) = Duplicates::find(x) {
+            if let Some(group_weights) = dup.group_weights(&weights) {
+                let distinct = x.select(Axis(0), &dup.representatives());
+                let groups = self.run_distinct(distinct.view(), group_weights, true)?;
+                return Ok(dup.expand(&groups));
+            }
+        }
+        self.run_distinct(x, weights, weighted)
+    }
+
+    /// [`run`](Self::run) on rows that are all distinct (or whose repeats
+    /// could not be collapsed).
+    fn run_distinct<F: Scalar>(
+        &self,
+        x: ArrayView2<'_, F>,
+        weights: Vec<F>,
+        weighted: bool,
+    ) -> Result<Dendrogram<F>> {
+        let m = x.nrows();
+        match self.resolve::<F>(m)? {
+            Strategy::Lean => Ok(nn_chain_linkage(x, weights)),
+            _ => {
+                let order = order_rows(x);
+                let weights: Vec<F> = order.iter().map(|&i| weights[i]).collect();
+                let mut d = vec![F::zero(); m * m.saturating_sub(1) / 2];
+                let minima = fill_condensed(
+                    x,
+                    &order,
+                    weighted.then_some(weights.as_slice()),
+                    &mut d,
+                    self.configured_parallel(),
+                );
+                Ok(generic_linkage(m, d, weights, order, minima))
+            }
         }
     }
-    // every cluster's weight is at most the total: a finite total keeps them
-    // all finite (and lets repeated rows always be collapsed)
-    if !weights.iter().fold(F::zero(), |s, &w| s + w).is_finite() {
-        return Err(Error::WeightSumOverflow);
+}
+
+/// The FastMap order of the rows of `x` by squared Euclidean distance (the
+/// same order [`linkage_condensed`] derives from
+/// the corresponding condensed matrix).
+fn order_rows<F: Scalar>(x: ArrayView2<'_, F>) -> Vec<usize> {
+    let standard = x.as_standard_layout();
+    let flat: &[F] = standard.as_slice().unwrap_or(&[]);
+    let d = x.ncols();
+    fastmap_order(x.nrows(), |i, j| {
+        squared_distance(&flat[i * d..(i + 1) * d], &flat[j * d..(j + 1) * d])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_rows_are_collapsed_before_the_budget_applies() {
+        // 3000 rows, 2 distinct: the forced matrix path needs one distance
+        let x =
+            ndarray::Array2::<f64>::from_shape_fn((3000, 2), |(i, j)| ((i % 2) * (j + 1)) as f64);
+        let ward = Ward::new().strategy(Strategy::Matrix).memory_budget(8);
+        let tree = ward.linkage(x.view()).unwrap();
+        assert_eq!(tree.len(), 2999);
+        let d = tree.distances();
+        assert!(d[..2998].iter().all(|&h| h == 0.0));
+        // the two groups of 1500 at squared distance 5: 2·1500·1500/3000·5
+        assert_eq!(d[2998], 7500.0);
+        assert_eq!(
+            tree.cut_k(2).unwrap(),
+            (0..3000).map(|i| i % 2).collect::<Vec<_>>()
+        );
+        let lean = Ward::new()
+            .strategy(Strategy::Lean)
+            .linkage(x.view())
+            .unwrap();
+        assert_eq!(lean.distances(), d);
     }
-    Ok(weights.to_vec())
+
+    #[test]
+    fn forced_matrix_over_budget_is_refused() {
+        let x = ndarray::Array2::<f64>::from_shape_fn((10, 2), |(i, j)| (i * 2 + j) as f64);
+        let ward = Ward::new().strategy(Strategy::Matrix).memory_budget(359);
+        assert_eq!(
+            ward.linkage(x.view()),
+            Err(Error::MemoryBudgetExceeded {
+                observations: 10,
+                needed: 360,
+                budget: 359
+            })
+        );
+        assert!(ward.memory_budget(360).linkage(x.view()).is_ok());
+    }
 }

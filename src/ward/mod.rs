@@ -3,8 +3,9 @@
 //! * [`linkage`](fn@linkage) — rows of an embedding matrix;
 //! * [`linkage_weighted`] — rows with multiplicities (repeated items collapsed);
 //! * [`linkage_condensed`] — your own precomputed dissimilarities;
-//! * [`Ward`] — the same with a choice of [`Strategy`] and a memory budget
-//!   (the free functions are `Ward::new()`).
+//! * [`Ward`] — the same with a choice of [`Strategy`], a memory budget and
+//!   (with the `parallel` feature) a parallel distance pass (the free
+//!   functions are `Ward::new()`).
 //!
 //! Two exact paths compute the same dendrogram:
 //!
@@ -12,8 +13,9 @@
 //!   Gram matrix (register-tiled AVX-512 kernels where the CPU has them,
 //!   detected at run time, ndarray's `matrixmultiply` GEMM elsewhere; small
 //!   distances, where the Gram form loses digits, are recomputed directly),
-//!   then merges with cached nearest neighbours and lazily replayed
-//!   Lance–Williams updates over one condensed matrix of the element type;
+//!   then runs Müllner's generic algorithm (2011, arXiv:1109.2378): cached
+//!   nearest neighbours in a heap and lazily replayed Lance–Williams updates
+//!   over one condensed matrix of the element type;
 //! * the **memory-lean path** runs the nearest-neighbour chain on cluster
 //!   centroids and weights, in O(m·d) memory.
 //!
@@ -34,21 +36,31 @@
 //! Distances follow the paper's convention (`scipy_height²`); see the
 //! [crate docs](crate#distances).
 
+// One file per concept (DESIGN.md, "Ward"):
+// * `linkage`    — the public entry points and the driver;
+// * `options`    — the configuration (`Ward`, `Strategy`);
+// * `method`     — Ward's formulas (Lance–Williams), used by every path;
+// * `distances`  — the distance pass of the matrix path (Gram form);
+// * `generic`    — Müllner's generic algorithm on the condensed matrix;
+// * `nn_chain`   — the nearest-neighbour chain on centroids (lean path);
+// * `duplicates`, `ordering`, `min_heap`, `condensed`, `dendrogram`.
 mod condensed;
 mod dendrogram;
+pub(crate) mod distances;
 mod duplicates;
-mod gram;
-pub(crate) mod gram_tiles;
-mod kernels;
-mod lean;
+mod generic;
 mod linkage;
-mod matrix;
+mod method;
 mod min_heap;
+mod nn_chain;
 mod options;
 mod ordering;
 
 pub use condensed::{condensed_index, observations_for_len};
 pub use dendrogram::{Dendrogram, Merge};
 pub use linkage::{linkage, linkage_condensed, linkage_weighted};
-pub(crate) use linkage::{validate_matrix, validate_weights};
 pub use options::{Strategy, Ward};
+
+// The old paths of the shared checks (`medoid` calls them); the checks
+// themselves live in `crate::validate`.
+pub(crate) use crate::validate::{matrix as validate_matrix, weights as validate_weights};

@@ -1,19 +1,9 @@
-//! The configurable Ward entry point: which path computes the linkage, and how
-//! much memory the matrix path may take.
-
-use ndarray::{ArrayView1, ArrayView2, Axis};
+//! The configuration of a Ward linkage: which path computes it, how much
+//! memory the matrix path may take, and whether its distance pass runs in
+//! parallel. Configuration only: the driver is in [`linkage`](mod@super::linkage).
 
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
-
-use super::dendrogram::Dendrogram;
-use super::duplicates::Duplicates;
-use super::gram::fill_condensed;
-use super::kernels::squared_distance;
-use super::lean::ward_lean;
-use super::linkage::{validate_matrix, validate_weights};
-use super::matrix::ward_on_matrix;
-use super::ordering::fastmap_order;
 
 /// How [`Ward`] computes a linkage. Both paths give the same dendrogram (up to
 /// rounding, and up to the order of exactly tied merges).
@@ -104,12 +94,16 @@ impl Ward {
         self
     }
 
-    /// Spreads the matrix path's distance computation (with the AVX-512
-    /// product kernel) over rayon's threads. The result is the same bit for
-    /// bit; the clustering itself stays sequential. Off by default: when many
-    /// linkages already run in parallel (one per user, as in
+    /// Spreads the matrix path's distance pass over rayon's threads, on every
+    /// CPU: its blocks of rows (each the product of a row panel with the rows
+    /// after it, by the AVX-512 tiles or ndarray's GEMM) are independent and
+    /// each is computed exactly as the serial pass computes it, so the result
+    /// is the same bit for bit. The clustering itself stays sequential, and
+    /// the lean path ignores the option. Off by default: when many linkages
+    /// already run in parallel (one per user, as in
     /// [`PinnerSage::profiles`](crate::PinnerSage::profiles)), threads inside
-    /// each only add overhead.
+    /// each only add overhead. Memory: with the GEMM, one scratch block (at
+    /// most 16 MiB) per worker instead of one in all.
     ///
     /// # Example
     /// ```
@@ -150,7 +144,8 @@ impl Ward {
     ///
     /// The matrix path needs this plus O(m·d) (the rows, centred and packed
     /// for the product kernel), and without the AVX-512 kernel a GEMM scratch
-    /// buffer of at most 16 MiB. `m` counts distinct rows: repeated rows are
+    /// buffer of at most 16 MiB (one per worker with `parallel`).
+    /// `m` counts distinct rows: repeated rows are
     /// collapsed into weighted ones first (see [`linkage`](fn@super::linkage)).
     pub fn matrix_bytes<F: Scalar>(m: usize) -> Option<usize> {
         let pairs = if m.is_multiple_of(2) {
@@ -182,96 +177,6 @@ impl Ward {
             }),
         }
     }
-
-    /// Ward clustering of the rows of `x`; see [`linkage`](fn@super::linkage) for
-    /// the conventions.
-    ///
-    /// # Errors
-    /// As [`linkage`](fn@super::linkage), plus [`Error::MemoryBudgetExceeded`]
-    /// (see [`resolve`](Self::resolve)).
-    ///
-    /// # Complexity
-    /// Matrix path: O(m²·d) time for the distances (GEMM-bound) plus O(m²) in
-    /// practice for the clustering; O(m²) space (one condensed matrix of `F`)
-    /// plus O(m·d). Lean path: O(m²·d) time, O(m·d) space.
-    pub fn linkage<F: Scalar>(&self, x: ArrayView2<'_, F>) -> Result<Dendrogram<F>> {
-        validate_matrix(x)?;
-        self.run(x, vec![F::one(); x.nrows()], false)
-    }
-
-    /// Ward clustering of weighted rows; see
-    /// [`linkage_weighted`](super::linkage_weighted) for the conventions.
-    ///
-    /// # Errors
-    /// As [`linkage_weighted`](super::linkage_weighted), plus
-    /// [`Error::MemoryBudgetExceeded`] (see [`resolve`](Self::resolve)).
-    ///
-    /// # Complexity
-    /// As [`linkage`](Self::linkage).
-    pub fn linkage_weighted<F: Scalar>(
-        &self,
-        x: ArrayView2<'_, F>,
-        weights: ArrayView1<'_, F>,
-    ) -> Result<Dendrogram<F>> {
-        validate_matrix(x)?;
-        let weights = validate_weights(x.nrows(), weights)?;
-        self.run(x, weights, true)
-    }
-
-    fn run<F: Scalar>(
-        &self,
-        x: ArrayView2<'_, F>,
-        weights: Vec<F>,
-        weighted: bool,
-    ) -> Result<Dendrogram<F>> {
-        if let Some(dup) = Duplicates::find(x) {
-            if let Some(group_weights) = dup.group_weights(&weights) {
-                let distinct = x.select(Axis(0), &dup.representatives());
-                let groups = self.run_distinct(distinct.view(), group_weights, true)?;
-                return Ok(dup.expand(&groups));
-            }
-        }
-        self.run_distinct(x, weights, weighted)
-    }
-
-    /// [`run`](Self::run) on rows that are all distinct (or whose repeats
-    /// could not be collapsed).
-    fn run_distinct<F: Scalar>(
-        &self,
-        x: ArrayView2<'_, F>,
-        weights: Vec<F>,
-        weighted: bool,
-    ) -> Result<Dendrogram<F>> {
-        let m = x.nrows();
-        match self.resolve::<F>(m)? {
-            Strategy::Lean => Ok(ward_lean(x, weights)),
-            _ => {
-                let order = order_rows(x);
-                let weights: Vec<F> = order.iter().map(|&i| weights[i]).collect();
-                let mut d = vec![F::zero(); m * m.saturating_sub(1) / 2];
-                let minima = fill_condensed(
-                    x,
-                    &order,
-                    weighted.then_some(weights.as_slice()),
-                    &mut d,
-                    self.parallel,
-                );
-                Ok(ward_on_matrix(m, d, weights, order, minima))
-            }
-        }
-    }
-}
-
-/// The FastMap order of the rows of `x` by squared Euclidean distance (the
-/// same order [`linkage_condensed`](super::linkage_condensed) derives from
-/// the corresponding condensed matrix).
-fn order_rows<F: Scalar>(x: ArrayView2<'_, F>) -> Vec<usize> {
-    let standard = x.as_standard_layout();
-    let flat: &[F] = standard.as_slice().unwrap_or(&[]);
-    let d = x.ncols();
-    fastmap_order(x.nrows(), |i, j| {
-        squared_distance(&flat[i * d..(i + 1) * d], &flat[j * d..(j + 1) * d])
-    })
 }
 
 #[cfg(test)]
@@ -295,29 +200,6 @@ mod tests {
             Ward::new().strategy(Strategy::Lean).resolve::<f64>(2),
             Ok(Strategy::Lean)
         );
-    }
-
-    #[test]
-    fn repeated_rows_are_collapsed_before_the_budget_applies() {
-        // 3000 rows, 2 distinct: the forced matrix path needs one distance
-        let x =
-            ndarray::Array2::<f64>::from_shape_fn((3000, 2), |(i, j)| ((i % 2) * (j + 1)) as f64);
-        let ward = Ward::new().strategy(Strategy::Matrix).memory_budget(8);
-        let tree = ward.linkage(x.view()).unwrap();
-        assert_eq!(tree.len(), 2999);
-        let d = tree.distances();
-        assert!(d[..2998].iter().all(|&h| h == 0.0));
-        // the two groups of 1500 at squared distance 5: 2·1500·1500/3000·5
-        assert_eq!(d[2998], 7500.0);
-        assert_eq!(
-            tree.cut_k(2).unwrap(),
-            (0..3000).map(|i| i % 2).collect::<Vec<_>>()
-        );
-        let lean = Ward::new()
-            .strategy(Strategy::Lean)
-            .linkage(x.view())
-            .unwrap();
-        assert_eq!(lean.distances(), d);
     }
 
     #[cfg(feature = "serde")]
@@ -346,20 +228,5 @@ mod tests {
         assert_eq!(Ward::matrix_bytes::<f64>(usize::MAX), None);
         let all = Ward::new().memory_budget(usize::MAX);
         assert_eq!(all.resolve::<f64>(usize::MAX), Ok(Strategy::Lean));
-    }
-
-    #[test]
-    fn forced_matrix_over_budget_is_refused() {
-        let x = ndarray::Array2::<f64>::from_shape_fn((10, 2), |(i, j)| (i * 2 + j) as f64);
-        let ward = Ward::new().strategy(Strategy::Matrix).memory_budget(359);
-        assert_eq!(
-            ward.linkage(x.view()),
-            Err(Error::MemoryBudgetExceeded {
-                observations: 10,
-                needed: 360,
-                budget: 359
-            })
-        );
-        assert!(ward.memory_budget(360).linkage(x.view()).is_ok());
     }
 }

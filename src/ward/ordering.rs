@@ -3,10 +3,10 @@
 //!
 //! The matrix path replays each merge `(a, b)` on the rows between `a` and `b`
 //! with a read from another row, and lowers their bounds from row `a` (see
-//! [`matrix`](super::matrix)): the closer the two merged slots, the less work.
-//! Sorting the observations along one axis of the data puts each tight group in
-//! a contiguous index range, so most merges join nearby slots (measured: about
-//! a third less clustering time on clustered data at m = 5000).
+//! [`generic`](super::generic)): the closer the two merged slots, the less
+//! work. Sorting the observations along one axis of the data puts each tight
+//! group in a contiguous index range, so most merges join nearby slots
+//! (DESIGN.md has the measured effect).
 //!
 //! The axis is FastMap's: pivot `p` is the observation farthest from
 //! observation 0, pivot `q` the one farthest from `p`, and observation `i` sits

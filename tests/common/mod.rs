@@ -251,13 +251,35 @@ pub fn naive_ward_heights(
     x: ArrayView2<'_, f64>,
     weights: Option<ArrayView1<'_, f64>>,
 ) -> Vec<f64> {
+    naive_ward(x, weights).0
+}
+
+/// The naive oracle's sorted heights, or `None` where they are not unique:
+/// where at some step a pair sharing a cluster with the chosen pair was
+/// within `1e-9` (relative) of the smallest positive cost. Such near-ties
+/// (exact ties in real arithmetic, rounded differently by two correct
+/// implementations) can send the merge sequence, and so the later heights,
+/// down different valid paths; the replay check (every merge a global
+/// minimum) is then the test. Ties between disjoint pairs are harmless:
+/// Ward is reducible, so both merges happen either way.
+pub fn naive_ward_heights_if_unique(
+    x: ArrayView2<'_, f64>,
+    weights: Option<ArrayView1<'_, f64>>,
+) -> Option<Vec<f64>> {
+    let (heights, tied) = naive_ward(x, weights);
+    (!tied).then_some(heights)
+}
+
+fn naive_ward(x: ArrayView2<'_, f64>, weights: Option<ArrayView1<'_, f64>>) -> (Vec<f64>, bool) {
     let m = x.nrows();
     let mut centroids: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
     let mut w: Vec<f64> = weights.map_or(vec![1.0; m], |w| w.to_vec());
     let mut alive: Vec<bool> = vec![true; m];
     let mut heights = Vec::with_capacity(m.saturating_sub(1));
+    let mut tied = false;
     for _ in 1..m {
         let mut best = (f64::INFINITY, 0, 0);
+        let mut costs = Vec::new();
         for i in 0..m {
             if !alive[i] {
                 continue;
@@ -272,12 +294,20 @@ pub fn naive_ward_heights(
                     .map(|(a, b)| (a - b) * (a - b))
                     .sum();
                 let cost = 2.0 * w[i] * w[j] / (w[i] + w[j]) * sq;
+                costs.push((cost, i, j));
                 if cost < best.0 {
                     best = (cost, i, j);
                 }
             }
         }
         let (cost, i, j) = best;
+        if cost > 0.0 {
+            tied |= costs.iter().any(|&(c, p, q)| {
+                (p, q) != (i, j)
+                    && (p == i || p == j || q == i || q == j)
+                    && (c - cost).abs() <= 1e-9 * cost
+            });
+        }
         let total = w[i] + w[j];
         let merged: Vec<f64> = centroids[i]
             .iter()
@@ -290,7 +320,7 @@ pub fn naive_ward_heights(
         heights.push(cost);
     }
     heights.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    heights
+    (heights, tied)
 }
 
 /// Flat labels of `m` observations after applying the first `k` rows of a

@@ -19,13 +19,14 @@ pub fn synthetic(
     user: &UserConfig,
 ) -> (Catalog<f64>, InMemoryEmbeddings<usize, f64>, SyntheticUser) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let config = CatalogConfig {
-        items: 2_000,
-        dim: 16,
-        topics: 20,
-        spread,
-    };
-    let catalog = Catalog::<f64>::generate(&config, &mut rng).unwrap();
+    let config = CatalogConfig::builder()
+        .items(2_000)
+        .dim(16)
+        .topics(20)
+        .spread(spread)
+        .build()
+        .unwrap();
+    let catalog = Catalog::<f64>::generate(&config, &mut rng);
     let source = InMemoryEmbeddings::with_row_ids(catalog.embeddings().to_owned()).unwrap();
     let user = catalog.user(user, NOW, &mut rng).unwrap();
     (catalog, source, user)

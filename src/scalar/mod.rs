@@ -1,4 +1,15 @@
-//! The floating-point element types the crate computes with.
+//! The floating-point element types the crate computes with, and the
+//! product kernels behind them.
+//!
+//! * [`Scalar`]: `f32` or `f64`, sealed; it carries the per-type hooks of
+//!   the SIMD kernels;
+//! * `tiles`: packing and the register-tile drivers of the Gram product
+//!   (safe, generic over `num_traits::Float`);
+//! * `simd`: the vector micro-kernels and the run-time kernel choice, the
+//!   crate's only `unsafe` code.
+//!
+//! Dependencies run one way: `scalar` → `simd` → `tiles`; none of them
+//! imports the Ward code that uses them.
 
 use core::fmt::{Debug, Display};
 use core::iter::Sum;
@@ -6,8 +17,12 @@ use core::iter::Sum;
 use ndarray::{LinalgScalar, ScalarOperand};
 use num_traits::{Float, FromPrimitive, ToPrimitive};
 
+pub(crate) mod simd;
+pub(crate) mod tiles;
+
 mod private {
-    use crate::ward::gram_tiles::{dispatch, PackedRows, TileJob, PANEL_F32, PANEL_F64};
+    use super::simd::{dispatch, PANEL_F32, PANEL_F64};
+    use super::tiles::{PackedRows, TileJob};
 
     /// Seals [`Scalar`](super::Scalar) and carries the per-type hooks of the
     /// crate's SIMD kernels (not nameable outside the crate).

@@ -1,6 +1,8 @@
-//! Ward without a dissimilarity matrix: the memory-lean path.
+//! The nearest-neighbour chain on centroids: the memory-lean path, Ward
+//! without a dissimilarity matrix.
 //!
-//! The nearest-neighbour chain runs on cluster centroids and weights. The Ward
+//! The nearest-neighbour chain (Benzécri 1982, Juan 1982; Müllner 2011,
+//! arXiv:1109.2378, Figure 4) runs on cluster centroids and weights. The Ward
 //! dissimilarity of two clusters is recomputed from them whenever it is needed,
 //!
 //! `d(A, B) = 2·w_A·w_B/(w_A + w_B)·‖μ_A − μ_B‖²`,
@@ -19,8 +21,10 @@ use ndarray::ArrayView2;
 
 use crate::scalar::Scalar;
 
+use crate::linalg::squared_distance;
+
 use super::dendrogram::Dendrogram;
-use super::kernels::{squared_distance, weighted_dissimilarity};
+use super::method::{merge_centroid, weighted_dissimilarity};
 
 /// Runs the centroid nearest-neighbour chain on the rows of `x` with initial
 /// weights `weights`.
@@ -31,7 +35,10 @@ use super::kernels::{squared_distance, weighted_dissimilarity};
 /// # Complexity
 /// O(m²·d) time (a few neighbour searches of O(m·d) per merge), O(m·d) space
 /// (one copy of `x` for the centroids).
-pub(crate) fn ward_lean<F: Scalar>(x: ArrayView2<'_, F>, mut weights: Vec<F>) -> Dendrogram<F> {
+pub(crate) fn nn_chain_linkage<F: Scalar>(
+    x: ArrayView2<'_, F>,
+    mut weights: Vec<F>,
+) -> Dendrogram<F> {
     let (m, dim) = x.dim();
     debug_assert_eq!(weights.len(), m);
     if m < 2 {
@@ -91,13 +98,7 @@ pub(crate) fn ward_lean<F: Scalar>(x: ArrayView2<'_, F>, mut weights: Vec<F>) ->
         let (wg, wk) = (weights[gone], weights[keep]);
         let total = wg + wk;
         let (lo, hi) = centroids.split_at_mut(keep * dim);
-        let cg = &lo[gone * dim..(gone + 1) * dim];
-        // μ_keep + (μ_gone − μ_keep)·w_gone/(w_gone + w_keep): equal centroids
-        // (duplicated rows) stay exactly equal, so their distances stay 0
-        let share = wg / total;
-        for (k, &g) in hi[..dim].iter_mut().zip(cg) {
-            *k = *k + (g - *k) * share;
-        }
+        merge_centroid(&mut hi[..dim], &lo[gone * dim..(gone + 1) * dim], wg, wk);
         weights[keep] = total;
         node_of_slot[keep] = m + step;
         if let Ok(pos) = active.binary_search(&gone) {

@@ -1,15 +1,24 @@
-//! Condensed squared Euclidean distances through the Gram matrix.
+//! The distance pass of the matrix path: condensed squared Euclidean
+//! distances through the Gram matrix (all of the Ward code's distance
+//! computation is here; the products themselves are in `crate::scalar`).
 //!
 //! `‖x_i − x_j‖² = ‖x_i‖² + ‖x_j‖² − 2·x_i·x_j`, with the dot products
 //! computed block of rows by block of rows over the upper triangle only: about
-//! `m²·d/2` multiply-adds, half of the full `X·Xᵀ`. Two kernels:
+//! `m²·d/2` multiply-adds, half of the full `X·Xᵀ`. Two product kernels
+//! ([`ProductKernel`], chosen at run time):
 //!
-//! * on CPUs with AVX-512 (detected at run time), the register tiles of
-//!   [`gram_tiles`](super::gram_tiles), which write distances straight into
-//!   the condensed rows (`O(m·d)` space besides the output: the packed rows);
-//! * elsewhere, ndarray's general GEMM (`matrixmultiply`) into an
+//! * on CPUs with AVX-512, the register tiles of `crate::scalar::tiles`,
+//!   which write distances straight into the condensed rows (`O(m·d)` space
+//!   besides the output: the packed rows);
+//! * elsewhere, ndarray's general GEMM (`matrixmultiply`): block `[r0, r1)`
+//!   is the product of that row panel with the rows `r0..`, into an
 //!   `O(block·m)` scratch buffer (at most about 16 MiB and an eighth of the
 //!   output), converted row by row.
+//!
+//! Either way the blocks are independent: with `parallel` (and the `parallel`
+//! feature) they run on rayon's threads, each block computed exactly as the
+//! serial pass computes it (same boundaries, same calls), so the result is
+//! the same bit for bit.
 //!
 //! # Precision
 //!
@@ -41,17 +50,18 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
+use crate::linalg::{argmin, squared_distance, squared_norm};
+use crate::scalar::simd::ProductKernel;
+use crate::scalar::tiles::{row_offset, rows_per_block, PackedRows, TileJob};
 use crate::scalar::Scalar;
 
-use super::gram_tiles::{row_offset, rows_per_block, tiles_available, PackedRows, TileJob};
-use super::kernels::{argmin, squared_distance, squared_norm, weighted_dissimilarity};
+use super::method::weighted_dissimilarity;
 
 /// Scratch rows per GEMM block are chosen so that the `block × m` buffer stays
 /// near this many bytes, or an eighth of the condensed output if that is less
 /// (16 to 512 rows). The GEMM kernel repacks the
-/// `m × d` operand at every call, so blocks must be tall: at m = 5000 going
-/// from 2 MiB (52 rows) to 16 MiB (419 rows) saved about a fifth of the total
-/// time (measured).
+/// `m × d` operand at every call, so blocks must be tall (DESIGN.md has the
+/// measurement behind 16 MiB).
 const SCRATCH_BYTES: usize = 16 << 20;
 
 /// The relative error `ρ` allowed per distance taken from the Gram form.
@@ -94,28 +104,18 @@ pub(crate) fn fill_condensed<F: Scalar>(
     out: &mut [F],
     parallel: bool,
 ) -> RowMinima<F> {
-    fill_condensed_using(x, order, weights, out, Kernel::Auto, parallel)
+    fill_condensed_using(x, order, weights, out, ProductKernel::detect(), parallel)
 }
 
-/// Which product kernel [`fill_condensed_using`] runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kernel {
-    /// The register-tile kernel if the CPU runs it, else [`Kernel::Gemm`].
-    Auto,
-    /// ndarray's general GEMM (`matrixmultiply`) on blocks of rows (what
-    /// `Auto` runs without the tile kernel; forced only by tests).
-    #[cfg_attr(not(test), allow(dead_code))]
-    Gemm,
-}
-
-/// [`fill_condensed`] with a choice of kernel (both give distances within the
-/// same error bound; tests compare them).
+/// [`fill_condensed`] with a choice of product kernel (both give distances
+/// within the same error bound; tests compare them). A kernel this CPU does
+/// not run falls back to [`ProductKernel::Gemm`].
 pub(crate) fn fill_condensed_using<F: Scalar>(
     x: ArrayView2<'_, F>,
     order: &[usize],
     weights: Option<&[F]>,
     out: &mut [F],
-    kernel: Kernel,
+    kernel: ProductKernel,
     parallel: bool,
 ) -> RowMinima<F> {
     let (m, d) = x.dim();
@@ -147,113 +147,97 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
     }
     let centre = centre.0;
     let row_of = |i: usize| -> &[F] { &flat[order[i] * d..(order[i] + 1) * d] };
+    let row_of = &row_of;
     let centre_row: Vec<F> = flat[centre * d..(centre + 1) * d].to_vec();
-    if kernel == Kernel::Auto && tiles_available() {
-        fill_with_tiles(
-            m,
-            d,
-            flat,
-            order,
-            &centre_row,
-            weights,
-            out,
-            &mut minima,
-            parallel,
-        );
-        return minima;
-    }
-    let mut centred = Array2::<F>::zeros((m, d));
-    for (i, mut dst) in centred.rows_mut().into_iter().enumerate() {
-        for (c, (&v, &o)) in dst.iter_mut().zip(row_of(i).iter().zip(&centre_row)) {
-            *c = v - o;
-        }
-    }
-    let norms: Vec<F> = centred
-        .rows()
-        .into_iter()
-        .map(|r| match r.as_slice() {
-            Some(s) => squared_norm(s),
-            None => r.iter().map(|&v| v * v).sum(),
-        })
-        .collect();
-
     let tau = recompute_threshold::<F>(d);
-    let two = F::one() + F::one();
-    // tall blocks (the kernel repacks the m × d operand per call), but a
-    // scratch of at most an eighth of the output: its pages cost too
-    let scratch_bytes = SCRATCH_BYTES.min(core::mem::size_of_val(out) / 8);
-    let block = (scratch_bytes / (m * core::mem::size_of::<F>())).clamp(16, 512);
-    let mut scratch = Array2::<F>::zeros((block.min(m), m));
-    let mut offset = 0usize; // condensed position of (r, r+1)
-    let mut r0 = 0usize;
-    while r0 + 1 < m {
-        let r1 = (r0 + block).min(m - 1);
-        let rows = r1 - r0;
-        let a = centred.slice(s![r0..r1, ..]);
-        let b = centred.slice(s![r0.., ..]);
-        let mut c = scratch.slice_mut(s![..rows, ..m - r0]);
-        general_mat_mul(F::one(), &a, &b.t(), F::zero(), &mut c);
-        for i in r0..r1 {
-            let len = m - i - 1;
-            let dst = &mut out[offset..offset + len];
-            offset += len;
-            let g = c.row(i - r0);
-            let g = g.slice(s![i - r0 + 1..]);
-            let ni = norms[i];
-            let nj = &norms[i + 1..];
-            let mut suspicious = 0usize;
-            match g.as_slice() {
-                Some(g) => {
-                    for ((o, &gij), &nj) in dst.iter_mut().zip(g).zip(nj) {
-                        let v = ni + nj - two * gij;
-                        *o = if v > F::zero() { v } else { F::zero() };
-                        suspicious += usize::from(*o <= tau * (ni + nj));
-                    }
-                }
-                None => {
-                    for ((o, &gij), &nj) in dst.iter_mut().zip(g.iter()).zip(nj) {
-                        let v = ni + nj - two * gij;
-                        *o = if v > F::zero() { v } else { F::zero() };
-                        suspicious += usize::from(*o <= tau * (ni + nj));
-                    }
-                }
-            }
-            let nearest = finish_row(i, dst, suspicious > 0, &norms, tau, &row_of, weights);
-            if let Some((j, v)) = nearest {
-                minima.nn[i] = j;
-                minima.dist[i] = v;
+
+    let found = if kernel == ProductKernel::Avx512Tiles && kernel.is_available() {
+        // the tile path: pack the centred rows once, then fill block after
+        // block of condensed rows with the tile kernel and finish each row
+        // while the block is fresh in cache
+        let nr = F::TILE_PANEL_WIDTH;
+        let (packed, norms) = PackedRows::pack(m, d, nr, row_of, &centre_row);
+        let blocks = split_blocks(m, rows_per_block::<F>(d, nr), out);
+        run_blocks(
+            blocks,
+            parallel,
+            || (),
+            |(), (r0, r1, rows)| {
+                let mut job = TileJob {
+                    packed: &packed,
+                    norms: &norms,
+                    tau,
+                    m,
+                    r0,
+                    r1,
+                    out: &mut *rows,
+                    rows: flat,
+                    order,
+                };
+                let filled = F::fill_tiles(&mut job);
+                debug_assert!(filled, "the kernel's support was checked above");
+                // the kernel has recomputed the small distances already
+                finish_block(m, r0, r1, rows, |_| false, &norms, tau, row_of, weights)
+            },
+        )
+    } else {
+        let mut centred = Array2::<F>::zeros((m, d));
+        for (i, mut dst) in centred.rows_mut().into_iter().enumerate() {
+            for (c, (&v, &o)) in dst.iter_mut().zip(row_of(i).iter().zip(&centre_row)) {
+                *c = v - o;
             }
         }
-        r0 = r1;
+        let norms: Vec<F> = centred
+            .rows()
+            .into_iter()
+            .map(|r| match r.as_slice() {
+                Some(s) => squared_norm(s),
+                None => r.iter().map(|&v| v * v).sum(),
+            })
+            .collect();
+        // tall blocks (the kernel repacks the m × d operand per call), but a
+        // scratch of at most an eighth of the output: its pages cost too
+        let scratch_bytes = SCRATCH_BYTES.min(core::mem::size_of_val(out) / 8);
+        let block = (scratch_bytes / (m * core::mem::size_of::<F>())).clamp(16, 512);
+        let blocks = split_blocks(m, block, out);
+        let centred = &centred;
+        let norms = &norms;
+        run_blocks(
+            blocks,
+            parallel,
+            || Array2::<F>::zeros((block.min(m), m)),
+            |scratch, (r0, r1, rows)| {
+                let flags = gemm_block(centred, norms, tau, r0, r1, rows, scratch);
+                finish_block(
+                    m,
+                    r0,
+                    r1,
+                    rows,
+                    |i| flags[i - r0],
+                    norms,
+                    tau,
+                    row_of,
+                    weights,
+                )
+            },
+        )
+    };
+    for (i, nearest) in found.into_iter().flatten().enumerate() {
+        if let Some((j, v)) = nearest {
+            minima.nn[i] = j;
+            minima.dist[i] = v;
+        }
     }
     minima
 }
 
-/// The tile path of [`fill_condensed`]: packs the centred rows once, then
-/// fills block after block of condensed rows with the tile kernel and
-/// finishes each row while the block is fresh in cache. With `parallel` (and
-/// the `parallel` feature) the blocks are spread over rayon's threads; each
-/// block is computed the same way, so the result is the same bit for bit.
-#[allow(clippy::too_many_arguments)]
-fn fill_with_tiles<F: Scalar>(
-    m: usize,
-    d: usize,
-    flat: &[F],
-    order: &[usize],
-    centre_row: &[F],
-    weights: Option<&[F]>,
-    out: &mut [F],
-    minima: &mut RowMinima<F>,
-    parallel: bool,
-) {
-    let row_of = |i: usize| -> &[F] { &flat[order[i] * d..(order[i] + 1) * d] };
-    let row_of = &row_of;
-    let nr = F::TILE_PANEL_WIDTH;
-    let (packed, norms) = PackedRows::pack(m, d, nr, row_of, centre_row);
-    let tau = recompute_threshold::<F>(d);
-    let block = rows_per_block::<F>(d, nr);
-    // the blocks and their condensed rows, in order
-    let mut blocks: Vec<(usize, usize, &mut [F])> = Vec::with_capacity(m / block + 1);
+/// A block of rows `[r0, r1)` and its condensed rows (contiguous).
+type Block<'a, F> = (usize, usize, &'a mut [F]);
+
+/// Splits the condensed matrix `out` of `m` rows into blocks of `block` rows
+/// (the last row has no entries and belongs to no block).
+fn split_blocks<F>(m: usize, block: usize, out: &mut [F]) -> Vec<Block<'_, F>> {
+    let mut blocks = Vec::with_capacity(m / block.max(1) + 1);
     let mut rest = out;
     let mut r0 = 0usize;
     while r0 + 1 < m {
@@ -263,48 +247,127 @@ fn fill_with_tiles<F: Scalar>(
         rest = tail;
         r0 = r1;
     }
-    let run_block = |(r0, r1, rows): (usize, usize, &mut [F])| -> Vec<Option<(usize, F)>> {
-        let mut job = TileJob {
-            packed: &packed,
-            norms: &norms,
-            tau,
-            m,
-            r0,
-            r1,
-            out: &mut *rows,
-            rows: flat,
-            order,
-        };
-        let filled = F::fill_tiles(&mut job);
-        debug_assert!(filled, "the kernel's support was checked by the caller");
-        let base = row_offset(m, r0);
-        (r0..r1)
-            .map(|i| {
-                let at = row_offset(m, i) - base;
-                let dst = &mut rows[at..at + (m - i - 1)];
-                // the kernel has recomputed the small distances already
-                finish_row(i, dst, false, &norms, tau, row_of, weights)
-            })
-            .collect()
-    };
+    blocks
+}
+
+/// Each row's nearest neighbour to its right, as [`finish_block`] returns it.
+type Nearest<F> = Vec<Option<(usize, F)>>;
+
+/// Runs `body` on every block, in order, with a scratch value from `init`:
+/// on rayon's threads with `parallel` and the `parallel` feature (scratch
+/// values are pooled, so at most one per concurrently running block is ever
+/// made), else serially with one scratch. The blocks are independent and
+/// `body` computes each the same way in both cases, so the results are the
+/// same bit for bit.
+fn run_blocks<'a, F, S, I, B>(
+    blocks: Vec<Block<'a, F>>,
+    parallel: bool,
+    init: I,
+    body: B,
+) -> Vec<Nearest<F>>
+where
+    F: Scalar,
+    S: Send,
+    I: Fn() -> S + Sync + Send,
+    B: Fn(&mut S, Block<'a, F>) -> Nearest<F> + Sync + Send,
+{
     #[cfg(feature = "parallel")]
-    let found: Vec<Vec<Option<(usize, F)>>> = if parallel {
+    if parallel {
         use rayon::prelude::*;
-        blocks.into_par_iter().map(run_block).collect()
-    } else {
-        blocks.into_iter().map(run_block).collect()
-    };
-    #[cfg(not(feature = "parallel"))]
-    let found: Vec<Vec<Option<(usize, F)>>> = {
-        let _ = parallel;
-        blocks.into_iter().map(run_block).collect()
-    };
-    for (i, nearest) in found.into_iter().flatten().enumerate() {
-        if let Some((j, v)) = nearest {
-            minima.nn[i] = j;
-            minima.dist[i] = v;
-        }
+        use std::sync::Mutex;
+        let pool: Mutex<Vec<S>> = Mutex::new(Vec::new());
+        return blocks
+            .into_par_iter()
+            .map(|block| {
+                let reused = pool.lock().ok().and_then(|mut p| p.pop());
+                let mut scratch = reused.unwrap_or_else(&init);
+                let found = body(&mut scratch, block);
+                if let Ok(mut p) = pool.lock() {
+                    p.push(scratch);
+                }
+                found
+            })
+            .collect();
     }
+    let _ = parallel;
+    let mut scratch = init();
+    blocks.into_iter().map(|b| body(&mut scratch, b)).collect()
+}
+
+/// The clamped Gram-form distances of rows `[r0, r1)` into their condensed
+/// rows `rows`: one GEMM of the row panel `centred[r0..r1]` against the rows
+/// `centred[r0..]` into `scratch`, then `‖x_i‖² + ‖x_j‖² − 2·g_ij`, clamped
+/// at zero. Returns, row by row, whether some entry is at or below the
+/// recomputation threshold `tau·(‖x_i‖² + ‖x_j‖²)`.
+fn gemm_block<F: Scalar>(
+    centred: &Array2<F>,
+    norms: &[F],
+    tau: F,
+    r0: usize,
+    r1: usize,
+    rows: &mut [F],
+    scratch: &mut Array2<F>,
+) -> Vec<bool> {
+    let m = centred.nrows();
+    let two = F::one() + F::one();
+    let a = centred.slice(s![r0..r1, ..]);
+    let b = centred.slice(s![r0.., ..]);
+    let mut c = scratch.slice_mut(s![..r1 - r0, ..m - r0]);
+    general_mat_mul(F::one(), &a, &b.t(), F::zero(), &mut c);
+    let base = row_offset(m, r0);
+    let mut flags = Vec::with_capacity(r1 - r0);
+    for i in r0..r1 {
+        let at = row_offset(m, i) - base;
+        let dst = &mut rows[at..at + (m - i - 1)];
+        let g = c.row(i - r0);
+        let g = g.slice(s![i - r0 + 1..]);
+        let ni = norms[i];
+        let nj = &norms[i + 1..];
+        let mut suspicious = 0usize;
+        match g.as_slice() {
+            Some(g) => {
+                for ((o, &gij), &nj) in dst.iter_mut().zip(g).zip(nj) {
+                    let v = ni + nj - two * gij;
+                    *o = if v > F::zero() { v } else { F::zero() };
+                    suspicious += usize::from(*o <= tau * (ni + nj));
+                }
+            }
+            None => {
+                for ((o, &gij), &nj) in dst.iter_mut().zip(g.iter()).zip(nj) {
+                    let v = ni + nj - two * gij;
+                    *o = if v > F::zero() { v } else { F::zero() };
+                    suspicious += usize::from(*o <= tau * (ni + nj));
+                }
+            }
+        }
+        flags.push(suspicious > 0);
+    }
+    flags
+}
+
+/// Finishes the condensed rows of block `[r0, r1)` with [`finish_row`]
+/// (`suspicious(i)`: whether row `i` has entries to recompute) and returns
+/// each row's nearest neighbour to its right.
+#[allow(clippy::too_many_arguments)]
+fn finish_block<'a, F: Scalar>(
+    m: usize,
+    r0: usize,
+    r1: usize,
+    rows: &mut [F],
+    suspicious: impl Fn(usize) -> bool,
+    norms: &[F],
+    tau: F,
+    row_of: &impl Fn(usize) -> &'a [F],
+    weights: Option<&[F]>,
+) -> Nearest<F> {
+    let base = row_offset(m, r0);
+    (r0..r1)
+        .map(|i| {
+            let at = row_offset(m, i) - base;
+            let dst = &mut rows[at..at + (m - i - 1)];
+            finish_row(i, dst, suspicious(i), norms, tau, row_of, weights)
+        })
+        .collect()
 }
 
 /// Finishes row `i` of the condensed matrix (`dst`, the entries `(i, j)`,
@@ -370,6 +433,27 @@ impl<F: Scalar> RowMinima<F> {
     }
 }
 
+/// `X·Xᵀ` in full (`m × m`) with `kernel` (ndarray's GEMM if this CPU does
+/// not run it): the benchmarks' floor, not used by the linkage.
+#[cfg_attr(not(any(test, feature = "bench-internals")), allow(dead_code))]
+pub(crate) fn full_gram<F: Scalar>(x: ArrayView2<'_, F>, kernel: ProductKernel) -> Array2<F> {
+    let (m, d) = x.dim();
+    if kernel == ProductKernel::Avx512Tiles && kernel.is_available() {
+        let standard = x.as_standard_layout();
+        let flat: &[F] = standard.as_slice().unwrap_or(&[]);
+        let zeros = vec![F::zero(); d];
+        let rows = |i: usize| &flat[i * d..(i + 1) * d];
+        let (packed, _) = PackedRows::pack(m, d, F::TILE_PANEL_WIDTH, rows, &zeros);
+        let mut out = vec![F::zero(); m * m];
+        if F::full_gram_tiles(&packed, m, &mut out) {
+            if let Ok(g) = Array2::from_shape_vec((m, m), out) {
+                return g;
+            }
+        }
+    }
+    x.dot(&x.t())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,7 +492,7 @@ mod tests {
 
     /// Both kernels: the tile kernel (the GEMM where the CPU lacks it, a
     /// still valid run) and the GEMM.
-    const BOTH: [Kernel; 2] = [Kernel::Auto, Kernel::Gemm];
+    const BOTH: [ProductKernel; 2] = [ProductKernel::Avx512Tiles, ProductKernel::Gemm];
 
     #[test]
     fn matches_direct_sums_across_blocks() {
@@ -472,56 +556,181 @@ mod tests {
         }
     }
 
+    /// Serial and parallel passes, with each kernel this CPU runs (the GEMM
+    /// on every CPU): the same bits, and (with the `parallel` feature) the
+    /// parallel pass really ran its blocks on more than one rayon task.
     #[test]
     fn parallel_blocks_give_the_same_bits() {
-        // several blocks (120 rows each at d = 256), weights, a cancelling
-        // offset so that some rows are recomputed
+        // several blocks of either kernel (GEMM: 16 rows at this size, tiles:
+        // 120 rows at d = 256), weights, a cancelling offset so that some
+        // rows are recomputed
         let (m, d) = (400, 256);
         let x = pseudo_random(m, d, 3.0, 5);
         let w: Vec<f64> = (0..m).map(|i| 1.0 + (i % 5) as f64).collect();
         let order: Vec<usize> = (0..m).rev().collect();
-        for weights in [None, Some(w.as_slice())] {
-            let mut serial = vec![0.0; m * (m - 1) / 2];
-            let mut parallel = vec![0.0; m * (m - 1) / 2];
-            let a =
-                fill_condensed_using(x.view(), &order, weights, &mut serial, Kernel::Auto, false);
-            let b =
-                fill_condensed_using(x.view(), &order, weights, &mut parallel, Kernel::Auto, true);
-            assert_eq!(a, b);
-            assert!(serial
-                .iter()
-                .zip(&parallel)
-                .all(|(p, q)| p.to_bits() == q.to_bits()));
+        let kernels = BOTH.iter().filter(|k| k.is_available());
+        let mut ran = 0;
+        for &kernel in kernels {
+            for weights in [None, Some(w.as_slice())] {
+                let mut serial = vec![0.0; m * (m - 1) / 2];
+                let mut parallel = vec![0.0; m * (m - 1) / 2];
+                let a = fill_condensed_using(x.view(), &order, weights, &mut serial, kernel, false);
+                let b =
+                    fill_condensed_using(x.view(), &order, weights, &mut parallel, kernel, true);
+                assert_eq!(a, b, "{kernel:?}");
+                assert!(
+                    serial
+                        .iter()
+                        .zip(&parallel)
+                        .all(|(p, q)| p.to_bits() == q.to_bits()),
+                    "{kernel:?}"
+                );
+                ran += 1;
+            }
         }
+        assert!(ran >= 2, "the GEMM runs on every CPU");
+    }
+
+    /// `run_blocks` with `parallel` runs the blocks on rayon's pool (more
+    /// than one thread when the pool has several), and keeps their order.
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn parallel_blocks_run_on_rayon_threads() {
+        use std::collections::HashSet;
+        use std::sync::Mutex;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let threads = Mutex::new(HashSet::new());
+        let m = 64;
+        let mut out = vec![0.0f64; m * (m - 1) / 2];
+        let made = std::sync::atomic::AtomicUsize::new(0);
+        let found = pool.install(|| {
+            let blocks = split_blocks(m, 1, &mut out);
+            let init = || {
+                made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            };
+            run_blocks(blocks, true, init, |(), (r0, _, _)| {
+                threads
+                    .lock()
+                    .unwrap()
+                    .insert(rayon::current_thread_index());
+                // long enough that both workers take blocks
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                vec![Some((r0, 0.0))]
+            })
+        });
+        let order: Vec<usize> = found.iter().flatten().map(|n| n.unwrap().0).collect();
+        assert_eq!(order, (0..m - 1).collect::<Vec<_>>());
+        let threads = threads.into_inner().unwrap();
+        assert!(threads.iter().all(Option::is_some), "ran on the pool");
+        assert_eq!(threads.len(), 2, "both workers took blocks");
+        // scratch values are reused: at most one per worker
+        let made = made.into_inner();
+        assert!(
+            (1..=2).contains(&made),
+            "{made} scratch values for 2 workers"
+        );
+        // and serially, on the calling thread only
+        let blocks = split_blocks(m, 7, &mut out);
+        let serial = run_blocks(
+            blocks,
+            false,
+            || (),
+            |(), (r0, r1, _)| {
+                assert_eq!(rayon::current_thread_index(), None);
+                vec![Some((r1 - r0, 0.0))]
+            },
+        );
+        assert_eq!(serial.len(), 9);
     }
 
     #[test]
-    fn tile_kernel_is_used_where_the_cpu_has_it() {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let avx512 = std::arch::is_x86_feature_detected!("avx512f");
-            assert_eq!(tiles_available(), avx512);
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        assert!(!tiles_available());
+    fn tile_blocks_are_whole_panels_of_about_256_kib() {
         fn width<F: Scalar>() -> usize {
             F::TILE_PANEL_WIDTH
         }
+        // three AVX-512 registers of each type
         assert_eq!(width::<f64>(), 24);
         assert_eq!(width::<f32>(), 48);
-        // blocks: whole panels, about 256 KiB of packed rows, at least one panel
+        // whole panels, about 256 KiB of packed rows, at least one panel
         assert_eq!(rows_per_block::<f64>(256, 24), 120);
         assert_eq!(rows_per_block::<f32>(256, 48), 240);
         assert_eq!(rows_per_block::<f64>(1 << 20, 24), 24);
     }
 
+    /// The linkage's distance pass runs the detected kernel: its output is
+    /// bit for bit that of the kernel named by `ProductKernel::detect`
+    /// (and the two kernels differ in the last bits on this data, so the
+    /// comparison can tell them apart where both run).
+    #[test]
+    fn fill_condensed_runs_the_detected_kernel() {
+        let (m, d) = (150, 40);
+        let x = pseudo_random(m, d, 0.7, 11);
+        let order = identity(m);
+        let pairs = m * (m - 1) / 2;
+        let run = |kernel: Option<ProductKernel>| {
+            let mut out = vec![0.0; pairs];
+            match kernel {
+                None => fill_condensed(x.view(), &order, None, &mut out, false),
+                Some(k) => fill_condensed_using(x.view(), &order, None, &mut out, k, false),
+            };
+            out.iter().map(|v| v.to_bits()).collect::<Vec<u64>>()
+        };
+        let auto = run(None);
+        assert_eq!(auto, run(Some(ProductKernel::detect())));
+        if ProductKernel::Avx512Tiles.is_available() {
+            assert_ne!(
+                run(Some(ProductKernel::Avx512Tiles)),
+                run(Some(ProductKernel::Gemm))
+            );
+        } else {
+            // the tile kernel asked for on a CPU without it falls back
+            assert_eq!(auto, run(Some(ProductKernel::Avx512Tiles)));
+        }
+    }
+
+    /// The tile kernel is chosen exactly where the CPU reports AVX-512F, and
+    /// asking for it elsewhere still computes (with the GEMM).
+    #[test]
+    fn kernel_choice_follows_the_cpu() {
+        #[cfg(target_arch = "x86_64")]
+        let avx512 = std::arch::is_x86_feature_detected!("avx512f");
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx512 = false;
+        let expected = if avx512 {
+            ProductKernel::Avx512Tiles
+        } else {
+            ProductKernel::Gemm
+        };
+        assert_eq!(ProductKernel::detect(), expected);
+        assert_eq!(ProductKernel::Avx512Tiles.is_available(), avx512);
+        assert!(ProductKernel::Gemm.is_available());
+        assert_eq!(ProductKernel::Gemm.name(), "matrixmultiply");
+        assert_eq!(ProductKernel::Avx512Tiles.name(), "avx512-tiles");
+        // the sealed hooks do nothing (and say so) where the CPU lacks the
+        // kernel, or when the rows were packed for another width
+        let rows = [1.0_f64, 2.0, 3.0, 4.0];
+        let (packed, _) = PackedRows::pack(2, 2, 8, |i| &rows[2 * i..2 * i + 2], &[0.0, 0.0]);
+        fn tiles<F: Scalar>(p: &PackedRows<F>, m: usize, out: &mut [F]) -> bool {
+            F::full_gram_tiles(p, m, out)
+        }
+        let mut out = vec![0.0; 4];
+        assert!(!tiles(&packed, 2, &mut out));
+        let (packed, _) = PackedRows::pack(2, 2, 24, |i| &rows[2 * i..2 * i + 2], &[0.0, 0.0]);
+        assert_eq!(tiles(&packed, 2, &mut out), avx512);
+        if avx512 {
+            assert_eq!(out, vec![5.0, 11.0, 11.0, 25.0]);
+        }
+    }
+
     #[test]
     fn full_gram_matches_ndarray() {
-        use super::super::gram_tiles::full_gram_using;
-        for kind in [false, true] {
+        for kind in BOTH {
             for (m, d) in [(1, 3), (5, 1), (49, 7), (130, 40)] {
                 let x = pseudo_random(m, d, 0.2, 7);
-                let g = full_gram_using(x.view(), kind);
+                let g = full_gram(x.view(), kind);
                 let reference = x.dot(&x.t());
                 for (a, b) in g.iter().zip(&reference) {
                     assert!(
@@ -530,7 +739,7 @@ mod tests {
                     );
                 }
                 let x32 = x.mapv(|v| v as f32);
-                let g32 = full_gram_using(x32.view(), kind);
+                let g32 = full_gram(x32.view(), kind);
                 for (a, b) in g32.iter().zip(&reference) {
                     let err = (f64::from(*a) - b).abs();
                     assert!(err <= 1e-4 * (1.0 + b.abs()), "{kind:?} m={m} d={d}");

@@ -1,7 +1,11 @@
-//! Ward on a condensed dissimilarity matrix: the matrix path.
+//! Müllner's generic agglomerative algorithm on a condensed dissimilarity
+//! matrix: the clustering of the matrix path.
 //!
-//! This is Müllner's "generic" agglomerative algorithm (the one fastcluster uses
-//! for the centroid and median methods) specialised to Ward:
+//! This is the "generic" algorithm of Müllner (2011, *Modern hierarchical,
+//! agglomerative clustering algorithms*, arXiv:1109.2378, Figure 3; the one
+//! fastcluster uses for the centroid and median methods) specialised to Ward,
+//! with the row minima cached in an indexed heap and the Lance–Williams
+//! updates ([`method`]) of the column entries replayed lazily:
 //!
 //! * every live cluster `i` caches its nearest neighbour among the live clusters
 //!   `j > i` — the *contiguous* part of row `i` of the upper-triangle storage —
@@ -40,14 +44,16 @@
 
 use crate::scalar::Scalar;
 
+use crate::linalg::{argmin, min_value};
+
 use super::condensed::condensed_index;
 use super::dendrogram::Dendrogram;
-use super::gram::RowMinima;
-use super::kernels::{argmin, min_value};
+use super::distances::RowMinima;
+use super::method;
 use super::min_heap::IndexedMinHeap;
 
 /// Pending merges from which a row catch-up first streams the whole row into
-/// cache (measured: random misses cost far more than one sequential pass).
+/// cache (random misses cost far more than one sequential pass).
 const STREAM_ROW_AFTER: usize = 32;
 
 /// One merge, as the rows that have not replayed it yet need it.
@@ -62,16 +68,11 @@ struct LoggedMerge<F> {
     dist: F,
 }
 
-/// The Lance–Williams Ward update, clamped at zero (rounding can push a tiny
-/// result below it).
+/// The Lance–Williams Ward update ([`method::lance_williams`]) of entry
+/// `(k, ·)` for the logged merge `e`.
 #[inline(always)]
 fn lance_williams<F: Scalar>(d_ka: F, d_kb: F, wk: F, e: &LoggedMerge<F>) -> F {
-    let v = ((e.wa + wk) * d_ka + (e.wb + wk) * d_kb - wk * e.dist) / (e.wa + e.wb + wk);
-    if v > F::zero() {
-        v
-    } else {
-        F::zero()
-    }
+    method::lance_williams(d_ka, d_kb, e.dist, e.wa, e.wb, wk)
 }
 
 struct State<F> {
@@ -118,13 +119,13 @@ impl<F: Scalar> State<F> {
         }
         // Which case an entry falls in:
         // * b < i: the merge is left of row i, nothing to do (a branch:
-        //   skipping is cheaper than any branch-free form, measured);
+        //   skipping is cheaper than any branch-free form);
         // * i < a: entries (i, a) and (i, b) of row i; (i, a) is retired to +∞;
         // * a < i < b: entry (a, i) of the retired slot's frozen row (written
         //   back unchanged) and entry (i, b) of row i.
         // The last two are told apart by selects, not jumps: the case is
         // random from one entry to the next, and mispredictions would also
-        // serialise the cache misses (measured).
+        // serialise the cache misses.
         let mut lowered = false;
         for t in start..end {
             let e = self.log[t];
@@ -183,7 +184,7 @@ impl<F: Scalar> State<F> {
 /// have been reordered, see [`ordering`](super::ordering)); `minima` are the
 /// row minima of `d` ([`RowMinima::of_condensed`], or as the distance kernel
 /// found them).
-pub(crate) fn ward_on_matrix<F: Scalar>(
+pub(crate) fn generic_linkage<F: Scalar>(
     m: usize,
     d: Vec<F>,
     w: Vec<F>,

@@ -1,9 +1,10 @@
-//! Small numeric kernels shared by the Ward paths: squared distances between two
-//! rows and minimum search over a contiguous slice.
+//! Small linear algebra on slices, shared by the whole crate: squared
+//! distances and norms, Euclidean norm and normalisation without overflow,
+//! and minimum search.
 //!
-//! They are written so that LLVM vectorises them without `unsafe` or target
-//! features: eight independent accumulators (a fixed association order, hence
-//! deterministic results) and branch-free loops.
+//! The sums are written so that LLVM vectorises them without `unsafe` or
+//! target features: eight independent accumulators (a fixed association
+//! order, hence deterministic results) and branch-free loops.
 
 use crate::scalar::Scalar;
 
@@ -33,19 +34,6 @@ pub(crate) fn squared_distance<F: Scalar>(a: &[F], b: &[F]) -> F {
         tail = tail + t * t;
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
-}
-
-/// Ward's dissimilarity of two rows of weights `wi` and `wj` at squared
-/// distance `d`: `2·wi·wj/(wi + wj)·d`, and exactly `d` for two unit weights.
-/// Every path computes it with this one expression, so that they round alike
-/// (the matrix and condensed entry points agree bit for bit).
-#[inline]
-pub(crate) fn weighted_dissimilarity<F: Scalar>(d: F, wi: F, wj: F) -> F {
-    if wi == F::one() && wj == F::one() {
-        d
-    } else {
-        d * (F::one() + F::one()) * wi * wj / (wi + wj)
-    }
 }
 
 /// `Σ_k a_k²`, accumulated like [`squared_distance`].
@@ -105,6 +93,43 @@ pub(crate) fn argmin<F: Scalar>(values: &[F]) -> Option<(usize, F)> {
     Some((pos, values[pos]))
 }
 
+/// The Euclidean norm `‖x‖` of a finite vector, computed as `s·‖x/s‖` with
+/// `s = max|x_k|`, so that the squares neither overflow nor underflow;
+/// infinite only when the norm itself exceeds the element type's range.
+///
+/// # Complexity
+/// O(d) time, O(1) space.
+#[cfg_attr(not(test), allow(dead_code))] // for the ANN code (see DESIGN.md)
+pub(crate) fn l2_norm<F: Scalar>(x: &[F]) -> F {
+    let s = x.iter().fold(F::zero(), |m, v| m.max(v.abs()));
+    if s == F::zero() {
+        return s;
+    }
+    let sum = x.iter().fold(F::zero(), |acc, &v| {
+        let t = v / s;
+        acc + t * t
+    });
+    s * sum.sqrt()
+}
+
+/// Scales a finite vector to unit length in place, `x / ‖x‖`, dividing by
+/// `max|x_k|` first (the norm is then in `[1, √d]`), so that neither very
+/// large nor very small vectors lose their direction. A zero vector stays
+/// zero.
+///
+/// # Complexity
+/// O(d) time, O(1) space.
+#[cfg_attr(not(test), allow(dead_code))] // for the ANN code (see DESIGN.md)
+pub(crate) fn normalise<F: Scalar>(x: &mut [F]) {
+    let s = x.iter().fold(F::zero(), |m, v| m.max(v.abs()));
+    if s == F::zero() {
+        return;
+    }
+    x.iter_mut().for_each(|v| *v = *v / s);
+    let norm = x.iter().fold(F::zero(), |acc, &v| acc + v * v).sqrt();
+    x.iter_mut().for_each(|v| *v = *v / norm);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,15 +149,6 @@ mod tests {
     }
 
     #[test]
-    fn weighted_dissimilarity_is_wards_factor() {
-        assert_eq!(weighted_dissimilarity(3.0_f64, 1.0, 1.0), 3.0);
-        // 2·2·3/(2+3) = 2.4
-        assert!((weighted_dissimilarity(1.0_f64, 2.0, 3.0) - 2.4).abs() < 1e-15);
-        assert_eq!(weighted_dissimilarity(5.0_f32, 1.0, 1.0), 5.0);
-        assert_eq!(weighted_dissimilarity(0.0_f64, 7.0, 0.5), 0.0);
-    }
-
-    #[test]
     fn argmin_finds_first_minimum() {
         assert_eq!(argmin::<f64>(&[]), None);
         let v = [3.0, 1.0, 2.0, 1.0, 5.0, 6.0, 7.0, 8.0, 9.0, 0.5, 0.5];
@@ -143,5 +159,26 @@ mod tests {
         assert_eq!(min_value::<f64>(&[]), f64::INFINITY);
         assert_eq!(min_value(&v), 0.5);
         assert_eq!(min_value(&w), 2.0);
+    }
+
+    #[test]
+    fn norm_and_normalise_neither_overflow_nor_underflow() {
+        let big = [3e300_f64, 4e300];
+        assert_eq!(l2_norm(&big), 5e300);
+        let tiny = [3e-300_f64, 4e-300];
+        assert!((l2_norm(&tiny) - 5e-300).abs() <= 1e-315);
+        assert_eq!(l2_norm::<f32>(&[0.0, 0.0]), 0.0);
+        for v in [big, tiny, [3.0, 4.0]] {
+            let mut u = v;
+            normalise(&mut u);
+            assert!(
+                (u[0] - 0.6).abs() < 1e-15 && (u[1] - 0.8).abs() < 1e-15,
+                "{u:?}"
+            );
+        }
+        let mut zero = [0.0_f32; 3];
+        normalise(&mut zero);
+        assert_eq!(zero, [0.0; 3]);
+        assert_eq!(l2_norm(&[f64::MAX, f64::MAX]), f64::INFINITY);
     }
 }

@@ -1,0 +1,84 @@
+//! Ward's method as formulas: the initial dissimilarity of two weighted rows,
+//! the Lance–Williams update of a merge, and the merged centroid. Every path
+//! (the generic algorithm on the condensed matrix, the condensed entry point,
+//! the distance pass and the nearest-neighbour chain on centroids) computes
+//! them with these expressions, so that they round alike.
+//!
+//! With `w` the cluster weights (sizes, for unit rows):
+//!
+//! ```text
+//! d(i, j)      = 2·w_i·w_j/(w_i + w_j)·‖x_i − x_j‖²                  (two rows)
+//! d(A∪B, K)    = ((w_A+w_K)·d(A,K) + (w_B+w_K)·d(B,K) − w_K·d(A,B))
+//!                / (w_A+w_B+w_K)                                  (Lance–Williams)
+//!              = 2·w_{A∪B}·w_K/(w_{A∪B}+w_K)·‖μ_{A∪B} − μ_K‖²
+//! μ_{A∪B}      = μ_B + (μ_A − μ_B)·w_A/(w_A + w_B)
+//! ```
+//!
+//! (Lance and Williams 1967; Müllner 2011, *Modern hierarchical,
+//! agglomerative clustering algorithms*, arXiv:1109.2378, Table 1.)
+
+use crate::scalar::Scalar;
+
+/// Ward's dissimilarity of two rows of weights `wi` and `wj` at squared
+/// distance `d`: `2·wi·wj/(wi + wj)·d`, and exactly `d` for two unit weights.
+#[inline]
+pub(crate) fn weighted_dissimilarity<F: Scalar>(d: F, wi: F, wj: F) -> F {
+    if wi == F::one() && wj == F::one() {
+        d
+    } else {
+        d * (F::one() + F::one()) * wi * wj / (wi + wj)
+    }
+}
+
+/// The Lance–Williams Ward update `d(A∪B, K)` from `d(A, K)`, `d(B, K)`,
+/// `d(A, B)` and the weights, clamped at zero (rounding can push a tiny
+/// result below it).
+#[inline(always)]
+pub(crate) fn lance_williams<F: Scalar>(d_ak: F, d_bk: F, d_ab: F, wa: F, wb: F, wk: F) -> F {
+    let v = ((wa + wk) * d_ak + (wb + wk) * d_bk - wk * d_ab) / (wa + wb + wk);
+    if v > F::zero() {
+        v
+    } else {
+        F::zero()
+    }
+}
+
+/// Replaces `keep` (centroid of weight `w_keep`) by the centroid of the union
+/// with `gone` (weight `w_gone`): `μ_keep + (μ_gone − μ_keep)·w_gone/(w_gone +
+/// w_keep)`, a form that leaves equal centroids (duplicated rows) exactly
+/// equal, so their distances stay 0.
+#[inline]
+pub(crate) fn merge_centroid<F: Scalar>(keep: &mut [F], gone: &[F], w_gone: F, w_keep: F) {
+    let share = w_gone / (w_gone + w_keep);
+    for (k, &g) in keep.iter_mut().zip(gone) {
+        *k = *k + (g - *k) * share;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_dissimilarity_is_wards_factor() {
+        assert_eq!(weighted_dissimilarity(3.0_f64, 1.0, 1.0), 3.0);
+        // 2·2·3/(2+3) = 2.4
+        assert!((weighted_dissimilarity(1.0_f64, 2.0, 3.0) - 2.4).abs() < 1e-15);
+        assert_eq!(weighted_dissimilarity(5.0_f32, 1.0, 1.0), 5.0);
+        assert_eq!(weighted_dissimilarity(0.0_f64, 7.0, 0.5), 0.0);
+    }
+
+    #[test]
+    fn lance_williams_equals_the_centroid_form() {
+        // A = {0}, B = {2}, K = {5} on a line, unit rows: the merged cluster
+        // {0, 2} has centroid 1, so d = 2·2·1/3·(5 − 1)² = 64/3
+        let d = lance_williams(25.0_f64, 9.0, 4.0, 1.0, 1.0, 1.0);
+        assert!((d - 64.0 / 3.0).abs() < 1e-13);
+        let mut c = [2.0_f64];
+        merge_centroid(&mut c, &[0.0], 1.0, 1.0);
+        assert_eq!(c, [1.0]);
+        assert!((weighted_dissimilarity(16.0, 2.0, 1.0) - d).abs() < 1e-13);
+        // rounding below zero is clamped
+        assert_eq!(lance_williams(0.0_f64, 0.0, 1.0, 1.0, 1.0, 1.0), 0.0);
+    }
+}
