@@ -81,7 +81,7 @@ fn compare(
 fn main() -> Result<(), BoxError> {
     // a seeded catalogue (64-d unit vectors in 50 topics) and one user
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
-    let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng)?;
+    let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng);
     let source = InMemoryEmbeddings::with_row_ids(catalog.embeddings().to_owned())?;
     let day = 86_400;
     let batch_time = 1_700_000_000;
@@ -89,12 +89,11 @@ fn main() -> Result<(), BoxError> {
         .user(&UserConfig::default(), batch_time, &mut rng)?
         .actions;
     // the actions of the next day: a few clicks on one topic
-    let next_day = UserConfig {
-        interests: 1,
-        actions: 6,
-        window: day,
-        ..UserConfig::default()
-    };
+    let next_day = UserConfig::builder()
+        .interests(1)
+        .actions(6)
+        .window(day)
+        .build()?;
     let new_actions = catalog.user(&next_day, batch_time + day, &mut rng)?.actions;
 
     // 1. nightly batch: profile, then store it (serde; here a JSON string)

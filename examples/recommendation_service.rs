@@ -212,21 +212,15 @@ fn main() -> Result<(), BoxError> {
     let now = 1_700_000_000_i64; // the batch's clock, Unix seconds
 
     // 1. catalogue and users (synthetic: replace with your data)
-    let catalog = Catalog::<f32>::generate(
-        &CatalogConfig {
-            items: o.items,
-            ..CatalogConfig::default()
-        },
-        &mut rng,
-    )?;
+    let catalog_config = CatalogConfig::builder().items(o.items).build()?;
+    let catalog = Catalog::<f32>::generate(&catalog_config, &mut rng);
     let mut histories: Vec<Vec<Action<u64>>> = Vec::with_capacity(o.users);
     let mut later: Vec<Vec<Action<u64>>> = Vec::with_capacity(o.users);
-    let new_interest = UserConfig {
-        interests: 1,
-        actions: 5,
-        window: day,
-        ..UserConfig::default()
-    };
+    let new_interest = UserConfig::builder()
+        .interests(1)
+        .actions(5)
+        .window(day)
+        .build()?;
     for _ in 0..o.users {
         let history = catalog.user(&UserConfig::default(), now, &mut rng)?;
         let fresh = catalog.user(&new_interest, now + day, &mut rng)?;
