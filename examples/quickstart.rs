@@ -15,17 +15,23 @@
 //! its embeddings from), and the lists are blended round-robin, without the
 //! items the user already engaged with; each recommendation names the medoid
 //! that retrieved it.
+//!
+//! To run it on your own data, replace the synthetic catalogue by your item
+//! embeddings (`ExactIndex::new(ids, matrix, Metric::Cosine)`) and the
+//! synthetic user by the user's `Action`s; the rest is unchanged. The README
+//! walks through a store, online updates and HNSW.
 
 use std::collections::HashSet;
 
 use pinnersage::ann::{ExactIndex, Metric};
+use pinnersage::rand::rngs::Xoshiro256PlusPlus;
+use pinnersage::rand::SeedableRng;
 use pinnersage::retrieval::Recommender;
 use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
 use pinnersage::{PinnerSage, SECONDS_PER_DAY};
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::SeedableRng;
 
 fn main() -> Result<(), pinnersage::Error> {
+    // 1. data: a seeded synthetic catalogue and one user with known interests
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(42);
     let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng);
     let now = 1_700_000_000; // the caller's clock: Unix seconds
@@ -34,6 +40,8 @@ fn main() -> Result<(), pinnersage::Error> {
     // embeddings from it, and retrieval queries it
     let index = ExactIndex::with_row_ids(catalog.embeddings().to_owned(), Metric::Cosine)?;
 
+    // 2. the profile: Ward clusters of the user's items, a medoid and an
+    //    importance per cluster (the defaults are the paper's choices)
     let config = PinnerSage::default();
     let profile = config.profile(&user.actions, &index, now)?;
 
@@ -92,7 +100,8 @@ fn main() -> Result<(), pinnersage::Error> {
         history.used_actions, history.outside_window, history.unknown_actions
     );
 
-    // retrieval: sample up to 3 medoids by importance, query the index, blend
+    // 3. retrieval: sample up to 3 medoids by importance, query the index,
+    //    blend, and leave out what the user has already seen
     let seen: HashSet<usize> = user.actions.iter().map(|a| a.item).collect();
     let recommender = Recommender::builder().n(12).build()?;
     let recs = recommender.recommend(&profile, &index, &seen, &mut rng)?;
