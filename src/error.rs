@@ -133,9 +133,11 @@ pub enum Error {
 
     /// An action refers to an item the embedding source does not know, and the
     /// configuration asked for an error in that case.
-    #[error("action {index} refers to an item with no embedding")]
+    #[error("item {item} has no embedding (action {index})")]
     UnknownItem {
-        /// Index of the action in the input slice.
+        /// The item id, rendered with `Debug`.
+        item: String,
+        /// Index of the first action on it in the input slice.
         index: usize,
     },
 
@@ -166,11 +168,38 @@ pub enum Error {
         value: f64,
     },
 
-    /// A history window is zero or negative.
-    #[error("history window {value} is invalid: it must be > 0 (timestamp units)")]
+    /// A history window is shorter than one timestamp tick (0 included).
+    #[error("history window {window:?} is shorter than one tick of the timestamps ({unit}): it must cover at least one")]
     InvalidWindow {
-        /// The window given, in timestamp units.
-        value: i64,
+        /// The window given.
+        window: core::time::Duration,
+        /// The configured unit of the timestamps.
+        unit: crate::TimestampUnit,
+    },
+
+    /// A custom timestamp unit of 0 seconds per tick or 0 ticks per second.
+    #[error("timestamp unit {unit:?} is invalid: a custom unit must be > 0")]
+    InvalidTimestampUnit {
+        /// The unit given.
+        unit: crate::TimestampUnit,
+    },
+
+    /// A non-empty history whose every action is older than the window, so
+    /// nothing is left to profile. Often timestamps in another unit than the
+    /// configured one (milliseconds read as seconds look 1000 times older);
+    /// otherwise a user inactive for longer than the window.
+    #[error("all {actions} actions are outside the window of {window_ticks} ticks ({unit}): the newest, {newest}, is {} ticks before now = {now}; are the timestamps in {unit}?", i128::from(*now) - i128::from(*newest))]
+    NoActionsInWindow {
+        /// Number of actions given.
+        actions: usize,
+        /// The newest timestamp among them.
+        newest: i64,
+        /// The `now` passed by the caller.
+        now: i64,
+        /// The window in timestamp ticks.
+        window_ticks: u64,
+        /// The configured unit of the timestamps.
+        unit: crate::TimestampUnit,
     },
 
     /// A cap on the number of actions kept is zero.
@@ -187,8 +216,12 @@ pub enum Error {
 
     /// The embedding an [`EmbeddingSource`](crate::EmbeddingSource) returned for
     /// an action's item has the wrong length or contains NaN or infinity.
-    #[error("the embedding of the item of action {index} is invalid (wrong length or non-finite)")]
+    #[error(
+        "the embedding of item {item} (action {index}) is invalid: wrong length or non-finite"
+    )]
     InvalidEmbedding {
+        /// The item id, rendered with `Debug`.
+        item: String,
         /// Index (in the input slice) of the first action on that item.
         index: usize,
     },

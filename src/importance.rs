@@ -11,25 +11,25 @@
 //! in about 69 days. The rate carries its time unit ([`DecayRate`]), so the
 //! same number means the same thing whatever unit it was given in.
 //!
-//! Importances are computed and stored in `f64` whatever the embedding element
-//! type, so that rolling a profile forward in time
-//! ([`DecayRate::roll_forward`]) agrees with a recomputation to within a few
+//! Timestamps are in the configuration's [`TimestampUnit`]; [`Decay`] is the
+//! rate resolved to that unit (λ per tick) and is the one place a weight is
+//! computed. Importances are computed and stored in `f64` whatever the
+//! embedding element type, so that rolling a profile forward in time
+//! ([`Decay::roll_forward`]) agrees with a recomputation to within a few
 //! ulps.
 
 use crate::error::{Error, Result};
+use crate::history::{age, TimestampUnit};
 
-/// Seconds in a day: timestamps are Unix seconds by convention.
+/// Seconds in a day.
 pub const SECONDS_PER_DAY: i64 = 86_400;
 
-/// The unit a decay rate λ is expressed per, for timestamps in Unix seconds.
-///
-/// If your timestamps use another unit (milliseconds, say), express λ per
-/// timestamp unit and pass [`TimeUnit::Second`], which then reads "per
-/// timestamp unit".
+/// The unit a decay rate λ is expressed per (real time, whatever the unit of
+/// the timestamps: that one is [`TimestampUnit`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum TimeUnit {
-    /// One second (one timestamp unit).
+    /// One second.
     Second,
     /// 60 seconds.
     Minute,
@@ -64,8 +64,7 @@ impl TimeUnit {
 ///
 /// let rate = DecayRate::new(0.01, TimeUnit::Day)?;
 /// assert_eq!(rate, DecayRate::PAPER);
-/// // an action 100 days old weighs exp(−1)
-/// assert!((rate.weight(100 * 86_400) - (-1.0_f64).exp()).abs() < 1e-15);
+/// assert_eq!(rate.per_second(), 0.01 / 86_400.0);
 /// # Ok::<(), pinnersage::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,6 +82,7 @@ pub struct DecayRate {
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct RawDecayRate {
+    #[serde(with = "crate::profile::exact_float::scalar")]
     lambda: f64,
     unit: TimeUnit,
 }
@@ -153,40 +153,117 @@ impl DecayRate {
         self.unit
     }
 
-    /// λ per second (per timestamp unit).
+    /// λ per second.
     pub fn per_second(&self) -> f64 {
         self.lambda / self.unit.seconds() as f64
     }
+}
 
-    /// The weight `exp(−λ·age)` of an action `age` seconds old.
-    ///
-    /// Ages are differences of `i64` timestamps and are converted to `f64`
-    /// exactly up to 2⁵³ seconds.
-    pub fn weight(&self, age: i64) -> f64 {
-        (-self.per_second() * age as f64).exp()
+/// A decay rate resolved to the timestamp unit: λ per tick. **The one place
+/// the crate computes a decay weight** (batch profiles, online updates and
+/// [`importance`] all call it).
+///
+/// Built from a [`DecayRate`] and the [`TimestampUnit`] of the actions
+/// ([`Decay::new`]), once, by
+/// [`PinnerSageBuilder::build`](crate::PinnerSageBuilder::build)
+/// ([`PinnerSage::time_decay`](crate::PinnerSage::time_decay)).
+///
+/// ```
+/// use pinnersage::importance::Decay;
+/// use pinnersage::{DecayRate, TimestampUnit};
+///
+/// let day_ms = 86_400_000;
+/// let decay = Decay::new(DecayRate::PAPER, TimestampUnit::Milliseconds);
+/// // an action 100 days old weighs exp(−1)
+/// assert!((decay.weight_at(0, 100 * day_ms)? - (-1.0_f64).exp()).abs() < 1e-15);
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decay {
+    per_tick: f64,
+}
+
+impl Decay {
+    /// `rate` for timestamps in `unit`: λ per tick = λ per second × seconds
+    /// per tick.
+    pub fn new(rate: DecayRate, unit: TimestampUnit) -> Self {
+        Decay {
+            per_tick: rate.per_second() * unit.seconds_per_tick(),
+        }
     }
 
-    /// The weight of an action at `timestamp` seen from `now`, computing the
-    /// age without overflow.
-    pub fn weight_at(&self, timestamp: i64, now: i64) -> f64 {
-        let age = i128::from(now) - i128::from(timestamp);
-        (-self.per_second() * age as f64).exp()
+    /// λ per timestamp tick.
+    pub fn per_tick(&self) -> f64 {
+        self.per_tick
+    }
+
+    /// The weight `exp(−λ·age)` of an action `age` ticks old: in `(0, 1]`
+    /// (or 0 after underflow), never NaN.
+    ///
+    /// Ages are converted to `f64` exactly up to 2⁵³ ticks.
+    pub fn weight(&self, age: u64) -> f64 {
+        if age == 0 {
+            // also for a per-tick rate that overflowed to ∞ (λ near f64::MAX
+            // and long ticks), where ∞·0 would be NaN
+            return 1.0;
+        }
+        (-self.per_tick * age as f64).exp()
+    }
+
+    /// The weight of an action at `timestamp` seen from `now`, the age
+    /// computed without overflow.
+    ///
+    /// # Errors
+    /// [`Error::ActionInFuture`] (index 0) if `timestamp > now`: its weight
+    /// would exceed 1 and could overflow to ∞.
+    pub fn weight_at(&self, timestamp: i64, now: i64) -> Result<f64> {
+        match u64::try_from(age(timestamp, now)) {
+            Ok(a) => Ok(self.weight(a)),
+            Err(_) => Err(Error::ActionInFuture {
+                index: 0,
+                timestamp,
+                now,
+            }),
+        }
     }
 
     /// An importance computed at `from`, as seen from `to`:
     /// `importance · exp(−λ·(to − from))`.
     ///
     /// Exponential decay is multiplicative, so this equals recomputing the sum
-    /// at `to` up to rounding (a few ulps).
-    pub fn roll_forward(&self, importance: f64, from: i64, to: i64) -> f64 {
-        importance * self.weight_at(from, to)
+    /// at `to` up to rounding (a few ulps): this is how an
+    /// [online update](crate::UserProfile::update) moves a stored profile in
+    /// time without its history.
+    ///
+    /// # Errors
+    /// [`Error::NowBeforeProfile`] if `to < from`.
+    pub fn roll_forward(&self, importance: f64, from: i64, to: i64) -> Result<f64> {
+        match u64::try_from(age(from, to)) {
+            Ok(a) => Ok(importance * self.weight(a)),
+            Err(_) => Err(Error::NowBeforeProfile {
+                now: to,
+                as_of: from,
+            }),
+        }
+    }
+}
+
+impl From<DecayRate> for Decay {
+    /// `rate` for timestamps in seconds ([`TimestampUnit::Seconds`]).
+    fn from(rate: DecayRate) -> Self {
+        Decay::new(rate, TimestampUnit::Seconds)
     }
 }
 
 /// `Σ_i exp(−λ·(now − T_i))` over `timestamps`, summed in iteration order.
 ///
-/// Timestamps later than `now` count with weight > 1; the profile refuses them
-/// before calling this.
+/// The importance of a cluster whose actions happened at `timestamps`
+/// (Pal et al. 2020, §3.3). A profile sums the same weights
+/// ([`Decay::weight_at`]) per item and per cluster in a canonical order.
+///
+/// # Errors
+/// [`Error::ActionInFuture`] naming the first timestamp later than `now`
+/// (its position in `timestamps`): its weight would exceed 1.
 ///
 /// # Complexity
 /// O(n) time, O(1) space.
@@ -198,11 +275,24 @@ impl DecayRate {
 ///
 /// let day = 86_400;
 /// let now = 100 * day;
-/// let i = importance([now, now - 50 * day], now, DecayRate::PAPER);
+/// let i = importance([now, now - 50 * day], now, DecayRate::PAPER.into())?;
 /// assert!((i - (1.0 + (-0.5_f64).exp())).abs() < 1e-15);
+/// # Ok::<(), pinnersage::Error>(())
 /// ```
-pub fn importance(timestamps: impl IntoIterator<Item = i64>, now: i64, rate: DecayRate) -> f64 {
-    timestamps.into_iter().map(|t| rate.weight_at(t, now)).sum()
+pub fn importance(
+    timestamps: impl IntoIterator<Item = i64>,
+    now: i64,
+    decay: Decay,
+) -> Result<f64> {
+    let mut sum = 0.0;
+    for (index, t) in timestamps.into_iter().enumerate() {
+        sum += decay.weight_at(t, now).map_err(|_| Error::ActionInFuture {
+            index,
+            timestamp: t,
+            now,
+        })?;
+    }
+    Ok(sum)
 }
 
 #[cfg(test)]
@@ -214,7 +304,14 @@ mod tests {
     fn units_agree() {
         let day = DecayRate::new(0.01, TimeUnit::Day).unwrap();
         let hour = DecayRate::new(0.01 / 24.0, TimeUnit::Hour).unwrap();
-        for age in [0, 1, 3_600, SECONDS_PER_DAY, 90 * SECONDS_PER_DAY] {
+        let (day, hour) = (Decay::from(day), Decay::from(hour));
+        for age in [
+            0,
+            1,
+            3_600,
+            SECONDS_PER_DAY as u64,
+            90 * SECONDS_PER_DAY as u64,
+        ] {
             let (a, b) = (day.weight(age), hour.weight(age));
             assert!((a - b).abs() <= 4.0 * f64::EPSILON * a, "{age}: {a} vs {b}");
         }
@@ -228,20 +325,78 @@ mod tests {
 
     #[test]
     fn no_decay_counts_actions() {
-        assert_eq!(importance([0, 5, -1_000_000, 7], 10, DecayRate::NONE), 4.0);
+        assert_eq!(
+            importance([0, 5, -1_000_000, 7], 10, DecayRate::NONE.into()),
+            Ok(4.0)
+        );
     }
 
     #[test]
     fn half_life_of_the_paper_rate() {
-        let half_life = (2.0_f64.ln() / 0.01 * SECONDS_PER_DAY as f64).round() as i64;
-        assert!((DecayRate::PAPER.weight(half_life) - 0.5).abs() < 1e-6);
+        let half_life = (2.0_f64.ln() / 0.01 * SECONDS_PER_DAY as f64).round() as u64;
+        assert!((Decay::from(DecayRate::PAPER).weight(half_life) - 0.5).abs() < 1e-6);
     }
 
     #[test]
     fn extreme_timestamps_do_not_overflow() {
-        let w = DecayRate::PAPER.weight_at(i64::MIN, i64::MAX);
-        assert_eq!(w, 0.0);
-        assert_eq!(DecayRate::NONE.weight_at(i64::MIN, i64::MAX), 1.0);
+        let paper = Decay::from(DecayRate::PAPER);
+        assert_eq!(paper.weight_at(i64::MIN, i64::MAX), Ok(0.0));
+        assert_eq!(
+            Decay::from(DecayRate::NONE).weight_at(i64::MIN, i64::MAX),
+            Ok(1.0)
+        );
+        assert_eq!(paper.roll_forward(3.0, i64::MIN, i64::MAX), Ok(0.0));
+        let ms = Decay::new(DecayRate::PAPER, TimestampUnit::Milliseconds);
+        assert_eq!(ms.weight(u64::MAX), 0.0);
+    }
+
+    #[test]
+    fn an_overflowing_rate_gives_no_nan() {
+        let rate = DecayRate::new(f64::MAX, TimeUnit::Second).unwrap();
+        let decay = Decay::new(rate, TimestampUnit::SecondsPerUnit(u64::MAX));
+        assert_eq!(decay.per_tick(), f64::INFINITY);
+        assert_eq!(decay.weight(0), 1.0);
+        assert_eq!(decay.weight(1), 0.0);
+        assert_eq!(importance([5, 5, 4], 5, decay), Ok(2.0));
+    }
+
+    #[test]
+    fn units_of_timestamps_agree() {
+        let s = Decay::new(DecayRate::PAPER, TimestampUnit::Seconds);
+        let ms = Decay::new(DecayRate::PAPER, TimestampUnit::Milliseconds);
+        let days = Decay::new(DecayRate::PAPER, TimestampUnit::SecondsPerUnit(86_400));
+        let a = s.weight(50 * 86_400);
+        assert!((ms.weight(50 * 86_400_000) - a).abs() <= 4.0 * f64::EPSILON * a);
+        assert!((days.weight(50) - a).abs() <= 4.0 * f64::EPSILON * a);
+    }
+
+    #[test]
+    fn future_timestamps_are_errors() {
+        let decay = Decay::from(DecayRate::PAPER);
+        assert_eq!(
+            importance([1, 2, 12, 13], 10, decay),
+            Err(Error::ActionInFuture {
+                index: 2,
+                timestamp: 12,
+                now: 10
+            })
+        );
+        assert_eq!(
+            decay.weight_at(i64::MAX, i64::MIN),
+            Err(Error::ActionInFuture {
+                index: 0,
+                timestamp: i64::MAX,
+                now: i64::MIN
+            })
+        );
+    }
+
+    #[test]
+    fn error_roll_backward() {
+        assert_eq!(
+            Decay::from(DecayRate::PAPER).roll_forward(1.0, 10, 9),
+            Err(Error::NowBeforeProfile { now: 9, as_of: 10 })
+        );
     }
 
     #[test]
@@ -274,11 +429,12 @@ mod tests {
             let rate = DecayRate::per_day(lambda).unwrap();
             let now = 100 * SECONDS_PER_DAY;
             let direct: f64 = ts.iter().map(|&t| (-(lambda / 86_400.0) * (now - t) as f64).exp()).sum();
-            let i = importance(ts.iter().copied(), now, rate);
+            let decay = Decay::from(rate);
+            let i = importance(ts.iter().copied(), now, decay).unwrap();
             prop_assert!((i - direct).abs() <= (ts.len() as f64 + 2.0) * f64::EPSILON * direct);
             let later = now + extra;
-            let rolled = rate.roll_forward(i, now, later);
-            let recomputed = importance(ts.iter().copied(), later, rate);
+            let rolled = decay.roll_forward(i, now, later).unwrap();
+            let recomputed = importance(ts.iter().copied(), later, decay).unwrap();
             let x = rate.per_second() * (later - ts.iter().copied().min().unwrap()) as f64;
             let tol = (ts.len() as f64 + 4.0) * (1.0 + x) * f64::EPSILON * recomputed;
             prop_assert!((rolled - recomputed).abs() <= tol, "{rolled} vs {recomputed}");

@@ -117,10 +117,10 @@ pub mod ward;
 
 pub use embedding::{EmbeddingSource, InMemoryEmbeddings};
 pub use error::{Error, ProfileFault, Result};
-pub use history::Action;
+pub use history::{Action, TimestampUnit};
 pub use importance::{DecayRate, TimeUnit, SECONDS_PER_DAY};
 pub use profile::{
-    CutRule, InterestCluster, Member, PinnerSage, PinnerSageBuilder, Skipped, UnknownItems,
+    CutRule, HistorySummary, InterestCluster, Member, PinnerSage, PinnerSageBuilder, UnknownItems,
     UserProfile, DEFAULT_ALPHA, DEFAULT_WINDOW,
 };
 pub use scalar::Scalar;

@@ -11,6 +11,14 @@
 //! `μ` the weighted centroid, and the second term does not depend on `m`, the
 //! medoid is exactly the member nearest the weighted centroid. That costs
 //! O(|C|·d) instead of the O(|C|²·d) of the definition.
+//!
+//! **The tie rule.** Candidates at exactly the same computed distance from the
+//! centroid (duplicated embeddings, symmetric configurations) go to the
+//! **smallest key**: the smallest item id in a profile, the lowest row index
+//! in [`medoid`]. It is one rule for every caller — a batch profile, an online
+//! update choosing among stored medoids and joining items, and this function —
+//! and it needs nothing but the ids, so it does not depend on input order or
+//! on what a stored profile keeps.
 
 use ndarray::{ArrayView1, ArrayView2};
 
@@ -24,9 +32,9 @@ use crate::scalar::Scalar;
 /// [module docs](self). Arithmetic is in `f64` whatever `F` is.
 ///
 /// **Ties** (rows at exactly the same computed distance from the centroid, for
-/// instance duplicated rows) go to the lowest row index. The profile
-/// ([`PinnerSage::profile`](crate::PinnerSage::profile)) breaks ties its own
-/// documented way.
+/// instance duplicated rows) go to the lowest row index: the crate's one tie
+/// rule (see the [module docs](self)), which profiles apply with item ids as
+/// keys.
 ///
 /// # Arguments
 /// * `x` — an `n × d` matrix, `n ≥ 1`, `d ≥ 1`, finite values;
@@ -68,39 +76,37 @@ pub fn medoid<F: Scalar>(
             .map(Scalar::to_f64_lossless)
             .collect(),
     };
-    let rows: Vec<usize> = (0..n).collect();
-    let scores = centroid_scores(x, &w, &rows).scores;
-    Ok(argmin_first(&scores))
-}
-
-/// The weighted centroid of some rows and each row's squared distance to it.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct CentroidScores {
-    /// `μ = Σ w_j x_j / Σ w_j`, in `f64`.
-    pub centroid: Vec<f64>,
-    /// `‖x_m − μ‖²` for each listed row, in the order of `rows`.
-    pub scores: Vec<f64>,
-}
-
-/// Centroid of `x[rows]` with weights `weights[rows]`, and the squared distance
-/// of each of those rows to it. `rows` must be non-empty, weights positive.
-///
-/// O(|rows|·d) time.
-pub(crate) fn centroid_scores<F: Scalar>(
-    x: ArrayView2<'_, F>,
-    weights: &[f64],
-    rows: &[usize],
-) -> CentroidScores {
     let mut acc = WeightedCentroid::new(x.ncols());
-    for &r in rows {
-        acc.add(weights[r], x.row(r));
+    for (r, &wr) in w.iter().enumerate() {
+        acc.add(wr, x.row(r));
     }
     let (centroid, _) = acc.finish();
-    let scores = rows
-        .iter()
-        .map(|&r| squared_distance(x.row(r), &centroid))
-        .collect();
-    CentroidScores { centroid, scores }
+    // rows are their own keys: ties go to the lowest index
+    Ok(nearest_to(&centroid, x.rows().into_iter().enumerate()).unwrap_or(0))
+}
+
+/// The position (in iteration order) of the candidate nearest `centroid`,
+/// `None` if there is none: **the crate's one medoid rule**. Each candidate is
+/// a key and an embedding; ties in `‖x − μ‖²` (computed in `f64`) go to the
+/// smallest key. Profiles pass item ids as keys, [`medoid`] row indices.
+///
+/// O(candidates·d) time.
+pub(crate) fn nearest_to<'a, K: Ord, F: Scalar>(
+    centroid: &[f64],
+    candidates: impl IntoIterator<Item = (K, ArrayView1<'a, F>)>,
+) -> Option<usize> {
+    let mut best: Option<(usize, f64, K)> = None;
+    for (pos, (key, x)) in candidates.into_iter().enumerate() {
+        let s = squared_distance(x, centroid);
+        let better = match &best {
+            None => true,
+            Some((_, bs, bk)) => s < *bs || (s == *bs && key < *bk),
+        };
+        if better {
+            best = Some((pos, s, key));
+        }
+    }
+    best.map(|(pos, _, _)| pos)
 }
 
 /// The weighted centroid `Σ w·x / Σ w` of points added one by one, summed in
@@ -138,8 +144,9 @@ impl WeightedCentroid {
     }
 }
 
-/// `‖a − b‖²` in `f64`.
-pub(crate) fn squared_distance<F: Scalar>(a: ArrayView1<'_, F>, b: &[f64]) -> f64 {
+/// `‖a − b‖²` in `f64` (the medoid score; Ward's `F`-typed kernel is
+/// `ward::kernels::squared_distance`).
+fn squared_distance<F: Scalar>(a: ArrayView1<'_, F>, b: &[f64]) -> f64 {
     a.iter()
         .zip(b)
         .map(|(x, y)| {
@@ -147,17 +154,6 @@ pub(crate) fn squared_distance<F: Scalar>(a: ArrayView1<'_, F>, b: &[f64]) -> f6
             t * t
         })
         .sum()
-}
-
-/// Index of the first minimum (scores are finite).
-fn argmin_first(scores: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, &s) in scores.iter().enumerate().skip(1) {
-        if s < scores[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 #[cfg(test)]
@@ -194,6 +190,22 @@ mod tests {
         assert_eq!(medoid(x.view(), None).unwrap(), 0);
         let x = array![[5.0_f64, 1.0], [0.0, 0.0], [0.0, 0.0], [-5.0, -1.0]];
         assert_eq!(medoid(x.view(), None).unwrap(), 1);
+    }
+
+    #[test]
+    fn ties_go_to_the_smallest_key_whatever_the_order() {
+        let x = array![[-1.0_f64], [1.0], [3.0]];
+        let centroid = [0.0];
+        let rows = || x.rows().into_iter();
+        // keys in reverse: the tie between rows 0 and 1 goes to the smaller key
+        let keys = ["c", "b", "a"];
+        assert_eq!(nearest_to(&centroid, keys.iter().zip(rows())), Some(1));
+        let keys = ["a", "b", "c"];
+        assert_eq!(nearest_to(&centroid, keys.iter().zip(rows())), Some(0));
+        // a strictly nearer candidate wins whatever its key
+        assert_eq!(nearest_to(&[2.9], keys.iter().zip(rows())), Some(2));
+        let none = std::iter::empty::<(u8, ArrayView1<'_, f64>)>();
+        assert_eq!(nearest_to(&centroid, none), None);
     }
 
     #[test]

@@ -3,14 +3,13 @@
 mod profile_support;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use ndarray::ArrayView1;
-use num_traits::Float;
 use pinnersage::synthetic::UserConfig;
-use pinnersage::Scalar;
 use pinnersage::{
     Action, CutRule, DecayRate, EmbeddingSource, Error, InMemoryEmbeddings, PinnerSage, TimeUnit,
-    UnknownItems,
+    TimestampUnit, UnknownItems,
 };
 use profile_support::*;
 use proptest::prelude::*;
@@ -45,7 +44,7 @@ fn config() -> impl Strategy<Value = PinnerSage> {
     (
         0.0f64..6.0,
         0.0f64..0.1,
-        proptest::option::of(1i64..120 * DAY),
+        proptest::option::of(1u64..120 * DAY as u64),
         proptest::option::of(1usize..50),
         proptest::option::of(1usize..6),
         any::<bool>(),
@@ -54,7 +53,7 @@ fn config() -> impl Strategy<Value = PinnerSage> {
             let b = PinnerSage::builder()
                 .alpha(alpha)
                 .lambda(lambda, TimeUnit::Day)
-                .window(window)
+                .window(window.map(Duration::from_secs))
                 .max_history(cap)
                 .max_clusters(max_clusters);
             let b = if use_k {
@@ -77,7 +76,11 @@ fn expected_selection(
     let in_window: Vec<Action<u32>> = actions
         .iter()
         .copied()
-        .filter(|a| config.window().is_none_or(|w| NOW - a.timestamp <= w))
+        .filter(|a| {
+            config
+                .window_ticks()
+                .is_none_or(|w| (NOW - a.timestamp) as u64 <= w)
+        })
         .collect();
     let mut kept: Vec<Action<u32>> = in_window
         .iter()
@@ -94,10 +97,10 @@ fn expected_selection(
 
 /// Clusters partition the known items among the kept actions, with the right
 /// action counts; the window, unknown items and cap select exactly the right
-/// actions; importance is the direct sum (and `importance()` its rounding to
-/// `F`); medoids minimise the weighted sum of squared distances; clusters are
-/// sorted by importance; `max_clusters` drops the least important clusters
-/// and counts them.
+/// actions (a non-empty history with nothing in the window is an error);
+/// importance is the direct sum; medoids minimise the weighted sum of squared
+/// distances; clusters are sorted by importance; `max_clusters` drops the
+/// least important clusters and counts them.
 fn check_invariants<S>(
     config: &PinnerSage,
     actions: &[Action<u32>],
@@ -107,9 +110,19 @@ fn check_invariants<S>(
 where
     S: EmbeddingSource<Id = u32>,
 {
-    let profile = config.profile(actions, source, NOW).unwrap();
     let (in_window, known_count, known) = expected_selection(config, actions, n);
-    let skipped = profile.skipped();
+    if in_window == 0 && !actions.is_empty() {
+        let result = config.profile(actions, source, NOW);
+        prop_assert!(
+            matches!(result, Err(Error::NoActionsInWindow { actions: a, .. }) if a == actions.len()),
+            "{:?}",
+            result
+        );
+        return Ok(());
+    }
+    let profile = config.profile(actions, source, NOW).unwrap();
+    let skipped = profile.history();
+    prop_assert_eq!(skipped.actions, actions.len());
     prop_assert_eq!(skipped.outside_window, actions.len() - in_window);
     prop_assert_eq!(skipped.unknown_actions, in_window - known_count);
     prop_assert_eq!(skipped.over_cap, known_count - known.len());
@@ -157,18 +170,14 @@ where
     }
 
     let per_second = config.decay().per_second();
-    let eps = S::Elem::epsilon().to_f64_lossless();
     for (rank, c) in profile.clusters().iter().enumerate() {
         // importance: the direct sum over every kept action of the cluster
         let direct = direct_importance(c, &known, per_second, NOW);
         let x = per_second * 120.0 * DAY as f64;
         let tol = (c.action_count() as f64 + 2.0) * (1.0 + x) * f64::EPSILON * direct;
-        prop_assert!((c.importance_f64() - direct).abs() <= tol);
-        // rounded to nearest in F
-        let rounded = c.importance().to_f64_lossless();
-        prop_assert!((rounded - direct).abs() <= eps / 2.0 * (direct + tol) + tol);
+        prop_assert!((c.importance() - direct).abs() <= tol);
         if rank > 0 {
-            prop_assert!(profile.clusters()[rank - 1].importance_f64() >= c.importance_f64());
+            prop_assert!(profile.clusters()[rank - 1].importance() >= c.importance());
         }
         // the medoid is a member and minimises the weighted objective
         prop_assert!(c.contains(c.medoid()));
@@ -219,14 +228,15 @@ proptest! {
         let fix = |v: Vec<Action<u32>>| -> Vec<Action<u32>> {
             v.into_iter().map(|a| Action::new(a.item % (n as u32 + 3), a.timestamp)).collect()
         };
+        // (results: the same profile, or the same error)
         let source = source_from(values.clone(), 3);
-        let a = config.profile(&fix(actions.clone()), &source, NOW).unwrap();
-        let b = config.profile(&fix(shuffled.clone()), &source, NOW).unwrap();
+        let a = config.profile(&fix(actions.clone()), &source, NOW);
+        let b = config.profile(&fix(shuffled.clone()), &source, NOW);
         prop_assert_eq!(a, b);
         // and in f32
         let source = source_from_f32(values, 3);
-        let a = config.profile(&fix(actions), &source, NOW).unwrap();
-        let b = config.profile(&fix(shuffled), &source, NOW).unwrap();
+        let a = config.profile(&fix(actions), &source, NOW);
+        let b = config.profile(&fix(shuffled), &source, NOW);
         prop_assert_eq!(a, b);
     }
 }
@@ -283,7 +293,7 @@ fn only_unknown_items_gives_empty_profile() {
         .profile(&actions, &source, NOW)
         .unwrap();
     assert!(profile.is_empty());
-    let s = profile.skipped();
+    let s = profile.history();
     assert_eq!(
         (s.unknown_actions, s.unknown_items, s.used_actions),
         (3, 2, 0)
@@ -323,16 +333,19 @@ fn repeated_items_weigh_the_medoid() {
 }
 
 #[test]
-fn medoid_ties_go_to_the_most_recent_then_smallest_id() {
-    // items 0 and 1 are symmetric about the centroid
+fn medoid_ties_go_to_the_smallest_id() {
+    // items 0 and 1 are symmetric about the centroid: whatever the times and
+    // the order, the smaller id (the rule of `medoid`, used by updates too)
     let source = source_from(vec![-1.0, 1.0], 1);
     let config = PinnerSage::builder().alpha(100.0).build().unwrap();
-    let recent_1 = [Action::new(0, NOW - 10), Action::new(1, NOW)];
-    let p = config.profile(&recent_1, &source, NOW).unwrap();
-    assert_eq!(*p.clusters()[0].medoid(), 1);
-    let same_time = [Action::new(1, NOW), Action::new(0, NOW)];
-    let p = config.profile(&same_time, &source, NOW).unwrap();
-    assert_eq!(*p.clusters()[0].medoid(), 0);
+    for actions in [
+        [Action::new(0, NOW - 10), Action::new(1, NOW)],
+        [Action::new(1, NOW), Action::new(0, NOW - 10)],
+        [Action::new(1, NOW - 10), Action::new(0, NOW)],
+    ] {
+        let p = config.profile(&actions, &source, NOW).unwrap();
+        assert_eq!(*p.clusters()[0].medoid(), 0);
+    }
 }
 
 #[test]
@@ -351,7 +364,7 @@ fn no_decay_importance_counts_actions() {
         Action::new(0, 7),
     ];
     let p = config.profile(&actions, &source, NOW).unwrap();
-    let imp: Vec<f64> = p.clusters().iter().map(|c| c.importance_f64()).collect();
+    let imp: Vec<f64> = p.clusters().iter().map(|c| c.importance()).collect();
     assert_eq!(imp, vec![3.0, 1.0]);
 }
 
@@ -360,13 +373,13 @@ fn unknown_items_outside_the_window_are_not_looked_up() {
     let source = source_from(vec![0.0], 1);
     let config = PinnerSage::builder()
         .unknown_items(UnknownItems::Error)
-        .window(Some(DAY))
+        .window_days(1)
         .build()
         .unwrap();
     let actions = [Action::new(5, NOW - 2 * DAY), Action::new(0, NOW)];
     let p = config.profile(&actions, &source, NOW).unwrap();
     assert_eq!(p.len(), 1);
-    assert_eq!(p.skipped().outside_window, 1);
+    assert_eq!(p.history().outside_window, 1);
 }
 
 // ---- one test per error rule ----
@@ -405,7 +418,10 @@ fn error_unknown_item() {
     ];
     assert_eq!(
         config.profile(&actions, &source, NOW),
-        Err(Error::UnknownItem { index: 1 })
+        Err(Error::UnknownItem {
+            item: "9".into(),
+            index: 1
+        })
     );
 }
 
@@ -448,7 +464,10 @@ fn error_invalid_embedding() {
     ];
     assert_eq!(
         PinnerSage::default().profile(&actions, &wrong_length, NOW),
-        Err(Error::InvalidEmbedding { index: 1 })
+        Err(Error::InvalidEmbedding {
+            item: "1".into(),
+            index: 1
+        })
     );
     let nan = Faulty {
         dim: 2,
@@ -457,7 +476,10 @@ fn error_invalid_embedding() {
     };
     assert_eq!(
         PinnerSage::default().profile(&actions, &nan, NOW),
-        Err(Error::InvalidEmbedding { index: 0 })
+        Err(Error::InvalidEmbedding {
+            item: "0".into(),
+            index: 0
+        })
     );
 }
 
@@ -484,7 +506,7 @@ fn window_boundary_is_inclusive_and_cap_keeps_the_most_recent() {
     let source = source_from(vec![0.0, 1.0, 2.0], 1);
     let config = PinnerSage::builder()
         .alpha(100.0)
-        .window(Some(10))
+        .window(Some(Duration::from_secs(10)))
         .max_history(Some(2))
         .build()
         .unwrap();
@@ -495,7 +517,7 @@ fn window_boundary_is_inclusive_and_cap_keeps_the_most_recent() {
         Action::new(1, NOW - 3),
     ];
     let p = config.profile(&actions, &source, NOW).unwrap();
-    let s = p.skipped();
+    let s = p.history();
     assert_eq!((s.outside_window, s.over_cap, s.used_actions), (1, 1, 2));
     assert_eq!(partition(&p), vec![vec![1, 2]]);
     // with a cap of 1 the tie at NOW − 3 goes to the smaller item id
@@ -515,7 +537,7 @@ fn window_boundary_is_inclusive_and_cap_keeps_the_most_recent() {
         .unwrap()
         .profile(&actions, &source, NOW)
         .unwrap();
-    assert_eq!(p.skipped().used_actions, 3);
+    assert_eq!(p.history().used_actions, 3);
 }
 
 #[cfg(feature = "parallel")]
@@ -569,7 +591,7 @@ fn history_cap_counts_known_actions_only() {
     let actions = [Action::new(9, NOW), Action::new(0, NOW - 1)];
     let p = config.profile(&actions, &source, NOW).unwrap();
     assert_eq!(partition(&p), vec![vec![0]]);
-    let s = p.skipped();
+    let s = p.history();
     assert_eq!((s.unknown_actions, s.over_cap, s.used_actions), (1, 0, 1));
 }
 
@@ -590,7 +612,7 @@ fn ranking_ties_go_to_the_most_recent_then_the_smallest_medoid() {
     ];
     let p = config.profile(&actions, &source, NOW).unwrap();
     let order: Vec<u32> = p.clusters().iter().map(|c| *c.medoid()).collect();
-    assert!(p.clusters().iter().all(|c| c.importance_f64() == 1.0));
+    assert!(p.clusters().iter().all(|c| c.importance() == 1.0));
     // most recent first (2), then 0 and 3 at NOW − 5 by id, then 1
     assert_eq!(order, vec![2, 0, 3, 1]);
 }
@@ -611,4 +633,220 @@ fn error_zero_dimension_source() {
         .profile(&[] as &[Action<usize>], &empty, NOW)
         .unwrap();
     assert!(p.is_empty());
+}
+
+// ---- timestamps in another unit (the trap of milliseconds read as seconds) ----
+
+/// Actions 1 to 80 days old on a seeded user's items, in seconds.
+fn aged_actions() -> (InMemoryEmbeddings<usize, f64>, Vec<Action<usize>>) {
+    let (_, source, user) = synthetic(3, 0.5, &UserConfig::default());
+    let actions = user
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(k, a)| Action::new(a.item, NOW - DAY - (k as i64 * 7_919) % (79 * DAY)))
+        .collect();
+    (source, actions)
+}
+
+#[test]
+fn millisecond_timestamps_with_the_unit_give_the_same_clusters() {
+    let (source, actions) = aged_actions();
+    let seconds = PinnerSage::default()
+        .profile(&actions, &source, NOW)
+        .unwrap();
+    assert!(seconds.len() > 1);
+    let ms: Vec<Action<usize>> = actions
+        .iter()
+        .map(|a| (a.item, a.timestamp * 1_000).into())
+        .collect();
+    let config = PinnerSage::builder()
+        .timestamps(TimestampUnit::Milliseconds)
+        .build()
+        .unwrap();
+    let p = config.profile(&ms, &source, NOW * 1_000).unwrap();
+    assert_eq!(partition(&p), partition(&seconds));
+    assert_eq!(p.history(), seconds.history());
+    for (a, b) in p.clusters().iter().zip(seconds.clusters()) {
+        assert_eq!(a.medoid(), b.medoid());
+        assert_eq!(a.last_action(), b.last_action() * 1_000);
+        let tol = 1e-12 * b.importance();
+        assert!((a.importance() - b.importance()).abs() <= tol);
+    }
+    // a custom unit: timestamps in minutes
+    let minutes: Vec<Action<usize>> = actions
+        .iter()
+        .map(|a| Action::new(a.item, a.timestamp.div_euclid(60)))
+        .collect();
+    let config = PinnerSage::builder()
+        .timestamps(TimestampUnit::SecondsPerUnit(60))
+        .build()
+        .unwrap();
+    let p = config
+        .profile(&minutes, &source, NOW.div_euclid(60))
+        .unwrap();
+    assert_eq!(partition(&p), partition(&seconds));
+}
+
+#[test]
+fn error_no_actions_in_window() {
+    // milliseconds read as seconds: every action looks 1000 times older
+    let (source, actions) = aged_actions();
+    let ms: Vec<Action<usize>> = actions
+        .iter()
+        .map(|a| Action::new(a.item, a.timestamp * 1_000))
+        .collect();
+    let newest = ms.iter().map(|a| a.timestamp).max().unwrap();
+    let expected = Error::NoActionsInWindow {
+        actions: ms.len(),
+        newest,
+        now: NOW * 1_000,
+        window_ticks: 90 * DAY as u64,
+        unit: TimestampUnit::Seconds,
+    };
+    let result = PinnerSage::default().profile(&ms, &source, NOW * 1_000);
+    assert_eq!(result, Err(expected.clone()));
+    assert!(expected
+        .to_string()
+        .contains("are the timestamps in seconds?"));
+    // an update whose new actions are all outside the window fails too,
+    // leaving the profile unchanged
+    let mut p = PinnerSage::default()
+        .profile(&actions, &source, NOW)
+        .unwrap();
+    let before = p.clone();
+    let stale = [Action::new(actions[0].item, NOW + DAY - 91 * DAY)];
+    assert!(matches!(
+        p.update(&stale, &source, NOW + DAY),
+        Err(Error::NoActionsInWindow { actions: 1, .. })
+    ));
+    assert_eq!(p, before);
+    // no window, or an empty history: no error
+    let all = PinnerSage::builder().window(None).build().unwrap();
+    assert!(all.profile(&ms, &source, NOW * 1_000).is_ok());
+    assert!(PinnerSage::default()
+        .profile(&[], &source, NOW)
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn extreme_timestamps_do_not_overflow() {
+    let source = source_from(vec![0.0, 1.0], 1);
+    let config = PinnerSage::builder()
+        .timestamps(TimestampUnit::Nanoseconds)
+        .window(None)
+        .build()
+        .unwrap();
+    let actions = [Action::new(0, i64::MIN), Action::new(1, i64::MAX)];
+    let p = config.profile(&actions, &source, i64::MAX).unwrap();
+    assert!(p.clusters().iter().all(|c| c.importance().is_finite()));
+    let windowed = PinnerSage::default()
+        .profile(&actions, &source, i64::MAX)
+        .unwrap();
+    assert_eq!(windowed.history().outside_window, 1);
+}
+
+// ---- the default α and single actions (see DEFAULT_ALPHA) ----
+
+#[test]
+fn at_the_default_alpha_a_new_interest_needs_two_actions() {
+    // antipodal unit vectors: 3 actions on item 0, k on item 1
+    let source = source_from(vec![1.0, 0.0, -1.0, 0.0], 2);
+    let profile = |k: usize| {
+        let mut actions = vec![Action::new(0u32, NOW); 3];
+        actions.extend(std::iter::repeat_n(Action::new(1, NOW), k));
+        PinnerSage::default()
+            .profile(&actions, &source, NOW)
+            .unwrap()
+    };
+    // one action, as far as a unit vector can be: 2·3/4·4 = 6 < 8, absorbed
+    assert_eq!(profile(1).len(), 1);
+    // two: 2·2·3/5·4 = 9.6 > 8, an interest of its own
+    assert_eq!(profile(2).len(), 2);
+}
+
+/// A source of `n` random unit vectors in 6-d.
+fn unit_vectors() -> impl Strategy<Value = InMemoryEmbeddings<u32, f64>> {
+    proptest::collection::vec(proptest::collection::vec(-1.0f64..1.0, 6), 2..20).prop_map(|rows| {
+        let values: Vec<f64> = rows
+            .iter()
+            .flat_map(|r| {
+                let norm = r.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-3);
+                r.iter().map(move |v| {
+                    if norm > 1e-3 {
+                        v / norm
+                    } else {
+                        1.0 / 6f64.sqrt()
+                    }
+                })
+            })
+            .collect();
+        source_from(values, 6)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// In any profile at the default α with two or more clusters, every
+    /// cluster holds at least two actions; and one new action never starts a
+    /// new interest in an update.
+    #[test]
+    fn default_alpha_never_keeps_a_lone_action(
+        source in unit_vectors(),
+        picks in proptest::collection::vec((0u32..20, 0i64..DAY), 1..30),
+        new_item in 0u32..20,
+    ) {
+        let n = source.len() as u32;
+        let actions: Vec<Action<u32>> =
+            picks.iter().map(|&(i, age)| Action::new(i % n, NOW - age)).collect();
+        let mut p = PinnerSage::default().profile(&actions, &source, NOW).unwrap();
+        if p.len() > 1 {
+            prop_assert!(p.clusters().iter().all(|c| c.action_count() >= 2), "{}", p);
+        }
+        let before = p.len();
+        p.update(&[Action::new(new_item % n, NOW + 1)], &source, NOW + 1).unwrap();
+        prop_assert!(p.len() <= before);
+    }
+}
+
+#[test]
+fn display_and_debug_leave_out_the_embeddings() {
+    let (_, source, user) = synthetic(21, 0.5, &UserConfig::default());
+    let p = PinnerSage::default()
+        .profile(&user.actions, &source, NOW)
+        .unwrap();
+    assert!(p.len() > 1);
+    let shown = p.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), p.len() + 1);
+    let h = p.history();
+    assert_eq!(
+        lines[0],
+        format!(
+            "{} interests as of {NOW} ({} of {} actions used)",
+            p.len(),
+            h.used_actions,
+            h.actions
+        )
+    );
+    let c = &p.clusters()[0];
+    assert_eq!(lines[1], format!("1. {c}"));
+    assert!(lines[1].starts_with(&format!(
+        "1. medoid {}, importance {:.3}, {} items, {} actions",
+        c.medoid(),
+        c.importance(),
+        c.size(),
+        c.action_count()
+    )));
+    assert!(format!("{p:.1}").contains(&format!("importance {:.1},", c.importance())));
+    // Debug: every field but the embeddings, which are summarised
+    let debug = format!("{p:?}");
+    let x = format!("{:?}", c.medoid_embedding()[0]);
+    assert!(!debug.contains(&x), "an embedding value in {debug}");
+    assert!(debug.contains("medoid_embedding: [16 values]"));
+    assert!(debug.contains(&format!("importance: {:?}", c.importance())));
+    let m = &c.members()[0];
+    assert!(debug.contains(&format!("{}: {}", m.item, m.actions)));
 }

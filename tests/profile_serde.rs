@@ -119,3 +119,108 @@ fn error_action_count_overflow_on_update() {
     );
     assert_eq!(p, before);
 }
+
+/// Random profiles (f64 and f32 embeddings, messy importances) survive a round
+/// trip through plain `serde_json` (no `float_roundtrip` feature) bit for bit,
+/// and update identically afterwards.
+mod plain_json_round_trip {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `n` items of dimension `d` with full-mantissa values, actions with
+    /// second-resolution timestamps over 80 days, a λ and an α.
+    #[allow(clippy::type_complexity)]
+    fn case() -> impl Strategy<Value = (usize, Vec<f64>, Vec<(u32, i64)>, Vec<(u32, i64)>, f64, f64)>
+    {
+        (2usize..24, 1usize..6).prop_flat_map(|(n, d)| {
+            (
+                Just(d),
+                proptest::collection::vec(-1.0f64..1.0, n * d),
+                proptest::collection::vec((0..n as u32, 0i64..80 * DAY), 1..40),
+                proptest::collection::vec((0..n as u32, 0i64..DAY), 0..8),
+                0.0f64..0.2,
+                0.01f64..4.0,
+            )
+        })
+    }
+
+    fn check<F>(
+        source: &InMemoryEmbeddings<u32, F>,
+        old: &[(u32, i64)],
+        new: &[(u32, i64)],
+        lambda: f64,
+        alpha: f64,
+    ) -> Result<(), TestCaseError>
+    where
+        F: pinnersage::Scalar + serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let config = PinnerSage::builder()
+            .alpha(alpha)
+            .lambda(lambda / 3.0, TimeUnit::Day)
+            .build()
+            .unwrap();
+        let actions: Vec<Action<u32>> = old
+            .iter()
+            .map(|&(i, age)| Action::new(i, NOW - age))
+            .collect();
+        let profile = config.profile(&actions, source, NOW).unwrap();
+        let json = serde_json::to_string(&profile).unwrap();
+        let back: UserProfile<u32, F> = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(&back, &profile);
+        let later = NOW + DAY + 7;
+        let new: Vec<Action<u32>> = new
+            .iter()
+            .map(|&(i, age)| Action::new(i, later - age))
+            .collect();
+        let (mut a, mut b) = (profile, back);
+        let sa = a.update(&new, source, later).unwrap();
+        let sb = b.update(&new, source, later).unwrap();
+        prop_assert_eq!(sa, sb);
+        prop_assert_eq!(a, b);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn f64_profiles(case in case()) {
+            let (d, values, old, new, lambda, alpha) = case;
+            let source = source_from(values, d);
+            check(&source, &old, &new, lambda, alpha)?;
+        }
+
+        #[test]
+        fn f32_profiles(case in case()) {
+            let (d, values, old, new, lambda, alpha) = case;
+            let source = source_from_f32(values, d);
+            check(&source, &old, &new, lambda, alpha)?;
+        }
+    }
+}
+
+#[test]
+fn json_floats_are_exact_decimal_strings_and_numbers_are_accepted() {
+    let source = source_from(vec![0.1, 0.7, 10.0 / 3.0], 1);
+    let config = PinnerSage::builder()
+        .alpha(0.5)
+        .lambda(0.1 / 3.0, TimeUnit::Day)
+        .build()
+        .unwrap();
+    let actions = [Action::new(0, NOW - 7), Action::new(1, NOW - DAY)];
+    let profile = config.profile(&actions, &source, NOW).unwrap();
+    let json = serde_json::to_value(&profile).unwrap();
+    let c = &json["clusters"][0];
+    assert_eq!(
+        c["importance"],
+        format!("{:?}", profile.clusters()[0].importance())
+    );
+    assert!(c["centroid"][0].is_string() && c["medoid_embedding"][0].is_string());
+    assert_eq!(json["config"]["lambda"], format!("{:?}", 0.1 / 3.0));
+    // a hand-written configuration with plain numbers loads
+    let mut hand = serde_json::to_value(config).unwrap();
+    hand["lambda"] = serde_json::json!(0.5);
+    hand["cut"] = serde_json::json!({"Threshold": 2});
+    let back: PinnerSage = serde_json::from_value(hand).unwrap();
+    assert_eq!(back.cut(), pinnersage::CutRule::Threshold(2.0));
+    assert_eq!(back.decay().lambda(), 0.5);
+}

@@ -1,5 +1,7 @@
 //! The batch computation: [`PinnerSage::profile`].
 
+use core::fmt::Debug;
+
 use ndarray::Array1;
 
 use crate::embedding::EmbeddingSource;
@@ -10,14 +12,18 @@ use crate::ward;
 
 use super::cluster::{assemble, rank, InterestCluster};
 use super::config::{CutRule, PinnerSage};
-use super::prepare::{prepare, Prepared, Skipped};
+use super::prepare::{prepare, HistorySummary, Prepared};
 use super::UserProfile;
 
 impl PinnerSage {
     /// A user's interest profile as of `now`.
     ///
     /// 1. Actions later than `now` are an error. Actions older than
-    ///    `now − window` are left out; actions on unknown items are skipped and
+    ///    `now − window` are left out (timestamps, `now` and the window in the
+    ///    configured [`TimestampUnit`](crate::TimestampUnit)), and if that
+    ///    leaves nothing of a non-empty history the result is
+    ///    [`Error::NoActionsInWindow`](crate::Error::NoActionsInWindow), never
+    ///    a quietly empty profile. Actions on unknown items are skipped and
     ///    counted, or an error (see [`UnknownItems`](super::UnknownItems));
     ///    of the remaining known actions all but the
     ///    [`max_history`](Self::max_history) most recent are left out (ties:
@@ -27,31 +33,41 @@ impl PinnerSage {
     ///    ([`ward::linkage_weighted`]), cut at α (merge distances compared to α
     ///    in `f64`) or into `min(k, items)` clusters ([`CutRule`]).
     /// 3. Per cluster, the action-weighted medoid (member nearest the weighted
-    ///    centroid; ties: most recent action, then smallest id).
+    ///    centroid; ties: smallest id, the rule of [`medoid`](crate::medoid)).
     /// 4. Per cluster, the importance `Σ exp(−λ(now − T_i))` over every action,
-    ///    in `f64`.
+    ///    in `f64` (weights from
+    ///    [`Decay::weight_at`](crate::importance::Decay::weight_at)).
     /// 5. Clusters sorted by importance, descending (ties: most recent action,
     ///    then smallest medoid id), and cut to
     ///    [`max_clusters`](Self::max_clusters) (what is dropped is counted in
-    ///    [`Skipped`]).
+    ///    [`HistorySummary`]).
     ///
     /// The result depends only on the multiset of actions, not on their order:
     /// rows are laid out by item id and sums run in a canonical order. An empty
-    /// history, or one with only unknown items, gives an empty profile.
+    /// history, or one with only unknown items, gives an empty profile; a
+    /// non-empty one with nothing in the window is an error (above).
     ///
     /// # Arguments
-    /// * `actions` — the user's actions, in any order;
+    /// * `actions` — the user's actions, in any order, timestamps in the
+    ///   configured [`TimestampUnit`](crate::TimestampUnit);
     /// * `source` — item embeddings (finite, of length `source.dim()`);
-    /// * `now` — the time the importances refer to (no clock is read).
+    /// * `now` — the time the importances refer to, in the same unit (no
+    ///   clock is read).
     ///
     /// # Errors
     /// * [`Error::ActionInFuture`](crate::Error::ActionInFuture) naming the first
     ///   action later than `now`;
+    /// * [`Error::NoActionsInWindow`](crate::Error::NoActionsInWindow) if
+    ///   `actions` is not empty but every action is older than the window
+    ///   (check the [`TimestampUnit`](crate::TimestampUnit); for a user
+    ///   inactive that long, treat it as an empty profile if that suits you);
     /// * [`Error::UnknownItem`](crate::Error::UnknownItem) with
-    ///   [`UnknownItems::Error`](super::UnknownItems::Error), naming the first
-    ///   action in the window on an unknown item (before the history cap);
-    /// * [`Error::InvalidEmbedding`](crate::Error::InvalidEmbedding) if the
-    ///   source returns an embedding of the wrong length or with NaN/∞;
+    ///   [`UnknownItems::Error`](super::UnknownItems::Error), naming the item
+    ///   and the first action in the window on an unknown item (before the
+    ///   history cap);
+    /// * [`Error::InvalidEmbedding`](crate::Error::InvalidEmbedding) naming the
+    ///   item if the source returns an embedding of the wrong length or with
+    ///   NaN/∞;
     /// * [`Error::LengthMismatch`](crate::Error::LengthMismatch) if the source's
     ///   batch lookup returns the wrong number of results;
     /// * [`Error::ZeroDimension`](crate::Error::ZeroDimension) from
@@ -86,7 +102,7 @@ impl PinnerSage {
     /// assert_eq!(*top.medoid(), 3);     // item 3 counts twice
     /// assert_eq!(top.size(), 2);
     /// assert_eq!(top.action_count(), 3);
-    /// assert!((top.importance() - (2.0 + (-0.01_f32).exp())).abs() < 1e-6);
+    /// assert!((top.importance() - (2.0 + (-0.01_f64).exp())).abs() < 1e-12);
     /// # Ok::<(), pinnersage::Error>(())
     /// ```
     pub fn profile<S>(
@@ -97,7 +113,7 @@ impl PinnerSage {
     ) -> Result<UserProfile<S::Id, S::Elem>>
     where
         S: EmbeddingSource + ?Sized,
-        S::Id: Clone + Ord,
+        S::Id: Clone + Ord + Debug,
     {
         let prepared = prepare(self, actions, source, now)?;
         let (groups, largest) = cluster_rows(&prepared, self.cut())?;
@@ -113,10 +129,10 @@ impl PinnerSage {
             threshold: self.threshold_after(largest),
             dim: source.dim(),
             clusters,
-            skipped: Skipped {
+            history: HistorySummary {
                 dropped_clusters,
                 dropped_actions,
-                ..prepared.skipped
+                ..prepared.history
             },
         })
     }
@@ -145,7 +161,7 @@ impl PinnerSage {
     ) -> Vec<Result<UserProfile<S::Id, S::Elem>>>
     where
         S: EmbeddingSource + Sync + ?Sized,
-        S::Id: Clone + Ord + Send + Sync,
+        S::Id: Clone + Ord + Debug + Send + Sync,
         A: AsRef<[Action<S::Id>]> + Sync,
     {
         use rayon::prelude::*;

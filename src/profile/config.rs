@@ -1,7 +1,10 @@
 //! The validated configuration of a profile: [`PinnerSage`] and its builder.
 
+use core::time::Duration;
+
 use crate::error::{Error, Result};
-use crate::importance::{DecayRate, TimeUnit, SECONDS_PER_DAY};
+use crate::history::TimestampUnit;
+use crate::importance::{Decay, DecayRate, TimeUnit};
 
 /// The default merge threshold α for L2-normalised embeddings, in the paper's
 /// distance convention (`scipy_height²`, see the [crate docs](crate#distances)).
@@ -29,10 +32,35 @@ use crate::importance::{DecayRate, TimeUnit, SECONDS_PER_DAY};
 /// ([`PinnerSageBuilder::max_history`]), tune α on your own data, or fix the
 /// number of clusters with [`CutRule::Clusters`]. For embeddings of norm `r`
 /// instead of 1, scale α by `r²`.
+///
+/// **At this α a new interest needs at least 2 actions.** The Ward distance
+/// between one action's item `x` (weight 1) and any cluster of `n` actions
+/// with centroid `μ` is `2·1·n/(1+n)·‖x − μ‖²`. For unit vectors `‖μ‖ ≤ 1`
+/// (a mean of unit vectors), so `‖x − μ‖ ≤ 2` and
+///
+/// ```text
+/// d({x}, C) = 2·n/(n+1)·‖x − μ‖² ≤ 2·n/(n+1)·4 < 8 = α.
+/// ```
+///
+/// Merge distances are monotone, so after every merge `≤ α` no two clusters
+/// are within α; a lone action always is, so it never stays alone. For users
+/// this means: in a profile with two or more clusters every cluster holds at
+/// least 2 actions (the same item twice, or two items close to each other);
+/// a single click on something new is absorbed into the nearest interest,
+/// in a batch profile and in an [online update](crate::UserProfile::update)
+/// alike, and becomes its own interest only once a second action
+/// joins it. A pair can stand alone only if far enough from every other
+/// cluster: two antipodal actions against `n` others need
+/// `2·2n/(2+n)·4 > 8`, that is `n ≥ 3`. To let single actions form
+/// interests, lower α (below `2·n/(n+1)·‖x − μ‖²` for the separation you
+/// want) or fix the number of clusters ([`CutRule::Clusters`]).
 pub const DEFAULT_ALPHA: f64 = 8.0;
 
-/// The default history window: 90 days in seconds, the paper's.
-pub const DEFAULT_WINDOW: i64 = 90 * SECONDS_PER_DAY;
+/// Seconds in the default window.
+const DEFAULT_WINDOW_SECONDS: u64 = 90 * 86_400;
+
+/// The default history window: 90 days, the paper's.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(DEFAULT_WINDOW_SECONDS);
 
 /// Where the Ward dendrogram of a user's actions is cut.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,7 +68,7 @@ pub const DEFAULT_WINDOW: i64 = 90 * SECONDS_PER_DAY;
 pub enum CutRule {
     /// Apply every merge whose distance is `<= α` (the paper's rule; paper
     /// distance convention). The number of interests adapts to the user.
-    Threshold(f64),
+    Threshold(#[cfg_attr(feature = "serde", serde(with = "super::exact_float::scalar"))] f64),
     /// At most this many clusters: `min(k, distinct items)`.
     Clusters(usize),
 }
@@ -50,38 +78,45 @@ pub enum CutRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum UnknownItems {
-    /// Leave the action out and count it in [`Skipped`](crate::Skipped)
+    /// Leave the action out and count it in
+    /// [`HistorySummary`](crate::HistorySummary)
     /// (the default: catalogues churn, a deleted item should not fail a user).
     #[default]
     Skip,
-    /// Fail with [`Error::UnknownItem`] naming the first such action.
+    /// Fail with [`Error::UnknownItem`] naming the item and the first action
+    /// on it.
     Error,
 }
 
 /// Unchecked parameters of [`PinnerSage`]; [`build`](Self::build) validates
-/// them.
+/// them and converts every duration to timestamp ticks once.
 ///
 /// ```
-/// use pinnersage::{PinnerSage, UnknownItems};
+/// use pinnersage::{PinnerSage, TimestampUnit, UnknownItems};
 ///
 /// let config = PinnerSage::builder()
 ///     .alpha(2.5)
 ///     .lambda(0.02, pinnersage::TimeUnit::Day)
-///     .window(Some(30 * 86_400))
+///     .timestamps(TimestampUnit::Milliseconds) // the event log's unit
+///     .window_days(30)
 ///     .max_history(Some(1_000))
 ///     .max_clusters(Some(10))
 ///     .unknown_items(UnknownItems::Error)
 ///     .build()?;
 /// assert_eq!(config.max_clusters(), Some(10));
+/// assert_eq!(config.window_ticks(), Some(30 * 86_400_000));
 /// # Ok::<(), pinnersage::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PinnerSageBuilder {
     cut: CutRule,
+    #[cfg_attr(feature = "serde", serde(with = "super::exact_float::scalar"))]
     lambda: f64,
     unit: TimeUnit,
-    window: Option<i64>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    timestamps: TimestampUnit,
+    window: Option<Duration>,
     max_history: Option<usize>,
     unknown_items: UnknownItems,
     max_clusters: Option<usize>,
@@ -93,6 +128,7 @@ impl Default for PinnerSageBuilder {
             cut: CutRule::Threshold(DEFAULT_ALPHA),
             lambda: DecayRate::PAPER.lambda(),
             unit: DecayRate::PAPER.unit(),
+            timestamps: TimestampUnit::Seconds,
             window: Some(DEFAULT_WINDOW),
             max_history: None,
             unknown_items: UnknownItems::Skip,
@@ -102,6 +138,14 @@ impl Default for PinnerSageBuilder {
 }
 
 impl PinnerSageBuilder {
+    /// The unit of action timestamps and of `now`. Default
+    /// [`TimestampUnit::Seconds`] (Unix seconds). The window and λ are real
+    /// durations and are converted to this unit by [`build`](Self::build).
+    pub fn timestamps(mut self, unit: TimestampUnit) -> Self {
+        self.timestamps = unit;
+        self
+    }
+
     /// Cut at merge threshold `alpha` (paper convention). Replaces any
     /// [`target_clusters`](Self::target_clusters) setting. Default [`DEFAULT_ALPHA`].
     pub fn alpha(mut self, alpha: f64) -> Self {
@@ -139,12 +183,17 @@ impl PinnerSageBuilder {
         self
     }
 
-    /// Keep only actions at most `window` seconds (timestamp units) older than
-    /// `now`; `None` keeps all. Default 90 days ([`DEFAULT_WINDOW`], the
-    /// paper's).
-    pub fn window(mut self, window: Option<i64>) -> Self {
+    /// Keep only actions at most `window` older than `now` (inclusive;
+    /// converted to whole timestamp ticks, rounded down); `None` keeps all.
+    /// Default 90 days ([`DEFAULT_WINDOW`], the paper's).
+    pub fn window(mut self, window: Option<Duration>) -> Self {
         self.window = window;
         self
+    }
+
+    /// [`window`](Self::window) of `days` days of 86 400 s.
+    pub fn window_days(self, days: u32) -> Self {
+        self.window(Some(Duration::from_secs(u64::from(days) * 86_400)))
     }
 
     /// Keep only the `n` most recent known actions (after the window, and
@@ -165,7 +214,7 @@ impl PinnerSageBuilder {
 
     /// Keep only the `n` most important clusters; `None` keeps all (the
     /// default). What is dropped is counted in
-    /// [`Skipped::dropped_clusters`](crate::Skipped::dropped_clusters). Not a
+    /// [`HistorySummary::dropped_clusters`](crate::HistorySummary::dropped_clusters). Not a
     /// cut rule: see [`target_clusters`](Self::target_clusters).
     pub fn max_clusters(mut self, n: Option<usize>) -> Self {
         self.max_clusters = n;
@@ -179,7 +228,9 @@ impl PinnerSageBuilder {
     /// * [`Error::InvalidThreshold`] — α negative or not finite;
     /// * [`Error::ZeroClusterTarget`] — a cluster target of 0;
     /// * [`Error::InvalidDecayRate`] — λ negative or not finite;
-    /// * [`Error::InvalidWindow`] — a window `<= 0`;
+    /// * [`Error::InvalidTimestampUnit`] — a custom timestamp unit of 0;
+    /// * [`Error::InvalidWindow`] — a window shorter than one timestamp tick
+    ///   (0 included);
     /// * [`Error::ZeroHistoryCap`] — a history cap of 0;
     /// * [`Error::ZeroMaxClusters`] — a maximum of 0 clusters.
     pub fn build(self) -> Result<PinnerSage> {
@@ -191,11 +242,19 @@ impl PinnerSageBuilder {
             _ => {}
         }
         let decay = DecayRate::new(self.lambda, self.unit)?;
-        if let Some(w) = self.window {
-            if w <= 0 {
-                return Err(Error::InvalidWindow { value: w });
-            }
-        }
+        let timestamps = self.timestamps.validate()?;
+        let window_ticks = match self.window {
+            None => None,
+            Some(window) => match timestamps.ticks_in(window)? {
+                0 => {
+                    return Err(Error::InvalidWindow {
+                        window,
+                        unit: timestamps,
+                    })
+                }
+                ticks => Some(ticks),
+            },
+        };
         if self.max_history == Some(0) {
             return Err(Error::ZeroHistoryCap);
         }
@@ -205,7 +264,10 @@ impl PinnerSageBuilder {
         Ok(PinnerSage {
             cut: self.cut,
             decay,
+            timestamps,
+            time_decay: Decay::new(decay, timestamps),
             window: self.window,
+            window_ticks,
             max_history: self.max_history,
             unknown_items: self.unknown_items,
             max_clusters: self.max_clusters,
@@ -213,13 +275,15 @@ impl PinnerSageBuilder {
     }
 }
 
-/// A validated PinnerSage configuration; compute profiles with
-/// [`profile`](PinnerSage::profile).
+/// The PinnerSage method, configured: a validated configuration whose
+/// [`profile`](PinnerSage::profile) turns a user's actions into a
+/// [`UserProfile`](crate::UserProfile).
 ///
 /// Built by [`PinnerSage::builder`] (or [`Default`]: α = [`DEFAULT_ALPHA`],
-/// λ = 0.01 per day, a 90-day window, no history cap, unknown items skipped,
-/// no cluster cap). The value is small, `Copy`, immutable and `Send + Sync`:
-/// share one across threads to profile millions of users.
+/// λ = 0.01 per day, timestamps in seconds, a 90-day window, no history cap,
+/// unknown items skipped, no cluster cap). The value is small, `Copy`,
+/// immutable and `Send + Sync`: share one across threads to profile millions
+/// of users.
 ///
 /// With the `serde` feature it serializes as its builder and is validated
 /// again when deserialized.
@@ -232,7 +296,12 @@ impl PinnerSageBuilder {
 pub struct PinnerSage {
     cut: CutRule,
     decay: DecayRate,
-    window: Option<i64>,
+    timestamps: TimestampUnit,
+    /// `decay` per timestamp tick (derived in `build`).
+    time_decay: Decay,
+    window: Option<Duration>,
+    /// `window` in timestamp ticks (derived in `build`).
+    window_ticks: Option<u64>,
     max_history: Option<usize>,
     unknown_items: UnknownItems,
     max_clusters: Option<usize>,
@@ -243,7 +312,10 @@ impl Default for PinnerSage {
         PinnerSage {
             cut: CutRule::Threshold(DEFAULT_ALPHA),
             decay: DecayRate::PAPER,
+            timestamps: TimestampUnit::Seconds,
+            time_decay: Decay::new(DecayRate::PAPER, TimestampUnit::Seconds),
             window: Some(DEFAULT_WINDOW),
+            window_ticks: Some(DEFAULT_WINDOW_SECONDS),
             max_history: None,
             unknown_items: UnknownItems::Skip,
             max_clusters: None,
@@ -277,6 +349,7 @@ impl PinnerSage {
             cut: self.cut,
             lambda: self.decay.lambda(),
             unit: self.decay.unit(),
+            timestamps: self.timestamps,
             window: self.window,
             max_history: self.max_history,
             unknown_items: self.unknown_items,
@@ -289,14 +362,30 @@ impl PinnerSage {
         self.cut
     }
 
-    /// The importance decay rate.
+    /// The importance decay rate, as configured (per real time unit).
     pub fn decay(&self) -> DecayRate {
         self.decay
     }
 
-    /// The history window in timestamp units, if any.
-    pub fn window(&self) -> Option<i64> {
+    /// The decay rate per timestamp tick: what profiles compute weights with.
+    pub fn time_decay(&self) -> Decay {
+        self.time_decay
+    }
+
+    /// The unit of action timestamps.
+    pub fn timestamps(&self) -> TimestampUnit {
+        self.timestamps
+    }
+
+    /// The history window, if any.
+    pub fn window(&self) -> Option<Duration> {
         self.window
+    }
+
+    /// The history window in timestamp ticks (rounded down), if any: an
+    /// action is kept when `now − timestamp <= window_ticks`.
+    pub fn window_ticks(&self) -> Option<u64> {
+        self.window_ticks
     }
 
     /// The cap on the number of known actions kept, if any.
@@ -325,7 +414,10 @@ mod tests {
         assert_eq!(PinnerSage::builder().build().unwrap(), c);
         assert_eq!(c.cut(), CutRule::Threshold(DEFAULT_ALPHA));
         assert_eq!(c.decay(), DecayRate::PAPER);
-        assert_eq!(c.window(), Some(90 * 86_400));
+        assert_eq!(c.window(), Some(Duration::from_secs(90 * 86_400)));
+        assert_eq!(c.window_ticks(), Some(90 * 86_400));
+        assert_eq!(c.timestamps(), TimestampUnit::Seconds);
+        assert_eq!(c.time_decay(), Decay::from(DecayRate::PAPER));
         assert_eq!(c.max_history(), None);
         assert_eq!(c.unknown_items(), UnknownItems::Skip);
         assert_eq!(c.max_clusters(), None);
@@ -385,12 +477,64 @@ mod tests {
 
     #[test]
     fn error_invalid_window() {
-        for bad in [0, -5] {
+        let cases = [
+            (Duration::ZERO, TimestampUnit::Seconds),
+            (Duration::from_millis(999), TimestampUnit::Seconds),
+            (Duration::from_secs(59), TimestampUnit::SecondsPerUnit(60)),
+            (Duration::from_nanos(999), TimestampUnit::Microseconds),
+        ];
+        for (window, unit) in cases {
             assert_eq!(
-                PinnerSage::builder().window(Some(bad)).build(),
-                Err(Error::InvalidWindow { value: bad })
+                PinnerSage::builder()
+                    .timestamps(unit)
+                    .window(Some(window))
+                    .build(),
+                Err(Error::InvalidWindow { window, unit })
             );
         }
+        // one tick is enough
+        let c = PinnerSage::builder()
+            .timestamps(TimestampUnit::Milliseconds)
+            .window(Some(Duration::from_millis(1)))
+            .build()
+            .unwrap();
+        assert_eq!(c.window_ticks(), Some(1));
+    }
+
+    #[test]
+    fn error_invalid_timestamp_unit() {
+        let unit = TimestampUnit::UnitsPerSecond(0);
+        assert_eq!(
+            PinnerSage::builder().timestamps(unit).build(),
+            Err(Error::InvalidTimestampUnit { unit })
+        );
+        // also without a window
+        let unit = TimestampUnit::SecondsPerUnit(0);
+        assert_eq!(
+            PinnerSage::builder().timestamps(unit).window(None).build(),
+            Err(Error::InvalidTimestampUnit { unit })
+        );
+    }
+
+    #[test]
+    fn window_and_lambda_follow_the_timestamp_unit() {
+        let ms = PinnerSage::builder()
+            .timestamps(TimestampUnit::Milliseconds)
+            .window_days(90)
+            .build()
+            .unwrap();
+        assert_eq!(ms.window_ticks(), Some(90 * 86_400 * 1_000));
+        assert_eq!(ms.decay(), DecayRate::PAPER);
+        let per_ms = ms.time_decay().per_tick();
+        let per_s = PinnerSage::default().time_decay().per_tick();
+        assert!((per_ms * 1_000.0 - per_s).abs() <= 4.0 * f64::EPSILON * per_s);
+        assert_eq!(ms.to_builder().build(), Ok(ms));
+        let huge = PinnerSage::builder()
+            .timestamps(TimestampUnit::Nanoseconds)
+            .window(Some(Duration::MAX))
+            .build()
+            .unwrap();
+        assert_eq!(huge.window_ticks(), Some(u64::MAX));
     }
 
     #[test]

@@ -6,20 +6,37 @@
 //! * [`UserProfile`] — the result, clusters sorted by importance;
 //!   [`UserProfile::update`] folds in new actions without the full history;
 //! * [`InterestCluster`] — one interest.
+//!
+//! **Timestamps** are the caller's integers in the configured
+//! [`TimestampUnit`](crate::TimestampUnit) (seconds unless set with
+//! [`PinnerSageBuilder::timestamps`]); the window and λ are real durations
+//! converted to that unit once, when the configuration is built.
+//!
+//! **A history with nothing in the window is an error**, not an empty
+//! profile: if every action of a non-empty history is older than the window,
+//! [`PinnerSage::profile`] and [`UserProfile::update`] return
+//! [`Error::NoActionsInWindow`](crate::Error::NoActionsInWindow) (timestamps in
+//! milliseconds read as seconds look a thousand times older, and would
+//! otherwise give a quietly empty profile). An empty history, or one whose
+//! actions are all on unknown items, gives an empty profile.
 
 mod build;
 mod cluster;
 mod config;
+#[cfg(feature = "serde")]
+pub(crate) mod exact_float;
 mod prepare;
 #[cfg(feature = "serde")]
 mod stored;
 mod update;
 
+use core::fmt;
+
 pub use cluster::{InterestCluster, Member};
 pub use config::{
     CutRule, PinnerSage, PinnerSageBuilder, UnknownItems, DEFAULT_ALPHA, DEFAULT_WINDOW,
 };
-pub use prepare::Skipped;
+pub use prepare::HistorySummary;
 
 /// A user's interests as of a time: the output of
 /// [`PinnerSage::profile`].
@@ -35,6 +52,37 @@ pub use prepare::Skipped;
 /// non-negative importances, …) and fails with
 /// [`Error::InvalidProfile`](crate::Error::InvalidProfile) naming the broken
 /// [`ProfileFault`](crate::ProfileFault).
+///
+/// **Serialized floats are exact in every format.** A stored profile must load
+/// equal and update identically, with the ecosystem's default settings. So in
+/// human-readable formats (JSON, YAML, TOML, …: where
+/// `Serializer::is_human_readable()` is true) every float of the profile —
+/// importances, threshold, centroids, medoid embeddings, α and λ of the
+/// configuration — is written as a string holding Rust's shortest round-trip
+/// decimal (`"0.30000000000000004"`, `"1e-300"`) and read back with Rust's
+/// correctly rounded parser. Plain `serde_json` (without its
+/// `float_roundtrip` feature) reads long decimal numbers up to one ulp off;
+/// strings sidestep the parser. Plain numbers are accepted on input too.
+/// Binary formats (postcard, bincode, …) store the raw floats, which are
+/// exact already.
+///
+/// `Display` prints a header and one line per cluster (never the
+/// embeddings); `Debug` prints every field but the embeddings.
+///
+/// ```
+/// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
+///
+/// let source = InMemoryEmbeddings::from_matrix(ndarray::array![[1.0_f32, 0.0], [0.0, 1.0]])?;
+/// let actions = [(0, 100).into(), (0, 100).into(), (1, 50).into(), (1, 100).into()];
+/// let profile = PinnerSage::builder().alpha(1.0).build()?.profile(&actions, &source, 100)?;
+/// assert_eq!(
+///     profile.to_string(),
+///     "2 interests as of 100 (4 of 4 actions used)\n\
+///      1. medoid 0, importance 2.000, 1 item, 2 actions, last action 100\n\
+///      2. medoid 1, importance 2.000, 1 item, 2 actions, last action 100"
+/// );
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(
     feature = "serde",
@@ -42,7 +90,7 @@ pub use prepare::Skipped;
     serde(
         try_from = "stored::RawUserProfile<I, F>",
         bound(
-            serialize = "I: serde::Serialize, F: serde::Serialize",
+            serialize = "I: serde::Serialize, F: serde::Serialize + crate::Scalar",
             deserialize = "I: serde::Deserialize<'de> + Ord, \
                            F: serde::Deserialize<'de> + crate::Scalar"
         )
@@ -51,10 +99,11 @@ pub use prepare::Skipped;
 pub struct UserProfile<I, F> {
     config: PinnerSage,
     as_of: i64,
+    #[cfg_attr(feature = "serde", serde(with = "exact_float::option"))]
     threshold: Option<f64>,
     dim: usize,
     clusters: Vec<InterestCluster<I, F>>,
-    skipped: Skipped,
+    history: HistorySummary,
 }
 
 impl<I, F> UserProfile<I, F> {
@@ -73,7 +122,8 @@ impl<I, F> UserProfile<I, F> {
         self.clusters.len()
     }
 
-    /// `true` for a profile without clusters (no known action in the window).
+    /// `true` for a profile without clusters (an empty history, or only
+    /// unknown items).
     pub fn is_empty(&self) -> bool {
         self.clusters.is_empty()
     }
@@ -102,9 +152,38 @@ impl<I, F> UserProfile<I, F> {
         self.dim
     }
 
-    /// What the last computation or update left out.
-    pub fn skipped(&self) -> Skipped {
-        self.skipped
+    /// What the last computation or update used and left out.
+    pub fn history(&self) -> HistorySummary {
+        self.history
+    }
+
+    /// Old name of [`history`](Self::history), kept only until the examples
+    /// follow the rename.
+    #[doc(hidden)]
+    pub fn skipped(&self) -> HistorySummary {
+        self.history
+    }
+}
+
+impl<I: fmt::Display, F> fmt::Display for UserProfile<I, F> {
+    /// `K interests as of T (U of N actions used)`, then one numbered line per
+    /// cluster ([`InterestCluster`]'s `Display`, which a precision such as
+    /// `{:.5}` is passed on to).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let k = self.clusters.len();
+        write!(
+            f,
+            "{k} interest{} as of {} ({} of {} actions used)",
+            if k == 1 { "" } else { "s" },
+            self.as_of,
+            self.history.used_actions,
+            self.history.actions
+        )?;
+        let precision = f.precision().unwrap_or(3);
+        for (rank, c) in self.clusters.iter().enumerate() {
+            write!(f, "\n{}. {c:.precision$}", rank + 1)?;
+        }
+        Ok(())
     }
 }
 
@@ -115,7 +194,9 @@ const _: () = {
     assert_send_sync::<PinnerSageBuilder>();
     assert_send_sync::<CutRule>();
     assert_send_sync::<UnknownItems>();
-    assert_send_sync::<Skipped>();
+    assert_send_sync::<HistorySummary>();
+    assert_send_sync::<crate::TimestampUnit>();
+    assert_send_sync::<crate::importance::Decay>();
     assert_send_sync::<Member<u64>>();
     assert_send_sync::<InterestCluster<u64, f32>>();
     assert_send_sync::<UserProfile<String, f64>>();

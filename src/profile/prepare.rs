@@ -1,24 +1,42 @@
 //! From raw actions to distinct weighted items with embeddings: the shared
 //! first step of a batch profile and of an online update.
 
+use core::fmt::Debug;
+
 use ndarray::Array2;
 use num_traits::Float;
 
 use crate::embedding::EmbeddingSource;
 use crate::error::{Error, Result};
-use crate::history::Action;
+use crate::history::{age, Action};
 use crate::scalar::Scalar;
 
 use super::config::{PinnerSage, UnknownItems};
 
-/// What a profile computation left out, and how much it used.
+/// A summary of the history a profile computation (or update) used: how
+/// many actions it was given, how many it used, and what it left out why.
 ///
 /// Actions are selected in this order: the window, then unknown items, then
 /// the history cap (over the remaining known actions), and after clustering
-/// [`max_clusters`](crate::PinnerSage::max_clusters).
+/// [`max_clusters`](crate::PinnerSage::max_clusters). So
+/// `actions = outside_window + unknown_actions + over_cap + used_actions`.
+///
+/// ```
+/// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
+///
+/// let source = InMemoryEmbeddings::from_matrix(ndarray::array![[1.0_f32, 0.0]])?;
+/// let actions = [Action::new(0, 100), Action::new(7, 100)]; // 7 is unknown
+/// let profile = PinnerSage::default().profile(&actions, &source, 100)?;
+/// let h = profile.history();
+/// assert_eq!((h.actions, h.used_actions, h.unknown_actions), (2, 1, 1));
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Skipped {
+pub struct HistorySummary {
+    /// Actions given.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub actions: usize,
     /// Actions older than `now − window`.
     pub outside_window: usize,
     /// Actions in the window on items the embedding source does not know
@@ -59,7 +77,7 @@ pub(crate) struct ItemGroup<I> {
 pub(crate) struct Prepared<I, F> {
     pub items: Vec<ItemGroup<I>>,
     pub x: Array2<F>,
-    pub skipped: Skipped,
+    pub history: HistorySummary,
 }
 
 impl<I: Clone, F: Scalar> Prepared<I, F> {
@@ -73,7 +91,7 @@ impl<I: Clone, F: Scalar> Prepared<I, F> {
         Prepared {
             items: rows.iter().map(|&r| self.items[r].clone()).collect(),
             x: self.x.select(ndarray::Axis(0), rows),
-            skipped: self.skipped,
+            history: self.history,
         }
     }
 }
@@ -83,7 +101,12 @@ impl<I: Clone, F: Scalar> Prepared<I, F> {
 ///
 /// Deterministic and independent of the order of `actions` except for the
 /// indices named in errors: actions are sorted by `(item, timestamp)` before
-/// anything is summed.
+/// anything is summed. Every decay weight comes from
+/// [`Decay::weight_at`](crate::importance::Decay::weight_at).
+///
+/// Errors: `ActionInFuture`, `NoActionsInWindow` (a non-empty history with
+/// nothing in the window), `UnknownItem`, `InvalidEmbedding`,
+/// `LengthMismatch`.
 pub(crate) fn prepare<S>(
     config: &PinnerSage,
     actions: &[Action<S::Id>],
@@ -92,7 +115,7 @@ pub(crate) fn prepare<S>(
 ) -> Result<Prepared<S::Id, S::Elem>>
 where
     S: EmbeddingSource + ?Sized,
-    S::Id: Clone + Ord,
+    S::Id: Clone + Ord + Debug,
 {
     if let Some((index, a)) = actions.iter().enumerate().find(|(_, a)| a.timestamp > now) {
         return Err(Error::ActionInFuture {
@@ -101,15 +124,31 @@ where
             now,
         });
     }
-    let mut skipped = Skipped::default();
-    // the window: age = now − T <= window, computed without overflow
-    let mut in_window: Vec<usize> = match config.window() {
+    let mut summary = HistorySummary {
+        actions: actions.len(),
+        ..HistorySummary::default()
+    };
+    // the window: age = now − T <= window (in ticks), computed without overflow
+    let mut in_window: Vec<usize> = match config.window_ticks() {
         None => (0..actions.len()).collect(),
         Some(w) => (0..actions.len())
-            .filter(|&i| i128::from(now) - i128::from(actions[i].timestamp) <= i128::from(w))
+            .filter(|&i| age(actions[i].timestamp, now) <= i128::from(w))
             .collect(),
     };
-    skipped.outside_window = actions.len() - in_window.len();
+    summary.outside_window = actions.len() - in_window.len();
+    if let (Some(window_ticks), Some(newest), true) = (
+        config.window_ticks(),
+        actions.iter().map(|a| a.timestamp).max(),
+        in_window.is_empty(),
+    ) {
+        return Err(Error::NoActionsInWindow {
+            actions: actions.len(),
+            newest,
+            now,
+            window_ticks,
+            unit: config.timestamps(),
+        });
+    }
 
     // distinct items in the window, each looked up once; `distinct_of[i]` is
     // the distinct item of action `i`, `first[k]` the first action on item `k`
@@ -141,13 +180,19 @@ where
         let error = match e {
             None => match config.unknown_items() {
                 UnknownItems::Skip => {
-                    skipped.unknown_items += 1;
+                    summary.unknown_items += 1;
                     None
                 }
-                UnknownItems::Error => Some(Error::UnknownItem { index }),
+                UnknownItems::Error => Some(Error::UnknownItem {
+                    item: format!("{:?}", ids[k]),
+                    index,
+                }),
             },
             Some(v) if v.len() != d || v.iter().any(|x| !x.is_finite()) => {
-                Some(Error::InvalidEmbedding { index })
+                Some(Error::InvalidEmbedding {
+                    item: format!("{:?}", ids[k]),
+                    index,
+                })
             }
             Some(_) => {
                 known[k] = true;
@@ -167,7 +212,7 @@ where
         .into_iter()
         .filter(|&i| known[distinct_of[i]])
         .collect();
-    skipped.unknown_actions = actions.len() - skipped.outside_window - kept.len();
+    summary.unknown_actions = actions.len() - summary.outside_window - kept.len();
 
     // the cap over known actions: most recent first, ties by item id then index
     if let Some(cap) = config.max_history() {
@@ -179,7 +224,7 @@ where
                     .then_with(|| a.item.cmp(&b.item))
                     .then(i.cmp(&j))
             });
-            skipped.over_cap = kept.len() - cap;
+            summary.over_cap = kept.len() - cap;
             kept.truncate(cap);
         }
     }
@@ -191,12 +236,13 @@ where
             .then(a.timestamp.cmp(&b.timestamp))
             .then(i.cmp(&j))
     });
-    let decay = config.decay();
+    let decay = config.time_decay();
     let mut groups: Vec<ItemGroup<S::Id>> = Vec::new();
     let mut rows: Vec<usize> = Vec::new();
     for &i in &kept {
         let a = &actions[i];
-        let w = decay.weight_at(a.timestamp, now);
+        // no action is later than `now` (checked above)
+        let w = decay.weight_at(a.timestamp, now)?;
         match groups.last_mut() {
             Some(g) if g.item == a.item => {
                 g.count += 1;
@@ -220,10 +266,10 @@ where
             dst.assign(v);
         }
     }
-    skipped.used_actions = kept.len();
+    summary.used_actions = kept.len();
     Ok(Prepared {
         items: groups,
         x,
-        skipped,
+        history: summary,
     })
 }

@@ -8,18 +8,20 @@ use crate::scalar::Scalar;
 
 use super::cluster::InterestCluster;
 use super::config::PinnerSage;
-use super::prepare::Skipped;
+use super::prepare::HistorySummary;
 use super::UserProfile;
 
 /// A [`UserProfile`] as stored, not yet validated.
 #[derive(serde::Deserialize)]
+#[serde(bound(deserialize = "I: serde::Deserialize<'de>, F: serde::Deserialize<'de> + Scalar"))]
 pub(crate) struct RawUserProfile<I, F> {
     config: PinnerSage,
     as_of: i64,
+    #[serde(with = "super::exact_float::option")]
     threshold: Option<f64>,
     dim: usize,
     clusters: Vec<InterestCluster<I, F>>,
-    skipped: Skipped,
+    history: HistorySummary,
 }
 
 impl<I: Ord, F: Scalar> TryFrom<RawUserProfile<I, F>> for UserProfile<I, F> {
@@ -32,7 +34,7 @@ impl<I: Ord, F: Scalar> TryFrom<RawUserProfile<I, F>> for UserProfile<I, F> {
             threshold: raw.threshold,
             dim: raw.dim,
             clusters: raw.clusters,
-            skipped: raw.skipped,
+            history: raw.history,
         };
         profile.check().map_err(Error::InvalidProfile)?;
         Ok(profile)

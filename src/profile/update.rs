@@ -1,30 +1,35 @@
 //! The online update: [`UserProfile::update`].
 
+use core::fmt::Debug;
+
 use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::embedding::EmbeddingSource;
 use crate::error::{Error, Result};
 use crate::history::Action;
-use crate::medoid::{squared_distance, WeightedCentroid};
+use crate::medoid::{nearest_to, WeightedCentroid};
 use crate::scalar::Scalar;
 use crate::ward;
 
 use super::build::cut_tree;
 use super::cluster::{assemble, rank, InterestCluster, Member};
-use super::prepare::{prepare, Prepared, Skipped};
+use super::prepare::{prepare, HistorySummary, Prepared};
 use super::UserProfile;
 
-impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
+impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     /// Folds the latest actions into the profile without the full history
     /// (the paper's lightweight online inference, run on the up to 20 actions
     /// since the daily batch), and moves the profile to `now`.
     ///
     /// 1. Every stored importance decays to `now`:
     ///    `importance · exp(−λ·(now − as_of))` (exact up to rounding, since
-    ///    exponential decay is multiplicative).
+    ///    exponential decay is multiplicative;
+    ///    [`Decay::roll_forward`](crate::importance::Decay::roll_forward)).
     /// 2. The new actions are selected and grouped as in
     ///    [`PinnerSage::profile`](crate::PinnerSage::profile) (window and cap
-    ///    apply to this batch; the stored clusters are not re-windowed).
+    ///    apply to this batch; the stored clusters are not re-windowed). A
+    ///    non-empty batch with nothing in the window is
+    ///    [`Error::NoActionsInWindow`], as for a batch profile.
     /// 3. A new action on an item that is already a member of a stored cluster
     ///    joins that cluster.
     /// 4. Unless no new action was used, the other new items and the stored
@@ -57,10 +62,8 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
     /// full recompute would merge only as far as the recompute would not split
     /// a stored cluster either. It chooses a changed cluster's medoid among
     /// the stored medoids and the joining items only (the one nearest the new
-    /// centroid; ties go to a stored medoid — among several, the one of the
-    /// stored cluster ranked first before the update — then to the most
-    /// recent, then smallest, joining item), because member embeddings are
-    /// not stored. Importances, action counts, centroids and, for
+    /// centroid; ties: smallest id, the one rule of
+    /// [`medoid`](crate::medoid)), because member embeddings are not stored. Importances, action counts, centroids and, for
     /// well-separated interests, memberships agree with the full recompute
     /// (tested). Actions passed to an update are assumed new: passing one
     /// twice counts it twice.
@@ -68,8 +71,8 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
     /// On error the profile is unchanged.
     ///
     /// # Returns
-    /// What was left out of this batch (also stored as
-    /// [`skipped`](Self::skipped)).
+    /// What this batch used and left out (also stored as
+    /// [`history`](Self::history)).
     ///
     /// # Errors
     /// * [`Error::NowBeforeProfile`] if `now` is earlier than
@@ -77,8 +80,9 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
     /// * [`Error::DimensionMismatch`] if the source's dimension differs from the
     ///   profile's (and the profile has clusters);
     /// * the errors of [`PinnerSage::profile`](crate::PinnerSage::profile) for
-    ///   the new actions (including [`Error::ZeroDimension`] from the Ward
-    ///   step for a source of dimension 0);
+    ///   the new actions ([`Error::NoActionsInWindow`] if there are some but
+    ///   none is in the window; [`Error::ZeroDimension`] from the Ward step for
+    ///   a source of dimension 0);
     /// * [`Error::ActionCountOverflow`] if a cluster's action count would
     ///   overflow `u64`.
     ///
@@ -109,10 +113,15 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
     /// let first = profile.clusters().iter().find(|c| c.contains(&0)).unwrap();
     /// assert_eq!(first.size(), 2);
     /// let expected = (-0.11_f64).exp() + 1.0;
-    /// assert!((first.importance_f64() - expected).abs() < 1e-15);
+    /// assert!((first.importance() - expected).abs() < 1e-15);
     /// # Ok::<(), pinnersage::Error>(())
     /// ```
-    pub fn update<S>(&mut self, new_actions: &[Action<I>], source: &S, now: i64) -> Result<Skipped>
+    pub fn update<S>(
+        &mut self,
+        new_actions: &[Action<I>],
+        source: &S,
+        now: i64,
+    ) -> Result<HistorySummary>
     where
         S: EmbeddingSource<Id = I, Elem = F> + ?Sized,
     {
@@ -191,7 +200,7 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
         };
 
         // 5. assemble
-        let decay = self.config.decay();
+        let decay = self.config.time_decay();
         let parts = Parts {
             prepared: &prepared,
             weights: &weights,
@@ -211,17 +220,17 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
             }
         }
         let (dropped_clusters, dropped_actions) = rank(&mut clusters, self.config.max_clusters());
-        let skipped = Skipped {
+        let history = HistorySummary {
             dropped_clusters,
             dropped_actions,
-            ..prepared.skipped
+            ..prepared.history
         };
         self.clusters = clusters;
         self.as_of = now;
         self.threshold = threshold;
         self.dim = d;
-        self.skipped = skipped;
-        Ok(skipped)
+        self.history = history;
+        Ok(history)
     }
 
     /// The cluster made of the stored clusters and new items of `group`.
@@ -229,7 +238,7 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
         &self,
         group: &Group,
         parts: &Parts<'_, I, F>,
-        roll: impl Fn(f64) -> f64,
+        roll: impl Fn(f64) -> Result<f64>,
     ) -> Result<InterestCluster<I, F>> {
         let Parts {
             prepared,
@@ -255,40 +264,25 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
         }
         rows.sort_unstable();
 
-        // medoid among the stored medoids (the first stored cluster wins a
-        // tie) and the new rows (ties: most recent, then smallest id)
-        let first = &self.clusters[group.stored[0]];
-        let mut best_embedding = first.medoid_embedding.clone();
-        let mut best_item = first.medoid.clone();
-        let mut best_score = squared_distance(ArrayView1::from(&best_embedding[..]), &centroid);
-        for &c in &group.stored[1..] {
+        // medoid among the stored medoids and the new rows: the one rule
+        let stored = group.stored.iter().map(|&c| {
             let cl = &self.clusters[c];
-            let s = squared_distance(ArrayView1::from(&cl.medoid_embedding[..]), &centroid);
-            if s < best_score {
-                best_score = s;
-                best_item = cl.medoid.clone();
-                best_embedding = cl.medoid_embedding.clone();
+            (&cl.medoid, ArrayView1::from(&cl.medoid_embedding[..]))
+        });
+        let new = rows
+            .iter()
+            .map(|&r| (&prepared.items[r].item, prepared.x.row(r)));
+        let chosen = nearest_to(&centroid, stored.chain(new)).unwrap_or(0);
+        let (best_item, best_embedding) = match group.stored.get(chosen) {
+            Some(&c) => {
+                let cl = &self.clusters[c];
+                (cl.medoid.clone(), cl.medoid_embedding.clone())
             }
-        }
-        let mut best_row: Option<usize> = None;
-        for &r in &rows {
-            let s = squared_distance(prepared.x.row(r), &centroid);
-            let better = match best_row {
-                None => s < best_score,
-                Some(b) => {
-                    s < best_score
-                        || (s == best_score && prepared.items[r].last > prepared.items[b].last)
-                }
-            };
-            if better {
-                best_score = s;
-                best_row = Some(r);
+            None => {
+                let r = rows[chosen - group.stored.len()];
+                (prepared.items[r].item.clone(), prepared.x.row(r).to_vec())
             }
-        }
-        if let Some(r) = best_row {
-            best_item = prepared.items[r].item.clone();
-            best_embedding = prepared.x.row(r).to_vec();
-        }
+        };
         // members: union, counts added
         let mut members: Vec<Member<I>> = group
             .stored
@@ -316,12 +310,11 @@ impl<I: Clone + Ord, F: Scalar> UserProfile<I, F> {
             .iter()
             .try_fold(0u64, |sum, m| sum.checked_add(m.actions))
             .ok_or(Error::ActionCountOverflow)?;
-        let importance = group
-            .stored
-            .iter()
-            .map(|&c| roll(self.clusters[c].importance))
-            .sum::<f64>()
-            + rows.iter().map(|&r| prepared.items[r].decayed).sum::<f64>();
+        let mut importance = 0.0;
+        for &c in &group.stored {
+            importance += roll(self.clusters[c].importance)?;
+        }
+        importance += rows.iter().map(|&r| prepared.items[r].decayed).sum::<f64>();
         let last_action = group
             .stored
             .iter()
