@@ -58,7 +58,7 @@ fn bench_search(c: &mut Criterion) {
     #[cfg(feature = "hnsw")]
     {
         use pinnersage::ann::{HnswIndex, HnswParams};
-        let hnsw = HnswIndex::with_row_ids(items.view(), Metric::Cosine, HnswParams::default())
+        let hnsw = HnswIndex::with_row_ids(items.clone(), Metric::Cosine, HnswParams::default())
             .expect("valid parameters");
         group.bench_function(BenchmarkId::new("hnsw_single", ITEMS), |b| {
             b.iter(|| {

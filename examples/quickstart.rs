@@ -86,18 +86,15 @@ fn main() -> Result<(), pinnersage::Error> {
             }
         );
     }
-    let skipped = profile.skipped();
+    let history = profile.history();
     println!(
         "\nused {} actions; skipped {} outside the window, {} on unknown items",
-        skipped.used_actions, skipped.outside_window, skipped.unknown_actions
+        history.used_actions, history.outside_window, history.unknown_actions
     );
 
     // retrieval: sample up to 3 medoids by importance, query the index, blend
     let seen: HashSet<usize> = user.actions.iter().map(|a| a.item).collect();
-    let recommender = Recommender {
-        n: 12,
-        ..Recommender::default()
-    };
+    let recommender = Recommender::builder().n(12).build()?;
     let recs = recommender.recommend(&profile, &index, &seen, &mut rng)?;
     let medoids: HashSet<usize> = recs.iter().map(|r| r.medoid).collect();
     println!(

@@ -9,7 +9,9 @@
 //! Options: `--items N` (default 100 000), `--dim D` (64), `--topics T` (100),
 //! `--queries Q` (1 000, held out: generated with the catalogue, not indexed),
 //! `--k K` (10), `--m M`, `--ef-construction E`, `--ef-search E` (HNSW
-//! parameters, defaults of `HnswParams`), `--parallel-build`, `--seed S` (42).
+//! parameters, defaults of `HnswParams`), `--parallel-build`, `--seed S` (42),
+//! `--save DIR` (save the graph to `DIR`, load it back and measure the loaded
+//! copy, as a serving process would).
 //!
 //! Recall@k is the fraction of the exact top-k that HNSW returns, averaged over
 //! the queries; the exact index is the reference. Measured on the crate's
@@ -35,7 +37,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use pinnersage::ann::{AnnIndex, ExactIndex, HnswIndex, HnswParams, Metric};
+use pinnersage::ann::{AnnIndex, ExactIndex, HnswIndex, HnswParams, HnswParamsBuilder, Metric};
 use pinnersage::synthetic::{Catalog, CatalogConfig};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
@@ -47,7 +49,9 @@ struct Options {
     queries: usize,
     k: usize,
     seed: u64,
-    params: HnswParams,
+    params: HnswParamsBuilder,
+    /// Save the graph here, load it back and check the loaded copy.
+    save: Option<std::path::PathBuf>,
     /// Extra `ef_search` values to measure on the same graph.
     ef_sweep: Vec<usize>,
 }
@@ -60,13 +64,14 @@ fn parse() -> Result<Options, String> {
         queries: 1_000,
         k: 10,
         seed: 42,
-        params: HnswParams::default(),
+        params: HnswParams::builder(),
+        save: None,
         ef_sweep: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--parallel-build" {
-            o.params.parallel_build = true;
+            o.params = o.params.parallel_build(true);
             continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -82,8 +87,9 @@ fn parse() -> Result<Options, String> {
             "--queries" => o.queries = n()?,
             "--k" => o.k = n()?,
             "--seed" => o.seed = n()? as u64,
-            "--m" => o.params.max_connections = n()?,
-            "--ef-construction" => o.params.ef_construction = n()?,
+            "--m" => o.params = o.params.max_connections(n()?),
+            "--ef-construction" => o.params = o.params.ef_construction(n()?),
+            "--save" => o.save = Some(value.clone().into()),
             "--ef-search" => {
                 // a comma-separated list: the first builds, all are measured
                 let mut values = value.split(',').map(|v| {
@@ -91,7 +97,7 @@ fn parse() -> Result<Options, String> {
                         .map_err(|e| format!("{flag} {value}: {e}"))
                 });
                 if let Some(first) = values.next() {
-                    o.params.ef_search = first?;
+                    o.params = o.params.ef_search(first?);
                 }
                 o.ef_sweep = values.collect::<Result<_, _>>()?;
             }
@@ -125,8 +131,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let exact = ExactIndex::with_row_ids(items.clone(), Metric::Cosine)?;
     println!("exact build: {:.2?}", t.elapsed());
     let t = Instant::now();
-    let hnsw = HnswIndex::with_row_ids(items.view(), Metric::Cosine, o.params)?;
-    println!("hnsw  build: {:.2?}  ({:?})", t.elapsed(), o.params);
+    let params = o.params.build()?;
+    let hnsw = HnswIndex::with_row_ids(items.clone(), Metric::Cosine, params)?;
+    println!("hnsw  build: {:.2?}  ({params:?})", t.elapsed());
+    let hnsw = match &o.save {
+        None => hnsw,
+        Some(dir) => {
+            // a serving process loads the graph instead of rebuilding it
+            std::fs::create_dir_all(dir)?;
+            let t = Instant::now();
+            hnsw.save(dir, "retrieval")?;
+            let saved = t.elapsed();
+            let t = Instant::now();
+            let loaded = HnswIndex::<usize, f32>::load_with_row_ids(dir, "retrieval")?;
+            println!(
+                "hnsw  save: {saved:.2?}, load: {:.2?} ({})",
+                t.elapsed(),
+                dir.display()
+            );
+            let q = queries.row(0);
+            assert_eq!(loaded.search(q, o.k)?, hnsw.search(q, o.k)?);
+            loaded
+        }
+    };
 
     let t = Instant::now();
     let truth = exact.search_batch(queries.view(), o.k)?;
@@ -147,7 +174,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         qps(exact_batch)
     );
     let mut hnsw = hnsw;
-    for ef in std::iter::once(o.params.ef_search).chain(o.ef_sweep.iter().copied()) {
+    for ef in std::iter::once(params.ef_search()).chain(o.ef_sweep.iter().copied()) {
         hnsw.set_ef_search(ef)?;
         let t = Instant::now();
         let mut approx = Vec::with_capacity(o.queries);

@@ -1,40 +1,129 @@
-//! Where item embeddings come from: the [`EmbeddingSource`] trait and an
-//! in-memory implementation, [`InMemoryEmbeddings`].
+//! Where item embeddings come from: the [`EmbeddingSource`] trait, the batch
+//! it returns ([`EmbeddingBatch`]) and an in-memory catalogue,
+//! [`InMemoryEmbeddings`].
 //!
-//! The crate never owns the catalogue's embeddings: a profile looks up only the
+//! The crate never needs the whole catalogue: a profile looks up only the
 //! items a user acted on, through a source the caller provides (a matrix in
-//! memory, a memory-mapped file, a feature store client, ...).
+//! memory, a memory-mapped file, a feature-store client, ...). The indexes of
+//! [`crate::ann`] are sources too, so one copy of the catalogue serves both
+//! profiles and retrieval.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
-/// Looks up the embedding of an item by its id.
+/// Looks up item embeddings by item id.
 ///
 /// Every embedding of a source has the same length, [`dim`](Self::dim).
-/// Unknown items give `None`; what a profile does with them is configured by
+/// Embeddings are **copied into the caller's memory**
+/// ([`fill`](Self::fill) writes one into a buffer,
+/// [`embeddings`](Self::embeddings) returns an owned matrix), so a source may
+/// hold its embeddings in memory, decode them on demand, or fetch them from a
+/// remote store. A lookup can fail: a source reports its own failures as
+/// [`Error::Source`] wrapping its error
+/// ([`ExternalError::new`](crate::ExternalError::new)). An unknown item is
+/// not a failure: what a profile does with it is configured by
 /// [`UnknownItems`](crate::UnknownItems).
 ///
-/// Implementations should be cheap to call many times; a profile calls
-/// [`embeddings`](Self::embeddings) once per user with the user's distinct
-/// items, which a remote store can override to batch its requests.
+/// A profile calls [`embeddings`](Self::embeddings) once per user with the
+/// user's distinct items; its default implementation calls
+/// [`fill`](Self::fill) per id, and a remote store overrides it to make one
+/// request per batch.
 ///
 /// `&S` is a source whenever `S` is, so a shared source can be passed by
 /// reference to code that takes a source by value.
 ///
-/// # Example
+/// # Example: in memory
 /// ```
 /// use ndarray::array;
 /// use pinnersage::{EmbeddingSource, InMemoryEmbeddings};
 ///
 /// let source = InMemoryEmbeddings::new(vec!["a", "b"], array![[1.0_f32, 0.0], [0.0, 1.0]])?;
-/// assert_eq!(source.dim(), 2);
-/// assert_eq!(source.embedding(&"b").unwrap().to_vec(), vec![0.0, 1.0]);
-/// assert!(source.embedding(&"c").is_none());
+/// let mut buf = [0.0_f32; 2];
+/// assert!(source.fill(&"b", &mut buf)?);
+/// assert_eq!(buf, [0.0, 1.0]);
+/// assert!(!source.fill(&"c", &mut buf)?); // unknown: not an error
+/// let batch = source.embeddings(&["c", "a"])?;
+/// assert_eq!(batch.found, vec![false, true]);
+/// assert_eq!(batch.matrix.row(1).to_vec(), vec![1.0, 0.0]);
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
+///
+/// # Example: a store that decodes or fetches on demand
+/// A `HashMap` keyed by sparse `u64` ids holding encoded records, decoded
+/// per lookup; [`embeddings`](Self::embeddings) is overridden to make one
+/// (counted) request per batch, as a remote store would, and a record that
+/// does not decode is reported as [`Error::Source`].
+/// ```
+/// use std::cell::Cell;
+/// use std::collections::HashMap;
+/// use ndarray::Array2;
+/// use pinnersage::{EmbeddingBatch, EmbeddingSource, Error, ExternalError};
+///
+/// struct Store {
+///     records: HashMap<u64, Vec<u8>>, // little-endian f32s
+///     dim: usize,
+///     requests: Cell<usize>,
+/// }
+///
+/// impl Store {
+///     fn decode(&self, bytes: &[u8], out: &mut [f32]) -> pinnersage::Result<()> {
+///         if bytes.len() != 4 * out.len() {
+///             return Err(Error::Source(ExternalError::new("truncated record")));
+///         }
+///         for (x, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+///             *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// impl EmbeddingSource for Store {
+///     type Id = u64;
+///     type Elem = f32;
+///     fn dim(&self) -> usize {
+///         self.dim
+///     }
+///     fn fill(&self, id: &u64, out: &mut [f32]) -> pinnersage::Result<bool> {
+///         self.requests.set(self.requests.get() + 1);
+///         match self.records.get(id) {
+///             Some(bytes) => self.decode(bytes, out).map(|()| true),
+///             None => Ok(false),
+///         }
+///     }
+///     fn embeddings(&self, ids: &[u64]) -> pinnersage::Result<EmbeddingBatch<f32>> {
+///         self.requests.set(self.requests.get() + 1); // one round trip
+///         let mut batch = EmbeddingBatch::unknown(ids.len(), self.dim);
+///         for (k, id) in ids.iter().enumerate() {
+///             if let Some(bytes) = self.records.get(id) {
+///                 let row = batch.matrix.row_mut(k).into_slice().expect("standard layout");
+///                 self.decode(bytes, row)?;
+///                 batch.found[k] = true;
+///             }
+///         }
+///         Ok(batch)
+///     }
+/// }
+///
+/// let encode = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+/// let store = Store {
+///     records: HashMap::from([
+///         (9_000_000_123, encode(&[1.0, 0.0])),
+///         (42, encode(&[0.0, 1.0])),
+///         (7, vec![0, 1, 2]), // corrupt
+///     ]),
+///     dim: 2,
+///     requests: Cell::new(0),
+/// };
+/// let batch = store.embeddings(&[42, 5, 9_000_000_123])?;
+/// assert_eq!(batch.found, vec![true, false, true]);
+/// assert_eq!(batch.matrix, Array2::from_shape_vec((3, 2), vec![0., 1., 0., 0., 1., 0.]).unwrap());
+/// assert_eq!(store.requests.get(), 1);
+/// assert!(matches!(store.embeddings(&[7]), Err(Error::Source(_))));
 /// # Ok::<(), pinnersage::Error>(())
 /// ```
 pub trait EmbeddingSource {
@@ -46,15 +135,43 @@ pub trait EmbeddingSource {
     /// The length of every embedding.
     fn dim(&self) -> usize;
 
-    /// The embedding of `id`, or `None` if the source does not know the item.
-    fn embedding(&self, id: &Self::Id) -> Option<ArrayView1<'_, Self::Elem>>;
-
-    /// The embeddings of several items, in the order of `ids`.
+    /// Copies the embedding of `id` into `out` (of length [`dim`](Self::dim))
+    /// and returns `true`, or returns `false` (leaving `out` unspecified) if
+    /// the source does not know the item.
     ///
-    /// The default implementation calls [`embedding`](Self::embedding) once per
-    /// id; sources backed by a remote store can override it to batch requests.
-    fn embeddings(&self, ids: &[Self::Id]) -> Vec<Option<ArrayView1<'_, Self::Elem>>> {
-        ids.iter().map(|id| self.embedding(id)).collect()
+    /// # Errors
+    /// Whatever the source reports, normally [`Error::Source`]; callers
+    /// within the crate always pass `out.len() == dim()`.
+    fn fill(&self, id: &Self::Id, out: &mut [Self::Elem]) -> Result<bool>;
+
+    /// The embeddings of `ids`, row `k` for `ids[k]`, with a mask of the ids
+    /// the source knows (rows of unknown ids are zeros).
+    ///
+    /// The default implementation calls [`fill`](Self::fill) once per id;
+    /// sources backed by a remote store override it to batch requests.
+    ///
+    /// # Errors
+    /// The first error of [`fill`](Self::fill).
+    ///
+    /// # Complexity
+    /// `ids.len()` calls of `fill`; O(`ids.len()`·d) space.
+    fn embeddings(&self, ids: &[Self::Id]) -> Result<EmbeddingBatch<Self::Elem>> {
+        let mut batch = EmbeddingBatch::unknown(ids.len(), self.dim());
+        for (k, id) in ids.iter().enumerate() {
+            let mut row = batch.matrix.row_mut(k);
+            // a fresh `zeros` matrix is in standard layout: rows are contiguous
+            let known = match row.as_slice_mut() {
+                Some(out) => self.fill(id, out)?,
+                None => {
+                    let mut out = vec![<Self::Elem as num_traits::Zero>::zero(); row.len()];
+                    let known = self.fill(id, &mut out)?;
+                    row.assign(&ArrayView1::from(&out[..]));
+                    known
+                }
+            };
+            batch.found[k] = known;
+        }
+        Ok(batch)
     }
 }
 
@@ -66,19 +183,68 @@ impl<S: EmbeddingSource + ?Sized> EmbeddingSource for &S {
         (**self).dim()
     }
 
-    fn embedding(&self, id: &Self::Id) -> Option<ArrayView1<'_, Self::Elem>> {
-        (**self).embedding(id)
+    fn fill(&self, id: &Self::Id, out: &mut [Self::Elem]) -> Result<bool> {
+        (**self).fill(id, out)
     }
 
-    fn embeddings(&self, ids: &[Self::Id]) -> Vec<Option<ArrayView1<'_, Self::Elem>>> {
+    fn embeddings(&self, ids: &[Self::Id]) -> Result<EmbeddingBatch<Self::Elem>> {
         (**self).embeddings(ids)
+    }
+}
+
+/// The answer of [`EmbeddingSource::embeddings`]: row `k` of `matrix` is the
+/// embedding of the `k`-th id asked for if `found[k]`.
+///
+/// A source that builds one itself must return `ids.len()` rows of
+/// [`dim`](EmbeddingSource::dim) columns and a mask of `ids.len()` flags; a
+/// profile refuses anything else
+/// ([`Error::LengthMismatch`] / [`Error::DimensionMismatch`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingBatch<F> {
+    /// One row per id asked for; zeros where the id is unknown.
+    pub matrix: Array2<F>,
+    /// `found[k]`: the source knows the `k`-th id.
+    pub found: Vec<bool>,
+}
+
+impl<F: Scalar> EmbeddingBatch<F> {
+    /// A batch of `ids` rows of `dim` zeros, every id marked unknown: the
+    /// starting point of a source that fills rows as it finds them.
+    pub fn unknown(ids: usize, dim: usize) -> Self {
+        EmbeddingBatch {
+            matrix: Array2::zeros((ids, dim)),
+            found: vec![false; ids],
+        }
     }
 }
 
 /// Embeddings held in memory: item ids plus an `m × d` matrix whose row `r` is
 /// the embedding of `ids[r]`.
 ///
-/// Construction validates the input once, so lookups never fail on bad data.
+/// The catalogue constructors are shared by every catalogue type of the crate
+/// ([`ExactIndex`](crate::ann::ExactIndex) and, with the `hnsw` feature,
+/// `HnswIndex` take the same arguments, plus their metric and parameters):
+///
+/// | constructor | ids | rows |
+/// |---|---|---|
+/// | [`new(ids, matrix)`](Self::new) | `ids[r]` | row `r` of `matrix` |
+/// | [`with_row_ids(matrix)`](Self::with_row_ids) | `0..m` | row `r` of `matrix` |
+/// | [`from_pairs(iter)`](Self::from_pairs) | in iteration order | in iteration order |
+/// | [`from_map(map)`](Self::from_map) | ascending id | in id order |
+///
+/// Construction validates the input once, so lookups never fail.
+///
+/// # Example
+/// ```
+/// use std::collections::HashMap;
+/// use pinnersage::{EmbeddingSource, InMemoryEmbeddings};
+///
+/// let map = HashMap::from([(30_u64, vec![0.0_f32, 1.0]), (10, vec![1.0, 0.0])]);
+/// let source = InMemoryEmbeddings::from_map(map)?;
+/// assert_eq!(source.ids(), &[10, 30]); // ascending id
+/// assert_eq!(source.embedding(&30).unwrap().to_vec(), vec![0.0, 1.0]);
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct InMemoryEmbeddings<I, F> {
     ids: Vec<I>,
@@ -88,13 +254,15 @@ pub struct InMemoryEmbeddings<I, F> {
 
 impl<I: Clone + Eq + Hash, F: Scalar> InMemoryEmbeddings<I, F> {
     /// Builds a source from `ids` and the matrix of their embeddings (row `r`
-    /// belongs to `ids[r]`). An empty catalogue (zero rows) is allowed.
+    /// belongs to `ids[r]`). An empty catalogue (zero rows) is allowed. The
+    /// matrix may be in any memory order.
     ///
     /// # Errors
+    /// In this order:
     /// * [`Error::LengthMismatch`] if `ids.len()` differs from the number of rows;
     /// * [`Error::ZeroDimension`] if the matrix has zero columns;
-    /// * [`Error::DuplicateId`] naming the row of the second occurrence of an id;
-    /// * [`Error::NonFiniteValue`] naming the first NaN or infinite value.
+    /// * [`Error::NonFiniteValue`] naming the first NaN or infinite value;
+    /// * [`Error::DuplicateId`] naming the row of the second occurrence of an id.
     ///
     /// # Complexity
     /// O(m·d) time; the matrix is moved, the ids are stored twice (a vector and
@@ -111,6 +279,54 @@ impl<I: Clone + Eq + Hash, F: Scalar> InMemoryEmbeddings<I, F> {
     pub fn new(ids: Vec<I>, matrix: Array2<F>) -> Result<Self> {
         let rows = index_catalogue(&ids, matrix.view())?;
         Ok(InMemoryEmbeddings { ids, rows, matrix })
+    }
+
+    /// Builds a source from `(id, vector)` pairs: row `r` is the `r`-th pair.
+    /// Every vector must have the length of the first.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] for no pairs (the dimension is unknown; use
+    /// [`new`](Self::new) with a `0 × d` matrix for an empty catalogue);
+    /// [`Error::VectorLength`] naming the first vector of another length;
+    /// then the errors of [`new`](Self::new).
+    ///
+    /// # Complexity
+    /// O(m·d) time and space.
+    ///
+    /// # Example
+    /// ```
+    /// use pinnersage::{EmbeddingSource, InMemoryEmbeddings};
+    ///
+    /// let pairs = vec![("pin:1", vec![1.0_f32, 0.0]), ("pin:2", vec![0.6, 0.8])];
+    /// let source = InMemoryEmbeddings::from_pairs(pairs)?;
+    /// assert_eq!(source.row_of(&"pin:2"), Some(1));
+    /// assert_eq!(source.dim(), 2);
+    /// # Ok::<(), pinnersage::Error>(())
+    /// ```
+    pub fn from_pairs<V, It>(pairs: It) -> Result<Self>
+    where
+        V: AsRef<[F]>,
+        It: IntoIterator<Item = (I, V)>,
+    {
+        let (ids, matrix) = catalogue_from_pairs(pairs)?;
+        Self::new(ids, matrix)
+    }
+
+    /// Builds a source from a map of id → vector, rows in **ascending id
+    /// order** (deterministic whatever the map's iteration order).
+    ///
+    /// # Errors
+    /// As [`from_pairs`](Self::from_pairs) (rows counted in id order).
+    ///
+    /// # Complexity
+    /// O(m·log m + m·d) time.
+    pub fn from_map<V, S>(map: HashMap<I, V, S>) -> Result<Self>
+    where
+        I: Ord,
+        V: AsRef<[F]>,
+        S: BuildHasher,
+    {
+        Self::from_pairs(sorted_pairs(map))
     }
 
     /// Number of items.
@@ -137,12 +353,55 @@ impl<I: Clone + Eq + Hash, F: Scalar> InMemoryEmbeddings<I, F> {
     pub fn row_of(&self, id: &I) -> Option<usize> {
         self.rows.get(id).copied()
     }
+
+    /// The embedding of `id`, borrowed (no copy), if known.
+    ///
+    /// # Complexity
+    /// One hash lookup; O(1) expected.
+    pub fn embedding(&self, id: &I) -> Option<ArrayView1<'_, F>> {
+        self.rows.get(id).map(|&r| self.matrix.row(r))
+    }
+
+    /// The parts: ids, id → row map, matrix (for the indexes, which take a
+    /// validated catalogue without copying it).
+    pub(crate) fn into_parts(self) -> (Vec<I>, HashMap<I, usize>, Array2<F>) {
+        (self.ids, self.rows, self.matrix)
+    }
+}
+
+impl<F: Scalar> InMemoryEmbeddings<usize, F> {
+    /// A source whose ids are the row numbers `0..m` of `matrix` (as in
+    /// [`synthetic::Catalog`](crate::synthetic::Catalog)).
+    ///
+    /// # Errors
+    /// As [`new`](Self::new) (duplicates cannot occur).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::array;
+    /// use pinnersage::InMemoryEmbeddings;
+    ///
+    /// let source = InMemoryEmbeddings::with_row_ids(array![[1.0_f32], [2.0]])?;
+    /// assert_eq!(source.embedding(&1).unwrap()[0], 2.0);
+    /// # Ok::<(), pinnersage::Error>(())
+    /// ```
+    pub fn with_row_ids(matrix: Array2<F>) -> Result<Self> {
+        let ids = (0..matrix.nrows()).collect();
+        Self::new(ids, matrix)
+    }
+
+    /// The former name of [`with_row_ids`](Self::with_row_ids), kept only
+    /// until the remaining call sites are renamed.
+    #[doc(hidden)]
+    pub fn from_matrix(matrix: Array2<F>) -> Result<Self> {
+        Self::with_row_ids(matrix)
+    }
 }
 
 /// Validates a catalogue, `ids[r]` naming row `r` of `matrix`, and returns the
-/// id → row map. The one validator behind [`InMemoryEmbeddings::new`] and the
-/// indexes of [`crate::ann`]; zero rows are allowed here (indexes refuse them
-/// first).
+/// id → row map. The one validator behind every catalogue constructor
+/// ([`InMemoryEmbeddings`] and the indexes of [`crate::ann`]); zero rows are
+/// allowed here (indexes refuse them first).
 ///
 /// # Errors
 /// In this order: [`Error::LengthMismatch`] if `ids.len()` is not the number
@@ -182,16 +441,51 @@ pub(crate) fn index_catalogue<I: Clone + Eq + Hash, F: Scalar>(
     Ok(rows)
 }
 
-impl<F: Scalar> InMemoryEmbeddings<usize, F> {
-    /// A source whose ids are the row numbers `0..m` of `matrix` (as in
-    /// [`synthetic::Catalog`](crate::synthetic::Catalog)).
-    ///
-    /// # Errors
-    /// As [`new`](Self::new) (duplicates cannot occur).
-    pub fn from_matrix(matrix: Array2<F>) -> Result<Self> {
-        let ids = (0..matrix.nrows()).collect();
-        Self::new(ids, matrix)
+/// Stacks `(id, vector)` pairs into ids and a matrix (the `from_pairs`
+/// constructors).
+///
+/// # Errors
+/// [`Error::EmptyInput`] for no pairs; [`Error::VectorLength`] for a vector
+/// whose length differs from the first's.
+pub(crate) fn catalogue_from_pairs<I, F, V, It>(pairs: It) -> Result<(Vec<I>, Array2<F>)>
+where
+    F: Scalar,
+    V: AsRef<[F]>,
+    It: IntoIterator<Item = (I, V)>,
+{
+    let mut ids = Vec::new();
+    let mut values: Vec<F> = Vec::new();
+    let mut dim = None;
+    for (row, (id, v)) in pairs.into_iter().enumerate() {
+        let v = v.as_ref();
+        let expected = *dim.get_or_insert(v.len());
+        if v.len() != expected {
+            return Err(Error::VectorLength {
+                row,
+                expected,
+                got: v.len(),
+            });
+        }
+        ids.push(id);
+        values.extend_from_slice(v);
     }
+    let dim = dim.ok_or(Error::EmptyInput)?;
+    let matrix = Array2::from_shape_vec((ids.len(), dim), values).map_err(|_| {
+        // unreachable: every vector has `dim` values
+        Error::LengthMismatch {
+            what: "catalogue values vs rows × dim",
+            expected: ids.len().saturating_mul(dim),
+            got: 0,
+        }
+    })?;
+    Ok((ids, matrix))
+}
+
+/// The pairs of a map in ascending id order (the `from_map` constructors).
+pub(crate) fn sorted_pairs<I: Ord, V, S>(map: HashMap<I, V, S>) -> Vec<(I, V)> {
+    let mut pairs: Vec<(I, V)> = map.into_iter().collect();
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    pairs
 }
 
 impl<I: Clone + Eq + Hash, F: Scalar> EmbeddingSource for InMemoryEmbeddings<I, F> {
@@ -203,9 +497,23 @@ impl<I: Clone + Eq + Hash, F: Scalar> EmbeddingSource for InMemoryEmbeddings<I, 
     }
 
     /// # Complexity
-    /// One hash lookup; O(1) expected, no copy.
-    fn embedding(&self, id: &I) -> Option<ArrayView1<'_, F>> {
-        self.rows.get(id).map(|&r| self.matrix.row(r))
+    /// One hash lookup and a copy of `d` values.
+    fn fill(&self, id: &I, out: &mut [F]) -> Result<bool> {
+        Ok(copy_row(self.embedding(id), out))
+    }
+}
+
+/// Copies `row` (if any) into `out`; `true` if there was a row. Lengths are
+/// the caller's contract: the shorter of the two is copied.
+pub(crate) fn copy_row<F: Scalar>(row: Option<ArrayView1<'_, F>>, out: &mut [F]) -> bool {
+    match row {
+        Some(row) => {
+            for (o, &v) in out.iter_mut().zip(row.iter()) {
+                *o = v;
+            }
+            true
+        }
+        None => false,
     }
 }
 
@@ -213,6 +521,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> EmbeddingSource for InMemoryEmbeddings<I, 
 mod tests {
     use super::*;
     use ndarray::array;
+    use std::cell::Cell;
 
     #[test]
     fn lookup_known_and_unknown() {
@@ -220,32 +529,96 @@ mod tests {
             InMemoryEmbeddings::new(vec!["x", "y"], array![[1.0_f64, 2.0], [3.0, 4.0]]).unwrap();
         assert_eq!(s.len(), 2);
         assert!(!s.is_empty());
-        assert_eq!(s.dim(), 2);
-        assert_eq!(s.embedding(&"y").unwrap().to_vec(), vec![3.0, 4.0]);
-        assert!(s.embedding(&"z").is_none());
-        let batch = s.embeddings(&["z", "x"]);
-        assert!(batch[0].is_none());
-        assert_eq!(batch[1].unwrap().to_vec(), vec![1.0, 2.0]);
+        assert_eq!(EmbeddingSource::dim(&s), 2);
+        let mut buf = [0.0; 2];
+        assert!(s.fill(&"y", &mut buf).unwrap());
+        assert_eq!(buf, [3.0, 4.0]);
+        assert!(!s.fill(&"z", &mut buf).unwrap());
+        let batch = s.embeddings(&["z", "x"]).unwrap();
+        assert_eq!(batch.found, vec![false, true]);
+        assert_eq!(batch.matrix, array![[0.0, 0.0], [1.0, 2.0]]);
         assert_eq!(s.row_of(&"y"), Some(1));
         assert_eq!(s.ids(), &["x", "y"]);
         // through a reference
         let r = &s;
         assert_eq!(EmbeddingSource::dim(&r), 2);
-        assert_eq!(r.embeddings(&["y"])[0].unwrap()[0], 3.0);
+        assert_eq!(r.embeddings(&["y"]).unwrap().matrix[[0, 0]], 3.0);
     }
 
     #[test]
-    fn from_matrix_uses_row_numbers() {
-        let s = InMemoryEmbeddings::from_matrix(array![[1.0_f32], [2.0]]).unwrap();
+    fn with_row_ids_uses_row_numbers() {
+        let s = InMemoryEmbeddings::with_row_ids(array![[1.0_f32], [2.0]]).unwrap();
         assert_eq!(s.embedding(&1).unwrap()[0], 2.0);
         assert!(s.embedding(&2).is_none());
+    }
+
+    /// The three constructors agree; `from_map` sorts by id whatever the
+    /// map's order, and a column-major matrix is read by rows.
+    #[test]
+    fn constructors_agree() {
+        let m = array![[1.0_f64, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        let a = InMemoryEmbeddings::new(vec![5_u64, 1, 3], m.clone()).unwrap();
+        let b = InMemoryEmbeddings::from_pairs(vec![
+            (5_u64, vec![1.0, 2.0]),
+            (1, vec![3.0, 4.0]),
+            (3, vec![5.0, 6.0]),
+        ])
+        .unwrap();
+        assert_eq!((a.ids(), a.matrix()), (b.ids(), b.matrix()));
+        let map: HashMap<u64, Vec<f64>> = a
+            .ids()
+            .iter()
+            .map(|id| (*id, a.embedding(id).unwrap().to_vec()))
+            .collect();
+        let c = InMemoryEmbeddings::from_map(map).unwrap();
+        assert_eq!(c.ids(), &[1, 3, 5]);
+        assert_eq!(c.matrix(), array![[3.0, 4.0], [5.0, 6.0], [1.0, 2.0]]);
+        // column-major storage: the same rows
+        let f = m.t().as_standard_layout().into_owned().reversed_axes();
+        assert!(!f.is_standard_layout());
+        let d = InMemoryEmbeddings::new(vec![5_u64, 1, 3], f).unwrap();
+        let batch = d.embeddings(&[1, 5]).unwrap();
+        assert_eq!(batch.matrix, array![[3.0, 4.0], [1.0, 2.0]]);
     }
 
     #[test]
     fn empty_catalogue_is_allowed() {
         let s = InMemoryEmbeddings::<u32, f32>::new(vec![], Array2::zeros((0, 3))).unwrap();
         assert!(s.is_empty());
-        assert_eq!(s.dim(), 3);
+        assert_eq!(EmbeddingSource::dim(&s), 3);
+    }
+
+    #[test]
+    fn error_no_pairs() {
+        let none: Vec<(u8, Vec<f32>)> = Vec::new();
+        assert_eq!(
+            InMemoryEmbeddings::from_pairs(none).unwrap_err(),
+            Error::EmptyInput
+        );
+    }
+
+    #[test]
+    fn error_vector_length() {
+        let e = InMemoryEmbeddings::from_pairs(vec![(1, vec![1.0_f32, 2.0]), (2, vec![3.0])])
+            .unwrap_err();
+        assert_eq!(
+            e,
+            Error::VectorLength {
+                row: 1,
+                expected: 2,
+                got: 1
+            }
+        );
+        let map = HashMap::from([(1, vec![1.0_f32]), (0, vec![1.0, 2.0])]);
+        // id order: row 0 is id 0 (length 2), row 1 is id 1
+        assert_eq!(
+            InMemoryEmbeddings::from_map(map).unwrap_err(),
+            Error::VectorLength {
+                row: 1,
+                expected: 2,
+                got: 1
+            }
+        );
     }
 
     #[test]
@@ -265,6 +638,8 @@ mod tests {
     fn error_zero_dimension() {
         let e = InMemoryEmbeddings::<u8, f64>::new(vec![1, 2], Array2::zeros((2, 0))).unwrap_err();
         assert_eq!(e, Error::ZeroDimension { rows: 2 });
+        let e = InMemoryEmbeddings::from_pairs(vec![(1_u8, Vec::<f32>::new())]).unwrap_err();
+        assert_eq!(e, Error::ZeroDimension { rows: 1 });
     }
 
     #[test]
@@ -281,5 +656,57 @@ mod tests {
         assert_eq!(e, Error::NonFiniteValue { row: 1, column: 1 });
         let e = InMemoryEmbeddings::new(vec![1], array![[f32::INFINITY]]).unwrap_err();
         assert_eq!(e, Error::NonFiniteValue { row: 0, column: 0 });
+    }
+
+    /// A source that fetches on demand and fails on one id: the default batch
+    /// method stops at the failure and reports the source's own error.
+    struct Flaky {
+        calls: Cell<usize>,
+    }
+
+    impl EmbeddingSource for Flaky {
+        type Id = u64;
+        type Elem = f32;
+        fn dim(&self) -> usize {
+            3
+        }
+        fn fill(&self, id: &u64, out: &mut [f32]) -> Result<bool> {
+            self.calls.set(self.calls.get() + 1);
+            match id {
+                13 => Err(Error::Source(crate::ExternalError::new(
+                    std::io::Error::new(std::io::ErrorKind::TimedOut, "store timed out"),
+                ))),
+                id if id % 2 == 0 => {
+                    out.fill(*id as f32);
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+
+    #[test]
+    fn a_fetching_source_reports_its_errors() {
+        let s = Flaky {
+            calls: Cell::new(0),
+        };
+        let ok = s.embeddings(&[2, 3, 4]).unwrap();
+        assert_eq!(ok.found, vec![true, false, true]);
+        assert_eq!(ok.matrix.row(2).to_vec(), vec![4.0; 3]);
+        assert_eq!(ok.matrix.row(1).to_vec(), vec![0.0; 3]);
+        let err = s.embeddings(&[2, 13, 4]).unwrap_err();
+        assert_eq!(s.calls.get(), 5, "stops at the failing id");
+        match &err {
+            Error::Source(inner) => {
+                let io = inner.downcast_ref::<std::io::Error>().unwrap();
+                assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+                assert_eq!(err, err.clone(), "clones are equal");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            err.to_string(),
+            "the embedding source failed: store timed out"
+        );
     }
 }

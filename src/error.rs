@@ -282,9 +282,91 @@ pub enum Error {
         row: usize,
     },
 
-    /// An error reported by an approximate-nearest-neighbour backend.
-    #[error("ANN backend error: {0}")]
-    Backend(String),
+    /// An [`EmbeddingSource`](crate::EmbeddingSource) could not produce
+    /// embeddings (a fetch from a remote store failed, a record could not be
+    /// decoded, ...). The source's own error is kept:
+    /// [`ExternalError::downcast_ref`] recovers it.
+    #[error("the embedding source failed: {0}")]
+    Source(#[source] ExternalError),
+
+    /// A nearest-neighbour backend failed: a custom
+    /// [`AnnIndex`](crate::ann::AnnIndex) (say, a remote service), or reading
+    /// or writing an index's files (`HnswIndex::save` / `HnswIndex::load`,
+    /// feature `hnsw`). The backend's own error is kept.
+    #[error("the nearest-neighbour backend failed: {0}")]
+    Backend(#[source] ExternalError),
+
+    /// The files of a saved index do not belong together or were altered
+    /// (`HnswIndex::load`, feature `hnsw`): `what` names the check that failed.
+    #[error("the saved index is not usable: {what} does not match")]
+    IndexFileMismatch {
+        /// The check that failed (a checksum, the element type, the format).
+        what: &'static str,
+    },
+
+    /// A vector given for a catalogue (`from_pairs` / `from_map`
+    /// constructors) has another length than the first one.
+    #[error("the vector of catalogue row {row} has length {got}, expected {expected}")]
+    VectorLength {
+        /// The row (in the catalogue's order) of the offending vector.
+        row: usize,
+        /// The length of the first vector.
+        expected: usize,
+        /// The length of this vector.
+        got: usize,
+    },
+
+    /// An index does not support the requested metric (HNSW needs a
+    /// non-negative distance, so it refuses
+    /// [`Metric::InnerProduct`](crate::ann::Metric::InnerProduct)).
+    #[error("this index does not support the {metric:?} metric: L2-normalise the embeddings and use Metric::Cosine")]
+    UnsupportedMetric {
+        /// The metric asked for.
+        metric: crate::ann::Metric,
+    },
+
+    /// HNSW's `M` (links per node and layer) is outside `2..=255`.
+    #[error("HNSW max_connections = {value} is not in 2..=255")]
+    HnswMaxConnections {
+        /// The value given.
+        value: usize,
+    },
+
+    /// HNSW's `ef_construction` is 0.
+    #[error("HNSW ef_construction is 0: it must be at least 1")]
+    ZeroEfConstruction,
+
+    /// HNSW's `ef_search` is 0.
+    #[error("HNSW ef_search is 0: it must be at least 1")]
+    ZeroEfSearch,
+
+    /// More items than the HNSW backend can address (`i32::MAX`).
+    #[error("{items} items exceed the HNSW backend's limit of {limit}")]
+    TooManyItems {
+        /// Number of items given.
+        items: usize,
+        /// The backend's limit.
+        limit: usize,
+    },
+
+    /// A [`MedoidCache`](crate::ann::MedoidCache) capacity of 0.
+    #[error("medoid cache capacity is 0: it must hold at least 1 neighbour list")]
+    ZeroCacheCapacity,
+
+    /// A [`Recommender`](crate::retrieval::Recommender) asked for 0
+    /// recommendations.
+    #[error("number of recommendations is 0: ask for at least 1")]
+    ZeroRecommendations,
+
+    /// A [`Recommender`](crate::retrieval::Recommender) retrieving 0
+    /// neighbours per medoid.
+    #[error("neighbours per medoid is 0: retrieve at least 1")]
+    ZeroPerMedoid,
+
+    /// A [`Selection`](crate::retrieval::Selection) of 0 interests
+    /// (`Sample { n: 0 }` or `TopK { n: 0 }`).
+    #[error("the selection keeps 0 interests: choose at least 1")]
+    ZeroSelection,
 }
 
 /// Which invariant of a stored [`UserProfile`](crate::UserProfile) is broken:
@@ -377,6 +459,65 @@ pub enum ProfileFault {
         /// The profile's time.
         as_of: i64,
     },
+}
+
+/// The error of a component outside the crate (an embedding store, an ANN
+/// service, the file system), carried by [`Error::Source`] and
+/// [`Error::Backend`].
+///
+/// Cheap to clone (reference-counted). Two values compare equal only if they
+/// are clones of the same failure (pointer equality): errors of other crates
+/// rarely implement `PartialEq`. Use [`downcast_ref`](Self::downcast_ref) to
+/// match on the original error.
+///
+/// ```
+/// use pinnersage::{Error, ExternalError};
+///
+/// let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "feature store timed out");
+/// let e = Error::Source(ExternalError::new(io));
+/// assert!(e.to_string().ends_with("feature store timed out"));
+/// if let Error::Source(inner) = &e {
+///     let io = inner.downcast_ref::<std::io::Error>().unwrap();
+///     assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ExternalError(std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl ExternalError {
+    /// Wraps any error (or a message: `&str` and `String` convert too).
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        ExternalError(std::sync::Arc::from(error.into()))
+    }
+
+    /// The wrapped error.
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+
+    /// The wrapped error as `E`, if it is one.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref::<E>()
+    }
+}
+
+impl PartialEq for ExternalError {
+    /// Pointer equality: `true` for clones of the same failure.
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl core::fmt::Display for ExternalError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ExternalError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 /// `Result` with the crate's [`Error`].

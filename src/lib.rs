@@ -83,7 +83,7 @@
 //! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng)?;
 //! let now = 1_700_000_000;
 //! let user = catalog.user(&UserConfig::default(), now, &mut rng)?;
-//! let source = InMemoryEmbeddings::from_matrix(catalog.embeddings().to_owned())?;
+//! let source = InMemoryEmbeddings::with_row_ids(catalog.embeddings().to_owned())?;
 //!
 //! let profile = PinnerSage::default().profile(&user.actions, &source, now)?;
 //! assert_eq!(profile.len(), user.interests.len()); // one cluster per interest
@@ -115,8 +115,8 @@ mod scalar;
 pub mod synthetic;
 pub mod ward;
 
-pub use embedding::{EmbeddingSource, InMemoryEmbeddings};
-pub use error::{Error, ProfileFault, Result};
+pub use embedding::{EmbeddingBatch, EmbeddingSource, InMemoryEmbeddings};
+pub use error::{Error, ExternalError, ProfileFault, Result};
 pub use history::{Action, TimestampUnit};
 pub use importance::{DecayRate, TimeUnit, SECONDS_PER_DAY};
 pub use profile::{
@@ -124,6 +124,13 @@ pub use profile::{
     UserProfile, DEFAULT_ALPHA, DEFAULT_WINDOW,
 };
 pub use scalar::Scalar;
+
+/// The `ndarray` version in this crate's public signatures (views in, owned
+/// arrays out), re-exported so callers need not match it by hand.
+pub use ndarray;
+/// The `rand` version in this crate's public signatures (the caller's `Rng`),
+/// re-exported so callers need not match it by hand.
+pub use rand;
 
 /// The README's code examples, compiled and run as doctests.
 #[cfg(doctest)]

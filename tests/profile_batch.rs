@@ -8,8 +8,8 @@ use std::time::Duration;
 use ndarray::ArrayView1;
 use pinnersage::synthetic::UserConfig;
 use pinnersage::{
-    Action, CutRule, DecayRate, EmbeddingSource, Error, InMemoryEmbeddings, PinnerSage, TimeUnit,
-    TimestampUnit, UnknownItems,
+    Action, CutRule, DecayRate, EmbeddingBatch, EmbeddingSource, Error, InMemoryEmbeddings,
+    PinnerSage, TimeUnit, TimestampUnit, UnknownItems,
 };
 use profile_support::*;
 use proptest::prelude::*;
@@ -181,10 +181,11 @@ where
         }
         // the medoid is a member and minimises the weighted objective
         prop_assert!(c.contains(c.medoid()));
-        prop_assert_eq!(c.medoid_embedding(), source.embedding(c.medoid()).unwrap());
+        let medoid = embedding_of(source, c.medoid());
+        prop_assert_eq!(c.medoid_embedding(), medoid.view());
         let got = medoid_objective(c, c.medoid_embedding(), source);
         for m in c.members() {
-            let other = medoid_objective(c, source.embedding(&m.item).unwrap(), source);
+            let other = medoid_objective(c, embedding_of(source, &m.item).view(), source);
             prop_assert!(got <= other + 1e-9 * other.max(1.0), "{} > {}", got, other);
         }
         prop_assert_eq!(
@@ -425,9 +426,11 @@ fn error_unknown_item() {
     );
 }
 
-/// A source that returns whatever it was given, to test validation.
+/// A source that returns whatever it was given, to test validation: a batch
+/// `width` columns wide, with one row dropped if `drop_one`.
 struct Faulty {
     dim: usize,
+    width: usize,
     rows: Vec<Vec<f64>>,
     drop_one: bool,
 }
@@ -438,15 +441,24 @@ impl EmbeddingSource for Faulty {
     fn dim(&self) -> usize {
         self.dim
     }
-    fn embedding(&self, id: &usize) -> Option<ArrayView1<'_, f64>> {
-        self.rows.get(*id).map(|r| ArrayView1::from(&r[..]))
+    fn fill(&self, id: &usize, out: &mut [f64]) -> pinnersage::Result<bool> {
+        Ok(match self.rows.get(*id) {
+            Some(r) => {
+                out.iter_mut().zip(r).for_each(|(o, v)| *o = *v);
+                true
+            }
+            None => false,
+        })
     }
-    fn embeddings(&self, ids: &[usize]) -> Vec<Option<ArrayView1<'_, f64>>> {
-        let mut v: Vec<_> = ids.iter().map(|id| self.embedding(id)).collect();
-        if self.drop_one {
-            v.pop();
+    fn embeddings(&self, ids: &[usize]) -> pinnersage::Result<EmbeddingBatch<f64>> {
+        let n = ids.len() - usize::from(self.drop_one);
+        let mut batch = EmbeddingBatch::unknown(n, self.width);
+        for (k, id) in ids.iter().take(n).enumerate() {
+            let mut row = vec![0.0; self.width];
+            batch.found[k] = self.fill(id, &mut row)?;
+            batch.matrix.row_mut(k).assign(&ArrayView1::from(&row[..]));
         }
-        v
+        Ok(batch)
     }
 }
 
@@ -454,7 +466,8 @@ impl EmbeddingSource for Faulty {
 fn error_invalid_embedding() {
     let wrong_length = Faulty {
         dim: 2,
-        rows: vec![vec![0.0, 1.0], vec![1.0]],
+        width: 1,
+        rows: vec![vec![0.0], vec![1.0]],
         drop_one: false,
     };
     let actions = [
@@ -464,13 +477,14 @@ fn error_invalid_embedding() {
     ];
     assert_eq!(
         PinnerSage::default().profile(&actions, &wrong_length, NOW),
-        Err(Error::InvalidEmbedding {
-            item: "1".into(),
-            index: 1
+        Err(Error::DimensionMismatch {
+            expected: 2,
+            got: 1
         })
     );
     let nan = Faulty {
         dim: 2,
+        width: 2,
         rows: vec![vec![0.0, f64::NAN], vec![1.0, 0.0]],
         drop_one: false,
     };
@@ -487,6 +501,7 @@ fn error_invalid_embedding() {
 fn error_source_returns_wrong_number_of_embeddings() {
     let short = Faulty {
         dim: 1,
+        width: 1,
         rows: vec![vec![0.0], vec![1.0]],
         drop_one: true,
     };
@@ -620,6 +635,7 @@ fn ranking_ties_go_to_the_most_recent_then_the_smallest_medoid() {
 #[test]
 fn error_zero_dimension_source() {
     let empty = Faulty {
+        width: 0,
         dim: 0,
         rows: vec![vec![]],
         drop_one: false,

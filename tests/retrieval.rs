@@ -88,13 +88,17 @@ fn recommendations_follow_the_users_interests_with_provenance() {
 fn a_shared_cache_answers_repeated_medoids_identically() {
     let w = world(6);
     let index = &w.index;
-    let cache = MedoidCache::new(index.clone(), 1_000).unwrap();
-    let rec = Recommender {
-        selection: Selection::All,
-        blend: Blend::Proportional,
-        n: 20,
-        per_medoid: 40,
-    };
+    let cache = MedoidCache::builder(index.clone())
+        .capacity(1_000)
+        .build()
+        .unwrap();
+    let rec = Recommender::builder()
+        .selection(Selection::All)
+        .blend(Blend::Proportional)
+        .n(20)
+        .per_medoid(40)
+        .build()
+        .unwrap();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
     let none = HashSet::new();
     let medoids: usize = w.users.iter().map(|(_, p)| p.len()).sum();
@@ -124,7 +128,10 @@ fn a_shared_cache_answers_repeated_medoids_identically() {
 fn single_interest_users_with_long_histories_get_n_results() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2020);
     let (catalog, index) = catalogue_and_index(&mut rng);
-    let cache = MedoidCache::new(index.clone(), 100).unwrap();
+    let cache = MedoidCache::builder(index.clone())
+        .capacity(100)
+        .build()
+        .unwrap();
     for actions in [60, 200, 400] {
         let user_config = UserConfig {
             actions,
@@ -153,17 +160,18 @@ fn single_interest_users_with_long_histories_get_n_results() {
 #[cfg(feature = "hnsw")]
 #[test]
 fn hnsw_behind_a_cache_recovers_the_exact_recommendations() {
-    use pinnersage::ann::{AnnIndex, HnswIndex, HnswParams};
+    use pinnersage::ann::{HnswIndex, HnswParams};
     let w = world(4);
     let items = w.catalog.embeddings();
     let exact = &w.index;
-    let hnsw = HnswIndex::with_row_ids(items, Metric::Cosine, HnswParams::default()).unwrap();
+    let hnsw =
+        HnswIndex::with_row_ids(items.to_owned(), Metric::Cosine, HnswParams::default()).unwrap();
     assert_eq!((hnsw.len(), hnsw.dim()), (3_000, 32));
-    let cache = MedoidCache::new(hnsw, 64).unwrap();
-    let rec = Recommender {
-        selection: Selection::TopK { n: 3 },
-        ..Recommender::default()
-    };
+    let cache = MedoidCache::builder(hnsw).capacity(64).build().unwrap();
+    let rec = Recommender::builder()
+        .selection(Selection::TopK { n: 3 })
+        .build()
+        .unwrap();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
     let (mut same, mut total) = (0usize, 0usize);
     for (user, profile) in &w.users {
@@ -183,4 +191,146 @@ fn hnsw_behind_a_cache_recovers_the_exact_recommendations() {
         overlap >= 0.9,
         "overlap with exact recommendations {overlap}"
     );
+}
+
+/// One catalogue copy: the HNSW index is the profiles' embedding source, and
+/// (squared Euclidean: rows kept as given) gives the very profiles an
+/// in-memory source gives.
+#[cfg(feature = "hnsw")]
+#[test]
+fn hnsw_index_is_the_profiles_embedding_source() {
+    use pinnersage::ann::{HnswIndex, HnswParams};
+    use pinnersage::InMemoryEmbeddings;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+    let (catalog, _) = catalogue_and_index(&mut rng);
+    let memory = InMemoryEmbeddings::with_row_ids(catalog.embeddings().to_owned()).unwrap();
+    let hnsw = HnswIndex::with_row_ids(
+        catalog.embeddings().to_owned(),
+        Metric::SquaredEuclidean,
+        HnswParams::default(),
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let user = catalog.user(&UserConfig::default(), NOW, &mut rng).unwrap();
+        let want = PinnerSage::default()
+            .profile(&user.actions, &memory, NOW)
+            .unwrap();
+        let got = PinnerSage::default()
+            .profile(&user.actions, &hnsw, NOW)
+            .unwrap();
+        assert_eq!(got, want);
+        let seen: HashSet<usize> = user.actions.iter().map(|a| a.item).collect();
+        let recs = Recommender::default()
+            .recommend(&got, &hnsw, &seen, &mut rng)
+            .unwrap();
+        assert_eq!(recs.len(), 30);
+    }
+}
+
+/// A store keyed by sparse `u64` ids that decodes on demand and answers a
+/// batch in one request: profiles equal those of an in-memory source, and a
+/// failing fetch surfaces as `Error::Source`.
+#[test]
+fn a_fetching_source_gives_the_same_profiles() {
+    use pinnersage::{Action, EmbeddingBatch, EmbeddingSource, Error, ExternalError};
+    use std::cell::Cell;
+    use std::collections::HashMap;
+
+    struct Remote {
+        records: HashMap<u64, Vec<f32>>,
+        dim: usize,
+        requests: Cell<usize>,
+        fail: bool,
+    }
+    impl EmbeddingSource for Remote {
+        type Id = u64;
+        type Elem = f32;
+        fn dim(&self) -> usize {
+            self.dim
+        }
+        fn fill(&self, id: &u64, out: &mut [f32]) -> pinnersage::Result<bool> {
+            self.embeddings(std::slice::from_ref(id)).map(|b| {
+                out.copy_from_slice(b.matrix.row(0).as_slice().unwrap());
+                b.found[0]
+            })
+        }
+        fn embeddings(&self, ids: &[u64]) -> pinnersage::Result<EmbeddingBatch<f32>> {
+            self.requests.set(self.requests.get() + 1);
+            if self.fail {
+                return Err(Error::Source(ExternalError::new("connection reset")));
+            }
+            let mut batch = EmbeddingBatch::unknown(ids.len(), self.dim);
+            for (k, id) in ids.iter().enumerate() {
+                if let Some(v) = self.records.get(id) {
+                    batch
+                        .matrix
+                        .row_mut(k)
+                        .assign(&ndarray::ArrayView1::from(&v[..]));
+                    batch.found[k] = true;
+                }
+            }
+            Ok(batch)
+        }
+    }
+
+    let sparse = |i: usize| 9_000_000_000 + 7919 * i as u64;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(6);
+    let (catalog, _) = catalogue_and_index(&mut rng);
+    let e = catalog.embeddings();
+    let remote = Remote {
+        records: (0..e.nrows())
+            .map(|i| (sparse(i), e.row(i).to_vec()))
+            .collect(),
+        dim: e.ncols(),
+        requests: Cell::new(0),
+        fail: false,
+    };
+    let memory =
+        pinnersage::InMemoryEmbeddings::new((0..e.nrows()).map(sparse).collect(), e.to_owned())
+            .unwrap();
+    let user = catalog.user(&UserConfig::default(), NOW, &mut rng).unwrap();
+    let actions: Vec<Action<u64>> = user
+        .actions
+        .iter()
+        .map(|a| Action::new(sparse(a.item), a.timestamp))
+        .collect();
+    let got = PinnerSage::default()
+        .profile(&actions, &remote, NOW)
+        .unwrap();
+    assert_eq!(remote.requests.get(), 1, "one request per user");
+    assert_eq!(
+        got,
+        PinnerSage::default()
+            .profile(&actions, &memory, NOW)
+            .unwrap()
+    );
+    let down = Remote {
+        fail: true,
+        ..remote
+    };
+    match PinnerSage::default().profile(&actions, &down, NOW) {
+        Err(Error::Source(e)) => assert_eq!(e.to_string(), "connection reset"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// `Display` of a recommendation is one line of provenance.
+#[test]
+fn recommendations_display_compactly() {
+    let w = world(1);
+    let (user, profile) = &w.users[0];
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+    let seen: HashSet<usize> = user.actions.iter().map(|a| a.item).collect();
+    let recs = Recommender::default()
+        .recommend(profile, &w.index, &seen, &mut rng)
+        .unwrap();
+    let r = &recs[0];
+    assert_eq!(
+        r.to_string(),
+        format!(
+            "item {} (score {:.4}, cluster {}, medoid {})",
+            r.item, r.score, r.cluster, r.medoid
+        )
+    );
+    assert!(r.to_string().len() < 80);
 }

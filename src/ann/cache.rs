@@ -163,7 +163,8 @@ struct Lru<I, F> {
 /// use pinnersage::ann::{ExactIndex, MedoidCache, MedoidNeighbours, Metric};
 ///
 /// let items = array![[1.0_f32, 0.0], [0.9, 0.1], [0.0, 1.0]];
-/// let cache = MedoidCache::new(ExactIndex::with_row_ids(items.clone(), Metric::Cosine)?, 1024)?;
+/// let index = ExactIndex::with_row_ids(items.clone(), Metric::Cosine)?;
+/// let cache = MedoidCache::builder(index).capacity(1024).build()?;
 /// let first = cache.medoid_neighbours(&0, items.row(0), 2)?;
 /// let again = cache.medoid_neighbours(&0, items.row(0), 2)?;
 /// assert_eq!(first[1].id, 1);
@@ -180,21 +181,34 @@ pub struct MedoidCache<X: AnnIndex> {
     misses: AtomicU64,
 }
 
-impl<X: AnnIndex> MedoidCache<X> {
-    /// A cache of at most `capacity` neighbour lists in front of `index`.
+/// Configures a [`MedoidCache`]: [`MedoidCache::builder`] →
+/// [`capacity`](Self::capacity) → [`build`](Self::build).
+#[derive(Debug)]
+pub struct MedoidCacheBuilder<X> {
+    index: X,
+    capacity: usize,
+}
+
+impl<X: AnnIndex> MedoidCacheBuilder<X> {
+    /// At most `capacity` neighbour lists are kept (least recently used
+    /// evicted first). Must be ≥ 1. Default
+    /// [`MedoidCache::DEFAULT_CAPACITY`].
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// The cache, empty.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `capacity` is 0.
-    pub fn new(index: X, capacity: usize) -> Result<Self> {
-        if capacity == 0 {
-            return Err(Error::InvalidParameter {
-                name: "capacity",
-                reason: "a medoid cache must hold at least 1 entry".into(),
-            });
+    /// [`Error::ZeroCacheCapacity`] if the capacity is 0.
+    pub fn build(self) -> Result<MedoidCache<X>> {
+        if self.capacity == 0 {
+            return Err(Error::ZeroCacheCapacity);
         }
         Ok(MedoidCache {
-            index,
-            capacity,
+            index: self.index,
+            capacity: self.capacity,
             lru: Mutex::new(Lru {
                 entries: HashMap::new(),
                 order: BTreeMap::new(),
@@ -203,6 +217,20 @@ impl<X: AnnIndex> MedoidCache<X> {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         })
+    }
+}
+
+impl<X: AnnIndex> MedoidCache<X> {
+    /// The default capacity: 65 536 neighbour lists.
+    pub const DEFAULT_CAPACITY: usize = 1 << 16;
+
+    /// A builder for a cache in front of `index`, holding the default
+    /// capacity.
+    pub fn builder(index: X) -> MedoidCacheBuilder<X> {
+        MedoidCacheBuilder {
+            index,
+            capacity: Self::DEFAULT_CAPACITY,
+        }
     }
 
     /// The wrapped index.
@@ -322,7 +350,10 @@ mod tests {
     #[test]
     fn identical_to_the_wrapped_index_and_counts_hits() {
         let idx = index();
-        let cache = MedoidCache::new(idx.clone(), 64).unwrap();
+        let cache = MedoidCache::builder(idx.clone())
+            .capacity(64)
+            .build()
+            .unwrap();
         let items = idx.items().to_owned();
         for round in 0..3 {
             for m in (0..300).step_by(7) {
@@ -340,7 +371,10 @@ mod tests {
     #[test]
     fn smaller_k_is_a_prefix_hit_and_larger_k_a_miss() {
         let idx = index();
-        let cache = MedoidCache::new(idx.clone(), 4).unwrap();
+        let cache = MedoidCache::builder(idx.clone())
+            .capacity(4)
+            .build()
+            .unwrap();
         let q = idx.items().row(5).to_owned();
         let ten = cache.medoid_neighbours(&5, q.view(), 10).unwrap();
         let three = cache.medoid_neighbours(&5, q.view(), 3).unwrap();
@@ -355,7 +389,7 @@ mod tests {
     fn exhaustive_list_answers_any_k() {
         let idx = ExactIndex::with_row_ids(ndarray::array![[1.0_f32], [2.0]], Metric::InnerProduct)
             .unwrap();
-        let cache = MedoidCache::new(idx, 2).unwrap();
+        let cache = MedoidCache::builder(idx).capacity(2).build().unwrap();
         let q = ndarray::array![1.0_f32];
         assert_eq!(cache.medoid_neighbours(&0, q.view(), 5).unwrap().len(), 2);
         assert_eq!(cache.medoid_neighbours(&0, q.view(), 50).unwrap().len(), 2);
@@ -366,7 +400,7 @@ mod tests {
     fn evicts_least_recently_used() {
         let idx = index();
         let items = idx.items().to_owned();
-        let cache = MedoidCache::new(idx, 2).unwrap();
+        let cache = MedoidCache::builder(idx).capacity(2).build().unwrap();
         let get = |m: usize| cache.medoid_neighbours(&m, items.row(m), 5).unwrap();
         get(0);
         get(1);
@@ -387,7 +421,10 @@ mod tests {
     fn shared_across_threads() {
         let idx = index();
         let items = idx.items().to_owned();
-        let cache = MedoidCache::new(idx.clone(), 16).unwrap();
+        let cache = MedoidCache::builder(idx.clone())
+            .capacity(16)
+            .build()
+            .unwrap();
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {
@@ -406,14 +443,17 @@ mod tests {
     #[test]
     fn errors() {
         let idx = index();
-        assert!(matches!(
-            MedoidCache::new(idx.clone(), 0),
-            Err(Error::InvalidParameter {
-                name: "capacity",
-                ..
-            })
-        ));
-        let cache = MedoidCache::new(idx, 2).unwrap();
+        assert_eq!(
+            MedoidCache::builder(idx.clone()).capacity(0).build().err(),
+            Some(Error::ZeroCacheCapacity)
+        );
+        assert_eq!(
+            MedoidCache::builder(idx.clone())
+                .build()
+                .map(|c| c.stats().capacity),
+            Ok(MedoidCache::<ExactIndex<usize, f32>>::DEFAULT_CAPACITY)
+        );
+        let cache = MedoidCache::builder(idx).capacity(2).build().unwrap();
         assert_eq!(
             cache
                 .medoid_neighbours(&0, ndarray::array![1.0_f32].view(), 3)
@@ -467,7 +507,10 @@ mod tests {
     fn a_short_list_of_a_larger_index_is_not_taken_as_complete() {
         let idx = index();
         let q = idx.items().row(9).to_owned();
-        let cache = MedoidCache::new(Short(idx), 4).unwrap();
+        let cache = MedoidCache::builder(Short(idx))
+            .capacity(4)
+            .build()
+            .unwrap();
         assert_eq!(cache.medoid_neighbours(&9, q.view(), 5).unwrap().len(), 3);
         assert_eq!(cache.medoid_neighbours(&9, q.view(), 2).unwrap().len(), 2);
         assert_eq!((cache.stats().hits, cache.stats().misses), (1, 1));
@@ -521,7 +564,7 @@ mod tests {
             entered: Mutex::new(entered_tx),
             release: Mutex::new(release_rx),
         };
-        let cache = MedoidCache::new(gated, 4).unwrap();
+        let cache = MedoidCache::builder(gated).capacity(4).build().unwrap();
         std::thread::scope(|s| {
             let slow = s.spawn(|| cache.medoid_neighbours(&4, q.view(), 5).map(|l| l.len()));
             entered_rx.recv().unwrap(); // the k = 5 miss is inside the index

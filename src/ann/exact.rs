@@ -1,18 +1,18 @@
 //! Brute-force nearest-neighbour search: exact, and the reference for recall.
 
-use core::hash::Hash;
+use core::hash::{BuildHasher, Hash};
 use std::collections::HashMap;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use super::topk::TopK;
 use super::{
-    check_batch, check_catalogue, check_query, finite_norms, normalise, AnnIndex, Metric,
-    Neighbour, Neighbours,
+    check_batch, check_query, finite_norms, normalise, AnnIndex, Metric, Neighbour, Neighbours,
 };
-use crate::embedding::EmbeddingSource;
+use crate::embedding::{catalogue_from_pairs, copy_row, sorted_pairs, EmbeddingSource};
 use crate::error::Result;
 use crate::scalar::Scalar;
+use crate::InMemoryEmbeddings;
 
 /// Upper bound on the number of query × item scores held at once by
 /// [`ExactIndex::search_batch`] (4 Mi elements: 16 MiB in `f32`).
@@ -26,19 +26,41 @@ const BATCH_SCORES: usize = 1 << 22;
 /// transposed item matrix with ndarray's GEMM kernel, which is several times
 /// faster per query than one product per query.
 ///
-/// Distances follow [`Metric`]; squared Euclidean distances are computed as
-/// `‖q‖² + ‖x‖² − 2⟨q, x⟩` (clamped at 0), so they agree with a direct
-/// `Σ (q_i − x_i)²` up to rounding; where that shortcut overflows, the direct
-/// sum is computed instead. Cosine distances are `1 − ⟨q̂, x⟩/‖x‖`
-/// with the query scaled to unit length and `‖x‖` computed by scaling (so
-/// vectors far from 1 in magnitude, such as `1e20` or `1e-25` in `f32`, keep
-/// their exact cosine), clamped to `[0, 2]`; a zero vector on either side is
-/// at distance 1. Ties are broken by the smaller row.
+/// # Accuracy
+/// Distances follow [`Metric`] and are computed from inner products (the
+/// "Gram form"), which is what makes the GEMM batch possible, and which
+/// rounds differently from a direct sum:
 ///
-/// The index is also an [`EmbeddingSource`] (lookup by id): a profile can
-/// read its items' embeddings from the index that serves its
+/// * squared Euclidean: `‖q‖² + ‖x‖² − 2⟨q, x⟩`, clamped at 0. Its absolute
+///   error is about `(d + 2)·ε·(‖q‖² + ‖x‖²)` (`ε` the element type's machine
+///   epsilon), i.e. it scales with the **norms**, not with the distance: a
+///   distance much smaller than `‖q‖² + ‖x‖²` (near-duplicates of long
+///   vectors) has few or no correct digits, and such neighbours may be
+///   ordered differently from a direct `Σ (q_i − x_i)²`. Distances of the
+///   order of the norms are accurate to a few `ε` relative. Where the
+///   shortcut overflows, the direct sum is computed instead.
+/// * cosine: `1 − ⟨q̂, x⟩/‖x‖` with the query scaled to unit length and `‖x‖`
+///   computed by scaling (so vectors far from 1 in magnitude, such as `1e20`
+///   or `1e-25` in `f32`, keep their cosine), clamped to `[0, 2]`; absolute
+///   error about `d·ε`, so cosine distances below that are not resolved. A
+///   zero vector on either side is at distance 1.
+/// * inner product: `−⟨q, x⟩`, absolute error about `d·ε·‖q‖·‖x‖`.
+///
+/// Ties are broken by the smaller row.
+///
+/// # Catalogue
+/// Constructors take the same arguments as
+/// [`InMemoryEmbeddings`](crate::InMemoryEmbeddings)'s plus the metric:
+/// [`new(ids, matrix, metric)`](Self::new),
+/// [`with_row_ids(matrix, metric)`](Self::with_row_ids),
+/// [`from_pairs(pairs, metric)`](Self::from_pairs),
+/// [`from_map(map, metric)`](Self::from_map), and
+/// [`from_embeddings(source, metric)`](Self::from_embeddings) (no copy).
+/// The index is also an [`EmbeddingSource`] (lookup by id, rows as given):
+/// a profile can read its items' embeddings from the index that serves its
 /// recommendations, without a second copy of the catalogue.
 ///
+/// # Example
 /// ```
 /// use ndarray::array;
 /// use pinnersage::ann::{AnnIndex, ExactIndex, Metric};
@@ -72,31 +94,95 @@ impl<F: Scalar> ExactIndex<usize, F> {
     ///
     /// # Complexity
     /// O(n·d).
-    pub fn with_row_ids(items: Array2<F>, metric: Metric) -> Result<Self> {
-        let ids = (0..items.nrows()).collect();
-        ExactIndex::new(items, ids, metric)
+    pub fn with_row_ids(matrix: Array2<F>, metric: Metric) -> Result<Self> {
+        let ids = (0..matrix.nrows()).collect();
+        ExactIndex::new(ids, matrix, metric)
     }
 }
 
 impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
-    /// An index over `items` (one row per item) with row `r` named `ids[r]`.
+    /// An index over `matrix` (one row per item, any memory order) with row
+    /// `r` named `ids[r]`.
     ///
     /// # Errors
     /// In this order: [`Error::EmptyInput`](crate::Error::EmptyInput)
-    /// without rows, [`Error::LengthMismatch`](crate::Error::LengthMismatch)
-    /// if `ids.len()` is not the number of rows,
-    /// [`Error::ZeroDimension`](crate::Error::ZeroDimension) without columns,
-    /// [`Error::NonFiniteValue`](crate::Error::NonFiniteValue) for NaN or
-    /// infinity, [`Error::DuplicateId`](crate::Error::DuplicateId) for a
-    /// repeated id (the rules of
-    /// [`InMemoryEmbeddings::new`](crate::InMemoryEmbeddings::new)), and for
+    /// without rows, then the rules of
+    /// [`InMemoryEmbeddings::new`](crate::InMemoryEmbeddings::new)
+    /// ([`LengthMismatch`](crate::Error::LengthMismatch),
+    /// [`ZeroDimension`](crate::Error::ZeroDimension),
+    /// [`NonFiniteValue`](crate::Error::NonFiniteValue),
+    /// [`DuplicateId`](crate::Error::DuplicateId)), and for
     /// [`Metric::Cosine`] [`Error::NormOverflow`](crate::Error::NormOverflow)
     /// for a row whose Euclidean norm exceeds the element type's range.
     ///
     /// # Complexity
     /// O(n·d) time; O(n) extra space for the id map and norms.
-    pub fn new(items: Array2<F>, ids: Vec<I>, metric: Metric) -> Result<Self> {
-        let rows = check_catalogue(&ids, items.view())?;
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::array;
+    /// use pinnersage::ann::{AnnIndex, ExactIndex, Metric};
+    ///
+    /// let index = ExactIndex::new(vec!["a", "b"], array![[1.0_f32, 0.0], [0.0, 1.0]], Metric::Cosine)?;
+    /// assert_eq!(index.search(array![0.1, 1.0].view(), 1)?[0].id, "b");
+    /// # Ok::<(), pinnersage::Error>(())
+    /// ```
+    pub fn new(ids: Vec<I>, matrix: Array2<F>, metric: Metric) -> Result<Self> {
+        if matrix.nrows() == 0 {
+            return Err(crate::Error::EmptyInput);
+        }
+        Self::from_embeddings(InMemoryEmbeddings::new(ids, matrix)?, metric)
+    }
+
+    /// An index over `(id, vector)` pairs, row `r` the `r`-th pair.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`](crate::Error::EmptyInput) for no pairs,
+    /// [`Error::VectorLength`](crate::Error::VectorLength) for a vector of
+    /// another length than the first; then as [`new`](Self::new).
+    ///
+    /// # Complexity
+    /// O(n·d).
+    pub fn from_pairs<V, It>(pairs: It, metric: Metric) -> Result<Self>
+    where
+        V: AsRef<[F]>,
+        It: IntoIterator<Item = (I, V)>,
+    {
+        let (ids, matrix) = catalogue_from_pairs(pairs)?;
+        Self::new(ids, matrix, metric)
+    }
+
+    /// An index over a map of id → vector, rows in ascending id order.
+    ///
+    /// # Errors
+    /// As [`from_pairs`](Self::from_pairs).
+    ///
+    /// # Complexity
+    /// O(n·log n + n·d).
+    pub fn from_map<V, S>(map: HashMap<I, V, S>, metric: Metric) -> Result<Self>
+    where
+        I: Ord,
+        V: AsRef<[F]>,
+        S: BuildHasher,
+    {
+        Self::from_pairs(sorted_pairs(map), metric)
+    }
+
+    /// An index over an already validated catalogue, taking its matrix and
+    /// ids without copying them.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`](crate::Error::EmptyInput) for an empty
+    /// catalogue; for [`Metric::Cosine`],
+    /// [`Error::NormOverflow`](crate::Error::NormOverflow).
+    ///
+    /// # Complexity
+    /// O(n·d).
+    pub fn from_embeddings(source: InMemoryEmbeddings<I, F>, metric: Metric) -> Result<Self> {
+        if source.is_empty() {
+            return Err(crate::Error::EmptyInput);
+        }
+        let (ids, rows, items) = source.into_parts();
         let norms = match metric {
             Metric::InnerProduct => Array1::zeros(items.nrows()),
             Metric::Cosine => Array1::from(finite_norms(items.view())?),
@@ -139,7 +225,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
         &self.ids
     }
 
-    /// The embedding of item `id`, if indexed.
+    /// The embedding of item `id`, borrowed (no copy), if indexed.
     ///
     /// # Complexity
     /// O(1) expected.
@@ -243,9 +329,9 @@ impl<I: Clone + Eq + Hash, F: Scalar> EmbeddingSource for ExactIndex<I, F> {
     }
 
     /// # Complexity
-    /// One hash lookup; O(1) expected, no copy.
-    fn embedding(&self, id: &I) -> Option<ArrayView1<'_, F>> {
-        ExactIndex::embedding(self, id)
+    /// One hash lookup and a copy of `d` values.
+    fn fill(&self, id: &I, out: &mut [F]) -> Result<bool> {
+        Ok(copy_row(ExactIndex::embedding(self, id), out))
     }
 }
 
@@ -508,8 +594,8 @@ mod tests {
     #[test]
     fn ids_and_embedding_lookup() {
         let index = ExactIndex::new(
-            array![[1.0_f32, 0.0], [0.0, 1.0]],
             vec!["x", "y"],
+            array![[1.0_f32, 0.0], [0.0, 1.0]],
             Metric::Cosine,
         )
         .unwrap();
@@ -580,11 +666,11 @@ mod tests {
             Some(Error::NonFiniteValue { row: 1, column: 1 })
         );
         assert_eq!(
-            ExactIndex::new(array![[1.0_f32], [2.0]], vec![5, 5], Metric::Cosine).err(),
+            ExactIndex::new(vec![5, 5], array![[1.0_f32], [2.0]], Metric::Cosine).err(),
             Some(Error::DuplicateId { row: 1 })
         );
         assert_eq!(
-            ExactIndex::new(array![[1.0_f32], [2.0]], vec![5], Metric::Cosine).err(),
+            ExactIndex::new(vec![5], array![[1.0_f32], [2.0]], Metric::Cosine).err(),
             Some(Error::LengthMismatch {
                 what: "item ids vs embedding rows",
                 expected: 2,

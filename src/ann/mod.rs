@@ -40,7 +40,7 @@
 //! use pinnersage::ann::{AnnIndex, ExactIndex, Metric};
 //!
 //! let items = array![[1.0_f32, 0.0], [0.0, 1.0], [0.7, 0.7]];
-//! let index = ExactIndex::new(items, vec!["a", "b", "c"], Metric::Cosine)?;
+//! let index = ExactIndex::new(vec!["a", "b", "c"], items, Metric::Cosine)?;
 //! let hits = index.search(array![1.0, 0.1].view(), 2)?;
 //! assert_eq!(hits[0].id, "a");
 //! assert_eq!(hits[1].id, "c");
@@ -60,11 +60,11 @@ use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
-pub use cache::{CacheStats, MedoidCache, MedoidNeighbours, SharedNeighbours};
+pub use cache::{CacheStats, MedoidCache, MedoidCacheBuilder, MedoidNeighbours, SharedNeighbours};
 pub use exact::ExactIndex;
 #[cfg(feature = "hnsw")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hnsw")))]
-pub use hnsw::{HnswIndex, HnswParams};
+pub use hnsw::{HnswIndex, HnswParams, HnswParamsBuilder};
 
 /// How an index compares a query with an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -237,19 +237,6 @@ pub(crate) fn check_batch<F: Scalar>(queries: ArrayView2<'_, F>, dim: usize) -> 
         }
     }
     Ok(())
-}
-
-/// Validates an index's catalogue: at least one row, then the rules of
-/// [`index_catalogue`](crate::embedding::index_catalogue) (ids parallel to
-/// rows, columns, finiteness, unique ids). Returns the id → row map.
-pub(crate) fn check_catalogue<I: Clone + Eq + Hash, F: Scalar>(
-    ids: &[I],
-    items: ArrayView2<'_, F>,
-) -> Result<std::collections::HashMap<I, usize>> {
-    if items.nrows() == 0 {
-        return Err(Error::EmptyInput);
-    }
-    crate::embedding::index_catalogue(ids, items)
 }
 
 /// The largest absolute value of `x` (0 for an empty or zero vector).
@@ -448,25 +435,6 @@ mod tests {
                 expected: 3,
                 got: 2
             })
-        );
-    }
-
-    #[test]
-    fn check_catalogue_rules() {
-        let empty = ndarray::Array2::<f32>::zeros((0, 3));
-        assert_eq!(
-            check_catalogue::<u8, f32>(&[], empty.view()),
-            Err(Error::EmptyInput)
-        );
-        // the remaining rules are `index_catalogue`'s (tested in `embedding`)
-        let thin = ndarray::Array2::<f32>::zeros((2, 0));
-        assert_eq!(
-            check_catalogue(&[1, 2], thin.view()),
-            Err(Error::ZeroDimension { rows: 2 })
-        );
-        assert_eq!(
-            check_catalogue(&[7, 8], array![[1.0_f64], [2.0]].view()).map(|m| m[&8]),
-            Ok(1)
         );
     }
 

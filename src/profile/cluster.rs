@@ -110,12 +110,6 @@ impl<I, F> InterestCluster<I, F> {
     pub fn importance(&self) -> f64 {
         self.importance
     }
-
-    /// Old name of [`importance`](Self::importance), kept crate-private only
-    /// until `retrieval` calls `importance()` (merge shim; remove then).
-    pub(crate) fn importance_f64(&self) -> f64 {
-        self.importance
-    }
 }
 
 impl<I, F: Scalar> InterestCluster<I, F> {

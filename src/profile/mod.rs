@@ -156,13 +156,6 @@ impl<I, F> UserProfile<I, F> {
     pub fn history(&self) -> HistorySummary {
         self.history
     }
-
-    /// Old name of [`history`](Self::history), kept only until the examples
-    /// follow the rename.
-    #[doc(hidden)]
-    pub fn skipped(&self) -> HistorySummary {
-        self.history
-    }
 }
 
 impl<I: fmt::Display, F> fmt::Display for UserProfile<I, F> {

@@ -164,21 +164,31 @@ where
         distinct_of[i] = ids.len() - 1;
     }
     let d = source.dim();
-    let found = source.embeddings(&ids);
-    if found.len() != ids.len() {
+    let batch = source.embeddings(&ids)?;
+    if batch.matrix.nrows() != ids.len() || batch.found.len() != ids.len() {
         return Err(Error::LengthMismatch {
             what: "embeddings returned by the source vs items asked for",
             expected: ids.len(),
-            got: found.len(),
+            got: if batch.found.len() == ids.len() {
+                batch.matrix.nrows()
+            } else {
+                batch.found.len()
+            },
+        });
+    }
+    if batch.matrix.ncols() != d {
+        return Err(Error::DimensionMismatch {
+            expected: d,
+            got: batch.matrix.ncols(),
         });
     }
     // the error naming the smallest action index, if any
     let mut first_error: Option<(usize, Error)> = None;
     let mut known = vec![false; ids.len()];
-    for (k, e) in found.iter().enumerate() {
+    for (k, (&found, v)) in batch.found.iter().zip(batch.matrix.rows()).enumerate() {
         let index = first[k];
-        let error = match e {
-            None => match config.unknown_items() {
+        let error = if !found {
+            match config.unknown_items() {
                 UnknownItems::Skip => {
                     summary.unknown_items += 1;
                     None
@@ -187,17 +197,15 @@ where
                     item: format!("{:?}", ids[k]),
                     index,
                 }),
-            },
-            Some(v) if v.len() != d || v.iter().any(|x| !x.is_finite()) => {
-                Some(Error::InvalidEmbedding {
-                    item: format!("{:?}", ids[k]),
-                    index,
-                })
             }
-            Some(_) => {
-                known[k] = true;
-                None
-            }
+        } else if v.iter().any(|x| !x.is_finite()) {
+            Some(Error::InvalidEmbedding {
+                item: format!("{:?}", ids[k]),
+                index,
+            })
+        } else {
+            known[k] = true;
+            None
         };
         if let Some(e) = error {
             if first_error.as_ref().is_none_or(|(i, _)| index < *i) {
@@ -262,9 +270,7 @@ where
     }
     let mut x = Array2::<S::Elem>::zeros((rows.len(), d));
     for (mut dst, &k) in x.rows_mut().into_iter().zip(&rows) {
-        if let Some(v) = &found[k] {
-            dst.assign(v);
-        }
+        dst.assign(&batch.matrix.row(k));
     }
     summary.used_actions = kept.len();
     Ok(Prepared {

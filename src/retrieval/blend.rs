@@ -25,6 +25,28 @@ pub struct Recommendation<I, F> {
     pub medoid: I,
 }
 
+/// Compact provenance, never the embeddings:
+/// `item 42 (score 0.9731, cluster 0, medoid 17)`. The score is printed with
+/// 4 decimals unless the formatter asks for another precision (`{:.2}`).
+///
+/// ```
+/// use pinnersage::retrieval::Recommendation;
+///
+/// let r = Recommendation { item: 42_u64, score: 0.97312_f32, cluster: 0, medoid: 17 };
+/// assert_eq!(r.to_string(), "item 42 (score 0.9731, cluster 0, medoid 17)");
+/// assert_eq!(format!("{r:.1}"), "item 42 (score 1.0, cluster 0, medoid 17)");
+/// ```
+impl<I: core::fmt::Display, F: Scalar> core::fmt::Display for Recommendation<I, F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let precision = f.precision().unwrap_or(4);
+        write!(
+            f,
+            "item {} (score {:.*}, cluster {}, medoid {})",
+            self.item, precision, self.score, self.cluster, self.medoid
+        )
+    }
+}
+
 /// How candidate lists are merged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -31,11 +31,13 @@
 //! let profile = PinnerSage::default().profile(&user.actions, &index, now)?;
 //!
 //! // a cache shared by all users; items the user engaged with are excluded
-//! let cache = MedoidCache::new(index, 10_000)?;
+//! let cache = MedoidCache::builder(index).capacity(10_000).build()?;
 //! let seen: HashSet<usize> = user.actions.iter().map(|a| a.item).collect();
 //! let recs = Recommender::default().recommend(&profile, &cache, &seen, &mut rng)?;
 //! // 30: lists that exclusions eat are fetched again with more neighbours
 //! assert_eq!(recs.len(), 30);
+//! // compact provenance: "item 1234 (score 0.9731, cluster 0, medoid 77)"
+//! println!("{}", recs[0]);
 //! for r in &recs {
 //!     assert!(!seen.contains(&r.item));
 //!     // provenance: the cluster of the profile whose medoid retrieved the item
@@ -62,6 +64,7 @@ use crate::scalar::Scalar;
 use crate::{InterestCluster, UserProfile};
 
 pub use blend::{blend, Blend, Candidates, Recommendation};
+
 pub use selection::Selection;
 
 /// A user's interests as retrieval sees them: per interest a medoid (a real
@@ -103,7 +106,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> Interests for UserProfile<I, F> {
         self.clusters()[i].medoid_embedding()
     }
     fn importance(&self, i: usize) -> f64 {
-        self.clusters()[i].importance_f64()
+        self.clusters()[i].importance()
     }
 }
 
@@ -123,30 +126,56 @@ impl<I: Clone + Eq + Hash, F: Scalar> Interests for [InterestCluster<I, F>] {
         self[i].medoid_embedding()
     }
     fn importance(&self, i: usize) -> f64 {
-        self[i].importance_f64()
+        self[i].importance()
     }
 }
 
-/// Profile + index + medoid selection + blending in one call.
+/// Profile + index + medoid selection + blending in one call: a validated
+/// configuration, built by [`Recommender::builder`] (or [`Default`]).
 ///
 /// The defaults are the paper's: sample 3 medoids proportionally to
 /// importance, blend round-robin; 30 results, each medoid retrieving 30
 /// candidates.
+///
+/// With the `serde` feature it serializes as its builder and is validated
+/// again when deserialized.
+///
+/// ```
+/// use pinnersage::retrieval::{Blend, Recommender, Selection};
+/// use pinnersage::Error;
+///
+/// let rec = Recommender::builder()
+///     .selection(Selection::TopK { n: 2 })
+///     .blend(Blend::Proportional)
+///     .n(20)
+///     .per_medoid(50)
+///     .build()?;
+/// assert_eq!((rec.n(), rec.per_medoid()), (20, 50));
+/// assert_eq!(Recommender::builder().per_medoid(0).build(), Err(Error::ZeroPerMedoid));
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "RecommenderBuilder", into = "RecommenderBuilder")
+)]
+pub struct Recommender {
+    selection: Selection,
+    blend: Blend,
+    n: usize,
+    per_medoid: usize,
+}
+
+/// Unchecked parameters of a [`Recommender`]; [`build`](Self::build)
+/// validates them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Recommender {
-    /// Which medoids query the index.
-    pub selection: Selection,
-    /// How their candidate lists are merged.
-    pub blend: Blend,
-    /// Maximum number of recommendations.
-    pub n: usize,
-    /// Neighbours first retrieved per medoid (before exclusions and
-    /// deduplication). When the blend comes out short of `n` and a list came
-    /// back full, that list is fetched again with twice as many neighbours,
-    /// until `n` results survive or no list can grow; raising it saves those
-    /// repeated searches for users with long histories to exclude.
-    pub per_medoid: usize,
+pub struct RecommenderBuilder {
+    selection: Selection,
+    blend: Blend,
+    n: usize,
+    per_medoid: usize,
 }
 
 impl Default for Recommender {
@@ -160,13 +189,126 @@ impl Default for Recommender {
     }
 }
 
+impl Default for RecommenderBuilder {
+    fn default() -> Self {
+        Recommender::default().into()
+    }
+}
+
+impl From<Recommender> for RecommenderBuilder {
+    fn from(r: Recommender) -> Self {
+        RecommenderBuilder {
+            selection: r.selection,
+            blend: r.blend,
+            n: r.n,
+            per_medoid: r.per_medoid,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RecommenderBuilder> for Recommender {
+    type Error = crate::Error;
+    fn try_from(builder: RecommenderBuilder) -> Result<Self> {
+        builder.build()
+    }
+}
+
+impl RecommenderBuilder {
+    /// Which medoids query the index. Default [`Selection::Sample`] of 3.
+    pub fn selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
+    }
+
+    /// How their candidate lists are merged. Default [`Blend::RoundRobin`].
+    pub fn blend(mut self, blend: Blend) -> Self {
+        self.blend = blend;
+        self
+    }
+
+    /// Maximum number of recommendations (≥ 1; `usize::MAX` asks for every
+    /// reachable item). Default 30.
+    pub fn n(mut self, n: usize) -> Self {
+        self.n = n;
+        self
+    }
+
+    /// Neighbours first retrieved per medoid (before exclusions and
+    /// deduplication; ≥ 1). When the blend comes out short of `n` and a list
+    /// came back full, that list is fetched again with twice as many
+    /// neighbours, until `n` results survive or no list can grow; raising it
+    /// saves those repeated searches for users with long histories to
+    /// exclude. Default 30.
+    pub fn per_medoid(mut self, k: usize) -> Self {
+        self.per_medoid = k;
+        self
+    }
+
+    /// Validates the parameters.
+    ///
+    /// # Errors
+    /// One variant per rule:
+    /// * [`Error::ZeroSelection`](crate::Error::ZeroSelection) — a selection
+    ///   of 0 interests;
+    /// * [`Error::ZeroRecommendations`](crate::Error::ZeroRecommendations) —
+    ///   `n` of 0;
+    /// * [`Error::ZeroPerMedoid`](crate::Error::ZeroPerMedoid) —
+    ///   `per_medoid` of 0.
+    pub fn build(self) -> Result<Recommender> {
+        self.selection.validate()?;
+        if self.n == 0 {
+            return Err(crate::Error::ZeroRecommendations);
+        }
+        if self.per_medoid == 0 {
+            return Err(crate::Error::ZeroPerMedoid);
+        }
+        Ok(Recommender {
+            selection: self.selection,
+            blend: self.blend,
+            n: self.n,
+            per_medoid: self.per_medoid,
+        })
+    }
+}
+
 impl Recommender {
+    /// A builder holding the defaults.
+    pub fn builder() -> RecommenderBuilder {
+        RecommenderBuilder::default()
+    }
+
+    /// A builder holding this configuration, to change some parameters.
+    pub fn to_builder(&self) -> RecommenderBuilder {
+        (*self).into()
+    }
+
+    /// Which medoids query the index.
+    pub fn selection(&self) -> Selection {
+        self.selection
+    }
+
+    /// How the candidate lists are merged.
+    pub fn blend(&self) -> Blend {
+        self.blend
+    }
+
+    /// Maximum number of recommendations.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Neighbours first retrieved per medoid.
+    pub fn per_medoid(&self) -> usize {
+        self.per_medoid
+    }
+
     /// Recommends at most `n` items for `profile`, never one in `exclude`
     /// (typically the items the user already engaged with).
     ///
-    /// Selects interests with [`Self::selection`] (using `rng`), asks `source`
-    /// for `per_medoid` neighbours of each selected medoid, and blends them
-    /// with [`Self::blend`]. Pass a [`MedoidCache`](crate::ann::MedoidCache)
+    /// Selects interests with [`selection`](Self::selection) (using `rng`), asks `source`
+    /// for [`per_medoid`](Self::per_medoid) neighbours of each selected medoid, and blends them
+    /// with [`blend`](Self::blend). Pass a [`MedoidCache`](crate::ann::MedoidCache)
     /// as `source` to share neighbour lists across users.
     ///
     /// **Exclusions do not starve the result.** If fewer than `n` candidates
@@ -323,7 +465,10 @@ mod tests {
     #[test]
     fn cached_and_uncached_sources_agree() {
         let (index, profile) = setup();
-        let cache = MedoidCache::new(index.clone(), 8).unwrap();
+        let cache = MedoidCache::builder(index.clone())
+            .capacity(8)
+            .build()
+            .unwrap();
         let rec = Recommender {
             selection: Selection::All,
             blend: Blend::Proportional,
@@ -413,7 +558,10 @@ mod tests {
             selection: Selection::TopK { n: 1 },
             ..Recommender::default()
         };
-        let cache = MedoidCache::new(index.clone(), 4).unwrap();
+        let cache = MedoidCache::builder(index.clone())
+            .capacity(4)
+            .build()
+            .unwrap();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
         let direct = rec.recommend(&profile, &index, &topic0, &mut rng).unwrap();
         let cached = rec.recommend(&profile, &cache, &topic0, &mut rng).unwrap();
@@ -447,5 +595,38 @@ mod tests {
                 got: 3
             })
         );
+    }
+
+    /// Zero-sized requests are refused at configuration time (they used to
+    /// succeed with no recommendations).
+    #[test]
+    fn zero_sized_configurations_are_refused() {
+        assert_eq!(
+            Recommender::builder().per_medoid(0).build(),
+            Err(Error::ZeroPerMedoid)
+        );
+        assert_eq!(
+            Recommender::builder().n(0).build(),
+            Err(Error::ZeroRecommendations)
+        );
+        for selection in [Selection::Sample { n: 0 }, Selection::TopK { n: 0 }] {
+            assert_eq!(
+                Recommender::builder().selection(selection).build(),
+                Err(Error::ZeroSelection)
+            );
+        }
+        let ok = Recommender::builder()
+            .selection(Selection::All)
+            .blend(Blend::Proportional)
+            .n(5)
+            .per_medoid(7)
+            .build()
+            .unwrap();
+        assert_eq!(ok.to_builder().build(), Ok(ok));
+        assert_eq!(
+            (ok.selection(), ok.blend(), ok.n(), ok.per_medoid()),
+            (Selection::All, Blend::Proportional, 5, 7)
+        );
+        assert_eq!(Recommender::builder().build(), Ok(Recommender::default()));
     }
 }

@@ -27,7 +27,9 @@ pub enum Selection {
     /// proportional to importance, through the caller's random number
     /// generator (the paper: `n = 3`). The order is the draw order.
     ///
-    /// Implemented with Efraimidis–Spirakis keys (algorithm A-Res): each
+    /// Implemented with Efraimidis–Spirakis keys (P. S. Efraimidis and
+    /// P. G. Spirakis, *Weighted random sampling with a reservoir*, Information
+    /// Processing Letters 97(5), 2006; algorithm A-Res): each
     /// interest with importance `w > 0` gets the key `ln(u)/w` for one uniform
     /// `u ∈ (0, 1]` (one `rng.random::<f64>()` per positive-importance
     /// interest, in index order), and the `n` largest keys win, in decreasing
@@ -39,12 +41,12 @@ pub enum Selection {
     /// `IndexedRandom::sample_weighted` (same family, but its output order is
     /// unspecified), so the draw order and its value stability are ours.
     Sample {
-        /// Number of interests to draw.
+        /// Number of interests to draw (≥ 1).
         n: usize,
     },
     /// The `n` most important interests (ties: smaller index first).
     TopK {
-        /// Number of interests to keep.
+        /// Number of interests to keep (≥ 1).
         n: usize,
     },
     /// Every interest, most important first (ties: smaller index first).
@@ -59,13 +61,32 @@ impl Default for Selection {
 }
 
 impl Selection {
+    /// Checks that the selection keeps at least one interest.
+    ///
+    /// # Errors
+    /// [`Error::ZeroSelection`] for `Sample { n: 0 }` or `TopK { n: 0 }`.
+    ///
+    /// # Example
+    /// ```
+    /// use pinnersage::retrieval::Selection;
+    /// assert!(Selection::Sample { n: 3 }.validate().is_ok());
+    /// assert_eq!(Selection::TopK { n: 0 }.validate(), Err(pinnersage::Error::ZeroSelection));
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Selection::Sample { n: 0 } | Selection::TopK { n: 0 } => Err(Error::ZeroSelection),
+            _ => Ok(()),
+        }
+    }
+
     /// Chooses interests by their `importances`, returning their indices.
     ///
     /// `rng` is used by [`Selection::Sample`] only.
     ///
     /// # Errors
-    /// [`Error::InvalidImportance`] for the first importance that is negative,
-    /// NaN or infinite.
+    /// [`Error::ZeroSelection`] for a selection of 0 interests (see
+    /// [`validate`](Self::validate)); [`Error::InvalidImportance`] for the
+    /// first importance that is negative, NaN or infinite.
     ///
     /// # Complexity
     /// O(m log m) time and O(m) space for `m` interests.
@@ -89,6 +110,7 @@ impl Selection {
         importances: &[F],
         rng: &mut R,
     ) -> Result<Vec<usize>> {
+        self.validate()?;
         let weights = validate(importances)?;
         match *self {
             Selection::Sample { n } if weights.iter().all(|&w| w == 0.0) => {
@@ -304,10 +326,10 @@ mod tests {
             Selection::All.select(&w, &mut r).unwrap(),
             vec![1, 2, 4, 0, 3]
         );
-        assert!(Selection::Sample { n: 0 }
-            .select(&w, &mut r)
-            .unwrap()
-            .is_empty());
+        // zero-sized selections are refused (they used to return nothing)
+        for zero in [Selection::Sample { n: 0 }, Selection::TopK { n: 0 }] {
+            assert_eq!(zero.select(&w, &mut r), Err(Error::ZeroSelection));
+        }
         assert!(Selection::All
             .select::<f64, _>(&[], &mut r)
             .unwrap()

@@ -1,7 +1,7 @@
 //! Shared helpers for the profile integration tests.
 #![allow(dead_code)]
 
-use ndarray::{Array2, ArrayView1};
+use ndarray::{Array1, Array2, ArrayView1};
 use pinnersage::synthetic::{Catalog, CatalogConfig, SyntheticUser, UserConfig};
 use pinnersage::{
     Action, EmbeddingSource, InMemoryEmbeddings, InterestCluster, Scalar, UserProfile,
@@ -75,7 +75,7 @@ where
         .members()
         .iter()
         .map(|m| {
-            let x = source.embedding(&m.item).unwrap();
+            let x = embedding_of(source, &m.item);
             let d: f64 = x
                 .iter()
                 .zip(candidate.iter())
@@ -100,4 +100,11 @@ pub fn partition<I: Ord + Clone, F: pinnersage::Scalar>(
         .collect();
     sets.sort();
     sets
+}
+
+/// The embedding of a known item, through the source's batch lookup.
+pub fn embedding_of<S: EmbeddingSource>(source: &S, id: &S::Id) -> Array1<S::Elem> {
+    let batch = source.embeddings(std::slice::from_ref(id)).unwrap();
+    assert!(batch.found[0], "unknown item");
+    batch.matrix.row(0).to_owned()
 }
