@@ -104,6 +104,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod ann;
+pub mod batch;
 mod embedding;
 mod error;
 mod history;
@@ -112,6 +113,9 @@ pub mod medoid;
 mod profile;
 pub mod retrieval;
 mod scalar;
+#[cfg(feature = "store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
+pub mod store;
 pub mod synthetic;
 pub mod ward;
 
