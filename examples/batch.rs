@@ -32,6 +32,8 @@
 //!   skipped actions, profiles/s, p50/p99 per-user latency, peak memory
 //!   (VmHWM), bytes per profile as stored (postcard, without the per-user
 //!   configuration) and as JSON.
+//! * `--dump DIR`: write the synthetic log as `DIR/actions.csv` and
+//!   `DIR/items.npy` and exit (the input of `scripts/profile_loop.py`).
 //! * `--serve-demo`: reads three users back from `--db`, folds in three new
 //!   actions each (the items nearest their top medoid, an hour after `now`)
 //!   with a read-update-write transaction, and prints recommendations with
@@ -71,12 +73,13 @@ struct Args {
     threads: Option<usize>,
     window_days: Option<u32>,
     serve_demo: bool,
+    dump: Option<PathBuf>,
 }
 
 const USAGE: &str =
     "usage: batch [--actions actions.csv --embeddings items.npy] [--now <ts|last-day>] \
 [--db profiles.redb] [--jsonl out.jsonl] [--users N] [--seed S] [--chunk N] [--threads N] \
-[--window-days D|none] [--serve-demo]";
+[--window-days D|none] [--serve-demo] [--dump DIR]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -91,6 +94,7 @@ fn parse_args() -> Result<Args, String> {
         threads: None,
         window_days: Some(90),
         serve_demo: false,
+        dump: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -129,6 +133,7 @@ fn parse_args() -> Result<Args, String> {
                 };
             }
             "--serve-demo" => args.serve_demo = true,
+            "--dump" => args.dump = Some(value("--dump")?.into()),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
         }
@@ -297,6 +302,29 @@ impl Synthetic {
     }
 }
 
+/// Writes the synthetic log in the `--actions`/`--embeddings` formats.
+fn dump(dir: &Path, synthetic: &Synthetic, users: u64) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let npy = dir.join("items.npy");
+    ndarray_npy::write_npy(&npy, &synthetic.catalog.embeddings())
+        .map_err(|e| format!("{}: {e}", npy.display()))?;
+    let path = dir.join("actions.csv");
+    let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = BufWriter::new(file);
+    let mut write = || -> std::io::Result<()> {
+        writeln!(out, "user,item,timestamp")?;
+        for u in 0..users {
+            for a in synthetic.user(u) {
+                writeln!(out, "{u},{},{}", a.item, a.timestamp)?;
+            }
+        }
+        out.flush()
+    };
+    write().map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("wrote {} and {}", path.display(), npy.display());
+    Ok(())
+}
+
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -408,6 +436,9 @@ fn run() -> Result<(), String> {
         let synthetic = Synthetic::new(args.seed, now)?;
         matrix = synthetic.catalog.embeddings().to_owned();
         total_users = args.users;
+        if let Some(dir) = &args.dump {
+            return dump(dir, &synthetic, args.users);
+        }
         eprintln!(
             "synthetic log: {} users, history lengths log-uniform in 50–1000, d = 256, seed {}",
             args.users, args.seed
