@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array2;
 use pinnersage::ann::{AnnIndex, ExactIndex, Metric};
-use pinnersage::batch::{group_by_user, par_map, seen_items, user_rng};
+use pinnersage::batch::{group_by_user, par_pipeline, seen_items, user_rng};
 use pinnersage::retrieval::Recommender;
 use pinnersage::store::ProfileStore;
 use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
@@ -58,6 +58,8 @@ use rand::RngExt;
 
 type Profile = UserProfile<usize, f32>;
 type Store = ProfileStore<u64, usize, f32>;
+/// A user, its number of actions, its profile, the nanoseconds it took.
+type Computed = (u64, usize, pinnersage::Result<Profile>, u64);
 
 const DAY: i64 = 86_400;
 
@@ -484,81 +486,81 @@ fn run() -> Result<(), String> {
     let mut tally = Tally::default();
     let mut io_error: Option<String> = None;
     let computing = Instant::now();
-    let computed = par_map(
-        input,
-        args.chunk,
-        |(user, actions): (u64, Vec<Action<usize>>)| {
-            let t = Instant::now();
-            let result = config.profile(&actions, &source, now);
-            (user, actions.len(), result, t.elapsed().as_nanos() as u64)
-        },
-    );
-    let results = computed.map(|(user, n, result, nanos)| {
-        tally.users += 1;
-        tally.actions += n as u64;
-        tally.latencies.push(nanos);
-        bar.inc(1);
-        match &result {
-            Ok(p) => {
-                tally.ok += 1;
-                let h = p.history();
-                tally.outside_window += h.outside_window as u64;
-                tally.unknown += h.unknown_actions as u64;
-                tally.over_cap += h.over_cap as u64;
-                tally.clusters += p.len() as u64;
-                tally.demo.push((p.len(), user));
-                tally.demo.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-                tally.demo.truncate(3);
-                let sample = tally.users % 16 == 1 || jsonl.is_some();
-                let json = if sample {
-                    serde_json::to_string(p).ok()
-                } else {
-                    None
-                };
-                if let (Some(json), Some(store)) = (&json, &store) {
-                    if let Ok(record) = store.encode(p, p.as_of()) {
-                        tally.record_bytes += record.len() as u64;
-                        tally.json_bytes += json.len() as u64;
-                        tally.sized += 1;
+    let compute = |(user, actions): (u64, Vec<Action<usize>>)| {
+        let t = Instant::now();
+        let result = config.profile(&actions, &source, now);
+        (user, actions.len(), result, t.elapsed().as_nanos() as u64)
+    };
+    // profiles computed on rayon's threads while this closure, on its own
+    // thread, tallies and writes the previous chunk
+    let consume = |computed: &mut dyn Iterator<Item = Computed>| {
+        let results = computed.map(|(user, n, result, nanos)| {
+            tally.users += 1;
+            tally.actions += n as u64;
+            tally.latencies.push(nanos);
+            bar.inc(1);
+            match &result {
+                Ok(p) => {
+                    tally.ok += 1;
+                    let h = p.history();
+                    tally.outside_window += h.outside_window as u64;
+                    tally.unknown += h.unknown_actions as u64;
+                    tally.over_cap += h.over_cap as u64;
+                    tally.clusters += p.len() as u64;
+                    tally.demo.push((p.len(), user));
+                    tally.demo.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                    tally.demo.truncate(3);
+                    let sample = tally.users % 16 == 1 || jsonl.is_some();
+                    let json = if sample {
+                        serde_json::to_string(p).ok()
+                    } else {
+                        None
+                    };
+                    if let (Some(json), Some(store)) = (&json, &store) {
+                        if let Ok(record) = store.encode(p, p.as_of()) {
+                            tally.record_bytes += record.len() as u64;
+                            tally.json_bytes += json.len() as u64;
+                            tally.sized += 1;
+                        }
+                    }
+                    if let (Some(out), Some(json)) = (jsonl.as_mut(), json) {
+                        if let Err(e) = writeln!(out, "{{\"user\":{user},\"profile\":{json}}}") {
+                            io_error.get_or_insert(e.to_string());
+                        }
                     }
                 }
-                if let (Some(out), Some(json)) = (jsonl.as_mut(), json) {
-                    if let Err(e) = writeln!(out, "{{\"user\":{user},\"profile\":{json}}}") {
-                        io_error.get_or_insert(e.to_string());
+                Err(pinnersage::Error::NoActionsInWindow { .. }) => tally.inactive += 1,
+                Err(e) => {
+                    tally.failed += 1;
+                    if tally.reasons.len() < 5 {
+                        tally.reasons.push(format!("user {user}: {e}"));
                     }
                 }
             }
-            Err(pinnersage::Error::NoActionsInWindow { .. }) => tally.inactive += 1,
-            Err(e) => {
-                tally.failed += 1;
-                if tally.reasons.len() < 5 {
-                    tally.reasons.push(format!("user {user}: {e}"));
-                }
-            }
-        }
-        if let (Err(e), Some(out)) = (&result, jsonl.as_mut()) {
-            {
+            if let (Err(e), Some(out)) = (&result, jsonl.as_mut()) {
                 {
-                    let message = serde_json::to_string(&e.to_string()).unwrap_or_default();
-                    if let Err(e) = writeln!(out, "{{\"user\":{user},\"error\":{message}}}") {
-                        io_error.get_or_insert(e.to_string());
+                    {
+                        let message = serde_json::to_string(&e.to_string()).unwrap_or_default();
+                        if let Err(e) = writeln!(out, "{{\"user\":{user},\"error\":{message}}}") {
+                            io_error.get_or_insert(e.to_string());
+                        }
                     }
                 }
             }
-        }
-        (user, result)
-    });
-    let written = match &store {
-        Some(store) => Some(
-            store
+            (user, result)
+        });
+        match &store {
+            Some(store) => store
                 .write(results, args.chunk, |_| {})
-                .map_err(|e| e.to_string())?,
-        ),
-        None => {
-            results.for_each(drop);
-            None
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            None => {
+                results.for_each(drop);
+                Ok(None)
+            }
         }
     };
+    let written = par_pipeline(input, args.chunk, compute, consume)?;
     bar.finish_and_clear();
     let elapsed = computing.elapsed().as_secs_f64();
     if let Some(out) = jsonl.as_mut() {

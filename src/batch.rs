@@ -335,6 +335,76 @@ where
     }
 }
 
+/// [`par_map`] with the caller's work overlapped: the calling thread reads
+/// `items` and computes chunk after chunk on rayon's threads while `consume`
+/// drains the results in input order on a thread of its own (writing a
+/// store, a file, …). With [`par_map`] the threads idle while the caller
+/// consumes a chunk; here they compute the next one.
+///
+/// At most three chunks are held: one being consumed, one computed and
+/// waiting, one computing. If `consume` returns before draining the results,
+/// the computation stops after its current chunk. A panic in `consume` is
+/// resumed on the calling thread. Returns what `consume`
+/// returns.
+///
+/// # Complexity
+/// As [`par_map`]; the consumer's time is hidden behind the computation as
+/// long as it is shorter.
+///
+/// # Example
+/// ```
+/// use core::num::NonZeroUsize;
+/// use pinnersage::batch::par_pipeline;
+///
+/// let chunk = NonZeroUsize::new(2).unwrap();
+/// let total = par_pipeline(1..=5u64, chunk, |x| x * x, |squares| squares.sum::<u64>());
+/// assert_eq!(total, 55);
+/// ```
+#[cfg(feature = "parallel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "parallel")))]
+pub fn par_pipeline<It, F, R, C, T>(
+    items: It,
+    chunk: core::num::NonZeroUsize,
+    f: F,
+    consume: C,
+) -> T
+where
+    It: IntoIterator,
+    It::Item: Send,
+    F: Fn(It::Item) -> R + Sync,
+    R: Send,
+    C: FnOnce(&mut dyn Iterator<Item = R>) -> T + Send,
+    T: Send,
+{
+    use rayon::prelude::*;
+    let mut inner = items.into_iter();
+    let chunk = chunk.get();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<R>>(1);
+        // the consumer on its own thread; the items are read and computed on
+        // the calling thread, so an installed rayon pool is the one used
+        let consumer = scope.spawn(move || {
+            let mut results = rx.into_iter().flatten();
+            consume(&mut results)
+        });
+        loop {
+            let items: Vec<It::Item> = inner.by_ref().take(chunk).collect();
+            if items.is_empty() {
+                break;
+            }
+            let out: Vec<R> = items.into_par_iter().map(&f).collect();
+            if tx.send(out).is_err() {
+                break; // the consumer returned early
+            }
+        }
+        drop(tx);
+        match consumer.join() {
+            Ok(t) => t,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 /// A stable 64-bit FNV-1a hasher over little-endian bytes: the same value on
 /// every platform and Rust release (unlike `DefaultHasher`).
 struct StableHasher(u64);

@@ -170,7 +170,9 @@ mod parallel {
     use super::*;
     use core::num::NonZeroUsize;
     use pinnersage::ann::{ExactIndex, Metric};
-    use pinnersage::batch::{par_profiles, par_recommend_users, recommend_users, seen_items};
+    use pinnersage::batch::{
+        par_pipeline, par_profiles, par_recommend_users, recommend_users, seen_items,
+    };
     use pinnersage::retrieval::Recommender;
 
     fn pool(threads: usize) -> rayon::ThreadPool {
@@ -202,6 +204,41 @@ mod parallel {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_pipeline_equals_sequential_and_stops_with_its_consumer() {
+        let (inner, users) = poisoned_log();
+        let source = Poisoned {
+            inner: &inner,
+            poison: 999_999,
+        };
+        let config = PinnerSage::default();
+        let sequential: Vec<_> = profiles(&config, users.clone(), &source, NOW).collect();
+        for threads in [1, 2] {
+            let chunk = NonZeroUsize::new(5).unwrap();
+            let piped: Out = pool(threads).install(|| {
+                par_pipeline(
+                    users.clone(),
+                    chunk,
+                    |(u, a): (u64, Vec<Action<usize>>)| (u, config.profile(&a, &source, NOW)),
+                    |results| results.collect(),
+                )
+            });
+            assert!(
+                comparable(&piped) == comparable(&sequential),
+                "threads {threads}"
+            );
+        }
+        // a consumer that stops early stops the computation within two chunks
+        let pulled = std::sync::atomic::AtomicUsize::new(0);
+        let counted = (0..1_000u32).inspect(|_| {
+            pulled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        let chunk = NonZeroUsize::new(10).unwrap();
+        let first: Vec<u32> = par_pipeline(counted, chunk, |x| x * 2, |r| r.take(3).collect());
+        assert_eq!(first, [0, 2, 4]);
+        assert!(pulled.load(std::sync::atomic::Ordering::Relaxed) <= 40);
     }
 
     #[test]
