@@ -91,17 +91,22 @@ fn store_error(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>)
     Error::Store(ExternalError::new(e))
 }
 
+/// The default page cache of a [`ProfileStore`]: 64 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
 /// Options of a [`ProfileStore`]; [`open`](Self::open) validates them
 /// against the configuration and opens the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreBuilder {
     max_staleness: Option<Duration>,
+    cache_bytes: usize,
 }
 
 impl Default for StoreBuilder {
     fn default() -> Self {
         StoreBuilder {
             max_staleness: Some(DEFAULT_MAX_STALENESS),
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -112,6 +117,14 @@ impl StoreBuilder {
     /// Default [`DEFAULT_MAX_STALENESS`].
     pub fn max_staleness(mut self, span: Option<Duration>) -> Self {
         self.max_staleness = span;
+        self
+    }
+
+    /// Memory redb may use to cache pages, in bytes. Default
+    /// [`DEFAULT_CACHE_BYTES`] (redb's own default, 1 GiB, makes a long
+    /// batch's resident memory grow to it).
+    pub fn cache_bytes(mut self, bytes: usize) -> Self {
+        self.cache_bytes = bytes;
         self
     }
 
@@ -131,7 +144,10 @@ impl StoreBuilder {
         path: impl AsRef<Path>,
         config: &PinnerSage,
     ) -> Result<ProfileStore<U, I, F>> {
-        let db = Database::create(path).map_err(store_error)?;
+        let db = Database::builder()
+            .set_cache_size(self.cache_bytes)
+            .create(path)
+            .map_err(store_error)?;
         let prefix = postcard::to_stdvec(config).map_err(store_error)?;
         let txn = db.begin_write().map_err(store_error)?;
         {
@@ -161,7 +177,10 @@ impl StoreBuilder {
     /// or its metadata cannot be decoded; [`Error::InvalidTimestampUnit`] as
     /// [`open`](Self::open).
     pub fn open_existing<U, I, F>(self, path: impl AsRef<Path>) -> Result<ProfileStore<U, I, F>> {
-        let db = Database::open(path).map_err(store_error)?;
+        let db = Database::builder()
+            .set_cache_size(self.cache_bytes)
+            .open(path)
+            .map_err(store_error)?;
         let prefix = {
             let txn = db.begin_read().map_err(store_error)?;
             let meta = txn.open_table(META).map_err(store_error)?;
