@@ -19,13 +19,11 @@ use rand::RngExt;
 
 const NOW: i64 = 1_700_000_000;
 
+/// A user id and its actions.
+type User = (u64, Vec<Action<usize>>);
+
 /// The catalogue and `n` users of the mix (the `batch` example's generator).
-fn mix(
-    n: u64,
-) -> (
-    InMemoryEmbeddings<usize, f32>,
-    Vec<(u64, Vec<Action<usize>>)>,
-) {
+fn mix(n: u64) -> (InMemoryEmbeddings<usize, f32>, Vec<User>) {
     let config = CatalogConfig {
         items: 10_000,
         dim: 256,

@@ -58,6 +58,8 @@ use rand::RngExt;
 
 type Profile = UserProfile<usize, f32>;
 type Store = ProfileStore<u64, usize, f32>;
+/// The users' actions, streamed.
+type Users = Box<dyn Iterator<Item = (u64, Vec<Action<usize>>)> + Send>;
 /// A user, its number of actions, its profile, the nanoseconds it took.
 type Computed = (u64, usize, pinnersage::Result<Profile>, u64);
 
@@ -397,12 +399,7 @@ fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     // inputs: a CSV (validated by a first pass) or the synthetic mix
-    let (matrix, total_users, now, input): (
-        Array2<f32>,
-        u64,
-        i64,
-        Box<dyn Iterator<Item = (u64, Vec<Action<usize>>)> + Send>,
-    );
+    let (matrix, total_users, now, input): (Array2<f32>, u64, i64, Users);
     let synthetic_now = 1_700_000_000 / DAY * DAY;
     let parse_now = |last: i64| -> Result<i64, String> {
         match args.now.as_deref() {

@@ -53,6 +53,9 @@ use crate::history::Action;
 use crate::profile::{PinnerSage, UserProfile};
 use crate::retrieval::{Interests, Recommendation, Recommender};
 
+/// One user's result in a batch: the user and its profile or error.
+pub type UserResult<U, I, F> = (U, Result<UserProfile<I, F>>);
+
 /// One user's actions as a batch input: a plain `Vec<Action<I>>`, or a
 /// `Result` of one ([`group_by_user`] yields an error for a user whose
 /// actions came out of order); an `Err` becomes that user's result.
@@ -180,7 +183,7 @@ pub fn profiles<'a, U, A, S, It>(
     users: It,
     source: &'a S,
     now: i64,
-) -> impl Iterator<Item = (U, Result<UserProfile<S::Id, S::Elem>>)> + 'a
+) -> impl Iterator<Item = UserResult<U, S::Id, S::Elem>> + 'a
 where
     It: IntoIterator<Item = (U, A)>,
     It::IntoIter: 'a,
@@ -247,15 +250,12 @@ pub fn par_profiles<'a, U, A, S, It>(
     source: &'a S,
     now: i64,
     chunk: core::num::NonZeroUsize,
-) -> ParMap<
-    It::IntoIter,
-    impl Fn((U, A)) -> (U, Result<UserProfile<S::Id, S::Elem>>) + Sync + 'a,
-    (U, Result<UserProfile<S::Id, S::Elem>>),
->
+) -> impl Iterator<Item = UserResult<U, S::Id, S::Elem>> + 'a
 where
     It: IntoIterator<Item = (U, A)>,
-    U: Send,
-    A: UserActions<S::Id> + Send,
+    It::IntoIter: 'a,
+    U: Send + 'a,
+    A: UserActions<S::Id> + Send + 'a,
     S: EmbeddingSource + Sync + ?Sized,
     S::Id: Clone + Ord + Debug + Send + Sync,
     S::Elem: Send,

@@ -251,6 +251,10 @@ pub struct WriteSummary<U> {
 /// How many failures a [`WriteSummary`] keeps.
 pub const FAILURES_KEPT: usize = 8;
 
+/// The key and value types a store is for (`fn` keeps the store `Send + Sync`
+/// whatever they are).
+type Types<U, I, F> = fn() -> (U, I, F);
+
 /// Profiles keyed by user `U`, items `I`, elements `F`, in a redb file (see
 /// the [module docs](self)). `Send + Sync`: share it between a writer and
 /// readers.
@@ -259,7 +263,7 @@ pub struct ProfileStore<U, I, F> {
     config: PinnerSage,
     prefix: Vec<u8>,
     max_staleness: Option<u64>,
-    _types: PhantomData<fn() -> (U, I, F)>,
+    _types: PhantomData<Types<U, I, F>>,
 }
 
 impl<U, I, F> Debug for ProfileStore<U, I, F> {

@@ -14,14 +14,11 @@ use rand::SeedableRng;
 
 const NOW: i64 = 1_700_000_000;
 
+/// A user id and its actions.
+type User = (u64, Vec<Action<usize>>);
+
 /// `n` synthetic users (ids 100, 101, …) of the default catalogue.
-fn users(
-    n: usize,
-    seed: u64,
-) -> (
-    InMemoryEmbeddings<usize, f32>,
-    Vec<(u64, Vec<Action<usize>>)>,
-) {
+fn users(n: usize, seed: u64) -> (InMemoryEmbeddings<usize, f32>, Vec<User>) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng).unwrap();
     let users = (0..n as u64)
@@ -57,24 +54,19 @@ impl EmbeddingSource for Poisoned<'_> {
 }
 
 /// Users 3 (a poisoned item) and 7 (an action in the future) fail.
-fn poisoned_log() -> (
-    InMemoryEmbeddings<usize, f32>,
-    Vec<(u64, Vec<Action<usize>>)>,
-) {
+fn poisoned_log() -> (InMemoryEmbeddings<usize, f32>, Vec<User>) {
     let (source, mut users) = users(12, 5);
     users[3].1.push(Action::new(999_999, NOW - 10));
     users[7].1.push(Action::new(1, NOW + 1));
     (source, users)
 }
 
+/// A result with its error as a message.
+type Comparable<'a> = core::result::Result<&'a pinnersage::UserProfile<usize, f32>, String>;
+
 type Out = Vec<(u64, Result<pinnersage::UserProfile<usize, f32>>)>;
 
-fn comparable(
-    out: &Out,
-) -> Vec<(
-    u64,
-    core::result::Result<&pinnersage::UserProfile<usize, f32>, String>,
-)> {
+fn comparable(out: &Out) -> Vec<(u64, Comparable<'_>)> {
     out.iter()
         .map(|(u, r)| (*u, r.as_ref().map_err(|e| e.to_string())))
         .collect()
