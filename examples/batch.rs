@@ -32,6 +32,8 @@
 //!   skipped actions, profiles/s, p50/p99 per-user latency, peak memory
 //!   (VmHWM), bytes per profile as stored (postcard, without the per-user
 //!   configuration) and as JSON.
+//! * `--compact`: compact the database file after the batch (redb leaves
+//!   free pages behind after many transactions).
 //! * `--dump DIR`: write the synthetic log as `DIR/actions.csv` and
 //!   `DIR/items.npy` and exit (the input of `scripts/profile_loop.py`).
 //! * `--serve-demo`: reads three users back from `--db`, folds in three new
@@ -78,12 +80,13 @@ struct Args {
     window_days: Option<u32>,
     serve_demo: bool,
     dump: Option<PathBuf>,
+    compact: bool,
 }
 
 const USAGE: &str =
     "usage: batch [--actions actions.csv --embeddings items.npy] [--now <ts|last-day>] \
 [--db profiles.redb] [--jsonl out.jsonl] [--users N] [--seed S] [--chunk N] [--threads N] \
-[--window-days D|none] [--serve-demo] [--dump DIR]";
+[--window-days D|none] [--serve-demo] [--compact] [--dump DIR]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -99,6 +102,7 @@ fn parse_args() -> Result<Args, String> {
         window_days: Some(90),
         serve_demo: false,
         dump: None,
+        compact: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -137,6 +141,7 @@ fn parse_args() -> Result<Args, String> {
                 };
             }
             "--serve-demo" => args.serve_demo = true,
+            "--compact" => args.compact = true,
             "--dump" => args.dump = Some(value("--dump")?.into()),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
@@ -611,10 +616,28 @@ fn run() -> Result<(), String> {
             tally.sized
         );
     }
+    if let Some(path) = &args.db {
+        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "store file        {:.1} MiB",
+            bytes as f64 / (1u64 << 20) as f64
+        );
+    }
     if let Some(mib) = peak_rss_mib() {
         println!("peak memory       {mib:.1} MiB (VmHWM)");
     }
 
+    let mut store = store;
+    if let (true, Some(store), Some(path)) = (args.compact, store.as_mut(), &args.db) {
+        let t = Instant::now();
+        store.compact().map_err(|e| e.to_string())?;
+        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "compacted         {:.1} MiB file in {:.2} s",
+            bytes as f64 / (1u64 << 20) as f64,
+            t.elapsed().as_secs_f64()
+        );
+    }
     if args.serve_demo {
         let store = store.ok_or("--serve-demo needs --db")?;
         let demo: Vec<u64> = tally.demo.iter().map(|d| d.1).collect();

@@ -286,6 +286,18 @@ impl<U, I, F> ProfileStore<U, I, F> {
         &self.config
     }
 
+    /// Compacts the database file (redb's copy-on-write pages leave free
+    /// space behind after many transactions: a 100 000-user batch in chunks
+    /// of 256 left a file 2.5 times its records). Needs exclusive access;
+    /// call it after a batch. Returns `true` if anything was compacted.
+    ///
+    /// # Errors
+    /// [`Error::Store`] if the compaction fails (or a read transaction is
+    /// open).
+    pub fn compact(&mut self) -> Result<bool> {
+        self.db.compact().map_err(store_error)
+    }
+
     /// The staleness bound in timestamp ticks (`None`: unbounded).
     pub fn max_staleness_ticks(&self) -> Option<u64> {
         self.max_staleness

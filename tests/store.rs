@@ -47,6 +47,13 @@ fn profiles_round_trip_exactly_and_compactly() {
         assert_eq!(record, whole - config + 5, "{record} vs {whole}");
         assert!(record * 3 < json, "{record} bytes vs JSON {json}");
     }
+    // compaction keeps every profile
+    let mut store = store;
+    store.compact().unwrap();
+    assert_eq!(
+        store.get(&19).unwrap().unwrap().profile,
+        profile(&config, 19, NOW)
+    );
     // reopened without the configuration: the stored one is used
     drop(store);
     let again: Store = Store::builder().open_existing(&path).unwrap();
