@@ -2,7 +2,6 @@
 //! per-user random generators.
 
 use std::cell::Cell;
-use std::collections::HashSet;
 
 use pinnersage::batch::{group_by_user, profiles};
 use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
@@ -62,10 +61,13 @@ fn poisoned_log() -> (InMemoryEmbeddings<usize, f32>, Vec<User>) {
 }
 
 /// A result with its error as a message.
+#[cfg(feature = "parallel")]
 type Comparable<'a> = core::result::Result<&'a pinnersage::UserProfile<usize, f32>, String>;
 
+#[cfg(feature = "parallel")]
 type Out = Vec<(u64, Result<pinnersage::UserProfile<usize, f32>>)>;
 
+#[cfg(feature = "parallel")]
 fn comparable(out: &Out) -> Vec<(u64, Comparable<'_>)> {
     out.iter()
         .map(|(u, r)| (*u, r.as_ref().map_err(|e| e.to_string())))
@@ -166,6 +168,7 @@ mod parallel {
         par_pipeline, par_profiles, par_recommend_users, recommend_users, seen_items,
     };
     use pinnersage::retrieval::Recommender;
+    use std::collections::HashSet;
 
     fn pool(threads: usize) -> rayon::ThreadPool {
         rayon::ThreadPoolBuilder::new()
