@@ -562,7 +562,19 @@ fn run() -> Result<(), String> {
             }
         }
     };
-    let written = par_pipeline(input, args.chunk, compute, consume)?;
+    // a reader thread parses and groups the log (or generates users) ahead
+    // of the computation, at most one chunk ahead
+    let written = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(args.chunk.get());
+        scope.spawn(move || {
+            for user in input {
+                if tx.send(user).is_err() {
+                    break;
+                }
+            }
+        });
+        par_pipeline(rx, args.chunk, compute, consume)
+    })?;
     bar.finish_and_clear();
     let elapsed = computing.elapsed().as_secs_f64();
     if let Some(out) = jsonl.as_mut() {
@@ -601,6 +613,11 @@ fn run() -> Result<(), String> {
         "profiles/s        {:.0} ({:.2} s for the batch, store writes included)",
         tally.users as f64 / elapsed,
         elapsed
+    );
+    let busy: f64 = lat.iter().map(|&n| n as f64 / 1e9).sum();
+    println!(
+        "thread use        {:.0}% (sum of per-user latencies / (threads × batch time))",
+        100.0 * busy / (rayon::current_num_threads() as f64 * elapsed)
     );
     println!(
         "latency per user  p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
