@@ -202,7 +202,7 @@ fn parse_row(
     let field = |k: usize, name: &str| -> Result<&str, String> {
         Ok(record
             .get(k)
-            .ok_or(format!("{}:{line}: no {name}", path.display()))?
+            .ok_or_else(|| format!("{}:{line}: no {name}", path.display()))?
             .trim())
     };
     let user = field(0, "user")?;
