@@ -365,6 +365,42 @@ pub enum Error {
     /// ([`synthetic`](crate::synthetic)) breaks a rule; the fault names which.
     #[error("invalid synthetic data configuration: {0}")]
     InvalidSyntheticConfig(SyntheticFault),
+
+    /// A flat action log given to
+    /// [`batch::group_by_user`](crate::batch::group_by_user) is not sorted by
+    /// user: the run of actions starting at `row` (0-based) belongs to a user
+    /// smaller than the previous run's. Reported as that user's result.
+    #[error("the action log is not sorted by user: the user at row {row} came after a larger user id; sort the log by user")]
+    UsersNotSorted {
+        /// The 0-based row (action) where the out-of-order run starts.
+        row: u64,
+    },
+
+    /// The profile store (feature `store`) failed: the database could not be
+    /// opened, read or written, or a stored record could not be decoded. The
+    /// backend's own error is kept.
+    #[error("the profile store failed: {0}")]
+    Store(#[source] ExternalError),
+
+    /// A profile written to a profile store was computed with another
+    /// configuration than the one the store holds for its profiles (feature
+    /// `store`; the configuration is stored once, not per user).
+    #[error("the profile's configuration differs from the store's: open the store with the configuration the profiles were computed with, or start a new store")]
+    StoreConfigMismatch,
+
+    /// An online update would move a stored profile more than the allowed
+    /// span past its last full computation (feature `store`): the update
+    /// cannot expire actions that left the window since, so the profile
+    /// would drift from a recompute. Recompute it (the daily batch).
+    #[error("the stored profile was last computed at {computed_at}; an update at {now} is more than {max_ticks} ticks later: recompute it")]
+    StaleProfile {
+        /// The `now` of the last full computation.
+        computed_at: i64,
+        /// The `now` of the refused update.
+        now: i64,
+        /// The allowed span, in timestamp ticks.
+        max_ticks: u64,
+    },
 }
 
 /// Which invariant of a stored [`UserProfile`](crate::UserProfile) is broken:

@@ -107,6 +107,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod ann;
+pub mod batch;
 mod embedding;
 mod error;
 pub mod eval;
@@ -117,6 +118,9 @@ pub mod medoid;
 mod profile;
 pub mod retrieval;
 mod scalar;
+#[cfg(feature = "store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
+pub mod store;
 pub mod synthetic;
 mod validate;
 pub mod ward;

@@ -1,0 +1,735 @@
+//! The daily batch as a command: every user's profile from an action log,
+//! written to a profile store, then (optionally) a serving demo.
+//!
+//! ```text
+//! cargo run --release --features parallel,store --example batch -- \
+//!     [--actions actions.csv --embeddings items.npy] [--now <ts|last-day>] \
+//!     [--db profiles.redb] [--jsonl out.jsonl] [--users N] [--seed S] \
+//!     [--chunk N] [--threads N] [--window-days D|none] [--serve-demo]
+//! ```
+//!
+//! * `--actions`: a CSV `user,item,timestamp` with that header (the offline
+//!   evaluation's format: user a `u64`, item the row of `--embeddings`,
+//!   timestamp Unix seconds). **It must be sorted (grouped) by user, in
+//!   ascending order**, so that only one user's actions are in memory at a
+//!   time (`sort -t, -k1,1n -s`; keep the header first). An unsorted log is
+//!   refused before anything is computed, naming the line: accepting one
+//!   would mean holding the whole log in memory (about 24 bytes per action
+//!   plus a map entry per user) to group it.
+//! * `--embeddings`: an `n × d` `.npy` of `f32`; item `i` is row `i`. Items
+//!   outside it are skipped and counted.
+//! * Without `--actions`, a seeded synthetic log: `--users` users (default
+//!   10 000) with history lengths log-uniform in 50–1000 actions over 90
+//!   days, 256-d unit embeddings of 10 000 items in 50 topics.
+//! * `--now`: the time the profiles refer to; `last-day` (default) is the end
+//!   (exclusive midnight, UTC) of the last day in the log.
+//! * The first pass reads the CSV once to validate it (one clear line and exit
+//!   status 2 on bad input: file, line, what), count the users and find the
+//!   last timestamp; the second pass computes profiles on rayon's threads,
+//!   `--chunk` users (default 256) in flight, and writes them to `--db` (one
+//!   transaction per chunk) and/or `--jsonl`.
+//! * The summary: users, profiles written, users failed (the first reasons),
+//!   skipped actions, profiles/s, p50/p99 per-user latency, peak memory
+//!   (VmHWM), bytes per profile as stored (postcard, without the per-user
+//!   configuration) and as JSON.
+//! * `--compact`: compact the database file after the batch (redb leaves
+//!   free pages behind after many transactions).
+//! * `--dump DIR`: write the synthetic log as `DIR/actions.csv` and
+//!   `DIR/items.npy` and exit (the input of `scripts/profile_loop.py`).
+//! * `--serve-demo`: reads three users back from `--db`, folds in three new
+//!   actions each (the items nearest their top medoid, an hour after `now`)
+//!   with a read-update-write transaction, and prints recommendations with
+//!   the medoid behind each.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::Array2;
+use pinnersage::ann::{AnnIndex, ExactIndex, Metric};
+use pinnersage::batch::{group_by_user, par_pipeline, seen_items, user_rng};
+use pinnersage::retrieval::Recommender;
+use pinnersage::store::ProfileStore;
+use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
+use pinnersage::{Action, EmbeddingSource, InMemoryEmbeddings, PinnerSage, UserProfile};
+use rand::RngExt;
+
+type Profile = UserProfile<usize, f32>;
+type Store = ProfileStore<u64, usize, f32>;
+/// The users' actions, streamed.
+type Users = Box<dyn Iterator<Item = (u64, Vec<Action<usize>>)> + Send>;
+/// A user, its number of actions, its profile, the nanoseconds it took.
+type Computed = (u64, usize, pinnersage::Result<Profile>, u64);
+
+const DAY: i64 = 86_400;
+
+struct Args {
+    actions: Option<PathBuf>,
+    embeddings: Option<PathBuf>,
+    now: Option<String>,
+    db: Option<PathBuf>,
+    jsonl: Option<PathBuf>,
+    users: u64,
+    seed: u64,
+    chunk: NonZeroUsize,
+    threads: Option<usize>,
+    window_days: Option<u32>,
+    serve_demo: bool,
+    dump: Option<PathBuf>,
+    compact: bool,
+}
+
+const USAGE: &str =
+    "usage: batch [--actions actions.csv --embeddings items.npy] [--now <ts|last-day>] \
+[--db profiles.redb] [--jsonl out.jsonl] [--users N] [--seed S] [--chunk N] [--threads N] \
+[--window-days D|none] [--serve-demo] [--compact] [--dump DIR]";
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        actions: None,
+        embeddings: None,
+        now: None,
+        db: None,
+        jsonl: None,
+        users: 10_000,
+        seed: 1,
+        chunk: NonZeroUsize::new(256).ok_or("chunk")?,
+        threads: None,
+        window_days: Some(90),
+        serve_demo: false,
+        dump: None,
+        compact: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value\n{USAGE}"));
+        let number = |name: &str, v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{name}: '{v}' is not a non-negative integer"))
+        };
+        match flag.as_str() {
+            "--actions" => args.actions = Some(value("--actions")?.into()),
+            "--embeddings" => args.embeddings = Some(value("--embeddings")?.into()),
+            "--now" => args.now = Some(value("--now")?),
+            "--db" => args.db = Some(value("--db")?.into()),
+            "--jsonl" => args.jsonl = Some(value("--jsonl")?.into()),
+            "--users" => args.users = number("--users", value("--users")?)?,
+            "--seed" => args.seed = number("--seed", value("--seed")?)?,
+            "--chunk" => {
+                let n = number("--chunk", value("--chunk")?)?;
+                args.chunk = usize::try_from(n)
+                    .ok()
+                    .and_then(NonZeroUsize::new)
+                    .ok_or("--chunk: must be at least 1")?;
+            }
+            "--threads" => {
+                let n = number("--threads", value("--threads")?)?;
+                args.threads = Some(usize::try_from(n).map_err(|_| "--threads: too large")?);
+            }
+            "--window-days" => {
+                let v = value("--window-days")?;
+                args.window_days = if v == "none" {
+                    None
+                } else {
+                    Some(v.parse().map_err(|_| {
+                        format!("--window-days: '{v}' is not a number of days or 'none'")
+                    })?)
+                };
+            }
+            "--serve-demo" => args.serve_demo = true,
+            "--compact" => args.compact = true,
+            "--dump" => args.dump = Some(value("--dump")?.into()),
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
+        }
+    }
+    if args.actions.is_some() != args.embeddings.is_some() {
+        return Err("--actions and --embeddings go together".to_string());
+    }
+    if args.serve_demo && args.db.is_none() {
+        return Err("--serve-demo reads the profiles back from --db".to_string());
+    }
+    Ok(args)
+}
+
+/// What the first pass over the CSV learnt.
+struct Scan {
+    users: u64,
+    actions: u64,
+    last: i64,
+}
+
+fn csv_reader(path: &Path) -> Result<csv::Reader<File>, String> {
+    let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(file);
+    let header = reader
+        .headers()
+        .map_err(|e| format!("{}:1: {e}", path.display()))?;
+    if header != vec!["user", "item", "timestamp"] {
+        return Err(format!(
+            "{}:1: the header must be 'user,item,timestamp', found '{}'",
+            path.display(),
+            header.iter().collect::<Vec<_>>().join(",")
+        ));
+    }
+    Ok(reader)
+}
+
+/// One row: `(user, item, timestamp)`, or a message naming file, line and
+/// field.
+fn parse_row(
+    path: &Path,
+    row: csv::Result<csv::StringRecord>,
+) -> Result<(u64, usize, i64), String> {
+    let record = row.map_err(|e| {
+        let line = e.position().map_or(0, |p| p.line());
+        format!("{}:{line}: {e}", path.display())
+    })?;
+    let line = record.position().map_or(0, |p| p.line());
+    if record.len() != 3 {
+        return Err(format!(
+            "{}:{line}: expected 3 fields (user,item,timestamp), found {}",
+            path.display(),
+            record.len()
+        ));
+    }
+    let field = |k: usize, name: &str| -> Result<&str, String> {
+        Ok(record
+            .get(k)
+            .ok_or_else(|| format!("{}:{line}: no {name}", path.display()))?
+            .trim())
+    };
+    let user = field(0, "user")?;
+    let user: u64 = user.parse().map_err(|_| {
+        format!(
+            "{}:{line}: user '{user}' is not a non-negative integer",
+            path.display()
+        )
+    })?;
+    let item = field(1, "item")?;
+    let item: usize = item.parse().map_err(|_| {
+        format!(
+            "{}:{line}: item '{item}' is not a row number",
+            path.display()
+        )
+    })?;
+    let ts = field(2, "timestamp")?;
+    let ts: i64 = ts.parse().map_err(|_| {
+        format!(
+            "{}:{line}: timestamp '{ts}' is not an integer (Unix seconds)",
+            path.display()
+        )
+    })?;
+    Ok((user, item, ts))
+}
+
+/// First pass: validate every row, check the log is sorted by user, count.
+fn scan(path: &Path) -> Result<Scan, String> {
+    let mut reader = csv_reader(path)?;
+    let mut scan = Scan {
+        users: 0,
+        actions: 0,
+        last: i64::MIN,
+    };
+    let mut previous: Option<u64> = None;
+    for row in reader.records() {
+        let line = row
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(0, |p| p.line());
+        let (user, _, ts) = parse_row(path, row)?;
+        match previous {
+            Some(p) if user < p => {
+                return Err(format!(
+                    "{}:{line}: user {user} comes after user {p}: the log must be sorted by user (sort -t, -k1,1n -s)",
+                    path.display()
+                ))
+            }
+            Some(p) if user == p => {}
+            _ => scan.users += 1,
+        }
+        previous = Some(user);
+        scan.actions += 1;
+        scan.last = scan.last.max(ts);
+    }
+    if scan.actions == 0 {
+        return Err(format!("{}: no actions", path.display()));
+    }
+    Ok(scan)
+}
+
+fn read_embeddings(path: &Path) -> Result<Array2<f32>, String> {
+    ndarray_npy::read_npy::<_, Array2<f32>>(path).map_err(|e| {
+        format!(
+            "{}: {e} (expected an n × d .npy of float32)",
+            path.display()
+        )
+    })
+}
+
+/// The seeded synthetic mix: a 256-d catalogue and users with log-uniform
+/// history lengths in 50–1000, each generated from its own seed (streamed).
+struct Synthetic {
+    catalog: Catalog<f32>,
+    seed: u64,
+    now: i64,
+}
+
+impl Synthetic {
+    fn new(seed: u64, now: i64) -> Result<Self, String> {
+        let config = CatalogConfig::builder()
+            .items(10_000)
+            .dim(256)
+            .topics(50)
+            .spread(0.5)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let catalog = Catalog::generate(&config, &mut user_rng(seed, "catalog"));
+        Ok(Synthetic { catalog, seed, now })
+    }
+
+    fn user(&self, u: u64) -> Vec<Action<usize>> {
+        let mut rng = user_rng(self.seed, &u);
+        let n = (50f64.ln() + rng.random::<f64>() * (1000f64.ln() - 50f64.ln()))
+            .exp()
+            .round() as usize;
+        // n is in 50..=1000: the configuration is valid, and so is the user
+        UserConfig::builder()
+            .actions(n)
+            .build()
+            .and_then(|config| self.catalog.user(&config, self.now, &mut rng))
+            .map(|u| u.actions)
+            .unwrap_or_default()
+    }
+}
+
+/// Writes the synthetic log in the `--actions`/`--embeddings` formats.
+fn dump(dir: &Path, synthetic: &Synthetic, users: u64) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let npy = dir.join("items.npy");
+    ndarray_npy::write_npy(&npy, &synthetic.catalog.embeddings())
+        .map_err(|e| format!("{}: {e}", npy.display()))?;
+    let path = dir.join("actions.csv");
+    let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = BufWriter::new(file);
+    let mut write = || -> std::io::Result<()> {
+        writeln!(out, "user,item,timestamp")?;
+        for u in 0..users {
+            for a in synthetic.user(u) {
+                writeln!(out, "{u},{},{}", a.item, a.timestamp)?;
+            }
+        }
+        out.flush()
+    };
+    write().map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("wrote {} and {}", path.display(), npy.display());
+    Ok(())
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string())
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)] as f64 / 1e6
+}
+
+#[derive(Default)]
+struct Tally {
+    users: u64,
+    ok: u64,
+    failed: u64,
+    reasons: Vec<String>,
+    actions: u64,
+    outside_window: u64,
+    unknown: u64,
+    over_cap: u64,
+    latencies: Vec<u64>,
+    record_bytes: u64,
+    json_bytes: u64,
+    sized: u64,
+    clusters: u64,
+    inactive: u64,
+    /// (clusters, user): the users with the most interests, for the demo.
+    demo: Vec<(usize, u64)>,
+}
+
+fn main() {
+    if let Err(message) = run() {
+        eprintln!("error: {message}");
+        std::process::exit(2);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    if let Some(threads) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .map_err(|e| e.to_string())?;
+    }
+    let window = args
+        .window_days
+        .map(|d| Duration::from_secs(u64::from(d) * 86_400));
+    let config = PinnerSage::builder()
+        .window(window)
+        .build()
+        .map_err(|e| e.to_string())?;
+
+    // inputs: a CSV (validated by a first pass) or the synthetic mix
+    let (matrix, total_users, now, input): (Array2<f32>, u64, i64, Users);
+    let synthetic_now = 1_700_000_000 / DAY * DAY;
+    let parse_now = |last: i64| -> Result<i64, String> {
+        match args.now.as_deref() {
+            None | Some("last-day") => Ok((last.div_euclid(DAY) + 1) * DAY),
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("--now: '{v}' is neither a timestamp nor 'last-day'")),
+        }
+    };
+    let started = Instant::now();
+    if let (Some(actions), Some(embeddings)) = (&args.actions, &args.embeddings) {
+        let scan = scan(actions)?;
+        eprintln!(
+            "{}: {} actions of {} users, last action {} (first pass {:.2} s)",
+            actions.display(),
+            scan.actions,
+            scan.users,
+            scan.last,
+            started.elapsed().as_secs_f64()
+        );
+        matrix = read_embeddings(embeddings)?;
+        total_users = scan.users;
+        now = parse_now(scan.last)?;
+        let reader = csv_reader(actions)?;
+        let path = actions.clone();
+        // rows were validated by the first pass; a row that changed since is dropped
+        let rows = reader
+            .into_records()
+            .filter_map(move |r| parse_row(&path, r).ok());
+        input = Box::new(group_by_user(rows).map(|(u, r)| (u, r.unwrap_or_default())));
+    } else {
+        now = parse_now(synthetic_now - 1)?;
+        let synthetic = Synthetic::new(args.seed, now)?;
+        matrix = synthetic.catalog.embeddings().to_owned();
+        total_users = args.users;
+        if let Some(dir) = &args.dump {
+            return dump(dir, &synthetic, args.users);
+        }
+        eprintln!(
+            "synthetic log: {} users, history lengths log-uniform in 50–1000, d = 256, seed {}",
+            args.users, args.seed
+        );
+        input = Box::new((0..args.users).map(move |u| (u, synthetic.user(u))));
+    }
+    let source = InMemoryEmbeddings::with_row_ids(matrix).map_err(|e| e.to_string())?;
+    eprintln!(
+        "{} items × {} dims; now = {now}; window {}; {} threads, chunk {}; CPU {}, kernel {}",
+        source.len(),
+        source.dim(),
+        args.window_days
+            .map_or("none".to_string(), |d| format!("{d} days")),
+        rayon::current_num_threads(),
+        args.chunk,
+        cpu_model(),
+        kernel_name()
+    );
+
+    let store: Option<Store> = match &args.db {
+        Some(path) => Some(
+            Store::builder()
+                .open(path, &config)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut jsonl = match &args.jsonl {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        None => None,
+    };
+
+    let bar = ProgressBar::new(total_users);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} users ({per_sec}, eta {eta})",
+        )
+        .map_err(|e| e.to_string())?
+        .progress_chars("=> "),
+    );
+    let mut tally = Tally::default();
+    let mut io_error: Option<String> = None;
+    let computing = Instant::now();
+    let compute = |(user, actions): (u64, Vec<Action<usize>>)| {
+        let t = Instant::now();
+        let result = config.profile(&actions, &source, now);
+        (user, actions.len(), result, t.elapsed().as_nanos() as u64)
+    };
+    // profiles computed on rayon's threads while this closure, on its own
+    // thread, tallies and writes the previous chunk
+    let consume = |computed: &mut dyn Iterator<Item = Computed>| {
+        let results = computed.map(|(user, n, result, nanos)| {
+            tally.users += 1;
+            tally.actions += n as u64;
+            tally.latencies.push(nanos);
+            bar.inc(1);
+            match &result {
+                Ok(p) => {
+                    tally.ok += 1;
+                    let h = p.history();
+                    tally.outside_window += h.outside_window as u64;
+                    tally.unknown += h.unknown_actions as u64;
+                    tally.over_cap += h.over_cap as u64;
+                    tally.clusters += p.len() as u64;
+                    tally.demo.push((p.len(), user));
+                    tally.demo.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                    tally.demo.truncate(3);
+                    let sample = tally.users % 16 == 1 || jsonl.is_some();
+                    let json = if sample {
+                        serde_json::to_string(p).ok()
+                    } else {
+                        None
+                    };
+                    if let (Some(json), Some(store)) = (&json, &store) {
+                        if let Ok(record) = store.encode(p, p.as_of()) {
+                            tally.record_bytes += record.len() as u64;
+                            tally.json_bytes += json.len() as u64;
+                            tally.sized += 1;
+                        }
+                    }
+                    if let (Some(out), Some(json)) = (jsonl.as_mut(), json) {
+                        if let Err(e) = writeln!(out, "{{\"user\":{user},\"profile\":{json}}}") {
+                            io_error.get_or_insert(e.to_string());
+                        }
+                    }
+                }
+                Err(pinnersage::Error::NoActionsInWindow { .. }) => tally.inactive += 1,
+                Err(e) => {
+                    tally.failed += 1;
+                    if tally.reasons.len() < 5 {
+                        tally.reasons.push(format!("user {user}: {e}"));
+                    }
+                }
+            }
+            if let (Err(e), Some(out)) = (&result, jsonl.as_mut()) {
+                {
+                    {
+                        let message = serde_json::to_string(&e.to_string()).unwrap_or_default();
+                        if let Err(e) = writeln!(out, "{{\"user\":{user},\"error\":{message}}}") {
+                            io_error.get_or_insert(e.to_string());
+                        }
+                    }
+                }
+            }
+            (user, result)
+        });
+        match &store {
+            Some(store) => store
+                .write(results, args.chunk, |_| {})
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            None => {
+                results.for_each(drop);
+                Ok(None)
+            }
+        }
+    };
+    // a reader thread parses and groups the log (or generates users) ahead
+    // of the computation, at most one chunk ahead
+    let written = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(args.chunk.get());
+        scope.spawn(move || {
+            for user in input {
+                if tx.send(user).is_err() {
+                    break;
+                }
+            }
+        });
+        par_pipeline(rx, args.chunk, compute, consume)
+    })?;
+    bar.finish_and_clear();
+    let elapsed = computing.elapsed().as_secs_f64();
+    if let Some(out) = jsonl.as_mut() {
+        out.flush().map_err(|e| e.to_string())?;
+    }
+    if let Some(e) = io_error {
+        return Err(format!("writing --jsonl: {e}"));
+    }
+
+    let mut lat = std::mem::take(&mut tally.latencies);
+    lat.sort_unstable();
+    println!("users             {}", tally.users);
+    println!("actions           {}", tally.actions);
+    println!(
+        "profiles written  {}{}",
+        written.as_ref().map_or(0, |w| w.written),
+        if store.is_none() { " (no --db)" } else { "" }
+    );
+    println!(
+        "users inactive    {} (no action in the window: Error::NoActionsInWindow, nothing written)",
+        tally.inactive
+    );
+    println!("users failed      {}", tally.failed);
+    for r in &tally.reasons {
+        println!("    {r}");
+    }
+    println!(
+        "skipped actions   {} outside the window, {} on unknown items, {} over the history cap",
+        tally.outside_window, tally.unknown, tally.over_cap
+    );
+    println!(
+        "clusters/profile  {:.2}",
+        tally.clusters as f64 / tally.ok.max(1) as f64
+    );
+    println!(
+        "profiles/s        {:.0} ({:.2} s for the batch, store writes included)",
+        tally.users as f64 / elapsed,
+        elapsed
+    );
+    let busy: f64 = lat.iter().map(|&n| n as f64 / 1e9).sum();
+    println!(
+        "thread use        {:.0}% (sum of per-user latencies / (threads × batch time))",
+        100.0 * busy / (rayon::current_num_threads() as f64 * elapsed)
+    );
+    println!(
+        "latency per user  p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0)
+    );
+    if tally.sized > 0 {
+        println!(
+            "bytes/profile     {:.0} stored (postcard, configuration once per store) vs {:.0} JSON ({} sampled)",
+            tally.record_bytes as f64 / tally.sized as f64,
+            tally.json_bytes as f64 / tally.sized as f64,
+            tally.sized
+        );
+    }
+    if let Some(path) = &args.db {
+        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "store file        {:.1} MiB",
+            bytes as f64 / (1u64 << 20) as f64
+        );
+    }
+    if let Some(mib) = peak_rss_mib() {
+        println!("peak memory       {mib:.1} MiB (VmHWM)");
+    }
+
+    let mut store = store;
+    if let (true, Some(store), Some(path)) = (args.compact, store.as_mut(), &args.db) {
+        let t = Instant::now();
+        store.compact().map_err(|e| e.to_string())?;
+        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "compacted         {:.1} MiB file in {:.2} s",
+            bytes as f64 / (1u64 << 20) as f64,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    if args.serve_demo {
+        let store = store.ok_or("--serve-demo needs --db")?;
+        let demo: Vec<u64> = tally.demo.iter().map(|d| d.1).collect();
+        serve_demo(&store, &demo, &source, now, args.seed)?;
+    }
+    Ok(())
+}
+
+/// Reads a few users back, folds in new actions, recommends with provenance.
+fn serve_demo(
+    store: &Store,
+    demo: &[u64],
+    source: &InMemoryEmbeddings<usize, f32>,
+    now: i64,
+    seed: u64,
+) -> Result<(), String> {
+    let index = ExactIndex::with_row_ids(source.matrix().to_owned(), Metric::SquaredEuclidean)
+        .map_err(|e| e.to_string())?;
+    let recommender = Recommender::builder()
+        .n(5)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut users: Vec<(u64, Profile)> = Vec::new();
+    for &user in demo {
+        if let Some(stored) = store.get(&user).map_err(|e| e.to_string())? {
+            if !stored.profile.is_empty() {
+                users.push((user, stored.profile));
+            }
+        }
+    }
+    println!("\nserve demo ({} users)", users.len());
+    let later = now + 3_600;
+    for (user, profile) in users {
+        let top = &profile.clusters()[0];
+        let near = index
+            .search(top.medoid_embedding(), 3)
+            .map_err(|e| e.to_string())?;
+        let new: Vec<Action<usize>> = near.iter().map(|n| Action::new(n.id, later)).collect();
+        let updated = store
+            .update(&user, &new, source, later)
+            .map_err(|e| e.to_string())?;
+        println!(
+            "user {user}: {} interests before, {} after folding in items {:?} at {later}",
+            profile.len(),
+            updated.len(),
+            new.iter().map(|a| a.item).collect::<Vec<_>>()
+        );
+        let exclude: HashSet<usize> = seen_items(&updated);
+        let recs = store
+            .recommend(
+                &user,
+                &recommender,
+                &index,
+                &exclude,
+                &mut user_rng(seed, &user),
+            )
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        for r in recs {
+            println!(
+                "    item {:>6}  score {:>8.4}  from interest {} (medoid {})",
+                r.item, r.score, r.cluster, r.medoid
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The Gram-product kernel Ward runs on this CPU (the hidden hooks of the
+/// `bench-internals` feature name it; without them, "see `linkage --floor`").
+#[cfg(feature = "bench-internals")]
+fn kernel_name() -> &'static str {
+    pinnersage::__bench::kernel().name()
+}
+
+#[cfg(not(feature = "bench-internals"))]
+fn kernel_name() -> &'static str {
+    "unnamed (build with --features bench-internals to name it)"
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""The straightforward Python/scipy PinnerSage loop: the reference the Rust
+batch is measured against (issue 11).
+
+Per user, on one thread: keep the actions within the window, stack the
+embeddings of every action (repeats as rows), scipy Ward linkage, fcluster at
+sqrt(alpha) (scipy reports the square root of the paper's merge distance),
+per cluster the member nearest the centroid (the medoid) and the importance
+sum(exp(-lambda * age_days)).
+
+    python3 scripts/profile_loop.py --actions actions.csv --embeddings items.npy \
+        [--now last-day|TS] [--window-days 90|none] [--alpha 8] [--users N] \
+        [--rust target/release/examples/batch]
+
+Reads the same CSV (user,item,timestamp, sorted by user) as the `batch`
+example. With --rust, runs that binary on the same input with one thread
+right after (the same run, the same users) and prints both rates. Prints
+users, profiles, clusters per profile, seconds and profiles/s.
+"""
+
+import argparse
+import csv
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+
+DAY = 86_400
+
+
+def users_of(path, limit):
+    """(user, items, timestamps) per user of a CSV sorted by user."""
+    with open(path, newline="") as f:
+        rows = csv.reader(f)
+        header = next(rows)
+        if header != ["user", "item", "timestamp"]:
+            sys.exit(f"{path}:1: the header must be user,item,timestamp")
+        current, items, stamps, n = None, [], [], 0
+        for row in rows:
+            u = int(row[0])
+            if u != current:
+                if current is not None:
+                    yield current, items, stamps
+                    n += 1
+                    if limit and n >= limit:
+                        return
+                current, items, stamps = u, [], []
+            items.append(int(row[1]))
+            stamps.append(int(row[2]))
+        if current is not None:
+            yield current, items, stamps
+
+
+def profile(emb, items, stamps, now, window, alpha, lam):
+    items = np.asarray(items)
+    stamps = np.asarray(stamps)
+    if window is not None:
+        keep = now - stamps <= window
+        items, stamps = items[keep], stamps[keep]
+    if len(items) == 0:
+        return None
+    x = emb[items]
+    if len(items) == 1:
+        labels = np.ones(1, dtype=int)
+    else:
+        z = linkage(x, "ward")
+        labels = fcluster(z, np.sqrt(alpha), "distance")
+    clusters = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        xc = x[members]
+        centroid = xc.mean(axis=0)
+        medoid = items[members[np.argmin(((xc - centroid) ** 2).sum(axis=1))]]
+        importance = np.exp(-lam * (now - stamps[members]) / DAY).sum()
+        clusters.append((importance, medoid))
+    clusters.sort(reverse=True)
+    return clusters
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--actions", required=True)
+    p.add_argument("--embeddings", required=True)
+    p.add_argument("--now", default="last-day")
+    p.add_argument("--window-days", default="90")
+    p.add_argument("--alpha", type=float, default=8.0)
+    p.add_argument("--lam", type=float, default=0.01)
+    p.add_argument("--users", type=int, default=0, help="only the first N users")
+    p.add_argument("--rust", help="the batch example's binary, run on the same input")
+    a = p.parse_args()
+    emb = np.load(a.embeddings)
+    window = None if a.window_days == "none" else int(a.window_days) * DAY
+    if a.now == "last-day":
+        last = max(int(r[2]) for r in csv.reader(open(a.actions)) if r[2] != "timestamp")
+        now = (last // DAY + 1) * DAY
+    else:
+        now = int(a.now)
+    users = list(users_of(a.actions, a.users))
+    t = time.perf_counter()
+    profiles, clusters = 0, 0
+    for _, items, stamps in users:
+        c = profile(emb, items, stamps, now, window, a.alpha, a.lam)
+        if c is not None:
+            profiles += 1
+            clusters += len(c)
+    seconds = time.perf_counter() - t
+    rate = len(users) / seconds
+    print(f"python/scipy  users {len(users)}  profiles {profiles}  clusters/profile "
+          f"{clusters / max(profiles, 1):.2f}  {seconds:.2f} s  {rate:.0f} profiles/s (1 thread)")
+    if a.rust:
+        args = [a.rust, "--actions", a.actions, "--embeddings", a.embeddings, "--now", str(now),
+                "--threads", "1", "--window-days", a.window_days]
+        env = dict(os.environ)
+        out = subprocess.run(args, capture_output=True, text=True, env=env)
+        if out.returncode != 0:
+            sys.exit(out.stderr)
+        rust = float(re.search(r"profiles/s\s+(\d+)", out.stdout).group(1))
+        clusters_rust = re.search(r"clusters/profile\s+([\d.]+)", out.stdout).group(1)
+        print(f"rust          users {len(users)}  clusters/profile {clusters_rust}  "
+              f"{rust:.0f} profiles/s (1 thread, CSV parsing included)")
+        print(f"speed-up      {rust / rate:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
