@@ -126,5 +126,9 @@ fn main() -> Result<(), pinnersage::Error> {
             catalog.topic_of(r.medoid)
         );
     }
+    println!(
+        "\nnext: the README's \"From actions to recommendations\" (store, online update, HNSW) and \
+         `cargo run --release --features hnsw,serde --example recommendation_service`"
+    );
     Ok(())
 }

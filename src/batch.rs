@@ -9,9 +9,9 @@
 //! * [`group_by_user`] — groups a flat `(user, item, timestamp)` stream
 //!   sorted by user (the usual export of an event log) into such groups, one
 //!   user at a time;
-//! * [`par_profiles`] (feature `parallel`) — the same results on rayon's
+//! * `par_profiles` (feature `parallel`) — the same results on rayon's
 //!   threads, a bounded chunk of users in flight at a time, in input order;
-//! * [`recommend_users`] / [`par_recommend_users`] — recommendations for many
+//! * [`recommend_users`] / `par_recommend_users` (feature `parallel`) — recommendations for many
 //!   users, each drawn with its own random generator [`user_rng`] derived from
 //!   `(seed, user)`, so the output depends neither on the thread count nor on
 //!   the order users are processed in.
@@ -26,7 +26,7 @@
 //! use pinnersage::batch::{group_by_user, profiles};
 //! use pinnersage::{InMemoryEmbeddings, PinnerSage};
 //!
-//! let source = InMemoryEmbeddings::with_row_ids(ndarray::array![[1.0_f32, 0.0], [0.0, 1.0]])?;
+//! let source = InMemoryEmbeddings::with_row_ids(pinnersage::ndarray::array![[1.0_f32, 0.0], [0.0, 1.0]])?;
 //! // (user, item, timestamp), sorted by user
 //! let log = vec![("ann", 0, 10), ("ann", 1, 20), ("bob", 7, 15), ("cid", 1, 30)];
 //! let config = PinnerSage::default();
@@ -232,7 +232,7 @@ where
 /// use pinnersage::batch::{par_profiles, profiles};
 /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
 ///
-/// let source = InMemoryEmbeddings::with_row_ids(ndarray::array![[1.0_f32, 0.0], [0.0, 1.0]])?;
+/// let source = InMemoryEmbeddings::with_row_ids(pinnersage::ndarray::array![[1.0_f32, 0.0], [0.0, 1.0]])?;
 /// let users: Vec<(u32, Vec<Action<usize>>)> =
 ///     (0..10).map(|u| (u, vec![Action::new(u as usize % 2, 5)])).collect();
 /// let config = PinnerSage::default();
@@ -508,7 +508,7 @@ pub type UserRecommendations<U, I, F> = (U, Result<Vec<Recommendation<I, F>>>);
 /// use pinnersage::retrieval::Recommender;
 /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
 ///
-/// let x = ndarray::array![[1.0_f32, 0.0], [0.9, 0.1], [0.0, 1.0]];
+/// let x = pinnersage::ndarray::array![[1.0_f32, 0.0], [0.9, 0.1], [0.0, 1.0]];
 /// let source = InMemoryEmbeddings::with_row_ids(x.clone())?;
 /// let index = ExactIndex::with_row_ids(x, Metric::SquaredEuclidean)?;
 /// let profile = PinnerSage::default().profile(&[Action::new(0, 1)], &source, 1)?;

@@ -39,7 +39,7 @@ use crate::scalar::Scalar;
 ///
 /// # Example: in memory
 /// ```
-/// use ndarray::array;
+/// use pinnersage::ndarray::array;
 /// use pinnersage::{EmbeddingSource, InMemoryEmbeddings};
 ///
 /// let source = InMemoryEmbeddings::new(vec!["a", "b"], array![[1.0_f32, 0.0], [0.0, 1.0]])?;
@@ -61,7 +61,7 @@ use crate::scalar::Scalar;
 /// ```
 /// use std::cell::Cell;
 /// use std::collections::HashMap;
-/// use ndarray::Array2;
+/// use pinnersage::ndarray::Array2;
 /// use pinnersage::{EmbeddingBatch, EmbeddingSource, Error, ExternalError};
 ///
 /// struct Store {
@@ -270,7 +270,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> InMemoryEmbeddings<I, F> {
     ///
     /// # Example
     /// ```
-    /// use ndarray::array;
+    /// use pinnersage::ndarray::array;
     /// use pinnersage::{Error, InMemoryEmbeddings};
     ///
     /// let dup = InMemoryEmbeddings::new(vec![7, 7], array![[1.0_f64], [2.0]]);
@@ -378,7 +378,7 @@ impl<F: Scalar> InMemoryEmbeddings<usize, F> {
     ///
     /// # Example
     /// ```
-    /// use ndarray::array;
+    /// use pinnersage::ndarray::array;
     /// use pinnersage::InMemoryEmbeddings;
     ///
     /// let source = InMemoryEmbeddings::with_row_ids(array![[1.0_f32], [2.0]])?;

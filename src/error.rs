@@ -135,7 +135,7 @@ pub enum Error {
 
     /// An action refers to an item the embedding source does not know, and the
     /// configuration asked for an error in that case.
-    #[error("item {item} has no embedding (action {index})")]
+    #[error("item {item} has no embedding (the action at index {index} of the input)")]
     UnknownItem {
         /// The item id, rendered with `Debug`.
         item: String,
@@ -210,7 +210,7 @@ pub enum Error {
     /// The embedding an [`EmbeddingSource`](crate::EmbeddingSource) returned for
     /// an action's item has the wrong length or contains NaN or infinity.
     #[error(
-        "the embedding of item {item} (action {index}) is invalid: wrong length or non-finite"
+        "the embedding of item {item} (the action at index {index} of the input) is invalid: wrong length or non-finite"
     )]
     InvalidEmbedding {
         /// The item id, rendered with `Debug`.
@@ -221,7 +221,7 @@ pub enum Error {
 
     /// An online update was asked for a `now` earlier than the time the
     /// profile was computed for.
-    #[error("cannot update a profile computed at {as_of} to an earlier now = {now}")]
+    #[error("cannot update a profile computed at {as_of} to an earlier now = {now} (are both in the configuration's timestamp unit?)")]
     NowBeforeProfile {
         /// The `now` passed to the update.
         now: i64,

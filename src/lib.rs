@@ -60,7 +60,7 @@
 //! ## Example
 //!
 //! ```
-//! use ndarray::array;
+//! use pinnersage::ndarray::array;
 //! use pinnersage::ward;
 //!
 //! // two interests: rows 0–1 near the origin, rows 2–3 far away
@@ -74,8 +74,8 @@
 //! ## Profiles
 //!
 //! ```
-//! use rand::SeedableRng;
-//! use rand::rngs::Xoshiro256PlusPlus;
+//! use pinnersage::rand::SeedableRng;
+//! use pinnersage::rand::rngs::Xoshiro256PlusPlus;
 //! use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
 //! use pinnersage::{InMemoryEmbeddings, PinnerSage};
 //!
@@ -142,8 +142,10 @@ pub use ndarray;
 /// re-exported so callers need not match it by hand.
 pub use rand;
 
-/// The README's code examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's code examples, compiled and run as doctests (under
+/// `cargo test --all-features`: the end-to-end example needs `serde` and
+/// `hnsw`, and the README's code stays free of hidden lines).
+#[cfg(all(doctest, feature = "serde", feature = "hnsw"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 

@@ -54,7 +54,7 @@ use crate::scalar::Scalar;
 ///
 /// # Example
 /// ```
-/// use ndarray::array;
+/// use pinnersage::ndarray::array;
 /// use pinnersage::medoid::medoid;
 ///
 /// let x = array![[0.0_f64, 0.0], [1.0, 0.0], [2.0, 0.0], [10.0, 0.0]];
@@ -67,11 +67,11 @@ pub fn medoid<F: Scalar>(
     x: ArrayView2<'_, F>,
     weights: Option<ArrayView1<'_, F>>,
 ) -> Result<usize> {
-    crate::ward::validate_matrix(x)?;
+    crate::validate::matrix(x)?;
     let n = x.nrows();
     let w: Vec<f64> = match weights {
         None => vec![1.0; n],
-        Some(w) => crate::ward::validate_weights(n, w)?
+        Some(w) => crate::validate::weights(n, w)?
             .into_iter()
             .map(Scalar::to_f64_lossless)
             .collect(),

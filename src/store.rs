@@ -42,7 +42,7 @@
 //! std::fs::create_dir_all(&dir).unwrap();
 //! let path = dir.join("store-doc.redb");
 //! # let _ = std::fs::remove_file(&path);
-//! let source = InMemoryEmbeddings::with_row_ids(ndarray::array![[1.0_f32, 0.0], [0.0, 1.0]])?;
+//! let source = InMemoryEmbeddings::with_row_ids(pinnersage::ndarray::array![[1.0_f32, 0.0], [0.0, 1.0]])?;
 //! let config = PinnerSage::default();
 //! let store = ProfileStore::<u64, usize, f32>::builder().open(&path, &config)?;
 //! let profile = config.profile(&[Action::new(0, 100)], &source, 100)?;

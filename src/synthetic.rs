@@ -12,8 +12,8 @@
 //! normalised, where the noise is Gaussian with norm about `spread`.
 //!
 //! ```
-//! use rand::SeedableRng;
-//! use rand::rngs::Xoshiro256PlusPlus;
+//! use pinnersage::rand::SeedableRng;
+//! use pinnersage::rand::rngs::Xoshiro256PlusPlus;
 //! use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
 //!
 //! let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
@@ -324,8 +324,8 @@ impl<F: Scalar> Catalog<F> {
     ///
     /// # Example
     /// ```
-    /// use rand::SeedableRng;
-    /// use rand::rngs::Xoshiro256PlusPlus;
+    /// use pinnersage::rand::SeedableRng;
+    /// use pinnersage::rand::rngs::Xoshiro256PlusPlus;
     /// use pinnersage::synthetic::{Catalog, CatalogConfig};
     ///
     /// let config = CatalogConfig::builder().items(100).dim(4).topics(5).build()?;
@@ -416,8 +416,8 @@ impl<F: Scalar> Catalog<F> {
     ///
     /// # Example
     /// ```
-    /// use rand::SeedableRng;
-    /// use rand::rngs::Xoshiro256PlusPlus;
+    /// use pinnersage::rand::SeedableRng;
+    /// use pinnersage::rand::rngs::Xoshiro256PlusPlus;
     /// use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
     ///
     /// let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);

@@ -864,7 +864,7 @@ fn display_and_debug_leave_out_the_embeddings() {
     assert_eq!(
         lines[0],
         format!(
-            "{} interests as of {NOW} ({} of {} actions used)",
+            "{} interests as of {NOW} (last computation or update: {} of {} actions used)",
             p.len(),
             h.used_actions,
             h.actions

@@ -159,7 +159,7 @@ struct Lru<I, F> {
 /// re-embedding the catalogue.
 ///
 /// ```
-/// use ndarray::array;
+/// use pinnersage::ndarray::array;
 /// use pinnersage::ann::{ExactIndex, MedoidCache, MedoidNeighbours, Metric};
 ///
 /// let items = array![[1.0_f32, 0.0], [0.9, 0.1], [0.0, 1.0]];

@@ -62,7 +62,7 @@ const BATCH_SCORES: usize = 1 << 22;
 ///
 /// # Example
 /// ```
-/// use ndarray::array;
+/// use pinnersage::ndarray::array;
 /// use pinnersage::ann::{AnnIndex, ExactIndex, Metric};
 ///
 /// let x = array![[0.0_f64, 0.0], [1.0, 0.0], [3.0, 0.0]];
@@ -120,7 +120,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
     ///
     /// # Example
     /// ```
-    /// use ndarray::array;
+    /// use pinnersage::ndarray::array;
     /// use pinnersage::ann::{AnnIndex, ExactIndex, Metric};
     ///
     /// let index = ExactIndex::new(vec!["a", "b"], array![[1.0_f32, 0.0], [0.0, 1.0]], Metric::Cosine)?;

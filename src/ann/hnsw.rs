@@ -301,7 +301,7 @@ impl<F: Scalar> Distance<F> for HnswDistance {
 ///
 /// # Example
 /// ```
-/// use ndarray::array;
+/// use pinnersage::ndarray::array;
 /// use pinnersage::ann::{AnnIndex, HnswIndex, HnswParams, Metric};
 /// use pinnersage::EmbeddingSource;
 ///
@@ -730,7 +730,7 @@ where
     ///
     /// # Example
     /// ```
-    /// use ndarray::array;
+    /// use pinnersage::ndarray::array;
     /// use pinnersage::ann::{AnnIndex, HnswIndex, HnswParams, Metric};
     ///
     /// let x = array![[1.0_f32, 0.0], [0.0, 1.0], [0.6, 0.8]];

@@ -36,7 +36,7 @@
 //! ## Example
 //!
 //! ```
-//! use ndarray::array;
+//! use pinnersage::ndarray::array;
 //! use pinnersage::ann::{AnnIndex, ExactIndex, Metric};
 //!
 //! let items = array![[1.0_f32, 0.0], [0.0, 1.0], [0.7, 0.7]];

@@ -181,8 +181,8 @@ pub fn popular<'a>(
 ///
 /// # Example
 /// ```
-/// use ndarray::array;
-/// use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+/// use pinnersage::ndarray::array;
+/// use pinnersage::rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
 /// use pinnersage::eval::baselines::kmeans;
 /// let x = array![[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]];
 /// let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
@@ -293,7 +293,7 @@ pub fn kmeans<R: Rng + ?Sized>(
 ///
 /// # Example
 /// ```
-/// use ndarray::array;
+/// use pinnersage::ndarray::array;
 /// use pinnersage::eval::baselines::complete_linkage;
 /// let x = array![[0.0], [1.0], [5.0], [7.0]];
 /// let (labels, merges) = complete_linkage(x.view(), 2)?;

@@ -19,7 +19,7 @@ use crate::ward::linkage_weighted;
 ///
 /// # Example
 /// ```
-/// use ndarray::array;
+/// use pinnersage::ndarray::array;
 /// use pinnersage::eval::diagnostic::spread;
 /// let same = array![[1.0, 0.0], [1.0, 0.0]];
 /// assert_eq!(spread(same.view(), &[1.0, 3.0]), 0.0);
@@ -51,7 +51,7 @@ pub fn spread(x: ArrayView2<'_, f64>, weights: &[f64]) -> f64 {
 ///
 /// # Example
 /// ```
-/// use ndarray::array;
+/// use pinnersage::ndarray::array;
 /// use pinnersage::eval::diagnostic::interest_count;
 /// let x = array![[1.0, 0.0], [0.99, 0.141], [0.0, 1.0]];
 /// assert_eq!(interest_count(x.view(), &[1.0, 1.0, 1.0], 0.5)?, 2);

@@ -34,7 +34,7 @@
 //!
 //! # Example
 //! ```
-//! use ndarray::array;
+//! use pinnersage::ndarray::array;
 //! use pinnersage::eval::{evaluate, summarise, ItemSpace, Log, Protocol};
 //!
 //! let x = array![[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]];

@@ -388,7 +388,7 @@ fn rng_for(seed: u64, user: u64, day: i64, stream: u64) -> Xoshiro256PlusPlus {
 ///
 /// # Example
 /// ```
-/// use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+/// use pinnersage::rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
 /// use pinnersage::eval::sample_by_weight;
 /// let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
 /// let s = sample_by_weight(&[0.0, 5.0, 1e-300, 2.0], 2, &mut rng);

@@ -38,7 +38,7 @@ impl ItemSpace {
     ///
     /// # Example
     /// ```
-    /// use ndarray::array;
+    /// use pinnersage::ndarray::array;
     /// use pinnersage::eval::ItemSpace;
     /// let mut s = ItemSpace::new(array![[2.0_f32, 0.0], [1.0, 1.0], [0.0, 3.0]].view(), 2)?;
     /// assert!((s.cosine(0, 1).unwrap() - 0.5_f64.sqrt()).abs() < 1e-12);

@@ -82,7 +82,7 @@ impl PinnerSage {
     ///
     /// # Example
     /// ```
-    /// use ndarray::array;
+    /// use pinnersage::ndarray::array;
     /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
     ///
     /// // items 0–1 point one way, items 2–3 another (unit vectors)

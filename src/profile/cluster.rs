@@ -38,7 +38,7 @@ pub struct Member<I> {
 /// ```
 /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
 ///
-/// let source = InMemoryEmbeddings::with_row_ids(ndarray::array![[1.0_f32, 0.0], [0.99, 0.14]])?;
+/// let source = InMemoryEmbeddings::with_row_ids(pinnersage::ndarray::array![[1.0_f32, 0.0], [0.99, 0.14]])?;
 /// let actions = [Action::new(0, 100), Action::new(1, 100), Action::new(1, 100)];
 /// let profile = PinnerSage::default().profile(&actions, &source, 100)?;
 /// assert_eq!(

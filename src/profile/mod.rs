@@ -72,12 +72,12 @@ pub use prepare::HistorySummary;
 /// ```
 /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
 ///
-/// let source = InMemoryEmbeddings::with_row_ids(ndarray::array![[1.0_f32, 0.0], [0.0, 1.0]])?;
+/// let source = InMemoryEmbeddings::with_row_ids(pinnersage::ndarray::array![[1.0_f32, 0.0], [0.0, 1.0]])?;
 /// let actions = [(0, 100).into(), (0, 100).into(), (1, 50).into(), (1, 100).into()];
 /// let profile = PinnerSage::builder().alpha(1.0).build()?.profile(&actions, &source, 100)?;
 /// assert_eq!(
 ///     profile.to_string(),
-///     "2 interests as of 100 (4 of 4 actions used)\n\
+///     "2 interests as of 100 (last computation or update: 4 of 4 actions used)\n\
 ///      1. medoid 0, importance 2.000, 1 item, 2 actions, last action 100\n\
 ///      2. medoid 1, importance 2.000, 1 item, 2 actions, last action 100"
 /// );
@@ -159,14 +159,15 @@ impl<I, F> UserProfile<I, F> {
 }
 
 impl<I: fmt::Display, F> fmt::Display for UserProfile<I, F> {
-    /// `K interests as of T (U of N actions used)`, then one numbered line per
+    /// `K interests as of T (last computation or update: U of N actions
+    /// used)`, the counts being those of [`history`](UserProfile::history), then one numbered line per
     /// cluster ([`InterestCluster`]'s `Display`, which a precision such as
     /// `{:.5}` is passed on to).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let k = self.clusters.len();
         write!(
             f,
-            "{k} interest{} as of {} ({} of {} actions used)",
+            "{k} interest{} as of {} (last computation or update: {} of {} actions used)",
             if k == 1 { "" } else { "s" },
             self.as_of,
             self.history.used_actions,

@@ -24,7 +24,7 @@ use super::config::{PinnerSage, UnknownItems};
 /// ```
 /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
 ///
-/// let source = InMemoryEmbeddings::with_row_ids(ndarray::array![[1.0_f32, 0.0]])?;
+/// let source = InMemoryEmbeddings::with_row_ids(pinnersage::ndarray::array![[1.0_f32, 0.0]])?;
 /// let actions = [Action::new(0, 100), Action::new(7, 100)]; // 7 is unknown
 /// let profile = PinnerSage::default().profile(&actions, &source, 100)?;
 /// let h = profile.history();

@@ -97,7 +97,7 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     ///
     /// # Example
     /// ```
-    /// use ndarray::array;
+    /// use pinnersage::ndarray::array;
     /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
     ///
     /// let source = InMemoryEmbeddings::with_row_ids(array![

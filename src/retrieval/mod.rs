@@ -20,7 +20,7 @@
 //! use pinnersage::retrieval::Recommender;
 //! use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
 //! use pinnersage::PinnerSage;
-//! use rand::SeedableRng;
+//! use pinnersage::rand::SeedableRng;
 //!
 //! let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(7);
 //! let catalog = Catalog::<f32>::generate(&CatalogConfig::default(), &mut rng);

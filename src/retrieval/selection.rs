@@ -94,7 +94,7 @@ impl Selection {
     /// # Example
     /// ```
     /// use pinnersage::retrieval::Selection;
-    /// use rand::SeedableRng;
+    /// use pinnersage::rand::SeedableRng;
     ///
     /// let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(1);
     /// let importances = [5.0_f64, 0.0, 1.0, 3.0];

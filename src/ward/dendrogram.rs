@@ -141,7 +141,7 @@ impl<F: Scalar> Dendrogram<F> {
     ///
     /// # Example
     /// ```
-    /// use ndarray::array;
+    /// use pinnersage::ndarray::array;
     /// let x = array![[0.0, 0.0], [0.0, 1.0], [10.0, 0.0]];
     /// let tree = pinnersage::ward::linkage(x.view())?;
     /// assert_eq!(tree.cut(1.0)?, vec![0, 0, 1]); // the first merge has distance 1.0
@@ -171,7 +171,7 @@ impl<F: Scalar> Dendrogram<F> {
     ///
     /// # Example
     /// ```
-    /// use ndarray::array;
+    /// use pinnersage::ndarray::array;
     /// let x = array![[0.0, 0.0], [0.0, 1.0], [10.0, 0.0]];
     /// let tree = pinnersage::ward::linkage(x.view())?;
     /// assert_eq!(tree.cut_k(2)?, vec![0, 0, 1]);

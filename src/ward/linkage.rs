@@ -57,7 +57,7 @@ use super::ordering::{fastmap_order, permute_condensed};
 ///
 /// # Example
 /// ```
-/// use ndarray::array;
+/// use pinnersage::ndarray::array;
 /// use pinnersage::ward::linkage;
 ///
 /// let x = array![[0.0_f64, 0.0], [0.0, 1.0], [5.0, 0.0], [5.0, 2.0]];
@@ -94,7 +94,7 @@ pub fn linkage<F: Scalar>(x: ArrayView2<'_, F>) -> Result<Dendrogram<F>> {
 ///
 /// # Example
 /// ```
-/// use ndarray::array;
+/// use pinnersage::ndarray::array;
 /// use pinnersage::ward::{linkage, linkage_weighted};
 ///
 /// let distinct = array![[0.0_f64, 0.0], [3.0, 0.0], [3.0, 4.0]];
@@ -139,7 +139,7 @@ pub fn linkage_weighted<F: Scalar>(
 ///
 /// # Example
 /// ```
-/// use ndarray::array;
+/// use pinnersage::ndarray::array;
 /// // three points on a line at 0, 1 and 3: squared distances 1, 9, 4
 /// let tree = pinnersage::ward::linkage_condensed(array![1.0_f64, 9.0, 4.0].view())?;
 /// assert_eq!(tree.distances(), vec![1.0, 25.0 / 3.0]);

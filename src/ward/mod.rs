@@ -60,7 +60,3 @@ pub use condensed::{condensed_index, observations_for_len};
 pub use dendrogram::{Dendrogram, Merge};
 pub use linkage::{linkage, linkage_condensed, linkage_weighted};
 pub use options::{Strategy, Ward};
-
-// The old paths of the shared checks (`medoid` calls them); the checks
-// themselves live in `crate::validate`.
-pub(crate) use crate::validate::{matrix as validate_matrix, weights as validate_weights};

@@ -37,7 +37,7 @@ pub enum Strategy {
 ///
 /// # Example
 /// ```
-/// use ndarray::array;
+/// use pinnersage::ndarray::array;
 /// use pinnersage::ward::{Strategy, Ward};
 ///
 /// let x = array![[0.0_f64, 0.0], [0.0, 1.0], [5.0, 0.0], [5.0, 2.0]];
@@ -107,7 +107,7 @@ impl Ward {
     ///
     /// # Example
     /// ```
-    /// use ndarray::Array2;
+    /// use pinnersage::ndarray::Array2;
     /// use pinnersage::ward::Ward;
     ///
     /// let x = Array2::from_shape_fn((300, 8), |(i, j)| ((i * 7 + j * 3) % 11) as f64 + 0.01 * i as f64);
