@@ -208,15 +208,26 @@ pub enum Error {
     ZeroClusterTarget,
 
     /// The embedding an [`EmbeddingSource`](crate::EmbeddingSource) returned for
-    /// an action's item has the wrong length or contains NaN or infinity.
-    #[error(
-        "the embedding of item {item} (action {index}) is invalid: wrong length or non-finite"
-    )]
+    /// an action's item contains NaN or infinity (a batch of the wrong shape is
+    /// [`Error::LengthMismatch`] or [`Error::DimensionMismatch`]).
+    #[error("the embedding of item {item} (action {index}) contains NaN or infinity")]
     InvalidEmbedding {
         /// The item id, rendered with `Debug`.
         item: String,
         /// Index (in the input slice) of the first action on that item.
         index: usize,
+    },
+
+    /// A batch of embeddings of `ids × dim` values cannot exist: the matrix
+    /// would exceed `isize::MAX` bytes (an
+    /// [`EmbeddingSource`](crate::EmbeddingSource) reporting an absurd
+    /// [`dim`](crate::EmbeddingSource::dim)).
+    #[error("a batch of {ids} embeddings of dimension {dim} exceeds the addressable memory: check the source's dim()")]
+    EmbeddingBatchTooLarge {
+        /// Number of ids asked for.
+        ids: usize,
+        /// The source's dimension.
+        dim: usize,
     },
 
     /// An online update was asked for a `now` earlier than the time the
@@ -553,6 +564,12 @@ pub enum SyntheticFault {
         items: usize,
         /// Dimension asked for.
         dim: usize,
+    },
+    /// A user history longer than memory can address.
+    #[error("{actions} actions exceed the addressable memory")]
+    TooManyActions {
+        /// Actions asked for.
+        actions: usize,
     },
     /// A user with zero interests.
     #[error("a user needs at least one interest")]

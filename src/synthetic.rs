@@ -281,11 +281,21 @@ impl UserConfigBuilder {
     /// # Errors
     /// [`Error::InvalidSyntheticConfig`] with the rule broken:
     /// [`SyntheticFault::ZeroInterests`], [`SyntheticFault::NegativeWindow`],
-    /// [`SyntheticFault::InvalidRepeatProbability`].
+    /// [`SyntheticFault::InvalidRepeatProbability`],
+    /// [`SyntheticFault::TooManyActions`] (the actions, and the item each
+    /// interest remembers for repeats, would exceed `isize::MAX` bytes).
     pub fn build(self) -> Result<UserConfig> {
         let c = self.config;
+        let bytes_per_action =
+            core::mem::size_of::<Action<usize>>() + core::mem::size_of::<usize>();
         let fault = if c.interests == 0 {
             Some(SyntheticFault::ZeroInterests)
+        } else if c
+            .actions
+            .checked_mul(bytes_per_action)
+            .is_none_or(|bytes| bytes > isize::MAX as usize)
+        {
+            Some(SyntheticFault::TooManyActions { actions: c.actions })
         } else if c.window < 0 {
             Some(SyntheticFault::NegativeWindow { value: c.window })
         } else if !(0.0..=1.0).contains(&c.repeat_probability) {
@@ -474,7 +484,8 @@ impl<F: Scalar> Catalog<F> {
             .collect();
         let per_topic = self.len() / self.topics;
         let mut seen: Vec<Vec<usize>> = vec![Vec::new(); config.interests];
-        let mut actions = Vec::with_capacity(config.actions);
+        // grown as generated: a caller's large count is not allocated up front
+        let mut actions = Vec::with_capacity(config.actions.min(1 << 16));
         for _ in 0..config.actions {
             let mut u = rng.random::<f64>() * total;
             let mut r = 0;
