@@ -450,8 +450,11 @@ pub enum ProfileFault {
         /// The cluster.
         cluster: usize,
     },
-    /// An importance is negative or not finite.
-    #[error("cluster {cluster}: importance {value} is negative or not finite")]
+    /// An importance is negative, not finite, or larger than the cluster's
+    /// action count (each action weighs at most 1, so a larger importance
+    /// cannot come from a computation, and merging such clusters in an update
+    /// could overflow to ∞).
+    #[error("cluster {cluster}: importance {value} is negative, not finite, or more than its action count")]
     InvalidImportance {
         /// The cluster.
         cluster: usize,

@@ -536,6 +536,40 @@ mod serde_probes {
         load_profile::<f64>(v).expect_err("repeated clusters accepted");
     }
 
+    /// Importances near `f64::MAX` are finite, but no computation gives more
+    /// than one per action: an update merging two such clusters summed them
+    /// to ∞ inside an `Ok`. They are refused on load.
+    #[test]
+    fn stored_importances_above_the_action_count_are_refused() {
+        let source = four_items();
+        let config = PinnerSage::builder()
+            .alpha(1.0)
+            .window(None)
+            .build()
+            .unwrap();
+        let p = config
+            .profile(&[Action::new(0, 10), Action::new(2, 10)], &source, 10)
+            .unwrap();
+        assert_eq!(p.len(), 2);
+        let mut v = serde_json::to_value(&p).unwrap();
+        // an update merges everything at this α
+        v["config"]["cut"] = json!({ "Threshold": "1e300" });
+        for imp in [json!("1.7976931348623157e308"), json!("1.5"), json!(2)] {
+            let mut w = v.clone();
+            w["clusters"][0]["importance"] = imp.clone();
+            w["clusters"][1]["importance"] = imp.clone();
+            let e = load_profile::<f64>(w).expect_err(&format!("importance {imp} accepted"));
+            assert!(e.contains("action count"), "{e}");
+        }
+        // at the bound (one action, importance 1) it loads, and merging stays finite
+        let mut q = load_profile::<f64>(v).unwrap();
+        q.update(&[Action::new(1, 10), Action::new(3, 10)], &source, 10)
+            .unwrap();
+        assert_eq!(q.len(), 1);
+        assert_valid_profile(&q);
+        assert_eq!(q.clusters()[0].importance(), 4.0);
+    }
+
     #[test]
     fn a_stored_profile_with_a_huge_dimension_does_not_update() {
         // an empty profile with an absurd dimension is valid as stored ...
