@@ -912,6 +912,34 @@ fn recommender_extremes_finish_and_stay_in_bounds() {
     );
 }
 
+/// Inner products whose terms overflow but whose sum does not: item 0 is
+/// orthogonal to the query (distance 0), yet `1e60 − 1e60` in `f32` came
+/// back as +∞ from `search` (ranked last) and −∞ from `search_batch`
+/// (ranked first).
+#[test]
+fn inner_product_with_overflowing_terms() {
+    let items = array![[1e30_f32, 1e30], [1.0, 0.0], [3e38, 0.0]];
+    let index = ExactIndex::with_row_ids(items, Metric::InnerProduct).unwrap();
+    let q = array![1e30_f32, -1e30];
+    let one = index.search(q.view(), 3).unwrap();
+    let batch = index
+        .search_batch(q.clone().insert_axis(ndarray::Axis(0)).view(), 3)
+        .unwrap();
+    assert_eq!(one, batch[0]);
+    let got: Vec<(usize, f32)> = one.iter().map(|h| (h.id, h.distance)).collect();
+    // item 2: ⟨q, x⟩ = 3e68 overflows f32 for real: −∞ is its distance
+    assert_eq!(got[0], (2, f32::NEG_INFINITY));
+    assert_eq!(got[1], (1, -1e30));
+    assert_eq!(got[2].0, 0);
+    assert_eq!(got[2].1, 0.0);
+    // filtered and unfiltered scans agree too
+    let filtered = index.search_filtered(q.view(), 3, &|id| *id == 1).unwrap();
+    assert_eq!(
+        filtered.iter().map(|h| h.id).collect::<Vec<_>>(),
+        vec![2, 0]
+    );
+}
+
 #[test]
 fn selection_with_hostile_importances() {
     let mut r = rng(5);
