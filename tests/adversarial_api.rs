@@ -387,6 +387,58 @@ mod serde_probes {
         }
     }
 
+    /// `ward::Dendrogram` derives `Deserialize` without validation: merges
+    /// naming nodes that do not exist, sizes that do not add up, NaN
+    /// distances or an absurd number of observations load, and cutting them
+    /// panics (index out of bounds) or allocates by the stored count.
+    #[test]
+    #[ignore = "finding: ward::Dendrogram deserializes unvalidated; cut/cut_k then panic (src/ward is outside this helper's files)"]
+    fn a_malformed_stored_dendrogram_is_an_error() {
+        use pinnersage::ward::Dendrogram;
+        let cases = [
+            json!({ "observations": 2, "merges": [{ "a": 5, "b": 9, "distance": 0.5, "size": 2 }] }),
+            json!({ "observations": 3, "merges": [{ "a": 0, "b": 1, "distance": 0.5, "size": 2 }] }),
+            json!({ "observations": 2, "merges": [{ "a": 0, "b": 1, "distance": -1.0, "size": 7 }] }),
+            json!({ "observations": u64::MAX, "merges": [] }),
+        ];
+        for case in cases {
+            if let Ok(tree) = serde_json::from_value::<Dendrogram<f64>>(case.clone()) {
+                let cut =
+                    std::panic::catch_unwind(|| (tree.cut(1.0).is_ok(), tree.cut_k(1).is_ok()));
+                assert!(cut.is_ok(), "{case}: loaded, and cutting it panicked");
+                panic!("{case}: loaded without validation");
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_recommender_configurations_are_errors() {
+        let good = serde_json::to_value(Recommender::default()).unwrap();
+        for (field, value) in [
+            ("n", json!(0)),
+            ("n", json!(-1)),
+            ("per_medoid", json!(0)),
+            ("per_medoid", json!("30")),
+            ("selection", json!({ "Sample": { "n": 0 } })),
+            ("selection", json!({ "TopK": { "n": 0 } })),
+            ("selection", json!({ "Sample": { "n": -2 } })),
+            ("selection", json!("Everything")),
+            ("blend", json!("Bogus")),
+        ] {
+            let mut v = good.clone();
+            v[field] = value.clone();
+            assert!(
+                serde_json::from_value::<Recommender>(v).is_err(),
+                "{field} = {value} accepted"
+            );
+        }
+        let mut v = good;
+        v["n"] = json!(u64::MAX);
+        v["selection"] = json!({ "Sample": { "n": u64::MAX } });
+        let r: Recommender = serde_json::from_value(v).unwrap();
+        assert_eq!(r.n(), usize::MAX);
+    }
+
     /// A small valid profile as JSON: clusters {0, 1} and {2}.
     fn profile_json() -> Value {
         let source = InMemoryEmbeddings::new(
@@ -877,6 +929,20 @@ fn recommender_extremes_finish_and_stay_in_bounds() {
         }
     }
     assert!(cache.stats().entries <= 2);
+    // a profile whose embeddings do not match the index
+    let wide = ExactIndex::new(
+        vec![0u32, 1, 2],
+        Array2::<f64>::ones((3, 5)),
+        Metric::Cosine,
+    )
+    .unwrap();
+    assert_eq!(
+        Recommender::default().recommend(&profile, &wide, &exclude, &mut rng(1)),
+        Err(Error::DimensionMismatch {
+            expected: 5,
+            got: 2
+        })
+    );
     assert_eq!(
         Recommender::builder()
             .selection(Selection::Sample { n: 0 })
@@ -1013,6 +1079,58 @@ mod hnsw_probes {
             e,
             Error::IndexFileMismatch { .. } | Error::Backend(_) | Error::LengthMismatch { .. }
         )
+    }
+
+    #[test]
+    fn hnsw_catalogue_constructors_refuse_bad_input() {
+        let params = HnswParams::default();
+        let none: Vec<(u32, Vec<f32>)> = Vec::new();
+        assert_eq!(
+            HnswIndex::from_pairs(none, Metric::Cosine, params).err(),
+            Some(Error::EmptyInput)
+        );
+        let empty: HashMap<u32, Vec<f32>> = HashMap::new();
+        assert_eq!(
+            HnswIndex::from_map(empty, Metric::Cosine, params).err(),
+            Some(Error::EmptyInput)
+        );
+        let map = HashMap::from([(1u32, vec![1.0_f32, f32::NAN]), (2, vec![1.0, 2.0])]);
+        assert_eq!(
+            HnswIndex::from_map(map, Metric::SquaredEuclidean, params).err(),
+            Some(Error::NonFiniteValue { row: 0, column: 1 })
+        );
+        let pairs = vec![(1u32, vec![1.0_f32, 0.0]), (2, vec![1.0])];
+        assert!(matches!(
+            HnswIndex::from_pairs(pairs, Metric::Cosine, params),
+            Err(Error::VectorLength { row: 1, .. })
+        ));
+        assert!(matches!(
+            HnswIndex::with_row_ids(array![[1.0_f32]], Metric::InnerProduct, params),
+            Err(Error::UnsupportedMetric { .. })
+        ));
+        // values whose distances overflow f32: a valid (if useless) index, no panic
+        let big = array![[3e38_f32, -3e38], [-3e38, 3e38], [1.0, 1.0]];
+        let index = HnswIndex::with_row_ids(big, Metric::SquaredEuclidean, params).unwrap();
+        let hits = index
+            .search(array![3e38_f32, 3e38].view(), usize::MAX)
+            .unwrap();
+        assert_eq!(hits.len(), 3);
+        assert!(hits.iter().all(|h| !h.distance.is_nan()));
+        assert!(matches!(
+            HnswParams::builder().max_connections(usize::MAX).build(),
+            Err(Error::HnswMaxConnections { .. })
+        ));
+        let p = HnswParams::builder()
+            .ef_construction(usize::MAX)
+            .ef_search(usize::MAX)
+            .build()
+            .unwrap();
+        let index =
+            HnswIndex::with_row_ids(array![[1.0_f32, 0.0], [0.0, 1.0]], Metric::Cosine, p).unwrap();
+        assert_eq!(
+            index.search(array![1.0_f32, 0.1].view(), 1).unwrap()[0].id,
+            0
+        );
     }
 
     #[test]
