@@ -1276,7 +1276,8 @@ mod eval_probes {
         per_embedding_budget, ranking, recall, relevance, relevance_from_best, Scored,
     };
     use pinnersage::eval::{
-        evaluate, sample_by_weight, user_days, ward_interests, EvalError, ItemSpace, Log, Protocol,
+        evaluate, markdown, sample_by_weight, summarise, user_days, ward_interests, EvalError,
+        ItemSpace, Log, Protocol,
     };
 
     #[test]
@@ -1459,6 +1460,32 @@ mod eval_probes {
                 evaluate(&log, &mut space, &p, |_, _| {}).unwrap_or_else(|e| panic!("{b:?}: {e}"));
             assert!(ev.user_days >= 1, "{b:?}");
         }
+    }
+
+    /// `markdown` is public and takes the lift index as a plain `usize`:
+    /// an index past the three τ indexed out of bounds (panic).
+    #[test]
+    fn markdown_with_a_lift_index_out_of_range() {
+        let (log, mut space) = tiny_log();
+        let p = Protocol::builder().seeds(1).build().unwrap();
+        let ev = evaluate(&log, &mut space, &p, |_, _| {}).unwrap();
+        let rows = summarise(&ev, false, |_| true);
+        assert!(!rows.is_empty());
+        let taus = p.taus();
+        let good = markdown(&rows, taus, 2);
+        assert!(good.contains("lift rel@0.8"), "{good}");
+        for bad in [3, usize::MAX] {
+            let md = markdown(&rows, taus, bad);
+            assert!(md.contains("lift rel@–"), "{md}");
+            assert_eq!(md.lines().count(), good.lines().count());
+        }
+        // no rows at all, and no "last item" row
+        assert_eq!(markdown(&[], taus, 0).lines().count(), 2);
+        let others: Vec<_> = rows
+            .into_iter()
+            .filter(|r| r.method != "last item")
+            .collect();
+        assert!(!markdown(&others, taus, 1).contains("NaN"));
     }
 
     #[test]
