@@ -1462,6 +1462,59 @@ mod eval_probes {
         }
     }
 
+    /// k-means returned `Ok` (with NaN centres) for a NaN row; the Ward
+    /// diagnostics validated nothing for a single row (weights of the wrong
+    /// length, α = NaN were accepted) but everything for two.
+    #[test]
+    fn baselines_and_diagnostics_validate_like_the_core() {
+        use pinnersage::eval::baselines::{complete_linkage, kmeans};
+        use pinnersage::eval::diagnostic::interest_count;
+        for x in [
+            array![[f64::NAN, 0.0], [1.0, 0.0], [0.0, 1.0]],
+            array![[1.0, 0.0], [f64::INFINITY, 0.0], [0.0, 1.0]],
+        ] {
+            let row = usize::from(x[[0, 0]].is_finite());
+            assert_eq!(
+                kmeans(x.view(), &[1.0; 3], 2, 10, &mut rng(1)).err(),
+                Some(EvalError::BadEmbedding { row })
+            );
+            assert_eq!(
+                complete_linkage(x.view(), 2).err(),
+                Some(EvalError::BadEmbedding { row })
+            );
+        }
+        let (c, labels) = kmeans(
+            array![[1e200, 0.0], [-1e200, 0.0]].view(),
+            &[1.0, 1.0],
+            2,
+            10,
+            &mut rng(2),
+        )
+        .unwrap();
+        assert!(c.iter().all(|v| v.is_finite()));
+        assert_eq!(labels.len(), 2);
+        let one = array![[1.0, 0.0]];
+        assert_eq!(interest_count(one.view(), &[1.0], 1.0), Ok(1));
+        assert_eq!(
+            interest_count(Array2::<f64>::zeros((0, 2)).view(), &[], 1.0),
+            Ok(0)
+        );
+        for (w, alpha) in [
+            (&[1.0, 2.0][..], 1.0),
+            (&[1.0][..], f64::NAN),
+            (&[0.0][..], 1.0),
+        ] {
+            assert!(
+                matches!(
+                    interest_count(one.view(), w, alpha),
+                    Err(EvalError::Core(_))
+                ),
+                "{w:?} {alpha}"
+            );
+        }
+        assert!(interest_count(array![[f64::NAN, 0.0]].view(), &[1.0], 1.0).is_err());
+    }
+
     /// `markdown` is public and takes the lift index as a plain `usize`:
     /// an index past the three τ indexed out of bounds (panic).
     #[test]
