@@ -524,10 +524,21 @@ fn gaussian<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 /// `crate::linalg::normalise`, which rounds differently: this expression is
 /// part of the generator's definition, and the value-stability tests in
 /// `tests/synthetic.rs` pin its output bit for bit.
+///
+/// When the squares overflow (a huge `spread`), the vector is first divided
+/// by its largest value, so it keeps its direction instead of becoming zero;
+/// that branch is never taken for the pinned configurations.
 fn normalise(v: Option<&mut [f64]>) {
     if let Some(v) = v {
-        let n = v.iter().map(|a| a * a).sum::<f64>().sqrt();
-        if n > 0.0 {
+        let mut n = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+        if n == f64::INFINITY {
+            let scale = v.iter().fold(0.0_f64, |m, a| m.max(a.abs()));
+            if scale.is_finite() && scale > 0.0 {
+                v.iter_mut().for_each(|a| *a /= scale);
+                n = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+            }
+        }
+        if n > 0.0 && n.is_finite() {
             v.iter_mut().for_each(|a| *a /= n);
         }
     }

@@ -1638,6 +1638,26 @@ mod synthetic_probes {
         assert!(CatalogConfig::builder().topics(usize::MAX).build().is_err());
     }
 
+    /// A huge (finite) spread: squares of the noisy rows overflowed, the
+    /// norm was ∞ and every row came out as the zero vector.
+    #[test]
+    fn huge_spread_keeps_unit_rows() {
+        for spread in [1e160, 1e200, 1e300, f64::MAX / 8.0] {
+            let config = CatalogConfig::builder()
+                .items(12)
+                .dim(3)
+                .topics(3)
+                .spread(spread)
+                .build()
+                .unwrap();
+            let catalog = Catalog::<f32>::generate(&config, &mut rng(1));
+            for row in catalog.embeddings().rows() {
+                let n: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+                assert!((n - 1.0).abs() < 1e-5, "{spread}: {row}");
+            }
+        }
+    }
+
     #[test]
     fn user_config_extremes_are_errors_not_panics() {
         let config = CatalogConfig::builder()
