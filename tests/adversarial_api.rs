@@ -521,7 +521,8 @@ mod serde_probes {
 
     #[test]
     fn malformed_structure_in_a_profile_is_an_error() {
-        let edits: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let edits: Vec<(&str, Edit)> = vec![
             ("dim 0", Box::new(|v| v["dim"] = json!(0))),
             ("dim -1", Box::new(|v| v["dim"] = json!(-1))),
             ("dim huge", Box::new(|v| v["dim"] = json!(u64::MAX))),
