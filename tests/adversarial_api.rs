@@ -203,6 +203,40 @@ fn no_actions_in_window_at_the_ends_of_i64() {
     }
 }
 
+#[test]
+fn cluster_and_history_caps_at_usize_max() {
+    let source = four_items();
+    let actions = [
+        Action::new(0, 3),
+        Action::new(1, 2),
+        Action::new(2, 1),
+        Action::new(3, 0),
+    ];
+    for builder in [
+        PinnerSage::builder().target_clusters(usize::MAX),
+        PinnerSage::builder().max_clusters(Some(usize::MAX)),
+        PinnerSage::builder().max_history(Some(usize::MAX)),
+        PinnerSage::builder().alpha(f64::MAX),
+        PinnerSage::builder().alpha(0.0),
+    ] {
+        let p = builder
+            .build()
+            .unwrap()
+            .profile(&actions, &source, 3)
+            .unwrap();
+        assert_valid_profile(&p);
+        assert!((1..=4).contains(&p.len()));
+        assert_eq!(p.history().used_actions, 4);
+    }
+    let p = PinnerSage::builder()
+        .target_clusters(usize::MAX)
+        .build()
+        .unwrap()
+        .profile(&actions, &source, 3)
+        .unwrap();
+    assert_eq!(p.len(), 4);
+}
+
 /// λ = 0 with a unit whose tick is infinitely short (`UnitsPerSecond(0)`,
 /// which `build` refuses but `Decay::new` is public): 0·∞ must not become a
 /// NaN weight inside an `Ok`.
