@@ -1168,6 +1168,115 @@ mod hnsw_probes {
         );
     }
 
+    /// 64-bit FNV-1a, the checksum the metadata stores (a hostile writer can
+    /// recompute it as easily).
+    fn fnv(bytes: &[u8]) -> (u64, u64) {
+        let mut h = 0xcbf2_9ce4_8422_2325_u64;
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        (bytes.len() as u64, h)
+    }
+
+    /// Replaces `{name}.hnsw.{ext}` by `bytes` and rewrites the metadata's
+    /// checksum to match: only the layout checks stand between the file and
+    /// `hnsw_rs`.
+    fn rewrite_consistently(dir: &TempDir, name: &str, ext: &str, bytes: &[u8]) {
+        let path = dir.0.join(format!("{name}.hnsw.{ext}"));
+        let old = fnv(&std::fs::read(&path).unwrap());
+        std::fs::write(&path, bytes).unwrap();
+        let new = fnv(bytes);
+        let meta = std::fs::read_to_string(meta_path(dir, name)).unwrap();
+        let line = |(len, hash): (u64, u64)| format!("{ext} {len} {hash:016x}");
+        assert!(meta.contains(&line(old)));
+        std::fs::write(meta_path(dir, name), meta.replace(&line(old), &line(new))).unwrap();
+    }
+
+    /// A data file whose checksum matches but whose layout lies: `hnsw_rs`
+    /// allocated by the stored value length and then read `dim` values from
+    /// that buffer whatever its length (a zero length: an out-of-bounds read,
+    /// which debug builds abort on and release builds do not notice).
+    #[test]
+    fn a_consistent_but_malformed_data_file_is_refused() {
+        let dir = TempDir::new("data-layout");
+        small_index().save(&dir.0, "a").unwrap();
+        let data = std::fs::read(dir.0.join("a.hnsw.data")).unwrap();
+        // header: magic u32 + dim usize; first point at 12: magic u32, row u64, length u64
+        let header = 4 + std::mem::size_of::<usize>();
+        let point = 4 + 8 + 8 + 4 * 4;
+        assert_eq!(data.len(), header + 40 * point);
+        let edits: Vec<(&str, Vec<u8>)> = vec![
+            ("value length 0", {
+                let mut b = data.clone();
+                b[header + 12..header + 20].copy_from_slice(&0u64.to_ne_bytes());
+                b
+            }),
+            ("value length huge", {
+                let mut b = data.clone();
+                b[header + 12..header + 20].copy_from_slice(&(u64::MAX / 2).to_ne_bytes());
+                b
+            }),
+            ("dimension", {
+                let mut b = data.clone();
+                b[4..header].copy_from_slice(&5usize.to_ne_bytes());
+                b
+            }),
+            ("row out of range", {
+                let mut b = data.clone();
+                b[header + 4..header + 12].copy_from_slice(&40u64.to_ne_bytes());
+                b
+            }),
+            ("row twice", {
+                let mut b = data.clone();
+                let second = b[header + point + 4..header + point + 12].to_vec();
+                b[header + 4..header + 12].copy_from_slice(&second);
+                b
+            }),
+            ("point magic", {
+                let mut b = data.clone();
+                b[header] ^= 0xff;
+                b
+            }),
+            ("truncated", data[..data.len() - 3].to_vec()),
+            ("one point short", data[..data.len() - point].to_vec()),
+            ("trailing bytes", [data.clone(), vec![0; 7]].concat()),
+        ];
+        for (what, bytes) in edits {
+            rewrite_consistently(&dir, "a", "data", &bytes);
+            let e = HnswIndex::<usize, f32>::load_with_row_ids(&dir.0, "a")
+                .err()
+                .unwrap_or_else(|| panic!("{what}: accepted"));
+            assert!(
+                matches!(e, Error::IndexFileMismatch { .. }),
+                "{what}: {e:?}"
+            );
+            rewrite_consistently(&dir, "a", "data", &data);
+        }
+        assert_eq!(
+            HnswIndex::<usize, f32>::load_with_row_ids(&dir.0, "a")
+                .unwrap()
+                .len(),
+            40
+        );
+    }
+
+    /// The graph file has the same weakness: `hnsw_rs` allocates by counts
+    /// and lengths stored in it (and calls `process::exit` on an unknown
+    /// format version). With a rewritten checksum, a changed length field
+    /// aborts the process (`memory allocation of … bytes failed`). Validating
+    /// it means parsing `hnsw_rs`'s graph format in the adapter. **Running
+    /// this test aborts the test binary.**
+    #[test]
+    #[ignore = "finding: a graph file with a consistent checksum but a hostile length aborts the process inside hnsw_rs (allocation failure); only the data file's layout is checked"]
+    fn a_consistent_but_malformed_graph_file_is_refused() {
+        let dir = TempDir::new("graph-layout");
+        small_index().save(&dir.0, "a").unwrap();
+        let mut graph = std::fs::read(dir.0.join("a.hnsw.graph")).unwrap();
+        graph[14] = 0xff;
+        rewrite_consistently(&dir, "a", "graph", &graph);
+        assert!(HnswIndex::<usize, f32>::load_with_row_ids(&dir.0, "a").is_err());
+    }
+
     #[test]
     fn empty_or_missing_directories_are_errors() {
         let dir = TempDir::new("empty");
