@@ -21,7 +21,12 @@
 //! * Its file dump panics when it cannot create a file and its reload panics
 //!   (asserts, `unwrap`) on a corrupt file. [`HnswIndex::save`] checks that
 //!   the files can be created first, and [`HnswIndex::load`] checks the files
-//!   against checksums written by `save` before `hnsw_rs` reads them.
+//!   against checksums written by `save` before `hnsw_rs` reads them, and
+//!   the data file's layout against the metadata (`hnsw_rs` allocates by the
+//!   value lengths stored there and reads `dim` values whatever the length).
+//!   The checksums guard against accidental damage, not against a hostile
+//!   writer: the graph file's counts are still trusted by `hnsw_rs` (a forged
+//!   one can make it allocate without bound), so load only files you wrote.
 //! * Distances come back as `f32`; they are converted to the index's element
 //!   type, so with `f64` embeddings the reported distances carry `f32`
 //!   rounding.
