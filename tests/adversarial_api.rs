@@ -1598,6 +1598,10 @@ mod eval_probes {
             Protocol::builder()
                 .alpha_per_action(vec![0.0, 1e300])
                 .seeds(1),
+            // c · actions overflows to ∞: cut as at f64::MAX (was InvalidThreshold ∞)
+            Protocol::builder()
+                .alpha_per_action(vec![f64::MAX])
+                .seeds(1),
             Protocol::builder().alpha(f64::MAX).seeds(1),
             Protocol::builder().decay_lambdas(vec![f64::MAX]).seeds(1),
         ];
