@@ -151,12 +151,14 @@ pub trait EmbeddingSource {
     /// sources backed by a remote store override it to batch requests.
     ///
     /// # Errors
-    /// The first error of [`fill`](Self::fill).
+    /// The first error of [`fill`](Self::fill);
+    /// [`Error::EmbeddingBatchTooLarge`] if the batch cannot exist
+    /// (`ids.len() × dim()` values over `isize::MAX` bytes).
     ///
     /// # Complexity
     /// `ids.len()` calls of `fill`; O(`ids.len()`·d) space.
     fn embeddings(&self, ids: &[Self::Id]) -> Result<EmbeddingBatch<Self::Elem>> {
-        let mut batch = EmbeddingBatch::unknown(ids.len(), self.dim());
+        let mut batch = EmbeddingBatch::try_unknown(ids.len(), self.dim())?;
         for (k, id) in ids.iter().enumerate() {
             let mut row = batch.matrix.row_mut(k);
             // a fresh `zeros` matrix is in standard layout: rows are contiguous
@@ -210,11 +212,46 @@ pub struct EmbeddingBatch<F> {
 impl<F: Scalar> EmbeddingBatch<F> {
     /// A batch of `ids` rows of `dim` zeros, every id marked unknown: the
     /// starting point of a source that fills rows as it finds them.
+    ///
+    /// # Panics
+    /// If `ids × dim` elements exceed `isize::MAX` bytes (ndarray's limit);
+    /// [`try_unknown`](Self::try_unknown) returns an error instead.
     pub fn unknown(ids: usize, dim: usize) -> Self {
         EmbeddingBatch {
             matrix: Array2::zeros((ids, dim)),
             found: vec![false; ids],
         }
+    }
+
+    /// [`unknown`](Self::unknown), checking the size first: what the default
+    /// [`EmbeddingSource::embeddings`] uses, so a source reporting an absurd
+    /// [`dim`](EmbeddingSource::dim) gives an error rather than a panic.
+    ///
+    /// # Errors
+    /// [`Error::EmbeddingBatchTooLarge`] if `ids × dim` elements of `F`
+    /// exceed `isize::MAX` bytes.
+    ///
+    /// # Example
+    /// ```
+    /// use pinnersage::{EmbeddingBatch, Error};
+    ///
+    /// let batch = EmbeddingBatch::<f32>::try_unknown(2, 3)?;
+    /// assert_eq!((batch.matrix.dim(), batch.found), ((2, 3), vec![false, false]));
+    /// assert_eq!(
+    ///     EmbeddingBatch::<f32>::try_unknown(2, usize::MAX),
+    ///     Err(Error::EmbeddingBatchTooLarge { ids: 2, dim: usize::MAX })
+    /// );
+    /// # Ok::<(), pinnersage::Error>(())
+    /// ```
+    pub fn try_unknown(ids: usize, dim: usize) -> Result<Self> {
+        let fits = ids
+            .checked_mul(dim)
+            .and_then(|n| n.checked_mul(core::mem::size_of::<F>()))
+            .is_some_and(|bytes| bytes <= isize::MAX as usize);
+        if !fits {
+            return Err(Error::EmbeddingBatchTooLarge { ids, dim });
+        }
+        Ok(Self::unknown(ids, dim))
     }
 }
 

@@ -208,15 +208,26 @@ pub enum Error {
     ZeroClusterTarget,
 
     /// The embedding an [`EmbeddingSource`](crate::EmbeddingSource) returned for
-    /// an action's item has the wrong length or contains NaN or infinity.
-    #[error(
-        "the embedding of item {item} (the action at index {index} of the input) is invalid: wrong length or non-finite"
-    )]
+    /// an action's item contains NaN or infinity (a batch of the wrong shape is
+    /// [`Error::LengthMismatch`] or [`Error::DimensionMismatch`]).
+    #[error("the embedding of item {item} (the action at index {index} of the input) contains NaN or infinity")]
     InvalidEmbedding {
         /// The item id, rendered with `Debug`.
         item: String,
         /// Index (in the input slice) of the first action on that item.
         index: usize,
+    },
+
+    /// A batch of embeddings of `ids × dim` values cannot exist: the matrix
+    /// would exceed `isize::MAX` bytes (an
+    /// [`EmbeddingSource`](crate::EmbeddingSource) reporting an absurd
+    /// [`dim`](crate::EmbeddingSource::dim)).
+    #[error("a batch of {ids} embeddings of dimension {dim} exceeds the addressable memory: check the source's dim()")]
+    EmbeddingBatchTooLarge {
+        /// Number of ids asked for.
+        ids: usize,
+        /// The source's dimension.
+        dim: usize,
     },
 
     /// An online update was asked for a `now` earlier than the time the
@@ -475,8 +486,11 @@ pub enum ProfileFault {
         /// The cluster.
         cluster: usize,
     },
-    /// An importance is negative or not finite.
-    #[error("cluster {cluster}: importance {value} is negative or not finite")]
+    /// An importance is negative, not finite, or larger than the cluster's
+    /// action count (each action weighs at most 1, so a larger importance
+    /// cannot come from a computation, and merging such clusters in an update
+    /// could overflow to ∞).
+    #[error("cluster {cluster}: importance {value} is negative, not finite, or more than its action count")]
     InvalidImportance {
         /// The cluster.
         cluster: usize,
@@ -589,6 +603,12 @@ pub enum SyntheticFault {
         items: usize,
         /// Dimension asked for.
         dim: usize,
+    },
+    /// A user history longer than memory can address.
+    #[error("{actions} actions exceed the addressable memory")]
+    TooManyActions {
+        /// Actions asked for.
+        actions: usize,
     },
     /// A user with zero interests.
     #[error("a user needs at least one interest")]

@@ -185,11 +185,17 @@ pub struct Decay {
 
 impl Decay {
     /// `rate` for timestamps in `unit`: λ per tick = λ per second × seconds
-    /// per tick.
+    /// per tick. λ = 0 is 0 per tick whatever the unit (also for a zero
+    /// custom unit, which [`TimestampUnit::validate`] refuses, whose tick
+    /// length 0 or ∞ would otherwise turn 0·∞ into a NaN weight).
     pub fn new(rate: DecayRate, unit: TimestampUnit) -> Self {
-        Decay {
-            per_tick: rate.per_second() * unit.seconds_per_tick(),
-        }
+        let per_second = rate.per_second();
+        let per_tick = if per_second == 0.0 {
+            0.0
+        } else {
+            per_second * unit.seconds_per_tick()
+        };
+        Decay { per_tick }
     }
 
     /// λ per timestamp tick.

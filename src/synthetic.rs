@@ -281,11 +281,21 @@ impl UserConfigBuilder {
     /// # Errors
     /// [`Error::InvalidSyntheticConfig`] with the rule broken:
     /// [`SyntheticFault::ZeroInterests`], [`SyntheticFault::NegativeWindow`],
-    /// [`SyntheticFault::InvalidRepeatProbability`].
+    /// [`SyntheticFault::InvalidRepeatProbability`],
+    /// [`SyntheticFault::TooManyActions`] (the actions, and the item each
+    /// interest remembers for repeats, would exceed `isize::MAX` bytes).
     pub fn build(self) -> Result<UserConfig> {
         let c = self.config;
+        let bytes_per_action =
+            core::mem::size_of::<Action<usize>>() + core::mem::size_of::<usize>();
         let fault = if c.interests == 0 {
             Some(SyntheticFault::ZeroInterests)
+        } else if c
+            .actions
+            .checked_mul(bytes_per_action)
+            .is_none_or(|bytes| bytes > isize::MAX as usize)
+        {
+            Some(SyntheticFault::TooManyActions { actions: c.actions })
         } else if c.window < 0 {
             Some(SyntheticFault::NegativeWindow { value: c.window })
         } else if !(0.0..=1.0).contains(&c.repeat_probability) {
@@ -474,7 +484,8 @@ impl<F: Scalar> Catalog<F> {
             .collect();
         let per_topic = self.len() / self.topics;
         let mut seen: Vec<Vec<usize>> = vec![Vec::new(); config.interests];
-        let mut actions = Vec::with_capacity(config.actions);
+        // grown as generated: a caller's large count is not allocated up front
+        let mut actions = Vec::with_capacity(config.actions.min(1 << 16));
         for _ in 0..config.actions {
             let mut u = rng.random::<f64>() * total;
             let mut r = 0;
@@ -513,10 +524,21 @@ fn gaussian<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 /// `crate::linalg::normalise`, which rounds differently: this expression is
 /// part of the generator's definition, and the value-stability tests in
 /// `tests/synthetic.rs` pin its output bit for bit.
+///
+/// When the squares overflow (a huge `spread`), the vector is first divided
+/// by its largest value, so it keeps its direction instead of becoming zero;
+/// that branch is never taken for the pinned configurations.
 fn normalise(v: Option<&mut [f64]>) {
     if let Some(v) = v {
-        let n = v.iter().map(|a| a * a).sum::<f64>().sqrt();
-        if n > 0.0 {
+        let mut n = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+        if n == f64::INFINITY {
+            let scale = v.iter().fold(0.0_f64, |m, a| m.max(a.abs()));
+            if scale.is_finite() && scale > 0.0 {
+                v.iter_mut().for_each(|a| *a /= scale);
+                n = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+            }
+        }
+        if n > 0.0 && n.is_finite() {
             v.iter_mut().for_each(|a| *a /= n);
         }
     }

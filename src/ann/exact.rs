@@ -44,7 +44,10 @@ const BATCH_SCORES: usize = 1 << 22;
 ///   or `1e-25` in `f32`, keep their cosine), clamped to `[0, 2]`; absolute
 ///   error about `d·ε`, so cosine distances below that are not resolved. A
 ///   zero vector on either side is at distance 1.
-/// * inner product: `−⟨q, x⟩`, absolute error about `d·ε·‖q‖·‖x‖`.
+/// * inner product: `−⟨q, x⟩`, absolute error about `d·ε·‖q‖·‖x‖`. Where
+///   a product of two values overflows, the inner product is recomputed
+///   with both vectors scaled by their largest value, so the distance is
+///   infinite only if `⟨q, x⟩` itself exceeds the element type's range.
 ///
 /// Ties are broken by the smaller row.
 ///
@@ -281,7 +284,11 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
                 }
             }
             let distance = match self.metric {
-                Metric::InnerProduct => -dot,
+                Metric::InnerProduct if dot.is_finite() => -dot,
+                // a product overflowed (∞ − ∞ can even come back as ±∞ from
+                // the GEMM): the dot of the rows scaled by their largest
+                // values, infinite only if the inner product itself is
+                Metric::InnerProduct => -scaled_dot(query, self.items.row(row)),
                 // ⟨q̂, x⟩/‖x‖ with a unit q̂: no product of two norms to
                 // overflow; rounding can leave [−1, 1] slightly, hence the clamp
                 Metric::Cosine => {
@@ -314,6 +321,27 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
                 distance,
             })
             .collect()
+    }
+}
+
+/// `⟨q, x⟩` for finite vectors whose products may overflow: `s_q·s_x·⟨q/s_q,
+/// x/s_x⟩` with `s = max|v_i|`, so the only overflow left is that of the
+/// inner product itself.
+fn scaled_dot<F: Scalar>(q: ArrayView1<'_, F>, x: ArrayView1<'_, F>) -> F {
+    let max_abs = |v: ArrayView1<'_, F>| v.iter().fold(F::zero(), |m, a| m.max(a.abs()));
+    let (sq, sx) = (max_abs(q), max_abs(x));
+    if sq == F::zero() || sx == F::zero() {
+        return F::zero();
+    }
+    let t = q
+        .iter()
+        .zip(x.iter())
+        .fold(F::zero(), |acc, (&a, &b)| acc + (a / sq) * (b / sx));
+    let scale = sq * sx;
+    if scale.is_finite() {
+        t * scale
+    } else {
+        t * sq * sx
     }
 }
 

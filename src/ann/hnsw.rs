@@ -21,7 +21,12 @@
 //! * Its file dump panics when it cannot create a file and its reload panics
 //!   (asserts, `unwrap`) on a corrupt file. [`HnswIndex::save`] checks that
 //!   the files can be created first, and [`HnswIndex::load`] checks the files
-//!   against checksums written by `save` before `hnsw_rs` reads them.
+//!   against checksums written by `save` before `hnsw_rs` reads them, and
+//!   the data file's layout against the metadata (`hnsw_rs` allocates by the
+//!   value lengths stored there and reads `dim` values whatever the length).
+//!   The checksums guard against accidental damage, not against a hostile
+//!   writer: the graph file's counts are still trusted by `hnsw_rs` (a forged
+//!   one can make it allocate without bound), so load only files you wrote.
 //! * Distances come back as `f32`; they are converted to the index's element
 //!   type, so with `f64` embeddings the reported distances carry `f32`
 //!   rounding.
@@ -602,6 +607,74 @@ fn fingerprint(path: &Path) -> Result<(u64, u64)> {
     }
 }
 
+/// The magic number `hnsw_rs` 0.3 writes at the start of its data file and of
+/// every point in it (native endian).
+const HNSW_DATA_MAGIC: u32 = 0xa67f_0000;
+
+/// Checks the layout of `hnsw_rs`'s data file against the metadata before
+/// `hnsw_rs` reads it: the header's dimension, and for each of the `len`
+/// points a known magic, a row number `< len` seen once, and exactly
+/// `dim × size_of::<F>()` bytes of values; nothing after the last point.
+///
+/// `hnsw_rs` trusts these fields: it allocates by the stored length and then
+/// reads `dim` values from that buffer whatever its length (an over-read,
+/// undefined behaviour, for a short one), so a file whose checksum was
+/// rewritten along with its contents must be refused here.
+///
+/// # Errors
+/// [`Error::IndexFileMismatch`] naming the data file's layout;
+/// [`Error::Backend`] for an I/O failure.
+fn check_data_file<F>(path: &Path, dim: usize, len: usize) -> Result<()> {
+    let bad = || Error::IndexFileMismatch {
+        what: "the data file's layout",
+    };
+    let elem = core::mem::size_of::<F>();
+    let values = dim.checked_mul(elem).ok_or_else(bad)?;
+    // header: magic (u32) + dimension (usize); each point: magic (u32),
+    // row (u64), byte length (u64), values
+    let header = 4 + core::mem::size_of::<usize>();
+    let per_point = values.checked_add(20).ok_or_else(bad)?;
+    let expected = per_point
+        .checked_mul(len)
+        .and_then(|b| b.checked_add(header))
+        .ok_or_else(bad)?;
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let size = file.metadata().map_err(|e| io_error(path, e))?.len();
+    if u64::try_from(expected).ok() != Some(size) {
+        return Err(bad());
+    }
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut u32_buf = [0u8; 4];
+    let mut u64_buf = [0u8; 8];
+    let mut usize_buf = [0u8; core::mem::size_of::<usize>()];
+    let io = |e| io_error(path, e);
+    reader.read_exact(&mut u32_buf).map_err(io)?;
+    reader.read_exact(&mut usize_buf).map_err(io)?;
+    if u32::from_ne_bytes(u32_buf) != HNSW_DATA_MAGIC || usize::from_ne_bytes(usize_buf) != dim {
+        return Err(bad());
+    }
+    let mut seen = vec![false; len];
+    let skip = i64::try_from(values).map_err(|_| bad())?;
+    for _ in 0..len {
+        reader.read_exact(&mut u32_buf).map_err(io)?;
+        if u32::from_ne_bytes(u32_buf) != HNSW_DATA_MAGIC {
+            return Err(bad());
+        }
+        reader.read_exact(&mut u64_buf).map_err(io)?;
+        let row = usize::try_from(u64::from_ne_bytes(u64_buf)).map_err(|_| bad())?;
+        match seen.get_mut(row) {
+            Some(s) if !*s => *s = true,
+            _ => return Err(bad()),
+        }
+        reader.read_exact(&mut u64_buf).map_err(io)?;
+        if usize::try_from(u64::from_ne_bytes(u64_buf)).ok() != Some(values) {
+            return Err(bad());
+        }
+        reader.seek_relative(skip).map_err(io)?;
+    }
+    Ok(())
+}
+
 const META_MAGIC: &str = "pinnersage-hnsw 1";
 
 fn metric_name(metric: Metric) -> &'static str {
@@ -798,7 +871,9 @@ where
     ///   refuses it;
     /// * [`Error::IndexFileMismatch`] if the metadata is malformed, written
     ///   for another element type, or its checksums do not match the graph
-    ///   and data files (files altered or from another save);
+    ///   and data files (files altered or from another save), or if the data
+    ///   file's layout (dimension, rows, value lengths) does not match the
+    ///   metadata;
     /// * [`Error::LengthMismatch`] if `ids.len()` is not the saved number of
     ///   rows; [`Error::DuplicateId`] for a repeated id.
     ///
@@ -826,6 +901,7 @@ where
                 what: "the data file's checksum",
             });
         }
+        check_data_file::<F>(&data_path, meta.dim, meta.len)?;
         if ids.len() != meta.len {
             return Err(Error::LengthMismatch {
                 what: "item ids vs saved index rows",

@@ -174,7 +174,8 @@ pub fn popular<'a>(
 ///
 /// # Errors
 /// [`EvalError::InvalidParameter`] for `k = 0`, no rows, or weights of the
-/// wrong length or not positive and finite.
+/// wrong length or not positive and finite; [`EvalError::BadEmbedding`] for
+/// a row with a NaN or infinite value.
 ///
 /// # Complexity
 /// O(max_iter·m·k·d).
@@ -208,6 +209,13 @@ pub fn kmeans<R: Rng + ?Sized>(
     }
     if w.len() != m || w.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
         return Err(bad("weights must be positive, one per row".into()));
+    }
+    if let Some(row) = x
+        .rows()
+        .into_iter()
+        .position(|r| r.iter().any(|v| !v.is_finite()))
+    {
+        return Err(EvalError::BadEmbedding { row });
     }
     let k = k.min(m);
     let sq = |a: ndarray::ArrayView1<'_, f64>, b: ndarray::ArrayView1<'_, f64>| {

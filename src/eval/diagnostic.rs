@@ -68,8 +68,9 @@ pub(crate) fn ward_labels(
     weights: &[f64],
     alpha: f64,
 ) -> EvalResult<Vec<usize>> {
-    if x.nrows() <= 1 {
-        return Ok(vec![0; x.nrows()]);
+    // one row is still validated (its values, weight and α), as two would be
+    if x.nrows() == 0 {
+        return Ok(Vec::new());
     }
     let tree = linkage_weighted(x, ndarray::ArrayView1::from(weights))?;
     Ok(tree.cut(alpha)?)

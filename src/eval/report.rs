@@ -124,26 +124,36 @@ fn cell(mean: f64, sd: f64, seeds: usize) -> String {
 
 /// The table as markdown: relevance at each τ, recall, their lifts over the
 /// first row named "last item" (relevance at τ = `taus[lift_tau]`), R-Precision and
-/// reciprocal rank; "± sd" over seeds for sampling methods.
+/// reciprocal rank; "± sd" over seeds for sampling methods. A `lift_tau`
+/// outside `0..3` (which [`ProtocolBuilder::build`](crate::eval::ProtocolBuilder::build)
+/// refuses) leaves the relevance lift column as "–".
 pub fn markdown(rows: &[Row], taus: [f64; 3], lift_tau: usize) -> String {
     let base = rows
         .iter()
         .find(|r| r.method == "last item")
         .map(|r| r.mean);
+    let lift_tau = (lift_tau < 3).then_some(lift_tau);
     let mut s = String::new();
     let _ = writeln!(
         s,
         "| method | rel@{} | rel@{} | rel@{} | recall | lift rel@{} | lift recall | R-Prec | RR |",
-        taus[0], taus[1], taus[2], taus[lift_tau]
+        taus[0],
+        taus[1],
+        taus[2],
+        lift_tau.map_or("–".to_string(), |t| taus[t].to_string())
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
     for r in rows {
-        let (lr, lc) = base.map_or((0.0, 0.0), |b| {
-            (lift(r.mean[lift_tau], b[lift_tau]), lift(r.mean[3], b[3]))
+        let (lr, lc) = base.map_or((Some(0.0), 0.0), |b| {
+            (
+                lift_tau.map(|t| lift(r.mean[t], b[t])),
+                lift(r.mean[3], b[3]),
+            )
         });
+        let lr = lr.map_or("–".to_string(), |v| format!("{v:+.1}%"));
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {:+.1}% | {:+.1}% | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {:+.1}% | {} | {} |",
             r.method,
             cell(r.mean[0], r.sd[0], r.seeds),
             cell(r.mean[1], r.sd[1], r.seeds),

@@ -170,7 +170,8 @@ impl ProtocolBuilder {
         window_days: u32);
     setter!(/// Last distinct active days per user considered. Default 5.
         eval_days: usize);
-    setter!(/// Minimum history actions for a day to be evaluated. Default 5.
+    setter!(/// Minimum history actions for a day to be evaluated (≥ 1: a day
+        /// without history gives no method anything to query with). Default 5.
         min_history: usize);
     setter!(/// Candidates per user (⌊budget/e⌋ per embedding). Default 400.
         budget: usize);
@@ -203,7 +204,8 @@ impl ProtocolBuilder {
     ///
     /// # Errors
     /// [`EvalError::InvalidParameter`] naming the parameter: `eval_days`,
-    /// `budget`, `seeds`, `kmeans_k`, `top` or a `k_cuts` entry of 0; an α
+    /// `min_history`, `budget`, `seeds`, `kmeans_k`, `top` or a `k_cuts`
+    /// entry of 0; an α
     /// or λ negative or not finite; a τ outside [−1, 1]; `lift_tau ≥ 3`.
     pub fn build(self) -> EvalResult<Protocol> {
         let p = self.p;
@@ -211,6 +213,7 @@ impl ProtocolBuilder {
             |name: &'static str, reason: String| Err(EvalError::InvalidParameter { name, reason });
         for (name, v) in [
             ("eval_days", p.eval_days),
+            ("min_history", p.min_history),
             ("budget", p.budget),
             ("seeds", p.seeds),
             ("kmeans_k", p.kmeans_k),
@@ -399,6 +402,21 @@ pub fn sample_by_weight<R: Rng + ?Sized>(w: &[f64], n: usize, rng: &mut R) -> Ve
     if n >= w.len() {
         return top_k(w, w.len(), |_| false);
     }
+    // weights whose sum overflows are divided by the largest first, so they
+    // keep their proportions (two weights of f64::MAX are drawn 50/50, not
+    // always the first); other weights are used as given
+    let max = w
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max);
+    let scaled: Vec<f64>;
+    let w = if w.iter().sum::<f64>() == f64::INFINITY && max.is_finite() && max > 0.0 {
+        scaled = w.iter().map(|v| v / max).collect();
+        &scaled[..]
+    } else {
+        w
+    };
     let mut left: Vec<usize> = (0..w.len()).collect();
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
@@ -466,6 +484,13 @@ pub struct Interest {
 /// [`PinnerSage::profile`](crate::PinnerSage::profile) with no window.
 ///
 /// # Errors
+/// [`EvalError::Core`] with [`Error::InvalidThreshold`](crate::Error::InvalidThreshold)
+/// for an `alpha` negative or not finite,
+/// [`Error::InvalidDecayRate`](crate::Error::InvalidDecayRate) for a
+/// `lambda_per_day` negative or not finite, or
+/// [`Error::ActionInFuture`](crate::Error::ActionInFuture) for an action later
+/// than `now` (its weight would exceed 1 and could overflow to ∞), whatever
+/// the history's length;
 /// [`EvalError::ItemOutOfRange`] for an item outside `space`; those of
 /// [`linkage_weighted`] and [`medoid`](crate::medoid::medoid).
 ///
@@ -478,6 +503,18 @@ pub fn ward_interests(
     alpha: f64,
     lambda_per_day: f64,
 ) -> EvalResult<Vec<Interest>> {
+    if !alpha.is_finite() || alpha < 0.0 {
+        return Err(crate::Error::InvalidThreshold { value: alpha }.into());
+    }
+    crate::DecayRate::per_day(lambda_per_day)?;
+    if let Some((index, a)) = history.iter().enumerate().find(|(_, a)| a.timestamp > now) {
+        return Err(crate::Error::ActionInFuture {
+            index,
+            timestamp: a.timestamp,
+            now,
+        }
+        .into());
+    }
     let w = Weighted::new(history);
     let x = w.matrix(space)?;
     let labels = super::diagnostic::ward_labels(x.view(), &w.counts, alpha)?;
@@ -570,6 +607,16 @@ pub fn evaluate(
     })
 }
 
+/// Which clustering of a (user, day) history a method uses: a Ward cut at
+/// an α (its bits), a Ward cut into `k` clusters, or the complete-linkage
+/// baseline. One key space per kind, so no α, `k` or baseline can collide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum CutKey {
+    Alpha(u64),
+    K(usize),
+    Complete,
+}
+
 #[allow(clippy::too_many_lines)]
 fn evaluate_day(
     ud: &UserDay,
@@ -602,10 +649,13 @@ fn evaluate_day(
             None => vec![0; m],
         })
     };
-    let mut clusterings: HashMap<u64, Vec<Cluster>> = HashMap::new();
+    let mut clusterings: HashMap<CutKey, Vec<Cluster>> = HashMap::new();
     let main_labels = ward_at(p.alpha)?;
     let main_k = main_labels.iter().max().map_or(0, |v| v + 1);
-    clusterings.insert(p.alpha.to_bits(), clusters_from(&main_labels, &x, &w)?);
+    clusterings.insert(
+        CutKey::Alpha(p.alpha.to_bits()),
+        clusters_from(&main_labels, &x, &w)?,
+    );
     let diag_spread = spread(x.view(), &w.counts);
     let history_set: Vec<usize> = w.items.clone(); // ascending
     let in_history = |i: usize| history_set.binary_search(&i).is_ok();
@@ -681,7 +731,7 @@ fn evaluate_day(
                     )
                 }
                 Method::CompleteLinkage => {
-                    let key = u64::MAX - 1;
+                    let key = CutKey::Complete;
                     if let std::collections::hash_map::Entry::Vacant(e) = clusterings.entry(key) {
                         let (labels, _) = baselines::complete_linkage(x.view(), main_k.max(1))?;
                         e.insert(clusters_from(&labels, &x, &w)?);
@@ -704,18 +754,23 @@ fn evaluate_day(
                 | Method::TopMedoids(_)
                 | Method::TopMedoidsK(_)
                 | Method::TopMedoidsScaled(_) => {
-                    let (key, labels) = match *method {
-                        Method::PinnerSage(a) | Method::TopMedoids(a) => (a.to_bits(), None),
-                        Method::TopMedoidsK(k) => (u64::MAX - 2 - k as u64, Some(ward_k(k)?)),
+                    let key = match *method {
+                        Method::PinnerSage(a) | Method::TopMedoids(a) => CutKey::Alpha(a.to_bits()),
+                        Method::TopMedoidsK(k) => CutKey::K(k),
+                        // c·actions can overflow for a huge finite c: cutting
+                        // at f64::MAX merges everything, as ∞ would
                         Method::TopMedoidsScaled(c) => {
-                            ((c * ud.history.len() as f64).to_bits(), None)
+                            CutKey::Alpha((c * ud.history.len() as f64).min(f64::MAX).to_bits())
                         }
-                        _ => (p.alpha.to_bits(), None),
+                        _ => CutKey::Alpha(p.alpha.to_bits()),
                     };
                     if let std::collections::hash_map::Entry::Vacant(e) = clusterings.entry(key) {
-                        let labels = match labels {
-                            Some(l) => l,
-                            None => ward_at(f64::from_bits(key))?,
+                        let labels = match key {
+                            CutKey::Alpha(bits) => ward_at(f64::from_bits(bits))?,
+                            CutKey::K(k) => ward_k(k)?,
+                            CutKey::Complete => {
+                                baselines::complete_linkage(x.view(), main_k.max(1))?.0
+                            }
                         };
                         e.insert(clusters_from(&labels, &x, &w)?);
                     }

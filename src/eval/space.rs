@@ -60,12 +60,19 @@ impl ItemSpace {
         let mut x = Array2::<f64>::zeros((n, d));
         for (i, row) in matrix.outer_iter().enumerate() {
             let v: Vec<f64> = row.iter().map(|a| a.to_f64_lossless()).collect();
-            let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
-            if !norm.is_finite() || norm == 0.0 {
+            // divided by max|v| first, so that finite rows whose squared norm
+            // overflows (1e200) or underflows (1e-200) keep their direction
+            let scale = v.iter().fold(0.0_f64, |m, a| m.max(a.abs()));
+            if !scale.is_finite() || scale == 0.0 || v.iter().any(|a| !a.is_finite()) {
                 return Err(EvalError::BadEmbedding { row: i });
             }
+            let norm = v
+                .iter()
+                .map(|a| (a / scale) * (a / scale))
+                .sum::<f64>()
+                .sqrt();
             for (o, a) in x.row_mut(i).iter_mut().zip(&v) {
-                *o = a / norm;
+                *o = (a / scale) / norm;
             }
         }
         Ok(ItemSpace {

@@ -66,10 +66,14 @@ impl PinnerSage {
     ///   and the first action in the window on an unknown item (before the
     ///   history cap);
     /// * [`Error::InvalidEmbedding`](crate::Error::InvalidEmbedding) naming the
-    ///   item if the source returns an embedding of the wrong length or with
-    ///   NaN/∞;
+    ///   item if the source returns an embedding with NaN/∞;
     /// * [`Error::LengthMismatch`](crate::Error::LengthMismatch) if the source's
-    ///   batch lookup returns the wrong number of results;
+    ///   batch lookup returns the wrong number of rows, and
+    ///   [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if its
+    ///   rows are not `source.dim()` long;
+    /// * [`Error::EmbeddingBatchTooLarge`](crate::Error::EmbeddingBatchTooLarge)
+    ///   if the source's default batch lookup cannot allocate `ids × dim`, and
+    ///   [`Error::Source`](crate::Error::Source) for a source's own failure;
     /// * [`Error::ZeroDimension`](crate::Error::ZeroDimension) from
     ///   [`ward::linkage_weighted`] if `source.dim()` is 0 and a known action
     ///   remains (the other errors of the Ward step cannot occur: embeddings

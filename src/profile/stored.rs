@@ -88,7 +88,12 @@ impl<I: Ord, F: Scalar> UserProfile<I, F> {
             if sum != Some(c.action_count) {
                 return Err(ProfileFault::ActionCount { cluster });
             }
-            if !c.importance.is_finite() || c.importance < 0.0 {
+            // each action weighs at most 1 and rounding is monotone, so a
+            // computed importance never exceeds the action count (as `f64`)
+            if !c.importance.is_finite()
+                || c.importance < 0.0
+                || c.importance > c.action_count as f64
+            {
                 let value = c.importance;
                 return Err(ProfileFault::InvalidImportance { cluster, value });
             }
@@ -285,6 +290,28 @@ mod tests {
             ProfileFault::InvalidImportance {
                 cluster: 1,
                 value: -0.5
+            }
+        );
+    }
+
+    #[test]
+    fn error_importance_above_action_count() {
+        // cluster 0 has 3 actions: an importance of 3 is possible, 3.5 is not
+        let mut v = stored();
+        v["clusters"][0]["importance"] = json!("3");
+        assert!(load(v).is_ok());
+        assert_eq!(
+            fault(|v| v["clusters"][0]["importance"] = json!("3.5")),
+            ProfileFault::InvalidImportance {
+                cluster: 0,
+                value: 3.5
+            }
+        );
+        assert_eq!(
+            fault(|v| v["clusters"][1]["importance"] = json!(f64::MAX)),
+            ProfileFault::InvalidImportance {
+                cluster: 1,
+                value: f64::MAX
             }
         );
     }
