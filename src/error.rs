@@ -377,6 +377,12 @@ pub enum Error {
     #[error("invalid synthetic data configuration: {0}")]
     InvalidSyntheticConfig(SyntheticFault),
 
+    /// A deserialized [`Dendrogram`](crate::ward::Dendrogram) (feature
+    /// `serde`) breaks one of the invariants a computed one keeps; the fault
+    /// names which.
+    #[error("invalid stored dendrogram: {0}")]
+    InvalidDendrogram(DendrogramFault),
+
     /// A flat action log given to
     /// [`batch::group_by_user`](crate::batch::group_by_user) is not sorted by
     /// user: the run of actions starting at `row` (0-based) belongs to a user
@@ -640,6 +646,63 @@ pub enum SyntheticFault {
         now: i64,
         /// The configured window.
         window: i64,
+    },
+}
+
+/// Which invariant of a stored [`Dendrogram`](crate::ward::Dendrogram) is
+/// broken: the payload of [`Error::InvalidDendrogram`]. `merge` is the index
+/// of the offending merge in the stored order.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DendrogramFault {
+    /// Zero observations: a dendrogram has at least one.
+    #[error("zero observations")]
+    NoObservations,
+    /// Not `observations − 1` merges.
+    #[error("{merges} merges for {observations} observations (expected observations − 1)")]
+    MergeCount {
+        /// The stored number of observations.
+        observations: usize,
+        /// The stored number of merges.
+        merges: usize,
+    },
+    /// A merge names a cluster that does not exist yet (ids must satisfy
+    /// `a < b < observations + merge`), or names the same cluster twice.
+    #[error("merge {merge}: clusters {a} and {b} are not two existing clusters with a < b")]
+    NodeOutOfRange {
+        /// The merge.
+        merge: usize,
+        /// Its first cluster id.
+        a: usize,
+        /// Its second cluster id.
+        b: usize,
+    },
+    /// A merge uses a cluster an earlier merge already absorbed.
+    #[error("merge {merge}: cluster {node} was already merged")]
+    NodeReused {
+        /// The merge.
+        merge: usize,
+        /// The cluster merged twice.
+        node: usize,
+    },
+    /// A merge distance is negative, NaN or infinite, or smaller than the
+    /// previous merge's (merges are sorted by distance).
+    #[error("merge {merge}: distance {value} is not finite, >= 0 and >= the previous one")]
+    InvalidDistance {
+        /// The merge.
+        merge: usize,
+        /// The stored distance, converted to `f64`.
+        value: f64,
+    },
+    /// A merge's size is not the sum of its two clusters' sizes.
+    #[error("merge {merge}: size {size}, but its clusters hold {expected} observations")]
+    WrongSize {
+        /// The merge.
+        merge: usize,
+        /// The stored size.
+        size: usize,
+        /// The sum of the two clusters' sizes.
+        expected: usize,
     },
 }
 

@@ -429,7 +429,6 @@ mod serde_probes {
     /// distances or an absurd number of observations load, and cutting them
     /// panics (index out of bounds) or allocates by the stored count.
     #[test]
-    #[ignore = "finding: ward::Dendrogram deserializes unvalidated; cut/cut_k then panic (src/ward is outside this helper's files)"]
     fn a_malformed_stored_dendrogram_is_an_error() {
         use pinnersage::ward::Dendrogram;
         let cases = [

@@ -82,6 +82,13 @@ proptest! {
                 return Err(TestCaseError::fail(format!("{name}: {e}")));
             }
             assert_close(&tree.distances(), &oracle, 1e-9)?;
+            // a computed dendrogram passes the validation a stored one gets
+            #[cfg(feature = "serde")]
+            {
+                let json = serde_json::to_string(&tree).unwrap();
+                let loaded = serde_json::from_str::<ward::Dendrogram<f64>>(&json);
+                prop_assert!(loaded.is_ok(), "{}: {:?}", name, loaded.err());
+            }
             if let Some(last) = tree.merges().last() {
                 prop_assert_eq!(last.size, m);
             }

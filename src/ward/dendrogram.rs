@@ -29,11 +29,99 @@ pub struct Merge<F> {
 /// Built by [`linkage`](fn@crate::ward::linkage) and friends. Cut it into flat
 /// clusters with [`cut`](Dendrogram::cut) (distance threshold, the paper's rule)
 /// or [`cut_k`](Dendrogram::cut_k) (fixed number of clusters).
+///
+/// With the `serde` feature it serializes as `{observations, merges}` and is
+/// validated when deserialized ([`Error::InvalidDendrogram`], one
+/// [`DendrogramFault`](crate::ward::DendrogramFault) per invariant), so a
+/// loaded dendrogram cuts like a computed one.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(
+        try_from = "RawDendrogram<F>",
+        bound(deserialize = "F: Scalar + serde::Deserialize<'de>")
+    )
+)]
 pub struct Dendrogram<F> {
     observations: usize,
     merges: Vec<Merge<F>>,
+}
+
+/// The serialized form of a [`Dendrogram`], validated on load.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct RawDendrogram<F> {
+    observations: usize,
+    merges: Vec<Merge<F>>,
+}
+
+#[cfg(feature = "serde")]
+impl<F: Scalar> TryFrom<RawDendrogram<F>> for Dendrogram<F> {
+    type Error = Error;
+    fn try_from(raw: RawDendrogram<F>) -> Result<Self> {
+        validate_merges(raw.observations, &raw.merges).map_err(Error::InvalidDendrogram)?;
+        Ok(Dendrogram {
+            observations: raw.observations,
+            merges: raw.merges,
+        })
+    }
+}
+
+/// The invariants of a dendrogram of `m` observations: `m − 1` merges, each
+/// of two distinct existing clusters `a < b < m + t` not merged before, with a
+/// finite, non-negative, non-decreasing distance and the size of its two
+/// clusters together. O(m) time and memory (bounded by the merges given).
+#[cfg_attr(not(feature = "serde"), allow(dead_code))]
+pub(crate) fn validate_merges<F: Scalar>(
+    m: usize,
+    merges: &[Merge<F>],
+) -> core::result::Result<(), crate::error::DendrogramFault> {
+    use crate::error::DendrogramFault as Fault;
+    if m == 0 {
+        return Err(Fault::NoObservations);
+    }
+    if merges.len() != m - 1 {
+        return Err(Fault::MergeCount {
+            observations: m,
+            merges: merges.len(),
+        });
+    }
+    // m − 1 merges exist in memory, so 2m − 1 flags are bounded by the input
+    let mut used = vec![false; m + merges.len()];
+    let mut sizes = vec![0usize; merges.len()];
+    let mut previous = F::zero();
+    for (t, merge) in merges.iter().enumerate() {
+        let (a, b) = (merge.a, merge.b);
+        if a >= b || b >= m + t {
+            return Err(Fault::NodeOutOfRange { merge: t, a, b });
+        }
+        for node in [a, b] {
+            if used[node] {
+                return Err(Fault::NodeReused { merge: t, node });
+            }
+            used[node] = true;
+        }
+        let d = merge.distance;
+        if !d.is_finite() || d < F::zero() || d < previous {
+            return Err(Fault::InvalidDistance {
+                merge: t,
+                value: d.to_f64().unwrap_or(f64::NAN),
+            });
+        }
+        previous = d;
+        let size_of = |node: usize| if node < m { 1 } else { sizes[node - m] };
+        let expected = size_of(a).saturating_add(size_of(b));
+        if merge.size != expected {
+            return Err(Fault::WrongSize {
+                merge: t,
+                size: merge.size,
+                expected,
+            });
+        }
+        sizes[t] = expected;
+    }
+    Ok(())
 }
 
 impl<F: Scalar> Dendrogram<F> {
@@ -259,5 +347,89 @@ impl<'a, F> IntoIterator for &'a Dendrogram<F> {
     type IntoIter = core::slice::Iter<'a, Merge<F>>;
     fn into_iter(self) -> Self::IntoIter {
         self.merges.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One case per [`DendrogramFault`](crate::ward::DendrogramFault), and a
+    /// computed dendrogram passes.
+    #[test]
+    fn validate_merges_names_each_fault() {
+        use crate::error::DendrogramFault as Fault;
+        let mk = |a, b, distance: f64, size| Merge {
+            a,
+            b,
+            distance,
+            size,
+        };
+        let good = [mk(0, 1, 0.5, 2), mk(2, 3, 1.0, 3)];
+        assert_eq!(validate_merges(3, &good), Ok(()));
+        assert_eq!(validate_merges::<f64>(1, &[]), Ok(()));
+        assert_eq!(validate_merges::<f64>(0, &[]), Err(Fault::NoObservations));
+        assert_eq!(
+            validate_merges::<f64>(usize::MAX, &[]),
+            Err(Fault::MergeCount {
+                observations: usize::MAX,
+                merges: 0
+            })
+        );
+        assert_eq!(
+            validate_merges(3, &[mk(0, 3, 0.5, 2), mk(1, 2, 1.0, 2)]),
+            Err(Fault::NodeOutOfRange {
+                merge: 0,
+                a: 0,
+                b: 3
+            })
+        );
+        assert_eq!(
+            validate_merges(3, &[mk(1, 1, 0.5, 2), mk(0, 3, 1.0, 3)]),
+            Err(Fault::NodeOutOfRange {
+                merge: 0,
+                a: 1,
+                b: 1
+            })
+        );
+        assert_eq!(
+            validate_merges(3, &[mk(0, 1, 0.5, 2), mk(1, 3, 1.0, 3)]),
+            Err(Fault::NodeReused { merge: 1, node: 1 })
+        );
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            let e = validate_merges(3, &[mk(0, 1, bad, 2), mk(2, 3, 1.0, 3)]).unwrap_err();
+            assert!(
+                matches!(e, Fault::InvalidDistance { merge: 0, .. }),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            validate_merges(3, &[mk(0, 1, 2.0, 2), mk(2, 3, 1.0, 3)]),
+            Err(Fault::InvalidDistance { merge: 1, .. })
+        ));
+        assert_eq!(
+            validate_merges(3, &[mk(0, 1, 0.5, 7), mk(2, 3, 1.0, 3)]),
+            Err(Fault::WrongSize {
+                merge: 0,
+                size: 7,
+                expected: 2
+            })
+        );
+        let x = ndarray::Array2::from_shape_fn((40, 3), |(i, j)| ((i * 7 + j * 13) % 11) as f64);
+        let tree = crate::ward::linkage(x.view()).unwrap();
+        assert_eq!(validate_merges(tree.observations(), tree.merges()), Ok(()));
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn deserialized_dendrograms_are_validated() {
+        let x = ndarray::array![[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]];
+        let tree = crate::ward::linkage(x.view()).unwrap();
+        let json = serde_json::to_string(&tree).unwrap();
+        let back: Dendrogram<f64> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, tree);
+        let bad = r#"{"observations":2,"merges":[{"a":5,"b":9,"distance":0.5,"size":2}]}"#;
+        let e = serde_json::from_str::<Dendrogram<f64>>(bad).unwrap_err();
+        assert!(e.to_string().contains("invalid stored dendrogram"), "{e}");
     }
 }

@@ -56,6 +56,7 @@ mod nn_chain;
 mod options;
 mod ordering;
 
+pub use crate::error::DendrogramFault;
 pub use condensed::{condensed_index, observations_for_len};
 pub use dendrogram::{Dendrogram, Merge};
 pub use linkage::{linkage, linkage_condensed, linkage_weighted};
