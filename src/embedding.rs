@@ -538,8 +538,15 @@ impl<I: Clone + Eq + Hash, F: Scalar> EmbeddingSource for InMemoryEmbeddings<I, 
 pub(crate) fn copy_row<F: Scalar>(row: Option<ArrayView1<'_, F>>, out: &mut [F]) -> bool {
     match row {
         Some(row) => {
-            for (o, &v) in out.iter_mut().zip(row.iter()) {
-                *o = v;
+            let n = out.len().min(row.len());
+            match row.as_slice() {
+                // contiguous rows (every owned catalogue): one memcpy
+                Some(values) => out[..n].copy_from_slice(&values[..n]),
+                None => {
+                    for (o, &v) in out.iter_mut().zip(row.iter()) {
+                        *o = v;
+                    }
+                }
             }
             true
         }

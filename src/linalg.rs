@@ -99,7 +99,6 @@ pub(crate) fn argmin<F: Scalar>(values: &[F]) -> Option<(usize, F)> {
 ///
 /// # Complexity
 /// O(d) time, O(1) space.
-#[cfg_attr(not(test), allow(dead_code))] // for the ANN code (see DESIGN.md)
 pub(crate) fn l2_norm<F: Scalar>(x: &[F]) -> F {
     let s = x.iter().fold(F::zero(), |m, v| m.max(v.abs()));
     if s == F::zero() {

@@ -244,19 +244,13 @@ fn max_abs<F: Scalar>(x: ArrayView1<'_, F>) -> F {
     x.iter().fold(F::zero(), |m, v| m.max(v.abs()))
 }
 
-/// Euclidean norm of a finite vector, computed as `s·‖x/s‖` with
-/// `s = max|x_i|`, so the squares neither overflow nor underflow. Infinite only
-/// when the norm itself exceeds the element type's range.
+/// Euclidean norm of a finite vector ([`crate::linalg::l2_norm`]: `s·‖x/s‖`
+/// with `s = max|x_i|`) for a view of any layout.
 pub(crate) fn l2_norm<F: Scalar>(x: ArrayView1<'_, F>) -> F {
-    let s = max_abs(x);
-    if s == F::zero() {
-        return s;
+    match x.as_slice() {
+        Some(values) => crate::linalg::l2_norm(values),
+        None => crate::linalg::l2_norm(&x.to_vec()),
     }
-    let sum = x.iter().fold(F::zero(), |acc, &v| {
-        let t = v / s;
-        acc + t * t
-    });
-    s * sum.sqrt()
 }
 
 /// Scales a finite vector to unit length in place, dividing by `max|x_i|`
