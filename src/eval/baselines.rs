@@ -326,16 +326,12 @@ pub fn complete_linkage(
     if m == 1 {
         return Ok((vec![0], Vec::new()));
     }
+    // rows as contiguous slices for the crate's one distance kernel
+    let rows: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
     let mut condensed = Vec::with_capacity(m * (m - 1) / 2);
-    for i in 0..m {
-        for j in i + 1..m {
-            let s: f64 = x
-                .row(i)
-                .iter()
-                .zip(x.row(j))
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum();
-            condensed.push(s.sqrt());
+    for (i, a) in rows.iter().enumerate() {
+        for b in &rows[i + 1..] {
+            condensed.push(crate::linalg::squared_distance(a, b).sqrt());
         }
     }
     let tree = kodama::linkage(&mut condensed, m, kodama::Method::Complete);
