@@ -418,6 +418,91 @@ pub enum Error {
         /// The allowed span, in timestamp ticks.
         max_ticks: u64,
     },
+
+    // --- pictures (feature `plot`) ---
+    /// A profile given to [`UserView::from_profile`](crate::plot::UserView::from_profile)
+    /// is not the one its own configuration computes from the actions and
+    /// embedding source given with it (other actions, another source, or a
+    /// profile changed by an online update since): the picture would show
+    /// another clustering than the profile's.
+    #[error("the profile does not match the actions and embeddings given: {reason}; pass the history and source it was computed from, or picture a fresh computation (UserView::compute)")]
+    PlotProfileMismatch {
+        /// What differs.
+        reason: &'static str,
+    },
+
+    /// There is nothing to draw: the history has no known action in the
+    /// window (an empty profile).
+    #[error("nothing to draw: the profile has no clusters (no known action in the window)")]
+    EmptyPlot,
+
+    /// A leaf index given to a picture (a medoid) is not an observation of
+    /// its dendrogram.
+    #[error("leaf {leaf} is out of range: the dendrogram has {observations} observations")]
+    PlotLeafOutOfRange {
+        /// The index given.
+        leaf: usize,
+        /// Number of observations.
+        observations: usize,
+    },
+
+    /// A picture's size is too small to draw in.
+    #[error(
+        "picture size {width}×{height} is too small: at least {min_width}×{min_height} pixels"
+    )]
+    PlotSize {
+        /// Width asked for, in pixels.
+        width: u32,
+        /// Height asked for, in pixels.
+        height: u32,
+        /// Smallest width accepted.
+        min_width: u32,
+        /// Smallest height accepted.
+        min_height: u32,
+    },
+
+    /// A dendrogram picture must show at least 2 leaves.
+    #[error("max_leaves = {value}: a dendrogram picture shows at least 2 leaves")]
+    PlotMaxLeaves {
+        /// The value given.
+        value: usize,
+    },
+
+    /// The drawing backend failed (an SVG element could not be written).
+    #[error("drawing the picture failed: {0}")]
+    PlotRender(#[source] ExternalError),
+
+    /// A picture could not be written to its file.
+    #[error("cannot write {path}: {source}")]
+    PlotWrite {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: ExternalError,
+    },
+
+    /// PCA was asked for no components, or for more than the data has
+    /// dimensions.
+    #[error("PCA with {components} components{}: it needs 1 to the number of columns", dim.map_or(String::new(), |d| format!(" of {d}-dimensional data")))]
+    PcaComponents {
+        /// Components asked for.
+        components: usize,
+        /// The data's dimension (`None` when the count is 0, checked before
+        /// any data is seen).
+        dim: Option<usize>,
+    },
+
+    /// PCA's iteration limit is 0.
+    #[error("PCA max_iterations is 0: allow at least 1 power-iteration step")]
+    PcaIterations,
+
+    /// PCA's convergence tolerance is not finite or not positive.
+    #[error("PCA tolerance {value} is invalid: it must be finite and > 0")]
+    PcaTolerance {
+        /// The value given.
+        value: f64,
+    },
 }
 
 /// Which invariant of a stored [`UserProfile`](crate::UserProfile) is broken:

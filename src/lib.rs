@@ -115,6 +115,9 @@ mod history;
 pub mod importance;
 mod linalg;
 pub mod medoid;
+#[cfg(feature = "plot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "plot")))]
+pub mod plot;
 mod profile;
 pub mod retrieval;
 mod scalar;

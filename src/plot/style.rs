@@ -1,0 +1,104 @@
+//! Colours, text helpers and the SVG target shared by the pictures.
+
+use std::path::Path;
+
+use plotters::style::RGBColor;
+
+use crate::error::{Error, ExternalError, Result};
+
+/// Cluster colours: Tableau 10 (colour-blind-aware, distinct in print),
+/// cluster `c` gets `PALETTE[c % 10]`.
+pub(crate) const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+    RGBColor(188, 189, 34),
+    RGBColor(127, 127, 127),
+    RGBColor(57, 59, 121),
+];
+
+/// Links and points that belong to no single cluster.
+pub(crate) const NEUTRAL: RGBColor = RGBColor(90, 90, 90);
+
+/// The cut line: a red no cluster uses.
+pub(crate) const CUT: RGBColor = RGBColor(214, 39, 40);
+
+/// The colour of cluster `c` (or the neutral grey).
+pub(crate) fn colour(c: Option<usize>) -> RGBColor {
+    c.map_or(NEUTRAL, |c| PALETTE[c % PALETTE.len()])
+}
+
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max {
+        return text.to_string();
+    }
+    let keep = max.saturating_sub(1);
+    let mut s: String = text.chars().take(keep).collect();
+    s.push('…');
+    s
+}
+
+/// A number for a label: 3 significant digits, no exponent for everyday
+/// magnitudes.
+pub(crate) fn number(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        return format!("{v:.2e}");
+    }
+    let digits = (2 - a.log10().floor() as i32).clamp(0, 6) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A tick label: [`number`], with values within `1e-9 × span` of 0 shown as
+/// 0 (an axis through 0 computed in floating point lands a hair off it).
+pub(crate) fn tick(v: f64, span: f64) -> String {
+    if v.abs() <= 1e-9 * span.abs() {
+        "0".into()
+    } else {
+        number(v)
+    }
+}
+
+/// Approximate width in pixels of `text` in a sans-serif font of `size`
+/// pixels (an average glyph is about 0.6 em; capitals wider).
+pub(crate) fn text_width(text: &str, size: f64) -> f64 {
+    text.chars()
+        .map(|c| {
+            if c.is_uppercase() || c == 'W' || c == 'M' {
+                0.68
+            } else if c == ' ' || c == '.' || c == ',' || c == 'i' || c == 'l' {
+                0.3
+            } else {
+                0.56
+            }
+        })
+        .sum::<f64>()
+        * size
+}
+
+/// A drawing-backend error as the crate's.
+pub(crate) fn render_error(e: impl std::fmt::Display) -> Error {
+    Error::PlotRender(ExternalError::new(e.to_string()))
+}
+
+/// Writes `svg` to `path`.
+pub(crate) fn write_file(path: &Path, svg: &str) -> Result<()> {
+    std::fs::write(path, svg).map_err(|e| Error::PlotWrite {
+        path: path.display().to_string(),
+        source: ExternalError::new(e),
+    })
+}
