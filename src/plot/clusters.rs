@@ -231,7 +231,7 @@ impl ClusterMap {
             .collect();
         let legend_px = legend
             .iter()
-            .map(|l| text_width(l, 12.0))
+            .map(|l| text_width(l, 14.0))
             .fold(0.0_f64, f64::max)
             .ceil() as u32
             + 40;
@@ -245,7 +245,7 @@ impl ClusterMap {
                 root.draw(&Text::new(
                     title.clone(),
                     (12, 12),
-                    ("sans-serif", 18).into_font().color(&BLACK),
+                    ("sans-serif", 20).into_font().color(&BLACK),
                 ))
                 .map_err(render_error)?;
                 44
@@ -267,8 +267,8 @@ impl ClusterMap {
                 .y_desc(format!("principal component 2 ({} of variance)", pct(1)))
                 .x_label_formatter(&|v| tick(*v, xspan))
                 .y_label_formatter(&|v| tick(*v, yspan))
-                .axis_desc_style(("sans-serif", 13))
-                .label_style(("sans-serif", 12))
+                .axis_desc_style(("sans-serif", 15))
+                .label_style(("sans-serif", 14))
                 .max_light_lines(0)
                 .bold_line_style(RGBColor(225, 225, 225))
                 .draw()
@@ -294,7 +294,7 @@ impl ClusterMap {
                 root.draw(&Text::new(
                     (rank + 1).to_string(),
                     (px, py),
-                    ("sans-serif", 11)
+                    ("sans-serif", 13)
                         .into_font()
                         .color(&WHITE)
                         .pos(Pos::new(HPos::Center, VPos::Center)),
@@ -302,7 +302,7 @@ impl ClusterMap {
                 .map_err(render_error)?;
                 let label = number(c.importance());
                 // a light box keeps the label legible over other dots
-                let w = text_width(&label, 11.0).ceil() as i32 + 4;
+                let w = text_width(&label, 13.0 / 1.24).ceil() as i32 + 4;
                 root.draw(&Rectangle::new(
                     [(px + 12, py - 17), (px + 12 + w, py - 3)],
                     WHITE.mix(0.85).filled(),
@@ -311,7 +311,7 @@ impl ClusterMap {
                 root.draw(&Text::new(
                     label,
                     (px + 14, py - 10),
-                    ("sans-serif", 11)
+                    ("sans-serif", 13)
                         .into_font()
                         .color(&BLACK)
                         .pos(Pos::new(HPos::Left, VPos::Center)),
@@ -323,7 +323,7 @@ impl ClusterMap {
                 .draw(&Text::new(
                     "interests (medoid — importance, size)",
                     (8, 10),
-                    ("sans-serif", 13).into_font().color(&BLACK),
+                    ("sans-serif", 15).into_font().color(&BLACK),
                 ))
                 .map_err(render_error)?;
             for (i, line) in legend.iter().enumerate() {
@@ -335,7 +335,7 @@ impl ClusterMap {
                     .draw(&Text::new(
                         line.clone(),
                         (26, y),
-                        ("sans-serif", 12)
+                        ("sans-serif", 14)
                             .into_font()
                             .color(&BLACK)
                             .pos(Pos::new(HPos::Left, VPos::Center)),
@@ -348,7 +348,7 @@ impl ClusterMap {
                     .draw(&Text::new(
                         format!("… and {} more", clusters.len() - legend.len()),
                         (26, y),
-                        ("sans-serif", 12)
+                        ("sans-serif", 14)
                             .into_font()
                             .color(&BLACK)
                             .pos(Pos::new(HPos::Left, VPos::Center)),

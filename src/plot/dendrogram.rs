@@ -315,7 +315,7 @@ impl Default for DendrogramPlot {
 }
 
 /// Leaf label font size, pixels.
-const LABEL_SIZE: f64 = 12.0;
+const LABEL_SIZE: f64 = 14.0;
 
 impl DendrogramPlot {
     /// Unchecked options to validate with [`DendrogramPlotBuilder::build`].
@@ -412,7 +412,7 @@ impl DendrogramPlot {
                 root.draw(&Text::new(
                     title.clone(),
                     (12, 12),
-                    ("sans-serif", 18).into_font().color(&BLACK),
+                    ("sans-serif", 20).into_font().color(&BLACK),
                 ))
                 .map_err(render_error)?;
             }
@@ -429,8 +429,8 @@ impl DendrogramPlot {
                 .x_labels(8)
                 .x_label_formatter(&|v| number(*v))
                 .x_desc("Ward merge distance (paper convention: scipy height²)")
-                .axis_desc_style(("sans-serif", 13))
-                .label_style(("sans-serif", 12))
+                .axis_desc_style(("sans-serif", 15))
+                .label_style(("sans-serif", 14))
                 .max_light_lines(0)
                 .bold_line_style(RGBColor(225, 225, 225))
                 .draw()
@@ -498,7 +498,7 @@ impl DendrogramPlot {
                 root.draw(&Text::new(
                     text,
                     (x0 + if right { -4 } else { 4 }, y0 - 12),
-                    ("sans-serif", 13)
+                    ("sans-serif", 15)
                         .into_font()
                         .color(&CUT)
                         .pos(Pos::new(anchor, VPos::Center)),
