@@ -18,6 +18,7 @@
 //! `profile.md`. Run it again with another `--alpha` to compare cuts.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -211,10 +212,11 @@ fn run() -> Result<(), String> {
         CutRule::Clusters(k) => format!("at most {k} clusters"),
     };
     let title = format!(
-        "{}: {} distinct items, {} interests ({cut})",
+        "{}: {} distinct items, {} interest{} ({cut})",
         user.label,
         view.items().len(),
-        view.profile().len()
+        view.profile().len(),
+        if view.profile().len() == 1 { "" } else { "s" }
     );
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let dendrogram = DendrogramPlot::builder()
@@ -236,7 +238,8 @@ fn run() -> Result<(), String> {
     let table = profile_table(&view, &user.label, &cut, now, &name);
     std::fs::write(args.out.join("profile.md"), &table)
         .map_err(|e| format!("{}: {e}", args.out.join("profile.md").display()))?;
-    println!("{table}");
+    // a closed pipe (`| head`) is not an error of this program
+    let _ = writeln!(std::io::stdout().lock(), "{table}");
     eprintln!(
         "wrote {}/{{dendrogram.svg, clusters.svg, profile.md}} ({:.0} ms for the view and both pictures)",
         args.out.display(),
@@ -259,8 +262,9 @@ fn profile_table(
     let _ = writeln!(s, "# Interests of {label}\n");
     let _ = writeln!(
         s,
-        "{} interests as of {now} ({cut}; {} of {} actions used, {} distinct items).\n",
+        "{} interest{} as of {now} ({cut}; {} of {} actions used, {} distinct items).\n",
         p.len(),
+        if p.len() == 1 { "" } else { "s" },
         h.used_actions,
         h.actions,
         view.items().len()

@@ -195,7 +195,7 @@ fn cluster_map_draws_every_item_and_marks_the_medoids() {
         .iter()
         .filter(|n| n.attribute("r") == Some("11") && n.attribute("stroke") == Some("none"))
         .count();
-    assert_eq!(medoids, view.profile().len());
+    assert_eq!(medoids, view.profile().len().min(10));
     let points = circles
         .iter()
         .filter(|n| {

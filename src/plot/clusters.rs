@@ -10,8 +10,24 @@ use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
 use super::pca::{Pca, Projection};
-use super::style::{colour, number, render_error, shorten, text_width, tick, write_file};
+use super::style::{colour, number, render_error, shorten, text_width, tick, write_file, PALETTE};
 use super::view::UserView;
+
+/// The plane a [`ClusterMap`] projects the items on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MapPlane {
+    /// The first two principal components of the items themselves: the
+    /// plane of largest spread of the items. With high-dimensional
+    /// embeddings it often holds little of the variance, and clusters that
+    /// the dendrogram separates may overlap in it.
+    Items,
+    /// The first two principal components of the clusters' centroids (the
+    /// plane in which the interests lie furthest apart), every item projected
+    /// on it. Needs at least 3 clusters; with fewer, [`Items`](Self::Items)
+    /// is used. The default.
+    #[default]
+    Centroids,
+}
 
 /// Unchecked options of [`ClusterMap`]; [`build`](Self::build) validates
 /// them.
@@ -23,6 +39,7 @@ pub struct ClusterMapBuilder {
     legend_rows: usize,
     title: Option<String>,
     pca: Pca,
+    plane: MapPlane,
 }
 
 impl Default for ClusterMapBuilder {
@@ -31,9 +48,10 @@ impl Default for ClusterMapBuilder {
             width: 1100,
             height: 700,
             label_chars: 40,
-            legend_rows: 24,
+            legend_rows: 10,
             title: None,
             pca: Pca::default(),
+            plane: MapPlane::default(),
         }
     }
 }
@@ -54,7 +72,8 @@ impl ClusterMapBuilder {
     }
 
     /// At most this many clusters are listed in the legend (the most
-    /// important; a last line counts the rest). Default 24.
+    /// important; a last line counts the rest). Default 10, the number of
+    /// cluster colours.
     pub fn legend_rows(mut self, n: usize) -> Self {
         self.legend_rows = n;
         self
@@ -70,6 +89,13 @@ impl ClusterMapBuilder {
     /// are computed and ignored). Default [`Pca::default`].
     pub fn pca(mut self, pca: Pca) -> Self {
         self.pca = pca;
+        self
+    }
+
+    /// The plane the items are projected on. Default
+    /// [`MapPlane::Centroids`].
+    pub fn plane(mut self, plane: MapPlane) -> Self {
+        self.plane = plane;
         self
     }
 
@@ -93,6 +119,7 @@ impl ClusterMapBuilder {
             legend_rows: self.legend_rows,
             title: self.title,
             pca: self.pca,
+            plane: self.plane,
         })
     }
 }
@@ -103,11 +130,12 @@ const MIN: (u32, u32) = (500, 300);
 /// ([`Pca`] of the distinct items' embeddings), coloured by cluster, as SVG
 /// (validated options).
 ///
-/// Each item is a dot (a little larger for more actions on it); each medoid
-/// is a large dot holding its cluster's rank (1 = most important) and
-/// labelled with its importance; a legend names every medoid with its
-/// importance and size. Items of clusters dropped by
-/// [`max_clusters`](crate::PinnerSage::max_clusters) are grey.
+/// Each item is a dot (a little larger for more actions on it); the medoids
+/// of the ten most important clusters are large dots holding their rank
+/// (1 = most important), labelled with their importance and named in a
+/// legend with importance and size; later clusters are light grey, their
+/// medoids drawn as their items are. Items of clusters dropped by
+/// [`max_clusters`](crate::PinnerSage::max_clusters) are dark grey.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterMap {
     width: u32,
@@ -116,18 +144,28 @@ pub struct ClusterMap {
     legend_rows: usize,
     title: Option<String>,
     pca: Pca,
+    plane: MapPlane,
 }
 
 impl Default for ClusterMap {
-    /// 1100 × 700 pixels, names of up to 40 characters, 24 legend rows.
+    /// 1100 × 700 pixels, names of up to 40 characters, 10 legend rows,
+    /// the centroids' plane.
     fn default() -> Self {
+        ClusterMapBuilder::default().into_map()
+    }
+}
+
+impl ClusterMapBuilder {
+    /// The options as they are (the defaults are valid).
+    fn into_map(self) -> ClusterMap {
         ClusterMap {
-            width: 1100,
-            height: 700,
-            label_chars: 40,
-            legend_rows: 24,
-            title: None,
-            pca: Pca::default(),
+            width: self.width,
+            height: self.height,
+            label_chars: self.label_chars,
+            legend_rows: self.legend_rows,
+            title: self.title,
+            pca: self.pca,
+            plane: self.plane,
         }
     }
 }
@@ -166,8 +204,22 @@ impl ClusterMap {
         I: Clone + Ord + Debug,
         F: Scalar,
     {
-        let p = self.pca.fit(view.embeddings().view())?;
-        self.draw(view, &p, &name)
+        let clusters = view.profile().clusters();
+        let on_centroids = self.plane == MapPlane::Centroids && clusters.len() >= 3;
+        let mut p = if on_centroids {
+            let d = view.embeddings().ncols();
+            let centroids = ndarray::Array2::from_shape_fn((clusters.len(), d), |(c, j)| {
+                clusters[c].centroid()[j].to_f64_lossless()
+            });
+            self.pca.fit(centroids.view())?
+        } else {
+            self.pca.fit(view.embeddings().view())?
+        };
+        if on_centroids {
+            let x = view.embeddings().mapv(|v| v.to_f64_lossless());
+            p.coordinates = (&x - &p.mean).dot(&p.components.t());
+        }
+        self.draw(view, &p, on_centroids, &name)
     }
 
     /// [`render`](Self::render) into the file `path`.
@@ -192,6 +244,7 @@ impl ClusterMap {
         &self,
         view: &UserView<I, F>,
         p: &Projection,
+        on_centroids: bool,
         name: &dyn Fn(&I) -> String,
     ) -> Result<String>
     where
@@ -260,11 +313,22 @@ impl ClusterMap {
                 .y_label_area_size(60)
                 .build_cartesian_2d(xr, yr)
                 .map_err(render_error)?;
+            let of = if on_centroids {
+                "of the cluster centroids"
+            } else {
+                "of the items"
+            };
             let pct = |j: usize| format!("{:.0}%", 100.0 * p.variance_ratio(j));
             chart
                 .configure_mesh()
-                .x_desc(format!("principal component 1 ({} of variance)", pct(0)))
-                .y_desc(format!("principal component 2 ({} of variance)", pct(1)))
+                .x_desc(format!(
+                    "principal component 1 {of} ({} of their variance)",
+                    pct(0)
+                ))
+                .y_desc(format!(
+                    "principal component 2 {of} ({} of their variance)",
+                    pct(1)
+                ))
                 .x_label_formatter(&|v| tick(*v, xspan))
                 .y_label_formatter(&|v| tick(*v, yspan))
                 .axis_desc_style(("sans-serif", 15))
@@ -273,9 +337,14 @@ impl ClusterMap {
                 .bold_line_style(RGBColor(225, 225, 225))
                 .draw()
                 .map_err(render_error)?;
-            // items, grey (dropped) first so clusters draw on top
+            // items: dropped, then grey, then coloured clusters on top
+            let layer = |r: usize| match view.cluster_of()[r] {
+                None => 0,
+                Some(c) if c >= PALETTE.len() => 1,
+                Some(_) => 2,
+            };
             let mut rows: Vec<usize> = (0..m).collect();
-            rows.sort_by_key(|&r| (view.cluster_of()[r].is_some(), r));
+            rows.sort_by_key(|&r| (layer(r), r));
             chart
                 .draw_series(rows.iter().map(|&r| {
                     let c = colour(view.cluster_of()[r]);
@@ -286,6 +355,9 @@ impl ClusterMap {
             // medoids: large dots with the rank inside, importance beside
             for (rank, (&r, c)) in view.medoid_rows().iter().zip(clusters).enumerate().rev() {
                 let (px, py) = chart.backend_coord(&xy[r]);
+                if rank >= PALETTE.len() {
+                    continue; // past the palette: drawn as the items are
+                }
                 let fill = colour(Some(rank));
                 root.draw(&Circle::new((px, py), 11, fill.filled()))
                     .map_err(render_error)?;
@@ -302,7 +374,7 @@ impl ClusterMap {
                 .map_err(render_error)?;
                 let label = number(c.importance());
                 // a light box keeps the label legible over other dots
-                let w = text_width(&label, 13.0 / 1.24).ceil() as i32 + 4;
+                let w = text_width(&label, 13.0).ceil() as i32 + 4;
                 root.draw(&Rectangle::new(
                     [(px + 12, py - 17), (px + 12 + w, py - 3)],
                     WHITE.mix(0.85).filled(),

@@ -290,10 +290,14 @@ const MIN_WIDTH: u32 = 400;
 /// distances (paper convention) grow to the right on a labelled axis;
 /// links within one cluster take its colour, links joining clusters are
 /// grey; the cut is one red vertical line labelled `α = …`; marked leaves
-/// (medoids) carry a dot. A tree with more leaves than
+/// (medoids) carry a dot. The first ten clusters (by importance, for a
+/// [`UserView`]) have colours of their own, later ones are light grey. A tree
+/// with more leaves than
 /// [`max_leaves`](DendrogramPlotBuilder::max_leaves) is truncated to its top
 /// (see [`TreeLayout`]); a collapsed subtree is labelled `(n) name` with the
-/// name of the one medoid it holds, or `(n items)`.
+/// name of the one medoid it holds (and a dot), `(n) name +j medoids` when
+/// it holds several (the name of the first cluster's medoid: the most
+/// important one, for a view), or `(n items)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DendrogramPlot {
     max_leaves: usize,
@@ -381,8 +385,18 @@ impl DendrogramPlot {
                 } else if meds.len() == 1 {
                     let name = shorten(&tree.names[meds[0]], self.label_chars);
                     format!("({size}) {name}")
-                } else {
+                } else if meds.is_empty() {
                     format!("({size} items)")
+                } else {
+                    // name the medoid of the first cluster (the most
+                    // important one, for a view)
+                    let lead = meds
+                        .iter()
+                        .copied()
+                        .min_by_key(|&o| (tree.clusters[o].unwrap_or(usize::MAX), o))
+                        .unwrap_or(meds[0]);
+                    let name = shorten(&tree.names[lead], self.label_chars);
+                    format!("({size}) {name} +{} medoids", meds.len() - 1)
                 }
             })
             .collect();
@@ -472,9 +486,9 @@ impl DendrogramPlot {
                 } else {
                     c
                 };
-                root.draw(&Text::new(label.clone(), (px - 14, py), label_style(c)))
+                root.draw(&Text::new(label.clone(), (px - 16, py), label_style(c)))
                     .map_err(render_error)?;
-                if !meds.is_empty() {
+                if meds.len() == 1 {
                     root.draw(&Circle::new((px - 6, py), 4, c.filled()))
                         .map_err(render_error)?;
                 }

@@ -56,7 +56,7 @@ mod pca;
 mod style;
 mod view;
 
-pub use clusters::{ClusterMap, ClusterMapBuilder};
+pub use clusters::{ClusterMap, ClusterMapBuilder, MapPlane};
 pub use dendrogram::{DendrogramPlot, DendrogramPlotBuilder, LabelledTree};
 pub use order::{leaf_order, TreeLayout};
 pub use pca::{Pca, PcaBuilder, Projection};

@@ -6,8 +6,9 @@ use plotters::style::RGBColor;
 
 use crate::error::{Error, ExternalError, Result};
 
-/// Cluster colours: Tableau 10 (colour-blind-aware, distinct in print),
-/// cluster `c` gets `PALETTE[c % 10]`.
+/// Cluster colours: Tableau 10 (colour-blind-aware, distinct in print) with
+/// its grey replaced by teal (grey marks clusters past the palette),
+/// cluster `c < 10` gets `PALETTE[c]` (see [`colour`]).
 pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
@@ -17,19 +18,27 @@ pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(227, 119, 194),
     RGBColor(23, 190, 207),
     RGBColor(188, 189, 34),
-    RGBColor(127, 127, 127),
+    RGBColor(0, 128, 128),
     RGBColor(57, 59, 121),
 ];
 
 /// Links and points that belong to no single cluster.
 pub(crate) const NEUTRAL: RGBColor = RGBColor(90, 90, 90);
 
+/// Clusters past the palette (importance rank 10 and later): one light grey,
+/// so that no two clusters share a colour.
+pub(crate) const MINOR: RGBColor = RGBColor(160, 160, 160);
+
 /// The cut line: a red no cluster uses.
 pub(crate) const CUT: RGBColor = RGBColor(214, 39, 40);
 
-/// The colour of cluster `c` (or the neutral grey).
+/// The colour of cluster `c`: the palette for the first ten, light grey
+/// after them, dark grey for none.
 pub(crate) fn colour(c: Option<usize>) -> RGBColor {
-    c.map_or(NEUTRAL, |c| PALETTE[c % PALETTE.len()])
+    match c {
+        None => NEUTRAL,
+        Some(c) => PALETTE.get(c).copied().unwrap_or(MINOR),
+    }
 }
 
 /// `text` cut to at most `max` characters, with an ellipsis when cut.
@@ -73,8 +82,9 @@ pub(crate) fn tick(v: f64, span: f64) -> String {
     }
 }
 
-/// Approximate width in pixels of `text` in a sans-serif font of `size`
-/// pixels (an average glyph is about 0.6 em; capitals wider).
+/// Approximate width in pixels of `text` drawn by plotters with font size
+/// `size` (plotters writes `size / 1.24` pixels into the SVG; an average
+/// glyph is about 0.56 em, capitals wider).
 pub(crate) fn text_width(text: &str, size: f64) -> f64 {
     text.chars()
         .map(|c| {
@@ -88,6 +98,7 @@ pub(crate) fn text_width(text: &str, size: f64) -> f64 {
         })
         .sum::<f64>()
         * size
+        / 1.24
 }
 
 /// A drawing-backend error as the crate's.
