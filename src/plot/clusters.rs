@@ -193,7 +193,7 @@ impl ClusterMap {
     /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
     ///
     /// let source = InMemoryEmbeddings::with_row_ids(array![[1.0_f32, 0.0], [0.0, 1.0]])?;
-    /// let actions = vec![Action::new(0_u64, 100), Action::new(1, 100)];
+    /// let actions = vec![Action::new(0_usize, 100), Action::new(1, 100)];
     /// let view = UserView::compute(&PinnerSage::default(), &actions, &source, 100)?;
     /// let svg = ClusterMap::default().render(&view, |id| format!("item {id}"))?;
     /// assert!(svg.starts_with("<svg"));

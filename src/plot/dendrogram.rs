@@ -181,7 +181,7 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserView<I, F> {
     /// use pinnersage::{Action, InMemoryEmbeddings, PinnerSage};
     ///
     /// let source = InMemoryEmbeddings::with_row_ids(array![[1.0_f32, 0.0], [0.0, 1.0]])?;
-    /// let actions = vec![Action::new(0_u64, 100), Action::new(1, 100)];
+    /// let actions = vec![Action::new(0_usize, 100), Action::new(1, 100)];
     /// let view = UserView::compute(&PinnerSage::default(), &actions, &source, 100)?;
     /// let svg = DendrogramPlot::default().render(&view.labelled_tree(|id| format!("item {id}")))?;
     /// assert!(svg.contains("item 1"));
@@ -481,11 +481,7 @@ impl DendrogramPlot {
             {
                 let (px, py) = chart.backend_coord(&(0.0, y(slot as f64)));
                 let c = colour(node_cluster[leaf]);
-                let c = if c == super::style::NEUTRAL {
-                    BLACK.into()
-                } else {
-                    c
-                };
+                let c = if c == super::style::NEUTRAL { BLACK } else { c };
                 root.draw(&Text::new(label.clone(), (px - 16, py), label_style(c)))
                     .map_err(render_error)?;
                 if meds.len() == 1 {

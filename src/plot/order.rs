@@ -28,7 +28,7 @@ use crate::ward::Dendrogram;
 ///
 /// let x = array![[0.0, 0.0], [10.0, 0.0], [0.0, 1.0], [10.0, 1.5]];
 /// let tree = pinnersage::ward::linkage(x.view())?;
-/// assert_eq!(leaf_order(&tree), vec![1, 3, 0, 2]);
+/// assert_eq!(leaf_order(&tree), vec![0, 2, 1, 3]); // merges: (0, 2), (1, 3), then both
 /// # Ok::<(), pinnersage::Error>(())
 /// ```
 pub fn leaf_order<F: Scalar>(tree: &Dendrogram<F>) -> Vec<usize> {
@@ -87,7 +87,7 @@ impl TreeLayout {
     /// let x = array![[0.0, 0.0], [10.0, 0.0], [0.0, 1.0], [10.0, 1.5]];
     /// let tree = pinnersage::ward::linkage(x.view())?;
     /// let top = TreeLayout::new(&tree, 2);
-    /// assert_eq!(top.leaves, vec![5, 4]); // the two clusters, collapsed
+    /// assert_eq!(top.leaves, vec![4, 5]); // the two clusters, collapsed
     /// assert_eq!(top.leaf_sizes, vec![2, 2]);
     /// assert_eq!(top.brackets, vec![(0.5, 0.0, 1.0)]);
     /// # Ok::<(), pinnersage::Error>(())

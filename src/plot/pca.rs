@@ -223,7 +223,7 @@ impl Pca {
             let comp = if gram_side {
                 let w = c.t().dot(v);
                 let norm = w.dot(&w).sqrt();
-                if !(*lambda > 0.0 && norm > 0.0) {
+                if *lambda <= 0.0 || norm <= 0.0 {
                     break; // beyond the rank: completed below
                 }
                 w / norm
@@ -310,7 +310,7 @@ impl Pca {
                     r.dot(&r).sqrt()
                 };
                 let norm = w.dot(&w).sqrt();
-                if !(norm > 1e-14 * scale) {
+                if norm <= 1e-14 * scale {
                     lambda = 0.0;
                     break;
                 }

@@ -113,3 +113,52 @@ pub(crate) fn write_file(path: &Path, svg: &str) -> Result<()> {
         source: ExternalError::new(e),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_shortened_on_characters() {
+        assert_eq!(shorten("TEA", 10), "TEA");
+        assert_eq!(shorten("ÉÉÉÉÉÉ", 4), "ÉÉÉ…");
+        assert_eq!(shorten("abc", 0), "…");
+    }
+
+    #[test]
+    fn numbers_have_three_significant_digits() {
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(4.0), "4");
+        assert_eq!(number(17.3604), "17.4");
+        assert_eq!(number(0.012345), "0.0123");
+        assert_eq!(number(1234.6), "1235"); // no fraction past 3 digits
+        assert_eq!(number(2.5e7), "2.50e7");
+        assert_eq!(tick(1.1e-16, 1.2), "0");
+        assert_eq!(tick(0.2, 1.2), "0.2");
+    }
+
+    #[test]
+    fn colours_are_distinct_for_ten_clusters_then_grey() {
+        let mut seen: Vec<RGBColor> = (0..10).map(|c| colour(Some(c))).collect();
+        seen.push(NEUTRAL);
+        seen.push(MINOR);
+        seen.push(CUT);
+        for (i, a) in seen.iter().enumerate() {
+            assert!(seen[i + 1..].iter().all(|b| b != a), "colour {i} repeats");
+        }
+        assert_eq!(colour(Some(10)), MINOR);
+        assert_eq!(colour(None), NEUTRAL);
+    }
+
+    /// The SVG backend writing into a string has no failure of its own, so
+    /// the backend-error path is tested at the conversion.
+    #[test]
+    fn backend_errors_become_plot_render() {
+        let e = render_error("the backend broke");
+        assert!(matches!(&e, Error::PlotRender(_)));
+        assert_eq!(
+            e.to_string(),
+            "drawing the picture failed: the backend broke"
+        );
+    }
+}

@@ -69,7 +69,7 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserView<I, F> {
     /// let source = InMemoryEmbeddings::with_row_ids(array![
     ///     [1.0_f32, 0.0], [0.995, 0.0998], [0.0, 1.0], [0.0998, 0.995],
     /// ])?;
-    /// let actions: Vec<Action<u64>> = (0..4).map(|i| Action::new(i, 100)).collect();
+    /// let actions: Vec<Action<usize>> = (0..4).map(|i| Action::new(i, 100)).collect();
     /// let config = PinnerSage::builder().alpha(1.0).build()?;
     /// let view = UserView::compute(&config, &actions, &source, 100)?;
     /// assert_eq!(view.tree().observations(), 4);
@@ -110,11 +110,11 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserView<I, F> {
     /// use pinnersage::{Action, Error, InMemoryEmbeddings, PinnerSage};
     ///
     /// let source = InMemoryEmbeddings::with_row_ids(array![[1.0_f32, 0.0], [0.0, 1.0]])?;
-    /// let actions = vec![Action::new(0_u64, 100), Action::new(1, 100)];
+    /// let actions = vec![Action::new(0_usize, 100), Action::new(1, 100)];
     /// let profile = PinnerSage::default().profile(&actions, &source, 100)?;
     /// assert!(UserView::from_profile(&profile, &actions, &source).is_ok());
     /// // another history than the profile's is refused
-    /// let other = vec![Action::new(0_u64, 100)];
+    /// let other = vec![Action::new(0_usize, 100)];
     /// assert!(matches!(
     ///     UserView::from_profile(&profile, &other, &source),
     ///     Err(Error::PlotProfileMismatch { .. })
