@@ -203,6 +203,7 @@ fn run() -> Result<(), String> {
     let t0 = Instant::now();
     let view = UserView::compute(&config, &user.actions, &source, now)
         .map_err(|e| format!("{}: {e}", user.label))?;
+    let view_time = t0.elapsed();
     let name = |item: &usize| match user.names.get(*item) {
         Some(n) if !n.is_empty() => n.clone(),
         _ => format!("item {item}"),
@@ -219,6 +220,7 @@ fn run() -> Result<(), String> {
         if view.profile().len() == 1 { "" } else { "s" }
     );
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let t1 = Instant::now();
     let dendrogram = DendrogramPlot::builder()
         .max_leaves(args.max_leaves)
         .title(title.clone())
@@ -234,16 +236,17 @@ fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .write(&view, name, &args.out.join("clusters.svg"))
         .map_err(|e| e.to_string())?;
-    let elapsed = t0.elapsed();
+    let picture_time = t1.elapsed();
     let table = profile_table(&view, &user.label, &cut, now, &name);
     std::fs::write(args.out.join("profile.md"), &table)
         .map_err(|e| format!("{}: {e}", args.out.join("profile.md").display()))?;
     // a closed pipe (`| head`) is not an error of this program
     let _ = writeln!(std::io::stdout().lock(), "{table}");
     eprintln!(
-        "wrote {}/{{dendrogram.svg, clusters.svg, profile.md}} ({:.0} ms for the view and both pictures)",
+        "wrote {}/{{dendrogram.svg, clusters.svg, profile.md}} (view: {:.1} ms, both pictures: {:.1} ms)",
         args.out.display(),
-        elapsed.as_secs_f64() * 1e3
+        view_time.as_secs_f64() * 1e3,
+        picture_time.as_secs_f64() * 1e3
     );
     Ok(())
 }

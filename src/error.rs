@@ -420,7 +420,7 @@ pub enum Error {
     },
 
     // --- pictures (feature `plot`) ---
-    /// A profile given to [`UserView::from_profile`](crate::plot::UserView::from_profile)
+    /// A profile given to `plot::UserView::from_profile` (feature `plot`)
     /// is not the one its own configuration computes from the actions and
     /// embedding source given with it (other actions, another source, or a
     /// profile changed by an online update since): the picture would show

@@ -9,6 +9,7 @@ use pinnersage::rand::rngs::Xoshiro256PlusPlus;
 use pinnersage::rand::SeedableRng;
 use pinnersage::synthetic::{Catalog, CatalogConfig, UserConfig};
 use pinnersage::{Action, Error, InMemoryEmbeddings, PinnerSage};
+use proptest::prelude::*;
 
 const NOW: i64 = 1_700_000_000;
 const CUT_STROKE: &str = "#D62728";
@@ -338,4 +339,77 @@ fn each_rule_has_its_error() {
             dim: Some(1)
         })
     ));
+}
+
+#[test]
+fn one_or_two_items_still_draw() {
+    let source =
+        InMemoryEmbeddings::with_row_ids(ndarray::array![[1.0_f32, 0.0, 0.0], [0.0, 1.0, 0.0]])
+            .unwrap();
+    for actions in [
+        vec![Action::new(0, NOW)],
+        vec![Action::new(0, NOW), Action::new(1, NOW)],
+    ] {
+        let view = UserView::compute(&PinnerSage::default(), &actions, &source, NOW).unwrap();
+        let svg = DendrogramPlot::default()
+            .render(&view.labelled_tree(name))
+            .unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        assert_eq!(polylines(&doc, Some(CUT_STROKE)).len(), 1);
+        let labels = texts(&doc)
+            .iter()
+            .filter(|t| t.starts_with("item-"))
+            .count();
+        assert_eq!(labels, actions.len());
+        let map = ClusterMap::default().render(&view, name).unwrap();
+        roxmltree::Document::parse(&map).unwrap();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Any tree, any cut, any truncation: valid XML, one label per drawn
+    /// leaf, one cut line, and the cut line right of every merge at or below
+    /// the cut and left of every merge above it.
+    #[test]
+    fn any_tree_draws_one_label_per_leaf_and_one_cut_line(
+        m in 1usize..120,
+        seed in 0u64..1000,
+        alpha in 0.0f64..40.0,
+        max_leaves in 2usize..80,
+    ) {
+        let mut state = seed.wrapping_add(17);
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 11) as f64) / ((1u64 << 53) as f64) * 4.0
+        };
+        let x = ndarray::Array2::from_shape_fn((m, 2), |_| next());
+        let tree = pinnersage::ward::linkage(x.view()).unwrap();
+        let names: Vec<String> = (0..m).map(|i| format!("leaf-{i}")).collect();
+        let labelled = LabelledTree::new(&tree, names).unwrap().cut_at(alpha).unwrap();
+        let svg = DendrogramPlot::builder().max_leaves(max_leaves).build().unwrap()
+            .render(&labelled).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let drawn = m.min(max_leaves);
+        let labels = texts(&doc)
+            .iter()
+            .filter(|t| t.starts_with("leaf-") || t.starts_with('('))
+            .count();
+        prop_assert_eq!(labels, drawn);
+        let cut = polylines(&doc, Some(CUT_STROKE));
+        prop_assert_eq!(cut.len(), 1);
+        let x_cut = cut[0][0].0;
+        let brackets: Vec<_> = polylines(&doc, None).into_iter().filter(|p| p.len() == 4).collect();
+        prop_assert_eq!(brackets.len(), drawn - 1);
+        let first = m - drawn;
+        for (s, b) in tree.merges()[first..].iter().zip(&brackets) {
+            // pixels are rounded: allow one pixel at equality
+            if s.distance <= alpha {
+                prop_assert!(b[1].0 <= x_cut + 1.0);
+            } else {
+                prop_assert!(b[1].0 >= x_cut - 1.0);
+            }
+        }
+    }
 }
