@@ -126,6 +126,9 @@ impl ClusterMapBuilder {
 
 const MIN: (u32, u32) = (500, 300);
 
+/// The legend's first line.
+const LEGEND_HEADING: &str = "interests (medoid — importance, size)";
+
 /// Draws a user's items on their first two principal components
 /// ([`Pca`] of the distinct items' embeddings), coloured by cluster, as SVG
 /// (validated options).
@@ -285,7 +288,7 @@ impl ClusterMap {
         let legend_px = legend
             .iter()
             .map(|l| text_width(l, 14.0))
-            .fold(0.0_f64, f64::max)
+            .fold(text_width(LEGEND_HEADING, 15.0), f64::max)
             .ceil() as u32
             + 40;
         let legend_px = legend_px.min(self.width / 2);
@@ -393,7 +396,7 @@ impl ClusterMap {
             // the legend
             legend_area
                 .draw(&Text::new(
-                    "interests (medoid — importance, size)",
+                    LEGEND_HEADING,
                     (8, 10),
                     ("sans-serif", 15).into_font().color(&BLACK),
                 ))
