@@ -63,6 +63,8 @@ def _int_column(x: Any, name: str) -> np.ndarray:
     arr = np.asarray(x)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got {arr.ndim}-D")
+    if arr.size == 0 and arr.dtype.kind in "fiub":
+        return np.zeros(0, dtype=np.int64)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
     if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
