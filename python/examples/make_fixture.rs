@@ -67,10 +67,18 @@ fn rows<F: Scalar + std::fmt::Display>(user: i64, p: &UserProfile<i64, F>, out: 
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "python/tests/fixtures".into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "python/tests/fixtures".into()),
+    );
     std::fs::create_dir_all(&dir)?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(14);
-    let catalog_config = CatalogConfig::builder().items(400).dim(16).topics(12).build()?;
+    let catalog_config = CatalogConfig::builder()
+        .items(400)
+        .dim(16)
+        .topics(12)
+        .build()?;
     let catalog = Catalog::<f64>::generate(&catalog_config, &mut rng);
     let emb: Array2<f64> = catalog.embeddings().to_owned();
     let emb32: Array2<f32> = emb.mapv(|v| v as f32);
@@ -112,7 +120,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let src64 = InMemoryEmbeddings::new(ids.clone(), emb)?;
     let src32 = InMemoryEmbeddings::new(ids, emb32)?;
     for (name, config) in configs()? {
-        let mut out64 = String::from("user,rank,medoid,importance,size,actions,last_action,members\n");
+        let mut out64 =
+            String::from("user,rank,medoid,importance,size,actions,last_action,members\n");
         let mut out32 = out64.clone();
         for (u, h) in histories.iter().enumerate() {
             rows(u as i64, &config.profile(h, &src64, NOW)?, &mut out64);

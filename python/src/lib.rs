@@ -16,12 +16,17 @@ use pinnersage::rand::SeedableRng;
 use pinnersage::retrieval::Selection;
 use pinnersage::ward::{Dendrogram, Strategy, Ward};
 use pinnersage::{
-    Action, EmbeddingSource, PinnerSage, Scalar, TimeUnit, TimestampUnit, UnknownItems,
-    UserProfile,
+    Action, EmbeddingSource, PinnerSage, Scalar, TimeUnit, TimestampUnit, UnknownItems, UserProfile,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+
+/// A count or index as a numpy `int64` (saturating; counts of real data
+/// never come near `i64::MAX`).
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
 
 /// The crate's error as a Python `ValueError` carrying its message.
 fn value_error(e: pinnersage::Error) -> PyErr {
@@ -353,18 +358,24 @@ struct Columns {
     member_actions: Vec<i64>,
 }
 
+/// A log grouped by user: `histories[k]` are the actions of `users[k]`
+/// (users ascending).
+struct Grouped {
+    users: Vec<i64>,
+    histories: Vec<Vec<Action<i64>>>,
+}
+
 fn profiles_of<'py, F: Scalar + numpy::Element>(
     py: Python<'py>,
     config: &PinnerSage,
-    users: &[i64],
-    histories: &[Vec<Action<i64>>],
+    log: &Grouped,
     catalog: &Catalog<'_, F>,
     now: i64,
     threads: Option<usize>,
     members: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let results = py.detach(|| -> PyResult<_> {
-        let run = || config.profiles(histories, catalog, now);
+        let run = || config.profiles(&log.histories, catalog, now);
         match threads {
             None => Ok(run()),
             Some(n) => {
@@ -379,21 +390,21 @@ fn profiles_of<'py, F: Scalar + numpy::Element>(
     let mut cols = Columns::default();
     cols.member_offsets.push(0);
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    for (&user, result) in users.iter().zip(results) {
+    for (&user, result) in log.users.iter().zip(results) {
         let p = result.map_err(|e| PyValueError::new_err(format!("user {user}: {e}")))?;
         for (rank, c) in p.clusters().iter().enumerate() {
             cols.user.push(user);
-            cols.rank.push(rank as i64);
+            cols.rank.push(count(rank));
             cols.medoid.push(*c.medoid());
             cols.importance.push(c.importance());
-            cols.size.push(c.size() as i64);
+            cols.size.push(count(c.size()));
             cols.actions.push(as_i64(c.action_count()));
             cols.last_action.push(c.last_action());
             if members {
                 cols.members.extend(c.members().iter().map(|m| m.item));
                 cols.member_actions
                     .extend(c.members().iter().map(|m| as_i64(m.actions)));
-                cols.member_offsets.push(cols.members.len() as i64);
+                cols.member_offsets.push(count(cols.members.len()));
             }
         }
     }
@@ -432,7 +443,9 @@ fn profiles<'py>(
     members: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     if threads == Some(0) {
-        return Err(PyValueError::new_err("threads is 0: use at least 1, or None for all"));
+        return Err(PyValueError::new_err(
+            "threads is 0: use at least 1, or None for all",
+        ));
     }
     let users = users.as_array();
     let actions = actions_of(items.as_array(), timestamps.as_array())?;
@@ -446,24 +459,26 @@ fn profiles<'py>(
     // group by user (stable: a user's actions keep their order)
     let mut order: Vec<usize> = (0..users.len()).collect();
     order.sort_by_key(|&i| users[i]);
-    let mut ids: Vec<i64> = Vec::new();
-    let mut histories: Vec<Vec<Action<i64>>> = Vec::new();
+    let mut log = Grouped {
+        users: Vec::new(),
+        histories: Vec::new(),
+    };
     for &i in &order {
-        if ids.last() != Some(&users[i]) {
-            ids.push(users[i]);
-            histories.push(Vec::new());
+        if log.users.last() != Some(&users[i]) {
+            log.users.push(users[i]);
+            log.histories.push(Vec::new());
         }
-        if let Some(h) = histories.last_mut() {
-            h.push(actions[i].clone());
+        if let Some(h) = log.histories.last_mut() {
+            h.push(actions[i]);
         }
     }
     let item_ids = item_ids.as_ref().map(|i| i.as_array());
     if let Ok(e) = embeddings.extract::<PyReadonlyArray2<'py, f64>>() {
         let catalog = Catalog::new(e.as_array(), item_ids)?;
-        profiles_of(py, &config.inner, &ids, &histories, &catalog, now, threads, members)
+        profiles_of(py, &config.inner, &log, &catalog, now, threads, members)
     } else if let Ok(e) = embeddings.extract::<PyReadonlyArray2<'py, f32>>() {
         let catalog = Catalog::new(e.as_array(), item_ids)?;
-        profiles_of(py, &config.inner, &ids, &histories, &catalog, now, threads, members)
+        profiles_of(py, &config.inner, &log, &catalog, now, threads, members)
     } else {
         Err(PyTypeError::new_err(
             "embeddings must be a 2-D numpy array of float32 or float64",
@@ -498,7 +513,7 @@ fn select<'py>(
     let w = importances.as_array().to_vec();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let picked = selection.select(&w, &mut rng).map_err(value_error)?;
-    let picked: Vec<i64> = picked.into_iter().map(|i| i as i64).collect();
+    let picked: Vec<i64> = picked.into_iter().map(count).collect();
     Ok(picked.into_pyarray(py))
 }
 
