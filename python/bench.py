@@ -82,9 +82,11 @@ def linkage_table(sizes, d, quick):
                 t_fc = float("nan")
             t_sp, ref = timed(lambda: sch.linkage(x, "ward"), repeats)
             rel = np.max(np.abs(z[:, 2] - ref[:, 2]) / np.maximum(ref[:, 2], 1e-300))
+            fc = "n/a" if fastcluster is None else f"{t_fc * 1e3:.1f} ms"
+            fc_ratio = "n/a" if fastcluster is None else f"{t_fc / t_ps:.1f}x"
             print(
-                f"| {m} | {np.dtype(dtype).name} | {t_ps * 1e3:.1f} ms | {t_fc * 1e3:.1f} ms | "
-                f"{t_sp * 1e3:.1f} ms | {t_fc / t_ps:.1f}x | {t_sp / t_ps:.1f}x | {rel:.1e} |",
+                f"| {m} | {np.dtype(dtype).name} | {t_ps * 1e3:.1f} ms | {fc} | "
+                f"{t_sp * 1e3:.1f} ms | {fc_ratio} | {t_sp / t_ps:.1f}x | {rel:.1e} |",
                 flush=True,
             )
 
