@@ -33,6 +33,7 @@ from . import _pinnersage as _native
 
 __all__ = [
     "linkage",
+    "ward",
     "PinnerSage",
     "Profile",
     "Cluster",
@@ -131,8 +132,8 @@ def linkage(
     --------
     >>> import numpy as np, pinnersage
     >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 0.0], [5.0, 2.0]])
-    >>> pinnersage.linkage(X)[:, 2].tolist()   # heights
-    [1.0, 2.0, 5.873670062235365]
+    >>> pinnersage.linkage(X)[:, 2].round(4).tolist()   # heights: sqrt(1), sqrt(4), sqrt(50.5)
+    [1.0, 2.0, 7.1063]
     """
     if method != "ward":
         raise ValueError(f"method {method!r} is not supported: only 'ward'")
@@ -148,6 +149,22 @@ def linkage(
             raise ValueError(f"weights must be 1-D, got {w.ndim}-D")
         w = w.astype(arr.dtype, copy=False)
     return _native.linkage(arr, w, None if lean is None else bool(lean))
+
+
+def ward(X: Any, weights: Optional[Any] = None, lean: Optional[bool] = None) -> np.ndarray:
+    """Ward linkage of the rows of ``X``: ``linkage(X, "ward", weights, lean)``.
+
+    Named like ``scipy.cluster.hierarchy.ward``, but it takes the observation
+    matrix (``n x d``), not a condensed distance matrix. See :func:`linkage`
+    for the arguments, the result (scipy's format and heights) and the errors.
+
+    Examples
+    --------
+    >>> import numpy as np, pinnersage
+    >>> pinnersage.ward(np.array([[0.0], [1.0], [5.0]]))[:, 2].round(4).tolist()
+    [1.0, 5.1962]
+    """
+    return linkage(X, "ward", weights=weights, lean=lean)
 
 
 def select_interests(
