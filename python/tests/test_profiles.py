@@ -192,6 +192,17 @@ def test_profile_bad_input(change, exc, match):
         PinnerSage(alpha=1.0).profile(items, ts, emb, NOW)
 
 
+def test_ids_beyond_int64_are_refused():
+    items, ts, emb = small()
+    huge = items.astype(np.uint64)
+    huge[0] = np.iinfo(np.uint64).max
+    with pytest.raises(ValueError, match="above the int64 range"):
+        PinnerSage().profile(huge, ts, emb, NOW)
+    # unsigned ids within range are accepted
+    p = PinnerSage(alpha=1.0).profile(items.astype(np.uint32), ts, emb, NOW)
+    assert len(p) == 2
+
+
 def test_batch_errors_name_the_user():
     items, ts, emb = small()
     users = np.array([5, 5, 8, 8, 8])
