@@ -407,8 +407,10 @@ pub enum Error {
 
     /// An online update would move a stored profile more than the allowed
     /// span past its last full computation (feature `store`): the update
-    /// cannot expire actions that left the window since, so the profile
-    /// would drift from a recompute. Recompute it (the daily batch).
+    /// expires members whose last action left the window, but keeps
+    /// untouched clusters whole and older repeats of items still in the
+    /// window, so the profile drifts from a recompute as the span grows.
+    /// Recompute it (the daily batch).
     #[error("the stored profile was last computed at {computed_at}; an update at {now} is more than {max_ticks} ticks later: recompute it")]
     StaleProfile {
         /// The `now` of the last full computation.

@@ -446,8 +446,11 @@ mod tests {
 
     #[test]
     fn error_importance_above_action_count() {
-        // cluster 0 has 3 actions: an importance of 3 is possible, 3.5 is not
+        // cluster 0 has 3 actions: an importance of 3 is possible (λ = 0, say),
+        // 3.5 is not
         let mut v = stored();
+        v["clusters"][0]["members"][0]["weight"] = json!("1");
+        v["clusters"][0]["members"][1]["weight"] = json!("2");
         v["clusters"][0]["importance"] = json!("3");
         assert!(load(v).is_ok());
         assert_eq!(
@@ -469,12 +472,184 @@ mod tests {
     #[test]
     fn error_last_action_after_as_of() {
         assert_eq!(
-            fault(|v| v["clusters"][0]["last_action"] = json!(101)),
+            fault(|v| {
+                v["clusters"][0]["last_action"] = json!(101);
+                v["clusters"][0]["members"][1]["last_action"] = json!(101);
+            }),
             ProfileFault::LastActionAfterAsOf {
                 cluster: 0,
                 last_action: 101,
                 as_of: 100
             }
         );
+    }
+
+    #[test]
+    fn error_unsupported_format() {
+        // a profile of the first layout has no `format` field
+        let unsupported = |found| ProfileFault::UnsupportedFormat {
+            found,
+            expected: UserProfile::<u32, f64>::FORMAT,
+        };
+        assert_eq!(
+            fault(|v| {
+                v.as_object_mut().unwrap().remove("format");
+            }),
+            unsupported(0)
+        );
+        assert_eq!(fault(|v| v["format"] = json!(1)), unsupported(1));
+        assert_eq!(fault(|v| v["format"] = json!(3)), unsupported(3));
+    }
+
+    #[test]
+    fn error_invalid_member_weight() {
+        assert_eq!(
+            fault(|v| v["clusters"][0]["members"][0]["weight"] = json!("1.5")),
+            ProfileFault::InvalidMemberWeight {
+                cluster: 0,
+                member: 0,
+                value: 1.5
+            }
+        );
+        assert_eq!(
+            fault(|v| v["clusters"][1]["members"][0]["weight"] = json!("-1e-300")),
+            ProfileFault::InvalidMemberWeight {
+                cluster: 1,
+                member: 0,
+                value: -1e-300
+            }
+        );
+    }
+
+    #[test]
+    fn error_importance_not_sum_of_members() {
+        let v = stored();
+        let weight = |m: usize| -> f64 {
+            v["clusters"][0]["members"][m]["weight"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        // one ulp off the members' sum
+        let sum = weight(0) + weight(1);
+        let off = f64::from_bits(sum.to_bits() - 1);
+        assert_eq!(
+            fault(|v| v["clusters"][0]["importance"] = json!(format!("{off:?}"))),
+            ProfileFault::ImportanceNotSumOfMembers {
+                cluster: 0,
+                importance: off,
+                sum
+            }
+        );
+    }
+
+    #[test]
+    fn error_last_action_mismatch() {
+        assert_eq!(
+            fault(|v| v["clusters"][0]["last_action"] = json!(99)),
+            ProfileFault::LastActionMismatch { cluster: 0 }
+        );
+    }
+
+    #[test]
+    fn error_member_outside_window() {
+        // the default window is 90 days: member 0 of cluster 0 acted 91 days
+        // before as_of (its cluster's last action is member 1's)
+        assert_eq!(
+            fault(|v| v["clusters"][0]["members"][0]["last_action"] = json!(100 - 91 * 86_400)),
+            ProfileFault::MemberOutsideWindow {
+                cluster: 0,
+                member: 0
+            }
+        );
+    }
+
+    #[test]
+    fn error_clusters_not_sorted() {
+        // refused, not re-sorted: a stored profile out of rank order did not
+        // come from the crate
+        assert_eq!(
+            fault(|v| v["clusters"].as_array_mut().unwrap().swap(0, 1)),
+            ProfileFault::ClustersNotSorted { cluster: 1 }
+        );
+    }
+
+    #[test]
+    fn a_standalone_cluster_is_validated() {
+        let v = stored();
+        let ok: InterestCluster<u32, f64> =
+            serde_json::from_value(v["clusters"][0].clone()).unwrap();
+        assert_eq!(ok.size(), 2);
+        let mut bad = v["clusters"][1].clone();
+        bad["medoid"] = json!(7);
+        let raw: RawInterestCluster<u32, f64> = serde_json::from_value(bad.clone()).unwrap();
+        match InterestCluster::try_from(raw) {
+            Err(Error::InvalidCluster(ProfileFault::MedoidNotMember { cluster: 0 })) => {}
+            other => panic!("{other:?}"),
+        }
+        // and through serde's own entry point
+        let e = serde_json::from_value::<InterestCluster<u32, f64>>(bad).unwrap_err();
+        assert!(e.to_string().contains("the medoid is not a member"), "{e}");
+        let mut empty = v["clusters"][0].clone();
+        empty["centroid"] = json!([]);
+        empty["medoid_embedding"] = json!([]);
+        let raw: RawInterestCluster<u32, f64> = serde_json::from_value(empty).unwrap();
+        assert!(matches!(
+            InterestCluster::try_from(raw),
+            Err(Error::InvalidCluster(ProfileFault::ZeroDimension))
+        ));
+    }
+
+    /// Issue 12: with λ = 0, two stored clusters of importance 1e308 made an
+    /// update return ∞. An importance is at most its action count, so such a
+    /// profile is refused on load; the largest loadable importances stay
+    /// finite through an update.
+    #[test]
+    fn huge_importances_are_refused_and_updates_stay_finite() {
+        let config = serde_json::to_value(
+            PinnerSage::builder()
+                .alpha(1e6)
+                .decay(crate::DecayRate::per_day(0.0).unwrap())
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        let mut v = stored();
+        v["config"] = config;
+        assert_eq!(
+            fault(|w| {
+                *w = v.clone();
+                w["clusters"][0]["importance"] = json!("1e308");
+            }),
+            ProfileFault::InvalidImportance {
+                cluster: 0,
+                value: 1e308
+            }
+        );
+        // the largest valid importances: action counts near u64::MAX / 2
+        let half = u64::MAX / 2;
+        let mut w = v.clone();
+        for (c, m) in [(0, 0), (0, 1), (1, 0)] {
+            w["clusters"][c]["members"][m]["actions"] = json!(half / 2);
+            w["clusters"][c]["members"][m]["weight"] = json!(format!("{:?}", (half / 2) as f64));
+        }
+        for c in 0..2 {
+            let n = w["clusters"][c]["members"].as_array().unwrap().len() as u64;
+            w["clusters"][c]["action_count"] = json!(n * (half / 2));
+            w["clusters"][c]["importance"] = json!(format!("{:?}", (n as f64) * (half / 2) as f64));
+        }
+        let mut p = load(w).unwrap();
+        let source =
+            InMemoryEmbeddings::new(vec![0u32, 1, 2], ndarray::array![[0.0], [0.1], [10.0]])
+                .unwrap();
+        // a repeat of item 2 re-clusters its cluster; Ward keeps the two
+        // apart (their distance is ~1e20 > α); every importance is finite
+        p.update(&[Action::new(2, 200)], &source, 200).unwrap();
+        assert_eq!(p.len(), 2);
+        let total: f64 = p.clusters().iter().map(|c| c.importance()).sum();
+        assert!(total.is_finite());
+        assert_eq!(total, 3.0 * (half / 2) as f64 + 1.0);
+
     }
 }
