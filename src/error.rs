@@ -576,7 +576,9 @@ pub enum ProfileFault {
     },
     /// A cluster's importance is not the sum of its members' weights (summed
     /// in item order, as the crate computes it: bit for bit).
-    #[error("cluster {cluster}: importance {importance} is not the sum {sum} of its members' weights")]
+    #[error(
+        "cluster {cluster}: importance {importance} is not the sum {sum} of its members' weights"
+    )]
     ImportanceNotSumOfMembers {
         /// The cluster.
         cluster: usize,

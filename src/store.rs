@@ -203,7 +203,8 @@ impl StoreBuilder {
                 }
                 None => {
                     meta.insert(CONFIG_KEY, &prefix[..]).map_err(store_error)?;
-                    meta.insert(FORMAT_KEY, &[FORMAT][..]).map_err(store_error)?;
+                    meta.insert(FORMAT_KEY, &[FORMAT][..])
+                        .map_err(store_error)?;
                 }
             }
             txn.open_table(PROFILES).map_err(store_error)?;
@@ -628,7 +629,11 @@ mod tests {
         let path = dir.join("format.redb");
         let _ = std::fs::remove_file(&path);
         let config = PinnerSage::default();
-        drop(StoreBuilder::default().open::<u64, u64, f32>(&path, &config).unwrap());
+        drop(
+            StoreBuilder::default()
+                .open::<u64, u64, f32>(&path, &config)
+                .unwrap(),
+        );
         let set = |value: Option<&[u8]>| {
             let db = Database::create(&path).unwrap();
             let txn = db.begin_write().unwrap();
@@ -643,7 +648,11 @@ mod tests {
         };
         let open = || StoreBuilder::default().open::<u64, u64, f32>(&path, &config);
         let open_existing = || StoreBuilder::default().open_existing::<u64, u64, f32>(&path);
-        for (value, found) in [(Some(&[1u8][..]), Some(1)), (None, None), (Some(&[2, 2][..]), Some(0))] {
+        for (value, found) in [
+            (Some(&[1u8][..]), Some(1)),
+            (None, None),
+            (Some(&[2, 2][..]), Some(0)),
+        ] {
             set(value);
             let want = Error::StoreFormatMismatch {
                 found,

@@ -175,7 +175,12 @@ fn importance_rolls_forward_without_new_actions() {
     // the rolled importance
     let decay = config.time_decay();
     let stored = config.profile(&old, &source, t0).unwrap();
-    for ((c, b), s) in profile.clusters().iter().zip(&before).zip(stored.clusters()) {
+    for ((c, b), s) in profile
+        .clusters()
+        .iter()
+        .zip(&before)
+        .zip(stored.clusters())
+    {
         for (m, o) in c.members().iter().zip(s.members()) {
             assert_eq!(m.weight, o.weight * decay.weight(10 * DAY as u64));
         }
@@ -707,9 +712,7 @@ fn error_unknown_stored_item() {
     let mut p = profile.clone();
     assert_eq!(
         p.update(&[Action::new(0, NOW)], &smaller, NOW),
-        Err(Error::UnknownStoredItem {
-            item: "1".into()
-        })
+        Err(Error::UnknownStoredItem { item: "1".into() })
     );
     assert_eq!(p, profile);
     // with Skip, the member is dropped, as a recompute would skip it

@@ -147,8 +147,12 @@ mod tests {
             Err(EvalError::ItemOutOfRange { item: 5, items: 2 })
         );
         // a medoid outside the space
-        let big = InMemoryEmbeddings::with_row_ids(ndarray::array![[1.0_f64, 0.0], [0.0, 1.0], [1.0, 1.0]])
-            .unwrap();
+        let big = InMemoryEmbeddings::with_row_ids(ndarray::array![
+            [1.0_f64, 0.0],
+            [0.0, 1.0],
+            [1.0, 1.0]
+        ])
+        .unwrap();
         let far = PinnerSage::default()
             .profile(&[Action::new(2, 0)], &big, 0)
             .unwrap();

@@ -33,10 +33,7 @@ pub struct Member<I> {
     /// `Σ exp(−λ·(as_of − T_i))` over its actions, `as_of` being the
     /// profile's [`as_of`](crate::UserProfile::as_of); the cluster's
     /// importance is the sum of its members' weights (in item order).
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, with = "super::exact_float::scalar")
-    )]
+    #[cfg_attr(feature = "serde", serde(default, with = "super::exact_float::scalar"))]
     pub weight: f64,
 }
 
@@ -80,10 +77,13 @@ pub struct Member<I> {
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
-    serde(bound(
-        serialize = "I: serde::Serialize, F: serde::Serialize + Scalar",
-        deserialize = "I: serde::Deserialize<'de> + Ord, F: serde::Deserialize<'de> + Scalar"
-    ), try_from = "super::stored::RawInterestCluster<I, F>")
+    serde(
+        bound(
+            serialize = "I: serde::Serialize, F: serde::Serialize + Scalar",
+            deserialize = "I: serde::Deserialize<'de> + Ord, F: serde::Deserialize<'de> + Scalar"
+        ),
+        try_from = "super::stored::RawInterestCluster<I, F>"
+    )
 )]
 pub struct InterestCluster<I, F> {
     pub(crate) medoid: I,

@@ -125,7 +125,11 @@ impl<I: Ord, F: Scalar> TryFrom<RawUserProfile<I, F>> for UserProfile<I, F> {
             as_of: raw.as_of,
             threshold: raw.threshold,
             dim: raw.dim,
-            clusters: raw.clusters.into_iter().map(RawInterestCluster::unchecked).collect(),
+            clusters: raw
+                .clusters
+                .into_iter()
+                .map(RawInterestCluster::unchecked)
+                .collect(),
             history: raw.history,
         };
         profile.check().map_err(Error::InvalidProfile)?;
@@ -175,9 +179,11 @@ impl<I: Ord, F: Scalar> InterestCluster<I, F> {
             return Err(ProfileFault::ActionCount { cluster });
         }
         // each action weighs at most 1 (and more than 0 unless it underflowed)
-        if let Some(member) = c.members.iter().position(|m| {
-            !m.weight.is_finite() || m.weight < 0.0 || m.weight > m.actions as f64
-        }) {
+        if let Some(member) = c
+            .members
+            .iter()
+            .position(|m| !m.weight.is_finite() || m.weight < 0.0 || m.weight > m.actions as f64)
+        {
             let value = c.members[member].weight;
             return Err(ProfileFault::InvalidMemberWeight {
                 cluster,
@@ -187,8 +193,7 @@ impl<I: Ord, F: Scalar> InterestCluster<I, F> {
         }
         // rounding is monotone, so a computed importance never exceeds the
         // action count (as `f64`): merging clusters cannot overflow to ∞
-        if !c.importance.is_finite() || c.importance < 0.0 || c.importance > c.action_count as f64
-        {
+        if !c.importance.is_finite() || c.importance < 0.0 || c.importance > c.action_count as f64 {
             let value = c.importance;
             return Err(ProfileFault::InvalidImportance { cluster, value });
         }
@@ -650,6 +655,5 @@ mod tests {
         let total: f64 = p.clusters().iter().map(|c| c.importance()).sum();
         assert!(total.is_finite());
         assert_eq!(total, 3.0 * (half / 2) as f64 + 1.0);
-
     }
 }

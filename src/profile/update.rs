@@ -227,13 +227,11 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
             let mut rows: Vec<Member<I>> = fresh
                 .items
                 .iter()
-                .map(|g| {
-                    Member {
-                        item: g.item.clone(),
-                        actions: g.count,
-                        last_action: g.last,
-                        weight: g.decayed,
-                    }
+                .map(|g| Member {
+                    item: g.item.clone(),
+                    actions: g.count,
+                    last_action: g.last,
+                    weight: g.decayed,
                 })
                 .collect();
             for c in (0..k).filter(|&c| touched[c]) {
@@ -241,7 +239,9 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
             }
             rows.sort_by(|a, b| a.item.cmp(&b.item));
             let (rows, rx) = self.embed(rows, source, &fresh)?;
-            let whole: Vec<usize> = (0..k).filter(|&c| !touched[c] && !kept[c].is_empty()).collect();
+            let whole: Vec<usize> = (0..k)
+                .filter(|&c| !touched[c] && !kept[c].is_empty())
+                .collect();
             let n = rows.len() + whole.len();
             if n > 0 {
                 let mut x = Array2::<F>::zeros((n, d));
@@ -291,14 +291,12 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
                         more.sort_by(|a, b| a.item.cmp(&b.item));
                         let (more, mx) = self.embed(more, source, &fresh)?;
                         members.extend(more);
-                        let all = ndarray::concatenate(
-                            ndarray::Axis(0),
-                            &[embeddings.view(), mx.view()],
-                        )
-                        .map_err(|_| Error::DimensionMismatch {
-                            expected: d,
-                            got: mx.ncols(),
-                        })?;
+                        let all =
+                            ndarray::concatenate(ndarray::Axis(0), &[embeddings.view(), mx.view()])
+                                .map_err(|_| Error::DimensionMismatch {
+                                    expected: d,
+                                    got: mx.ncols(),
+                                })?;
                         let mut order: Vec<usize> = (0..members.len()).collect();
                         order.sort_by(|&a, &b| members[a].item.cmp(&members[b].item));
                         embeddings = all.select(ndarray::Axis(0), &order);
