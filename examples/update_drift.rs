@@ -100,7 +100,9 @@ fn mean(v: &[f64]) -> f64 {
 
 /// Splits actions sorted by `(timestamp, item)`: the last ~20 (from the first
 /// timestamp among the last 20) are new; `None` if that leaves no old action.
-fn split(actions: &[Action<usize>]) -> Option<(&[Action<usize>], &[Action<usize>])> {
+type Split<'a> = (&'a [Action<usize>], &'a [Action<usize>]);
+
+fn split(actions: &[Action<usize>]) -> Option<Split<'_>> {
     let cut = actions[actions.len().checked_sub(20)?].timestamp;
     let split = actions.partition_point(|a| a.timestamp < cut);
     (split > 0).then(|| actions.split_at(split))
@@ -247,11 +249,12 @@ fn run() -> Result<(), String> {
         s.line(label);
     }
     all.line("all");
-    if sized > 0 {
+    if let (Some(json), Some(postcard)) = (
+        json_bytes.checked_div(sized),
+        postcard_bytes.checked_div(sized),
+    ) {
         println!(
-            "full profile size, mean over {sized} users: JSON {} bytes, postcard {} bytes",
-            json_bytes / sized,
-            postcard_bytes / sized
+            "full profile size, mean over {sized} users: JSON {json} bytes, postcard {postcard} bytes"
         );
     }
     Ok(())

@@ -623,7 +623,7 @@ proptest! {
         };
         updated.update(&[], &source, NOW).unwrap();
         // the members left: items with an action in the window at NOW
-        let mut items = |p: &UserProfile<usize, f64>| {
+        let items = |p: &UserProfile<usize, f64>| {
             let mut v: Vec<(usize, i64)> = p
                 .clusters()
                 .iter()
