@@ -32,10 +32,12 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     ///    is [`Error::NoActionsInWindow`], as for a batch profile. A new
     ///    action on a member adds to it (count, last action, weight).
     /// 3. **Which clusters are touched**: those that lost a member in step 1
-    ///    or gained actions in step 2, and those Ward puts together with a new
+    ///    or gained actions in step 2, those Ward puts together with a new
     ///    item when the stored clusters (one point each, at their stored
     ///    centroid, weighted by their action count) and the new items are
-    ///    clustered and cut by the configuration's [`CutRule`](crate::CutRule).
+    ///    clustered and cut by the configuration's [`CutRule`](crate::CutRule),
+    ///    and for each new item the cluster at the smallest Ward distance
+    ///    `2·w·W/(w+W)·‖x − μ‖²` from it (ties: the earlier cluster).
     /// 4. **Re-clustering.** Ward ([`ward::linkage_weighted`]) over one row
     ///    per member of a touched cluster (its embedding looked up in
     ///    `source`) and per new item, weighted by action counts and laid out
@@ -215,6 +217,29 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
             }
             for (i, &c) in live.iter().enumerate() {
                 touched[c] |= with_new[labels[i]];
+            }
+            // and the cluster nearest each new item (Ward distance): a new
+            // item near a part of a cluster may regroup it in a recompute
+            for (j, &r) in free.iter().enumerate() {
+                let wj = w[live.len() + j].to_f64_lossless();
+                let nearest = (0..live.len())
+                    .map(|i| {
+                        let wc = w[i].to_f64_lossless();
+                        let d2: f64 = x
+                            .row(i)
+                            .iter()
+                            .zip(prepared.x.row(r))
+                            .map(|(a, b)| {
+                                let t = a.to_f64_lossless() - b.to_f64_lossless();
+                                t * t
+                            })
+                            .sum();
+                        (2.0 * wj / (wj + wc) * wc * d2, live[i])
+                    })
+                    .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                if let Some((_, c)) = nearest {
+                    touched[c] = true;
+                }
             }
         }
 
