@@ -365,7 +365,7 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     /// The embeddings of `rows` (sorted by item): new items from `fresh`,
     /// stored members looked up in `source`.
     /// Members the source does not know are dropped with
-    /// [`UnknownItems::Skip`](crate::UnknownItems::Skip) (as a recompute
+    /// [`UnknownItems::Skip`] (as a recompute
     /// skips them) and an error otherwise.
     fn embed<S>(
         &self,
