@@ -12,12 +12,16 @@
 //!
 //! What it teaches:
 //! * an update agrees with a recompute on importances and action counts (up
-//!   to rounding) and, for well-separated interests, on memberships; its
-//!   medoids are chosen among the stored medoids and the new items only;
-//! * an update never splits a stored cluster and never expires stored
-//!   actions from the window: after weeks of updates the profile still counts
-//!   actions a recompute has dropped. So **recompute in the batch** (daily, as
-//!   the paper does) and **update in between** (the last hours' actions).
+//!   to rounding) and, for well-separated interests, on memberships; the
+//!   clusters the new actions touch are re-clustered from their members'
+//!   embeddings (looked up in the source), so their medoids are the
+//!   recompute's;
+//! * an update expires a member once its last action leaves the window, but
+//!   never splits an untouched cluster and keeps older repeats of an item
+//!   still in the window: after weeks of updates only, the profile drifts
+//!   from a recompute. So **recompute in the batch** (daily, as the paper
+//!   does) and **update in between** (the last hours' actions); the profile
+//!   store refuses updates more than 2 days after the last batch.
 
 use std::collections::HashSet;
 
@@ -126,8 +130,8 @@ fn main() -> Result<(), BoxError> {
         return Err("after one day the update should match the recompute".into());
     }
 
-    // 4. 60 more days of updates only: the recompute expires old actions,
-    //    the update cannot (it does not keep the history)
+    // 4. 60 more days of updates only: both expire what leaves the window;
+    //    the update keeps untouched clusters whole
     let mut all = all;
     for d in 2..=61 {
         let t = batch_time + d * day;

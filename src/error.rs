@@ -407,8 +407,10 @@ pub enum Error {
 
     /// An online update would move a stored profile more than the allowed
     /// span past its last full computation (feature `store`): the update
-    /// cannot expire actions that left the window since, so the profile
-    /// would drift from a recompute. Recompute it (the daily batch).
+    /// expires members whose last action left the window, but keeps
+    /// untouched clusters whole and older repeats of items still in the
+    /// window, so the profile drifts from a recompute as the span grows.
+    /// Recompute it (the daily batch).
     #[error("the stored profile was last computed at {computed_at}; an update at {now} is more than {max_ticks} ticks later: recompute it")]
     StaleProfile {
         /// The `now` of the last full computation.
@@ -502,6 +504,42 @@ pub enum Error {
     PcaTolerance {
         /// The value given.
         value: f64,
+    },
+
+    // --- online update with expiry, stored format 2 (issue 11) ---
+    /// A deserialized [`InterestCluster`](crate::InterestCluster) on its own
+    /// (feature `serde`) breaks an invariant a computed cluster keeps; the
+    /// fault names which (its `cluster` is 0).
+    #[error("invalid stored interest cluster: {0}")]
+    InvalidCluster(ProfileFault),
+
+    /// An online update needs the embedding of a stored member (to
+    /// re-cluster the clusters the new actions touch) and the source does not
+    /// know the item, with [`UnknownItems::Error`](crate::UnknownItems::Error)
+    /// (with `Skip` the member is dropped, as a recompute would skip it).
+    #[error("the stored member {item} is unknown to the embedding source")]
+    UnknownStoredItem {
+        /// The item, formatted with `Debug`.
+        item: String,
+    },
+
+    /// An online update looked up the embedding of a stored member and the
+    /// source returned NaN or infinity.
+    #[error("the embedding of stored member {item} holds NaN or infinity")]
+    InvalidStoredEmbedding {
+        /// The item, formatted with `Debug`.
+        item: String,
+    },
+
+    /// A profile store (feature `store`) was written with another record
+    /// layout than this version reads (`found` is `None` for a store without
+    /// a format mark). Rebuild it with the batch.
+    #[error("the profile store has record format {found:?}, this version reads {expected}: rebuild it with the batch")]
+    StoreFormatMismatch {
+        /// The store's format byte, if any.
+        found: Option<u8>,
+        /// The format this version reads and writes.
+        expected: u8,
     },
 }
 
@@ -597,6 +635,65 @@ pub enum ProfileFault {
         last_action: i64,
         /// The profile's time.
         as_of: i64,
+    },
+
+    // --- stored format 2 (issue 11, issue 12) ---
+    /// The profile was written in another layout version than
+    /// [`UserProfile::FORMAT`](crate::UserProfile::FORMAT) (0: a profile
+    /// written before the version field existed). Recompute it.
+    #[error("stored profile format {found}, this version reads {expected}: recompute the profile")]
+    UnsupportedFormat {
+        /// The stored version.
+        found: u32,
+        /// The version this crate reads and writes.
+        expected: u32,
+    },
+    /// A member's decayed weight is negative, not finite, or more than its
+    /// action count (each action weighs at most 1).
+    #[error("cluster {cluster}, member {member}: weight {value} is negative, not finite, or more than its action count")]
+    InvalidMemberWeight {
+        /// The cluster.
+        cluster: usize,
+        /// The member's position in the cluster.
+        member: usize,
+        /// The stored weight.
+        value: f64,
+    },
+    /// A cluster's importance is not the sum of its members' weights (summed
+    /// in item order, as the crate computes it: bit for bit).
+    #[error(
+        "cluster {cluster}: importance {importance} is not the sum {sum} of its members' weights"
+    )]
+    ImportanceNotSumOfMembers {
+        /// The cluster.
+        cluster: usize,
+        /// The stored importance.
+        importance: f64,
+        /// The sum of the members' weights.
+        sum: f64,
+    },
+    /// A cluster's last action is not its members' latest.
+    #[error("cluster {cluster}: last action differs from its members' latest")]
+    LastActionMismatch {
+        /// The cluster.
+        cluster: usize,
+    },
+    /// A member's last action is older than the configuration's window as
+    /// seen from the profile's `as_of` (a computation or update drops it).
+    #[error("cluster {cluster}, member {member}: last action outside the window")]
+    MemberOutsideWindow {
+        /// The cluster.
+        cluster: usize,
+        /// The member's position in the cluster.
+        member: usize,
+    },
+    /// Clusters are not in rank order (importance descending, then most
+    /// recent action, then smallest medoid id): `cluster` should come before
+    /// the one preceding it. Stored profiles are refused, not re-sorted.
+    #[error("cluster {cluster} is out of rank order (importance descending)")]
+    ClustersNotSorted {
+        /// The cluster.
+        cluster: usize,
     },
 }
 

@@ -27,12 +27,20 @@
 //! [`update`](ProfileStore::update) reads, updates and writes one profile in
 //! a single write transaction.
 //!
-//! **Staleness.** An online update cannot expire actions that left the
-//! window since the last full computation (the stored clusters have no
-//! per-action times), so the store refuses an update more than
+//! **Staleness.** An online update expires a member once its last action
+//! has left the window, re-clusters the clusters its new actions touch, and
+//! keeps the others whole (see [`UserProfile::update`]). What it cannot do is
+//! expire the older repeats of an item still in the window, split an
+//! untouched cluster, or apply the history cap to stored actions; these
+//! drifts from a recompute grow with the time since the last full
+//! computation. So the store refuses an update more than
 //! [`max_staleness`](StoreBuilder::max_staleness) after `computed_at`
 //! ([`Error::StaleProfile`]): rerun the batch. The default,
 //! [`DEFAULT_MAX_STALENESS`], tolerates one missed daily batch.
+//!
+//! **Format.** The `meta` table holds a format byte (2: profiles of
+//! [`UserProfile::FORMAT`] 2); opening a store written with another layout
+//! is [`Error::StoreFormatMismatch`].
 //!
 //! ```
 //! use pinnersage::store::ProfileStore;
@@ -80,8 +88,30 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const PROFILES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("profiles");
 const CONFIG_KEY: &str = "config";
 const FORMAT_KEY: &str = "format";
-/// Version of the record layout described in the [module docs](self).
-const FORMAT: &[u8] = &[1];
+/// Version of the record layout described in the [module docs](self): 2
+/// since profiles carry per-member last actions and weights
+/// ([`UserProfile::FORMAT`] 2).
+const FORMAT: u8 = 2;
+
+/// Checks the store's format mark.
+fn check_format(meta: Option<u8>) -> Result<()> {
+    match meta {
+        Some(FORMAT) => Ok(()),
+        found => Err(Error::StoreFormatMismatch {
+            found,
+            expected: FORMAT,
+        }),
+    }
+}
+
+/// The format byte stored in `meta`, if any (`Some(0)` for an empty or
+/// longer value, which no version wrote).
+fn format_of(value: Option<&[u8]>) -> Option<u8> {
+    value.map(|v| match v {
+        [b] => *b,
+        _ => 0,
+    })
+}
 
 /// The default [`max_staleness`](StoreBuilder::max_staleness): 2 days, so
 /// one missed daily batch does not stop the serving loop, two do.
@@ -136,6 +166,8 @@ impl StoreBuilder {
     /// * [`Error::Store`] if the file cannot be opened or created (another
     ///   process holds it, it is not a redb file, …) or its metadata cannot
     ///   be decoded;
+    /// * [`Error::StoreFormatMismatch`] if an existing store was written
+    ///   with another record layout (rebuild it with the batch);
     /// * [`Error::StoreConfigMismatch`] if the store holds another
     ///   configuration;
     /// * [`Error::InvalidTimestampUnit`] from converting the staleness span.
@@ -156,12 +188,23 @@ impl StoreBuilder {
                 .get(CONFIG_KEY)
                 .map_err(store_error)?
                 .map(|v| v.value().to_vec());
+            let format = format_of(
+                meta.get(FORMAT_KEY)
+                    .map_err(store_error)?
+                    .map(|v| v.value().to_vec())
+                    .as_deref(),
+            );
             match stored {
-                Some(bytes) if bytes != prefix => return Err(Error::StoreConfigMismatch),
-                Some(_) => {}
+                Some(bytes) => {
+                    check_format(format)?;
+                    if bytes != prefix {
+                        return Err(Error::StoreConfigMismatch);
+                    }
+                }
                 None => {
                     meta.insert(CONFIG_KEY, &prefix[..]).map_err(store_error)?;
-                    meta.insert(FORMAT_KEY, FORMAT).map_err(store_error)?;
+                    meta.insert(FORMAT_KEY, &[FORMAT][..])
+                        .map_err(store_error)?;
                 }
             }
             txn.open_table(PROFILES).map_err(store_error)?;
@@ -174,8 +217,8 @@ impl StoreBuilder {
     ///
     /// # Errors
     /// [`Error::Store`] if the file cannot be opened, is not a profile store
-    /// or its metadata cannot be decoded; [`Error::InvalidTimestampUnit`] as
-    /// [`open`](Self::open).
+    /// or its metadata cannot be decoded; [`Error::StoreFormatMismatch`] and
+    /// [`Error::InvalidTimestampUnit`] as [`open`](Self::open).
     pub fn open_existing<U, I, F>(self, path: impl AsRef<Path>) -> Result<ProfileStore<U, I, F>> {
         let db = Database::builder()
             .set_cache_size(self.cache_bytes)
@@ -188,6 +231,8 @@ impl StoreBuilder {
                 .get(CONFIG_KEY)
                 .map_err(store_error)?
                 .ok_or_else(|| store_error("not a profile store: no configuration"))?;
+            let format = meta.get(FORMAT_KEY).map_err(store_error)?;
+            check_format(format_of(format.as_ref().map(|v| v.value())))?;
             bytes.value().to_vec()
         };
         let config: PinnerSage = postcard::from_bytes(&prefix).map_err(store_error)?;
@@ -572,3 +617,53 @@ const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<ProfileStore<u64, u64, f32>>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_store_format_mismatch() {
+        let dir = std::env::temp_dir().join(format!("pinnersage-fmt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("format.redb");
+        let _ = std::fs::remove_file(&path);
+        let config = PinnerSage::default();
+        drop(
+            StoreBuilder::default()
+                .open::<u64, u64, f32>(&path, &config)
+                .unwrap(),
+        );
+        let set = |value: Option<&[u8]>| {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut meta = txn.open_table(META).unwrap();
+                match value {
+                    Some(v) => meta.insert(FORMAT_KEY, v).unwrap(),
+                    None => meta.remove(FORMAT_KEY).unwrap(),
+                };
+            }
+            txn.commit().unwrap();
+        };
+        let open = || StoreBuilder::default().open::<u64, u64, f32>(&path, &config);
+        let open_existing = || StoreBuilder::default().open_existing::<u64, u64, f32>(&path);
+        for (value, found) in [
+            (Some(&[1u8][..]), Some(1)),
+            (None, None),
+            (Some(&[2, 2][..]), Some(0)),
+        ] {
+            set(value);
+            let want = Error::StoreFormatMismatch {
+                found,
+                expected: FORMAT,
+            };
+            assert_eq!(open().unwrap_err(), want);
+            assert_eq!(open_existing().unwrap_err(), want);
+        }
+        set(Some(&[FORMAT]));
+        assert!(open().is_ok());
+        assert!(open_existing().is_ok());
+        std::fs::remove_file(&path).unwrap();
+    }
+}

@@ -224,3 +224,86 @@ fn json_floats_are_exact_decimal_strings_and_numbers_are_accepted() {
     assert_eq!(back.cut(), pinnersage::CutRule::Threshold(2.0));
     assert_eq!(back.decay().lambda(), 0.5);
 }
+
+/// Format 2: the version is written, members carry their last action and
+/// decayed weight (an exact decimal string in JSON), postcard round trips,
+/// and a profile in the first layout (no `format`, no member times) is
+/// refused with a message saying to recompute it.
+#[test]
+fn format_2_is_written_and_format_1_is_refused() {
+    let source = source_from(vec![0.0, 0.1, 5.0], 1);
+    let actions = [
+        Action::new(0u32, NOW - DAY),
+        Action::new(1, NOW),
+        Action::new(1, NOW - 3 * DAY),
+        Action::new(2, NOW),
+    ];
+    let profile = PinnerSage::builder()
+        .alpha(1.0)
+        .build()
+        .unwrap()
+        .profile(&actions, &source, NOW)
+        .unwrap();
+    let json = serde_json::to_value(&profile).unwrap();
+    assert_eq!(
+        json["format"],
+        serde_json::json!(UserProfile::<u32, f64>::FORMAT)
+    );
+    assert_eq!(UserProfile::<u32, f64>::FORMAT, 2);
+    let keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "as_of",
+            "clusters",
+            "config",
+            "dim",
+            "format",
+            "history",
+            "threshold"
+        ]
+    );
+    let member = &json["clusters"][0]["members"][1];
+    assert_eq!(member["item"], serde_json::json!(1));
+    assert_eq!(member["actions"], serde_json::json!(2));
+    assert_eq!(member["last_action"], serde_json::json!(NOW));
+    let w = 1.0 + (-0.03_f64).exp();
+    let stored: f64 = member["weight"].as_str().unwrap().parse().unwrap();
+    assert!((stored - w).abs() < 1e-15, "{stored} vs {w}");
+    assert_eq!(
+        serde_json::from_value::<UserProfile<u32, f64>>(json.clone()).unwrap(),
+        profile
+    );
+
+    // postcard (binary, feature `store`): raw floats, same profile back
+    #[cfg(feature = "store")]
+    {
+        let bytes = postcard::to_stdvec(&profile).unwrap();
+        assert_eq!(
+            postcard::from_bytes::<UserProfile<u32, f64>>(&bytes).unwrap(),
+            profile
+        );
+    }
+
+    // the first layout: no `format`, members without times and weights
+    let mut old = json;
+    old.as_object_mut().unwrap().remove("format");
+    for c in old["clusters"].as_array_mut().unwrap() {
+        for m in c["members"].as_array_mut().unwrap() {
+            let m = m.as_object_mut().unwrap();
+            m.remove("last_action");
+            m.remove("weight");
+        }
+    }
+    let e = serde_json::from_value::<UserProfile<u32, f64>>(old).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("stored profile format 0, this version reads 2: recompute"),
+        "{e}"
+    );
+}

@@ -55,12 +55,14 @@ pub mod baselines;
 pub mod diagnostic;
 mod error;
 pub mod metrics;
+mod profiles;
 mod protocol;
 mod report;
 mod run;
 mod space;
 
 pub use error::{EvalError, EvalResult};
+pub use profiles::{score_profile, ProfileScores};
 pub use protocol::{day_of, day_start, user_days, Log, UserDay, DAY};
 pub use report::{csv, lift, markdown, summarise, Row};
 pub use run::{

@@ -9,14 +9,32 @@ use crate::scalar::Scalar;
 
 use super::prepare::Prepared;
 
-/// An item of a cluster and how many of the user's actions were on it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// An item of a cluster, how many of the user's actions were on it, when the
+/// last one was, and their decayed weight: what an [online
+/// update](crate::UserProfile::update) needs to expire the item when its last
+/// action leaves the window and to recompute the cluster's importance.
+#[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "I: serde::Serialize",
+        deserialize = "I: serde::Deserialize<'de>"
+    ))
+)]
 pub struct Member<I> {
     /// The item.
     pub item: I,
     /// Number of actions on it.
     pub actions: u64,
+    /// Timestamp of the latest action on it.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub last_action: i64,
+    /// `Σ exp(−λ·(as_of − T_i))` over its actions, `as_of` being the
+    /// profile's [`as_of`](crate::UserProfile::as_of); the cluster's
+    /// importance is the sum of its members' weights (in item order).
+    #[cfg_attr(feature = "serde", serde(default, with = "super::exact_float::scalar"))]
+    pub weight: f64,
 }
 
 /// One interest of a [`UserProfile`](crate::UserProfile): a cluster of the
@@ -26,11 +44,19 @@ pub struct Member<I> {
 /// What is stored (and serialized): the medoid id and embedding, the weighted
 /// centroid and total action count (what the [online
 /// update](crate::UserProfile::update) needs to place new actions), the
-/// importance as of the profile's time, the last action time, and the member
-/// ids with their action counts. Member embeddings are not stored: `O(d)`
-/// numbers per cluster plus one id and count per distinct item. Floats are
+/// importance as of the profile's time, the last action time, and the
+/// [`Member`]s: per distinct item its id, action count, last action time and
+/// decayed weight (what the update needs to expire items that left the
+/// window and recompute the importance). Member embeddings are not stored
+/// (the update looks up those of the clusters it re-clusters): `O(d)`
+/// numbers per cluster plus four small fields per distinct item. Floats are
 /// stored exactly in any serde format (decimal strings in human-readable
 /// ones, see [`UserProfile`](crate::UserProfile)).
+///
+/// A deserialized cluster is validated (feature `serde`): the invariants a
+/// computed cluster keeps (see [`ProfileFault`](crate::ProfileFault);
+/// `cluster` is 0 in the fault of a standalone cluster) are checked and a
+/// broken one is [`Error::InvalidCluster`](crate::Error::InvalidCluster).
 ///
 /// `Display` prints one line (medoid, importance, sizes); `Debug` prints every
 /// field but the embeddings, which it summarises by their length.
@@ -51,10 +77,13 @@ pub struct Member<I> {
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
-    serde(bound(
-        serialize = "I: serde::Serialize, F: serde::Serialize + Scalar",
-        deserialize = "I: serde::Deserialize<'de>, F: serde::Deserialize<'de> + Scalar"
-    ))
+    serde(
+        bound(
+            serialize = "I: serde::Serialize, F: serde::Serialize + Scalar",
+            deserialize = "I: serde::Deserialize<'de> + Ord, F: serde::Deserialize<'de> + Scalar"
+        ),
+        try_from = "super::stored::RawInterestCluster<I, F>"
+    )
 )]
 pub struct InterestCluster<I, F> {
     pub(crate) medoid: I,
@@ -75,15 +104,15 @@ impl<I, F> InterestCluster<I, F> {
     /// [`PinnerSage::profile`](crate::PinnerSage::profile): the member
     /// minimising the action-weighted sum of squared distances to the
     /// cluster's members (see [`medoid`](crate::medoid); ties: smallest id).
-    /// After
-    /// [`UserProfile::update`](crate::UserProfile::update) changed the cluster,
-    /// it is chosen among the stored medoids and the joining items only (the
-    /// one nearest the new centroid), since member embeddings are not stored.
+    /// [`UserProfile::update`](crate::UserProfile::update) keeps it for a
+    /// cluster it does not re-cluster, and recomputes it by the same rule
+    /// over every member (looked up in the source) for one it does.
     pub fn medoid(&self) -> &I {
         &self.medoid
     }
 
-    /// The member items with their action counts, sorted by item id.
+    /// The member items with their action counts, last action times and
+    /// decayed weights, sorted by item id.
     pub fn members(&self) -> &[Member<I>] {
         &self.members
     }
@@ -216,9 +245,50 @@ pub(crate) fn assemble<I: Clone + Ord, F: Scalar>(
             .map(|&r| Member {
                 item: prepared.items[r].item.clone(),
                 actions: prepared.items[r].count,
+                last_action: prepared.items[r].last,
+                weight: prepared.items[r].decayed,
             })
             .collect(),
     }
+}
+
+/// Builds the cluster of `members` (sorted by item, non-empty, weights as of
+/// the profile's time) whose embeddings are the rows of `x`, with the same
+/// arithmetic as [`assemble`] (so the same members give the same cluster):
+/// centroid weighted by action counts, medoid by [`nearest_to`], importance
+/// the sum of the members' weights in item order.
+///
+/// # Errors
+/// [`Error::ActionCountOverflow`](crate::Error::ActionCountOverflow) if the
+/// action counts overflow `u64`.
+pub(crate) fn from_members<I: Clone + Ord, F: Scalar>(
+    members: Vec<Member<I>>,
+    x: ndarray::ArrayView2<'_, F>,
+) -> crate::Result<InterestCluster<I, F>> {
+    let mut acc = WeightedCentroid::new(x.ncols());
+    for (m, row) in members.iter().zip(x.rows()) {
+        acc.add(m.actions as f64, row);
+    }
+    let (centroid, _) = acc.finish();
+    let candidates = members.iter().zip(x.rows()).map(|(m, row)| (&m.item, row));
+    let best = nearest_to(&centroid, candidates).unwrap_or(0);
+    let action_count = members
+        .iter()
+        .try_fold(0u64, |sum, m| sum.checked_add(m.actions))
+        .ok_or(crate::Error::ActionCountOverflow)?;
+    Ok(InterestCluster {
+        medoid: members[best].item.clone(),
+        medoid_embedding: x.row(best).to_vec(),
+        centroid: centroid.iter().map(|&c| F::from_f64_rounded(c)).collect(),
+        importance: members.iter().map(|m| m.weight).sum(),
+        action_count,
+        last_action: members
+            .iter()
+            .map(|m| m.last_action)
+            .max()
+            .unwrap_or(i64::MIN),
+        members,
+    })
 }
 
 /// Sorts clusters by importance (descending); ties by most recent action,

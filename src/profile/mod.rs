@@ -28,6 +28,7 @@ pub(crate) mod exact_float;
 mod prepare;
 #[cfg(feature = "serde")]
 mod stored;
+
 mod update;
 
 use core::fmt;
@@ -47,11 +48,20 @@ pub use prepare::HistorySummary;
 /// [`update`](Self::update) can fold in new actions later. With the `serde` feature it serializes whole: this is what a
 /// key-value store holds between the daily batch and online updates (see
 /// [`InterestCluster`] for what each cluster stores). Deserialization
-/// validates what an update relies on (dimensions, finite values, sorted
-/// unique members whose action counts sum to the cluster's, finite
-/// non-negative importances, …) and fails with
+/// validates what an update relies on (the format version
+/// [`FORMAT`](Self::FORMAT), dimensions, finite values, sorted unique members whose
+/// action counts sum to the cluster's and whose last actions are in the
+/// window, importances equal to the sum of their members' weights, clusters
+/// in rank order, …) and fails with
 /// [`Error::InvalidProfile`](crate::Error::InvalidProfile) naming the broken
-/// [`ProfileFault`](crate::ProfileFault).
+/// [`ProfileFault`](crate::ProfileFault). A profile is never re-sorted or
+/// repaired on load: one that breaks an invariant did not come from the
+/// crate.
+///
+/// **Format.** Fields in this order: `config`, `format` (the number
+/// [`FORMAT`](Self::FORMAT); a profile written by another version of the layout is
+/// refused with [`ProfileFault::UnsupportedFormat`](crate::ProfileFault)),
+/// `as_of`, `threshold`, `dim`, `clusters`, `history`.
 ///
 /// **Serialized floats are exact in every format.** A stored profile must load
 /// equal and update identically, with the ecosystem's default settings. So in
@@ -86,20 +96,16 @@ pub use prepare::HistorySummary;
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(
     feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
+    derive(serde::Deserialize),
     serde(
         try_from = "stored::RawUserProfile<I, F>",
-        bound(
-            serialize = "I: serde::Serialize, F: serde::Serialize + crate::Scalar",
-            deserialize = "I: serde::Deserialize<'de> + Ord, \
-                           F: serde::Deserialize<'de> + crate::Scalar"
-        )
+        bound(deserialize = "I: serde::Deserialize<'de> + Ord, \
+                           F: serde::Deserialize<'de> + crate::Scalar")
     )
 )]
 pub struct UserProfile<I, F> {
     config: PinnerSage,
     as_of: i64,
-    #[cfg_attr(feature = "serde", serde(with = "exact_float::option"))]
     threshold: Option<f64>,
     dim: usize,
     clusters: Vec<InterestCluster<I, F>>,

@@ -1,43 +1,216 @@
-//! Deserializing a [`UserProfile`]: the stored form is checked before an
-//! update can rely on it.
+//! The stored form of a [`UserProfile`] and of an [`InterestCluster`]: the
+//! format version, the serialization of a profile, and the checks a
+//! deserialized one passes before an update can rely on it.
 
 use std::collections::BTreeSet;
 
+use serde::ser::{SerializeStruct, Serializer};
+use serde::Serialize;
+
 use crate::error::{Error, ProfileFault, Result};
+use crate::history::age;
 use crate::scalar::Scalar;
 
-use super::cluster::InterestCluster;
+use super::cluster::{InterestCluster, Member};
 use super::config::PinnerSage;
 use super::prepare::HistorySummary;
 use super::UserProfile;
+
+/// The layout version written and read, see [`UserProfile::FORMAT`].
+const PROFILE_FORMAT: u32 = 2;
+
+impl<I, F> UserProfile<I, F> {
+    /// The version of the stored layout of a profile (its `format` field,
+    /// feature `serde`). 2: members carry their last action time and decayed
+    /// weight (1 had neither, and no `format` field). A profile of another
+    /// version is refused on load with
+    /// [`ProfileFault::UnsupportedFormat`]: recompute it.
+    pub const FORMAT: u32 = PROFILE_FORMAT;
+}
+
+impl<I: Serialize, F: Serialize + Scalar> Serialize for UserProfile<I, F> {
+    /// Fields `config`, `format` ([`UserProfile::FORMAT`]), `as_of`, `threshold`,
+    /// `dim`, `clusters`, `history`; floats exact (see [`UserProfile`]).
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        struct Threshold(Option<f64>);
+        impl Serialize for Threshold {
+            fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+                super::exact_float::option::serialize(&self.0, s)
+            }
+        }
+        let mut st = s.serialize_struct("UserProfile", 7)?;
+        st.serialize_field("config", &self.config)?;
+        st.serialize_field("format", &PROFILE_FORMAT)?;
+        st.serialize_field("as_of", &self.as_of)?;
+        st.serialize_field("threshold", &Threshold(self.threshold))?;
+        st.serialize_field("dim", &self.dim)?;
+        st.serialize_field("clusters", &self.clusters)?;
+        st.serialize_field("history", &self.history)?;
+        st.end()
+    }
+}
 
 /// A [`UserProfile`] as stored, not yet validated.
 #[derive(serde::Deserialize)]
 #[serde(bound(deserialize = "I: serde::Deserialize<'de>, F: serde::Deserialize<'de> + Scalar"))]
 pub(crate) struct RawUserProfile<I, F> {
     config: PinnerSage,
+    /// Absent before version 2.
+    #[serde(default)]
+    format: u32,
     as_of: i64,
     #[serde(with = "super::exact_float::option")]
     threshold: Option<f64>,
     dim: usize,
-    clusters: Vec<InterestCluster<I, F>>,
+    clusters: Vec<RawInterestCluster<I, F>>,
     history: HistorySummary,
+}
+
+/// An [`InterestCluster`] as stored, not yet validated.
+#[derive(serde::Deserialize)]
+#[serde(bound(deserialize = "I: serde::Deserialize<'de>, F: serde::Deserialize<'de> + Scalar"))]
+pub(crate) struct RawInterestCluster<I, F> {
+    medoid: I,
+    #[serde(with = "super::exact_float::vec")]
+    medoid_embedding: Vec<F>,
+    #[serde(with = "super::exact_float::vec")]
+    centroid: Vec<F>,
+    #[serde(with = "super::exact_float::scalar")]
+    importance: f64,
+    action_count: u64,
+    last_action: i64,
+    members: Vec<Member<I>>,
+}
+
+impl<I, F> RawInterestCluster<I, F> {
+    fn unchecked(self) -> InterestCluster<I, F> {
+        let raw = self;
+        InterestCluster {
+            medoid: raw.medoid,
+            medoid_embedding: raw.medoid_embedding,
+            centroid: raw.centroid,
+            importance: raw.importance,
+            action_count: raw.action_count,
+            last_action: raw.last_action,
+            members: raw.members,
+        }
+    }
+}
+
+impl<I: Ord, F: Scalar> TryFrom<RawInterestCluster<I, F>> for InterestCluster<I, F> {
+    type Error = Error;
+
+    /// A standalone cluster: every invariant that does not need its profile
+    /// (the fault names cluster 0).
+    fn try_from(raw: RawInterestCluster<I, F>) -> Result<Self> {
+        let cluster = raw.unchecked();
+        let dim = cluster.centroid.len();
+        cluster.check(0, dim).map_err(Error::InvalidCluster)?;
+        Ok(cluster)
+    }
 }
 
 impl<I: Ord, F: Scalar> TryFrom<RawUserProfile<I, F>> for UserProfile<I, F> {
     type Error = Error;
 
     fn try_from(raw: RawUserProfile<I, F>) -> Result<Self> {
+        if raw.format != PROFILE_FORMAT {
+            return Err(Error::InvalidProfile(ProfileFault::UnsupportedFormat {
+                found: raw.format,
+                expected: PROFILE_FORMAT,
+            }));
+        }
         let profile = UserProfile {
             config: raw.config,
             as_of: raw.as_of,
             threshold: raw.threshold,
             dim: raw.dim,
-            clusters: raw.clusters,
+            clusters: raw
+                .clusters
+                .into_iter()
+                .map(RawInterestCluster::unchecked)
+                .collect(),
             history: raw.history,
         };
         profile.check().map_err(Error::InvalidProfile)?;
         Ok(profile)
+    }
+}
+
+impl<I: Ord, F: Scalar> InterestCluster<I, F> {
+    /// The first broken invariant of cluster number `cluster` in dimension
+    /// `dim`, if any.
+    ///
+    /// O(members · log) time.
+    fn check(&self, cluster: usize, dim: usize) -> core::result::Result<(), ProfileFault> {
+        let c = self;
+        if dim == 0 {
+            return Err(ProfileFault::ZeroDimension);
+        }
+        if c.centroid.len() != dim {
+            let len = c.centroid.len();
+            return Err(ProfileFault::CentroidLength { cluster, len, dim });
+        }
+        if c.medoid_embedding.len() != dim {
+            let len = c.medoid_embedding.len();
+            return Err(ProfileFault::MedoidEmbeddingLength { cluster, len, dim });
+        }
+        if c.centroid
+            .iter()
+            .chain(&c.medoid_embedding)
+            .any(|v| !v.is_finite())
+        {
+            return Err(ProfileFault::NonFiniteValue { cluster });
+        }
+        if c.members.is_empty() {
+            return Err(ProfileFault::EmptyCluster { cluster });
+        }
+        if c.members.windows(2).any(|w| w[0].item >= w[1].item) {
+            return Err(ProfileFault::MembersNotSorted { cluster });
+        }
+        if !c.contains(&c.medoid) {
+            return Err(ProfileFault::MedoidNotMember { cluster });
+        }
+        let sum = c.members.iter().try_fold(0u64, |sum, m| {
+            (m.actions > 0).then_some(())?;
+            sum.checked_add(m.actions)
+        });
+        if sum != Some(c.action_count) {
+            return Err(ProfileFault::ActionCount { cluster });
+        }
+        // each action weighs at most 1 (and more than 0 unless it underflowed)
+        if let Some(member) = c
+            .members
+            .iter()
+            .position(|m| !m.weight.is_finite() || m.weight < 0.0 || m.weight > m.actions as f64)
+        {
+            let value = c.members[member].weight;
+            return Err(ProfileFault::InvalidMemberWeight {
+                cluster,
+                member,
+                value,
+            });
+        }
+        // rounding is monotone, so a computed importance never exceeds the
+        // action count (as `f64`): merging clusters cannot overflow to ∞
+        if !c.importance.is_finite() || c.importance < 0.0 || c.importance > c.action_count as f64 {
+            let value = c.importance;
+            return Err(ProfileFault::InvalidImportance { cluster, value });
+        }
+        // the crate sums the members' weights in item order: bit for bit
+        let sum: f64 = c.members.iter().map(|m| m.weight).sum();
+        if sum.to_bits() != c.importance.to_bits() {
+            return Err(ProfileFault::ImportanceNotSumOfMembers {
+                cluster,
+                importance: c.importance,
+                sum,
+            });
+        }
+        let last = c.members.iter().map(|m| m.last_action).max();
+        if last != Some(c.last_action) {
+            return Err(ProfileFault::LastActionMismatch { cluster });
+        }
+        Ok(())
     }
 }
 
@@ -56,47 +229,7 @@ impl<I: Ord, F: Scalar> UserProfile<I, F> {
         }
         let mut seen: BTreeSet<&I> = BTreeSet::new();
         for (cluster, c) in self.clusters.iter().enumerate() {
-            let dim = self.dim;
-            if c.centroid.len() != dim {
-                let len = c.centroid.len();
-                return Err(ProfileFault::CentroidLength { cluster, len, dim });
-            }
-            if c.medoid_embedding.len() != dim {
-                let len = c.medoid_embedding.len();
-                return Err(ProfileFault::MedoidEmbeddingLength { cluster, len, dim });
-            }
-            if c.centroid
-                .iter()
-                .chain(&c.medoid_embedding)
-                .any(|v| !v.is_finite())
-            {
-                return Err(ProfileFault::NonFiniteValue { cluster });
-            }
-            if c.members.is_empty() {
-                return Err(ProfileFault::EmptyCluster { cluster });
-            }
-            if c.members.windows(2).any(|w| w[0].item >= w[1].item) {
-                return Err(ProfileFault::MembersNotSorted { cluster });
-            }
-            if !c.contains(&c.medoid) {
-                return Err(ProfileFault::MedoidNotMember { cluster });
-            }
-            let sum = c.members.iter().try_fold(0u64, |sum, m| {
-                (m.actions > 0).then_some(())?;
-                sum.checked_add(m.actions)
-            });
-            if sum != Some(c.action_count) {
-                return Err(ProfileFault::ActionCount { cluster });
-            }
-            // each action weighs at most 1 and rounding is monotone, so a
-            // computed importance never exceeds the action count (as `f64`)
-            if !c.importance.is_finite()
-                || c.importance < 0.0
-                || c.importance > c.action_count as f64
-            {
-                let value = c.importance;
-                return Err(ProfileFault::InvalidImportance { cluster, value });
-            }
+            c.check(cluster, self.dim)?;
             if c.last_action > self.as_of {
                 return Err(ProfileFault::LastActionAfterAsOf {
                     cluster,
@@ -104,8 +237,30 @@ impl<I: Ord, F: Scalar> UserProfile<I, F> {
                     as_of: self.as_of,
                 });
             }
+            if let Some(w) = self.config.window_ticks() {
+                // the computation and every update drop what left the window
+                if let Some(member) = c
+                    .members
+                    .iter()
+                    .position(|m| age(m.last_action, self.as_of) > i128::from(w))
+                {
+                    return Err(ProfileFault::MemberOutsideWindow { cluster, member });
+                }
+            }
             if !c.members.iter().all(|m| seen.insert(&m.item)) {
                 return Err(ProfileFault::ItemInTwoClusters { cluster });
+            }
+            // rank order: importance desc, last action desc, medoid asc
+            if let Some(prev) = cluster.checked_sub(1).map(|p| &self.clusters[p]) {
+                let order = prev
+                    .importance
+                    .total_cmp(&c.importance)
+                    .reverse()
+                    .then(c.last_action.cmp(&prev.last_action))
+                    .then_with(|| prev.medoid.cmp(&c.medoid));
+                if order != core::cmp::Ordering::Less {
+                    return Err(ProfileFault::ClustersNotSorted { cluster });
+                }
             }
         }
         Ok(())
@@ -296,8 +451,11 @@ mod tests {
 
     #[test]
     fn error_importance_above_action_count() {
-        // cluster 0 has 3 actions: an importance of 3 is possible, 3.5 is not
+        // cluster 0 has 3 actions: an importance of 3 is possible (λ = 0, say),
+        // 3.5 is not
         let mut v = stored();
+        v["clusters"][0]["members"][0]["weight"] = json!("1");
+        v["clusters"][0]["members"][1]["weight"] = json!("2");
         v["clusters"][0]["importance"] = json!("3");
         assert!(load(v).is_ok());
         assert_eq!(
@@ -319,12 +477,183 @@ mod tests {
     #[test]
     fn error_last_action_after_as_of() {
         assert_eq!(
-            fault(|v| v["clusters"][0]["last_action"] = json!(101)),
+            fault(|v| {
+                v["clusters"][0]["last_action"] = json!(101);
+                v["clusters"][0]["members"][1]["last_action"] = json!(101);
+            }),
             ProfileFault::LastActionAfterAsOf {
                 cluster: 0,
                 last_action: 101,
                 as_of: 100
             }
         );
+    }
+
+    #[test]
+    fn error_unsupported_format() {
+        // a profile of the first layout has no `format` field
+        let unsupported = |found| ProfileFault::UnsupportedFormat {
+            found,
+            expected: UserProfile::<u32, f64>::FORMAT,
+        };
+        assert_eq!(
+            fault(|v| {
+                v.as_object_mut().unwrap().remove("format");
+            }),
+            unsupported(0)
+        );
+        assert_eq!(fault(|v| v["format"] = json!(1)), unsupported(1));
+        assert_eq!(fault(|v| v["format"] = json!(3)), unsupported(3));
+    }
+
+    #[test]
+    fn error_invalid_member_weight() {
+        assert_eq!(
+            fault(|v| v["clusters"][0]["members"][0]["weight"] = json!("1.5")),
+            ProfileFault::InvalidMemberWeight {
+                cluster: 0,
+                member: 0,
+                value: 1.5
+            }
+        );
+        assert_eq!(
+            fault(|v| v["clusters"][1]["members"][0]["weight"] = json!("-1e-300")),
+            ProfileFault::InvalidMemberWeight {
+                cluster: 1,
+                member: 0,
+                value: -1e-300
+            }
+        );
+    }
+
+    #[test]
+    fn error_importance_not_sum_of_members() {
+        let v = stored();
+        let weight = |m: usize| -> f64 {
+            v["clusters"][0]["members"][m]["weight"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        // one ulp off the members' sum
+        let sum = weight(0) + weight(1);
+        let off = f64::from_bits(sum.to_bits() - 1);
+        assert_eq!(
+            fault(|v| v["clusters"][0]["importance"] = json!(format!("{off:?}"))),
+            ProfileFault::ImportanceNotSumOfMembers {
+                cluster: 0,
+                importance: off,
+                sum
+            }
+        );
+    }
+
+    #[test]
+    fn error_last_action_mismatch() {
+        assert_eq!(
+            fault(|v| v["clusters"][0]["last_action"] = json!(99)),
+            ProfileFault::LastActionMismatch { cluster: 0 }
+        );
+    }
+
+    #[test]
+    fn error_member_outside_window() {
+        // the default window is 90 days: member 0 of cluster 0 acted 91 days
+        // before as_of (its cluster's last action is member 1's)
+        assert_eq!(
+            fault(|v| v["clusters"][0]["members"][0]["last_action"] = json!(100 - 91 * 86_400)),
+            ProfileFault::MemberOutsideWindow {
+                cluster: 0,
+                member: 0
+            }
+        );
+    }
+
+    #[test]
+    fn error_clusters_not_sorted() {
+        // refused, not re-sorted: a stored profile out of rank order did not
+        // come from the crate
+        assert_eq!(
+            fault(|v| v["clusters"].as_array_mut().unwrap().swap(0, 1)),
+            ProfileFault::ClustersNotSorted { cluster: 1 }
+        );
+    }
+
+    #[test]
+    fn a_standalone_cluster_is_validated() {
+        let v = stored();
+        let ok: InterestCluster<u32, f64> =
+            serde_json::from_value(v["clusters"][0].clone()).unwrap();
+        assert_eq!(ok.size(), 2);
+        let mut bad = v["clusters"][1].clone();
+        bad["medoid"] = json!(7);
+        let raw: RawInterestCluster<u32, f64> = serde_json::from_value(bad.clone()).unwrap();
+        match InterestCluster::try_from(raw) {
+            Err(Error::InvalidCluster(ProfileFault::MedoidNotMember { cluster: 0 })) => {}
+            other => panic!("{other:?}"),
+        }
+        // and through serde's own entry point
+        let e = serde_json::from_value::<InterestCluster<u32, f64>>(bad).unwrap_err();
+        assert!(e.to_string().contains("the medoid is not a member"), "{e}");
+        let mut empty = v["clusters"][0].clone();
+        empty["centroid"] = json!([]);
+        empty["medoid_embedding"] = json!([]);
+        let raw: RawInterestCluster<u32, f64> = serde_json::from_value(empty).unwrap();
+        assert!(matches!(
+            InterestCluster::try_from(raw),
+            Err(Error::InvalidCluster(ProfileFault::ZeroDimension))
+        ));
+    }
+
+    /// Issue 12: with λ = 0, two stored clusters of importance 1e308 made an
+    /// update return ∞. An importance is at most its action count, so such a
+    /// profile is refused on load; the largest loadable importances stay
+    /// finite through an update.
+    #[test]
+    fn huge_importances_are_refused_and_updates_stay_finite() {
+        let config = serde_json::to_value(
+            PinnerSage::builder()
+                .alpha(1e6)
+                .decay(crate::DecayRate::per_day(0.0).unwrap())
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        let mut v = stored();
+        v["config"] = config;
+        assert_eq!(
+            fault(|w| {
+                *w = v.clone();
+                w["clusters"][0]["importance"] = json!("1e308");
+            }),
+            ProfileFault::InvalidImportance {
+                cluster: 0,
+                value: 1e308
+            }
+        );
+        // the largest valid importances: action counts near u64::MAX / 2
+        let half = u64::MAX / 2;
+        let mut w = v.clone();
+        for (c, m) in [(0, 0), (0, 1), (1, 0)] {
+            w["clusters"][c]["members"][m]["actions"] = json!(half / 2);
+            w["clusters"][c]["members"][m]["weight"] = json!(format!("{:?}", (half / 2) as f64));
+        }
+        for c in 0..2 {
+            let n = w["clusters"][c]["members"].as_array().unwrap().len() as u64;
+            w["clusters"][c]["action_count"] = json!(n * (half / 2));
+            w["clusters"][c]["importance"] = json!(format!("{:?}", (n as f64) * (half / 2) as f64));
+        }
+        let mut p = load(w).unwrap();
+        let source =
+            InMemoryEmbeddings::new(vec![0u32, 1, 2], ndarray::array![[0.0], [0.1], [10.0]])
+                .unwrap();
+        // a repeat of item 2 re-clusters its cluster; Ward keeps the two
+        // apart (their distance is ~1e20 > α); every importance is finite
+        p.update(&[Action::new(2, 200)], &source, 200).unwrap();
+        assert_eq!(p.len(), 2);
+        let total: f64 = p.clusters().iter().map(|c| c.importance()).sum();
+        assert!(total.is_finite());
+        assert_eq!(total, 3.0 * (half / 2) as f64 + 1.0);
     }
 }

@@ -2,17 +2,17 @@
 
 use core::fmt::Debug;
 
-use ndarray::{Array1, Array2, ArrayView1};
+use ndarray::{Array1, Array2};
 
 use crate::embedding::EmbeddingSource;
 use crate::error::{Error, Result};
-use crate::history::Action;
-use crate::medoid::{nearest_to, WeightedCentroid};
+use crate::history::{age, Action};
 use crate::scalar::Scalar;
 use crate::ward;
 
 use super::build::cut_tree;
-use super::cluster::{assemble, rank, InterestCluster, Member};
+use super::cluster::{from_members, rank, InterestCluster, Member};
+use super::config::UnknownItems;
 use super::prepare::{prepare, HistorySummary, Prepared};
 use super::UserProfile;
 
@@ -21,52 +21,49 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     /// (the paper's lightweight online inference, run on the up to 20 actions
     /// since the daily batch), and moves the profile to `now`.
     ///
-    /// 1. Every stored importance decays to `now`:
-    ///    `importance · exp(−λ·(now − as_of))` (exact up to rounding, since
-    ///    exponential decay is multiplicative;
+    /// 1. **Expiry.** A member whose last action is older than the window at
+    ///    `now` is dropped (all its actions left the window); every other
+    ///    member's weight decays to `now`: `weight · exp(−λ·(now − as_of))`
+    ///    (exact up to rounding, since exponential decay is multiplicative;
     ///    [`Decay::roll_forward`](crate::importance::Decay::roll_forward)).
     /// 2. The new actions are selected and grouped as in
     ///    [`PinnerSage::profile`](crate::PinnerSage::profile) (window and cap
-    ///    apply to this batch; the stored clusters are not re-windowed). A
-    ///    non-empty batch with nothing in the window is
-    ///    [`Error::NoActionsInWindow`], as for a batch profile.
-    /// 3. A new action on an item that is already a member of a stored cluster
-    ///    joins that cluster.
-    /// 4. Unless no new action was used, the other new items and the stored
-    ///    clusters are clustered together by Ward
-    ///    ([`ward::linkage_weighted`]), each stored cluster entering as one
-    ///    point at its centroid (repeats of step 3 folded in) weighted by its
-    ///    action count, and the tree is cut by the configuration's
-    ///    [`CutRule`](crate::CutRule): at α (compared in `f64`), or into
-    ///    `min(k, points)` clusters, `points` being the stored clusters plus
-    ///    the other new items (so with `k` stored clusters every new item
-    ///    joins one, or brings two together). Ward distances depend only on
-    ///    centroids and weights, so every merge distance involving a stored
-    ///    cluster is the one the full data would give: a new item (or group
-    ///    of new items, `w` actions at centroid `x`) joins a stored cluster
-    ///    (`W` actions at `μ`) when their Ward distance `2·w·W/(w+W)·‖x − μ‖²`
-    ///    comes within α before anything else does; new items that join no
-    ///    stored cluster form new clusters among themselves. Two stored
-    ///    clusters brought within α of each other by the new actions (new
-    ///    items or repeats moving a centroid) merge, at the distance a full
-    ///    recompute over the same clusters would merge them at.
-    /// 5. Each resulting cluster gets its exact centroid, action count,
-    ///    members, last action and importance (stored, rolled forward, plus
-    ///    `exp(−λ(now − T))` of each new action). Clusters are re-ranked and cut
-    ///    to `max_clusters`.
+    ///    apply to this batch). A non-empty batch with nothing in the window
+    ///    is [`Error::NoActionsInWindow`], as for a batch profile. A new
+    ///    action on a member adds to it (count, last action, weight).
+    /// 3. **Which clusters are touched**: those that lost a member in step 1
+    ///    or gained actions in step 2, those Ward puts together with a new
+    ///    item when the stored clusters (one point each, at their stored
+    ///    centroid, weighted by their action count) and the new items are
+    ///    clustered and cut by the configuration's [`CutRule`](crate::CutRule),
+    ///    and for each new item the cluster at the smallest Ward distance
+    ///    `2·w·W/(w+W)·‖x − μ‖²` from it (ties: the earlier cluster).
+    /// 4. **Re-clustering.** Ward ([`ward::linkage_weighted`]) over one row
+    ///    per member of a touched cluster (its embedding looked up in
+    ///    `source`) and per new item, weighted by action counts and laid out
+    ///    in item order, plus one point per untouched cluster (at its
+    ///    centroid, weighted by its action count: Ward distances depend only
+    ///    on centroids and weights, so these are exact), cut by the rule. An
+    ///    untouched cluster that stays alone is kept as it was (weights rolled
+    ///    forward); every other cluster is built from its members exactly as
+    ///    a batch profile builds it (centroid, medoid over every member,
+    ///    importance = the sum of the members' weights in item order).
+    /// 5. Clusters are re-ranked and cut to `max_clusters`.
     ///
-    /// **What this approximates.** A full recompute on the union of all actions
-    /// re-runs Ward on every item: stored clusters could split, the window
-    /// would expire old actions, and each medoid would be chosen among all
-    /// members. The update never splits a stored cluster, so it merges what a
-    /// full recompute would merge only as far as the recompute would not split
-    /// a stored cluster either. It chooses a changed cluster's medoid among
-    /// the stored medoids and the joining items only (the one nearest the new
-    /// centroid; ties: smallest id, the one rule of
-    /// [`medoid`](crate::medoid)), because member embeddings are not stored. Importances, action counts, centroids and, for
-    /// well-separated interests, memberships agree with the full recompute
-    /// (tested). Actions passed to an update are assumed new: passing one
-    /// twice counts it twice.
+    /// **What this approximates, and when it is exact.** A full recompute
+    /// runs Ward on every item in the window. The update equals it (same
+    /// clusters, medoids, centroids; importances to rounding, ~1e-15
+    /// relative) when every stored cluster is touched, and when nothing is
+    /// (no new action and nothing expired: clusters unchanged, importances
+    /// rolled forward; at `now = as_of` bit for bit the stored profile). In
+    /// between it never splits an untouched cluster. What it cannot expire:
+    /// a member keeps its action count and weight until its *last* action
+    /// leaves the window, so older repeats of an item still in the window
+    /// weigh `≤ exp(−λ·window)` each more than in a recompute. The history
+    /// cap applies to the new batch only. A profile all of whose members
+    /// left the window becomes empty (a recompute of that history would be
+    /// [`Error::NoActionsInWindow`]). Actions passed to an update are
+    /// assumed new: passing one twice counts it twice.
     ///
     /// On error the profile is unchanged.
     ///
@@ -82,18 +79,25 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     /// * the errors of [`PinnerSage::profile`](crate::PinnerSage::profile) for
     ///   the new actions ([`Error::NoActionsInWindow`] if there are some but
     ///   none is in the window; [`Error::ZeroDimension`] from the Ward step for
-    ///   a source of dimension 0);
+    ///   a source of dimension 0) and of the source's lookup of stored members
+    ///   ([`Error::LengthMismatch`], [`Error::Source`], …);
+    /// * [`Error::UnknownStoredItem`] if a member of a re-clustered cluster is
+    ///   unknown to the source with [`UnknownItems::Error`] (with `Skip` it is
+    ///   dropped), [`Error::InvalidStoredEmbedding`] if its embedding is not
+    ///   finite;
     /// * [`Error::ActionCountOverflow`] if a cluster's action count would
     ///   overflow `u64`.
     ///
     /// A profile is valid by construction, and deserialization rejects a
-    /// stored one that is not ([`Error::InvalidProfile`]), so no other error
-    /// comes from the stored clusters.
+    /// stored one that is not ([`Error::InvalidProfile`]); importances are
+    /// at most their action counts, so they stay finite.
     ///
     /// # Complexity
-    /// O(n log n + (k + n')²·d) time and O((k + n')²) memory for `n` new
-    /// actions on `n'` distinct items and `k` stored clusters, plus
-    /// O(total members) to merge member lists; no history is read.
+    /// O(n log n + (k + n')²·d) to find the touched clusters, then Ward on
+    /// the `m` members of the touched clusters, the `n'` new items and the
+    /// other clusters: O((m + n' + k)²·d) time and O((m + n' + k)²) memory,
+    /// for `n` new actions on `n'` distinct items and `k` stored clusters;
+    /// one source lookup of the `m` members.
     ///
     /// # Example
     /// ```
@@ -138,87 +142,212 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
             });
         }
         let prepared = prepare(&self.config, new_actions, source, now)?;
-        let weights = prepared.weights();
+        let decay = self.config.time_decay();
+        let window = self.config.window_ticks();
         let k = self.clusters.len();
         let d = source.dim();
 
-        // 3. repeats of stored members go to their cluster
-        let mut repeats: Vec<Vec<usize>> = vec![Vec::new(); k];
+        // 1. expire members whose last action left the window; roll forward
+        let mut kept: Vec<Vec<Member<I>>> = Vec::with_capacity(k);
+        let mut touched = vec![false; k];
+        for (c, cluster) in self.clusters.iter().enumerate() {
+            let mut members = Vec::with_capacity(cluster.members.len());
+            for m in &cluster.members {
+                if window.is_some_and(|w| age(m.last_action, now) > i128::from(w)) {
+                    continue;
+                }
+                members.push(Member {
+                    weight: decay.roll_forward(m.weight, self.as_of, now)?,
+                    ..m.clone()
+                });
+            }
+            touched[c] = members.len() != cluster.members.len();
+            kept.push(members);
+        }
+
+        // 2. repeats of kept members join them; the others are free
         let mut free: Vec<usize> = Vec::new();
         for (r, g) in prepared.items.iter().enumerate() {
-            match self.clusters.iter().position(|c| c.contains(&g.item)) {
-                Some(c) => repeats[c].push(r),
+            let found = kept.iter().enumerate().find_map(|(c, members)| {
+                members
+                    .binary_search_by(|m| m.item.cmp(&g.item))
+                    .ok()
+                    .map(|pos| (c, pos))
+            });
+            match found {
+                Some((c, pos)) => {
+                    let m = &mut kept[c][pos];
+                    m.actions = m
+                        .actions
+                        .checked_add(g.count)
+                        .ok_or(Error::ActionCountOverflow)?;
+                    m.last_action = m.last_action.max(g.last);
+                    m.weight += g.decayed;
+                    touched[c] = true;
+                }
                 None => free.push(r),
             }
         }
-        // each stored cluster as one weighted point (with its repeats folded in)
-        let nodes: Vec<(Vec<f64>, f64)> = self
-            .clusters
-            .iter()
-            .zip(&repeats)
-            .map(|(c, rows)| {
-                let mut acc = WeightedCentroid::new(d);
-                acc.add(c.action_count as f64, &c.centroid);
-                for &r in rows {
-                    acc.add(weights[r], prepared.x.row(r));
-                }
-                acc.finish()
-            })
-            .collect();
 
-        // 4. Ward over stored clusters + free items, cut by the rule
+        // 3. the clusters free items join: Ward over the stored clusters (one
+        //    point each, at the stored centroid) and the free items
         let mut threshold = self.threshold;
-        let groups: Vec<Group> = if prepared.items.is_empty() {
-            (0..k).map(Group::stored_only).collect()
-        } else {
-            let n = k + free.len();
+        if !free.is_empty() {
+            let live: Vec<usize> = (0..k).filter(|&c| !kept[c].is_empty()).collect();
+            let n = live.len() + free.len();
             let mut x = Array2::<F>::zeros((n, d));
             let mut w = Array1::<F>::zeros(n);
-            for (c, (centroid, weight)) in nodes.iter().enumerate() {
-                for (dst, &v) in x.row_mut(c).iter_mut().zip(centroid) {
-                    *dst = F::from_f64_rounded(v);
-                }
-                w[c] = F::from_f64_rounded(*weight);
+            for (i, &c) in live.iter().enumerate() {
+                x.row_mut(i).assign(&self.clusters[c].centroid());
+                let count = kept[c]
+                    .iter()
+                    .try_fold(0u64, |sum, m| sum.checked_add(m.actions))
+                    .ok_or(Error::ActionCountOverflow)?;
+                w[i] = F::from_f64_rounded(count as f64);
             }
             for (j, &r) in free.iter().enumerate() {
-                x.row_mut(k + j).assign(&prepared.x.row(r));
-                w[k + j] = F::from_f64_rounded(weights[r]);
+                x.row_mut(live.len() + j).assign(&prepared.x.row(r));
+                w[live.len() + j] = F::from_f64_rounded(prepared.items[r].count as f64);
             }
             let tree = ward::linkage_weighted(x.view(), w.view())?;
-            let (labels, largest) = cut_tree(&tree, self.config.cut())?;
-            threshold = self.config.threshold_after(largest);
-            let count = labels.iter().max().map_or(0, |&l| l + 1);
-            let mut groups = vec![Group::default(); count];
-            for (node, &label) in labels.iter().enumerate() {
-                if node < k {
-                    groups[label].stored.push(node);
-                } else {
-                    groups[label].new_items.push(free[node - k]);
+            let (labels, _) = cut_tree(&tree, self.config.cut())?;
+            let mut with_new = vec![false; labels.iter().max().map_or(0, |&l| l + 1)];
+            for &l in &labels[live.len()..] {
+                with_new[l] = true;
+            }
+            for (i, &c) in live.iter().enumerate() {
+                touched[c] |= with_new[labels[i]];
+            }
+            // and the cluster nearest each new item (Ward distance): a new
+            // item near a part of a cluster may regroup it in a recompute
+            for (j, &r) in free.iter().enumerate() {
+                let wj = w[live.len() + j].to_f64_lossless();
+                let nearest = (0..live.len())
+                    .map(|i| {
+                        let wc = w[i].to_f64_lossless();
+                        let d2: f64 = x
+                            .row(i)
+                            .iter()
+                            .zip(prepared.x.row(r))
+                            .map(|(a, b)| {
+                                let t = a.to_f64_lossless() - b.to_f64_lossless();
+                                t * t
+                            })
+                            .sum();
+                        (2.0 * wj / (wj + wc) * wc * d2, live[i])
+                    })
+                    .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                if let Some((_, c)) = nearest {
+                    touched[c] = true;
                 }
             }
-            groups
-        };
+        }
 
-        // 5. assemble
-        let decay = self.config.time_decay();
-        let parts = Parts {
-            prepared: &prepared,
-            weights: &weights,
-            nodes: &nodes,
-            repeats: &repeats,
-        };
-        let mut clusters: Vec<InterestCluster<I, F>> = Vec::with_capacity(groups.len());
-        for group in &groups {
-            if group.stored.is_empty() {
-                let sub = prepared.subset(&group.new_items);
-                let sub_rows: Vec<usize> = (0..group.new_items.len()).collect();
-                clusters.push(assemble(&sub, &sub.weights(), &sub_rows));
-            } else {
-                clusters.push(self.merge(group, &parts, |imp| {
-                    decay.roll_forward(imp, self.as_of, now)
-                })?);
+        // 4. re-cluster: the members of touched clusters and the free items
+        //    one row each (in item order), the other clusters one point each
+        let mut clusters: Vec<InterestCluster<I, F>> = Vec::new();
+        if touched.iter().any(|&t| t) || !free.is_empty() {
+            // the free items only (sorted by item, as `prepared`)
+            let fresh = prepared.subset(&free);
+            let mut rows: Vec<Member<I>> = fresh
+                .items
+                .iter()
+                .map(|g| Member {
+                    item: g.item.clone(),
+                    actions: g.count,
+                    last_action: g.last,
+                    weight: g.decayed,
+                })
+                .collect();
+            for c in (0..k).filter(|&c| touched[c]) {
+                rows.append(&mut kept[c]);
+            }
+            rows.sort_by(|a, b| a.item.cmp(&b.item));
+            let (rows, rx) = self.embed(rows, source, &fresh)?;
+            let whole: Vec<usize> = (0..k)
+                .filter(|&c| !touched[c] && !kept[c].is_empty())
+                .collect();
+            let n = rows.len() + whole.len();
+            if n > 0 {
+                let mut x = Array2::<F>::zeros((n, d));
+                let mut w = Array1::<F>::zeros(n);
+                x.slice_mut(ndarray::s![..rows.len(), ..]).assign(&rx);
+                for (i, m) in rows.iter().enumerate() {
+                    w[i] = F::from_f64_rounded(m.actions as f64);
+                }
+                for (j, &c) in whole.iter().enumerate() {
+                    x.row_mut(rows.len() + j)
+                        .assign(&self.clusters[c].centroid());
+                    w[rows.len() + j] = F::from_f64_rounded(self.clusters[c].action_count as f64);
+                }
+                let tree = ward::linkage_weighted(x.view(), w.view())?;
+                let (labels, largest) = cut_tree(&tree, self.config.cut())?;
+                threshold = self.config.threshold_after(largest);
+                let count = labels.iter().max().map_or(0, |&l| l + 1);
+                let mut groups: Vec<(Vec<usize>, Vec<usize>)> = vec![Default::default(); count];
+                for (node, &label) in labels.iter().enumerate() {
+                    match node.checked_sub(rows.len()) {
+                        None => groups[label].0.push(node),
+                        Some(j) => groups[label].1.push(whole[j]),
+                    }
+                }
+                let mut rows: Vec<Option<Member<I>>> = rows.into_iter().map(Some).collect();
+                for (items, stored) in groups {
+                    if let ([], [c]) = (&items[..], &stored[..]) {
+                        // a stored cluster on its own: kept as it was
+                        let cluster = &self.clusters[*c];
+                        let members = core::mem::take(&mut kept[*c]);
+                        clusters.push(InterestCluster {
+                            importance: members.iter().map(|m| m.weight).sum(),
+                            members,
+                            ..cluster.clone()
+                        });
+                        continue;
+                    }
+                    let mut members: Vec<Member<I>> =
+                        items.iter().filter_map(|&i| rows[i].take()).collect();
+                    let mut embeddings = rx.select(ndarray::Axis(0), &items);
+                    if !stored.is_empty() {
+                        // whole clusters merged with others: their members too
+                        let mut more: Vec<Member<I>> = Vec::new();
+                        for &c in &stored {
+                            more.append(&mut kept[c]);
+                        }
+                        more.sort_by(|a, b| a.item.cmp(&b.item));
+                        let (more, mx) = self.embed(more, source, &fresh)?;
+                        members.extend(more);
+                        let all =
+                            ndarray::concatenate(ndarray::Axis(0), &[embeddings.view(), mx.view()])
+                                .map_err(|_| Error::DimensionMismatch {
+                                    expected: d,
+                                    got: mx.ncols(),
+                                })?;
+                        let mut order: Vec<usize> = (0..members.len()).collect();
+                        order.sort_by(|&a, &b| members[a].item.cmp(&members[b].item));
+                        embeddings = all.select(ndarray::Axis(0), &order);
+                        let mut slots: Vec<Option<Member<I>>> =
+                            members.into_iter().map(Some).collect();
+                        members = order.iter().filter_map(|&i| slots[i].take()).collect();
+                    }
+                    if !members.is_empty() {
+                        clusters.push(from_members(members, embeddings.view())?);
+                    }
+                }
+            }
+        } else {
+            for (c, members) in kept.into_iter().enumerate() {
+                if members.is_empty() {
+                    continue;
+                }
+                clusters.push(InterestCluster {
+                    importance: members.iter().map(|m| m.weight).sum(),
+                    members,
+                    ..self.clusters[c].clone()
+                });
             }
         }
+
+        // 5. rank, cap
         let (dropped_clusters, dropped_actions) = rank(&mut clusters, self.config.max_clusters());
         let history = HistorySummary {
             dropped_clusters,
@@ -233,141 +362,77 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
         Ok(history)
     }
 
-    /// The cluster made of the stored clusters and new items of `group`.
-    fn merge(
+    /// The embeddings of `rows` (sorted by item): new items from `fresh`,
+    /// stored members looked up in `source`.
+    /// Members the source does not know are dropped with
+    /// [`UnknownItems::Skip`] (as a recompute
+    /// skips them) and an error otherwise.
+    fn embed<S>(
         &self,
-        group: &Group,
-        parts: &Parts<'_, I, F>,
-        roll: impl Fn(f64) -> Result<f64>,
-    ) -> Result<InterestCluster<I, F>> {
-        let Parts {
-            prepared,
-            weights,
-            nodes,
-            repeats,
-        } = *parts;
-        // centroid: weighted mean of the stored clusters' centroids (which
-        // already include their repeats) and the new items
-        let mut acc = WeightedCentroid::new(prepared.x.ncols());
-        for &c in &group.stored {
-            let (mu, w) = &nodes[c];
-            acc.add(*w, mu);
-        }
-        for &r in &group.new_items {
-            acc.add(weights[r], prepared.x.row(r));
-        }
-        let (centroid, _) = acc.finish();
-        // every new row of the cluster: new items and repeats, ascending
-        let mut rows: Vec<usize> = group.new_items.clone();
-        for &c in &group.stored {
-            rows.extend_from_slice(&repeats[c]);
-        }
-        rows.sort_unstable();
-
-        // medoid among the stored medoids and the new rows: the one rule
-        let stored = group.stored.iter().map(|&c| {
-            let cl = &self.clusters[c];
-            (&cl.medoid, ArrayView1::from(&cl.medoid_embedding[..]))
-        });
-        let new = rows
+        rows: Vec<Member<I>>,
+        source: &S,
+        fresh: &Prepared<I, F>,
+    ) -> Result<(Vec<Member<I>>, Array2<F>)>
+    where
+        S: EmbeddingSource<Id = I, Elem = F> + ?Sized,
+    {
+        let d = source.dim();
+        let is_free = |item: &I| fresh.items.binary_search_by(|g| g.item.cmp(item)).ok();
+        let lookup: Vec<I> = rows
             .iter()
-            .map(|&r| (&prepared.items[r].item, prepared.x.row(r)));
-        let chosen = nearest_to(&centroid, stored.chain(new)).unwrap_or(0);
-        let (best_item, best_embedding) = match group.stored.get(chosen) {
-            Some(&c) => {
-                let cl = &self.clusters[c];
-                (cl.medoid.clone(), cl.medoid_embedding.clone())
-            }
-            None => {
-                let r = rows[chosen - group.stored.len()];
-                (prepared.items[r].item.clone(), prepared.x.row(r).to_vec())
-            }
-        };
-        // members: union, counts added
-        let mut members: Vec<Member<I>> = group
-            .stored
-            .iter()
-            .flat_map(|&c| self.clusters[c].members.iter().cloned())
-            .chain(rows.iter().map(|&r| Member {
-                item: prepared.items[r].item.clone(),
-                actions: prepared.items[r].count,
-            }))
+            .filter(|m| is_free(&m.item).is_none())
+            .map(|m| m.item.clone())
             .collect();
-        members.sort_by(|a, b| a.item.cmp(&b.item));
-        let mut merged: Vec<Member<I>> = Vec::with_capacity(members.len());
-        for m in members {
-            match merged.last_mut() {
-                Some(last) if last.item == m.item => {
-                    last.actions = last
-                        .actions
-                        .checked_add(m.actions)
-                        .ok_or(Error::ActionCountOverflow)?;
+        let batch = source.embeddings(&lookup)?;
+        if batch.matrix.nrows() != lookup.len() || batch.found.len() != lookup.len() {
+            return Err(Error::LengthMismatch {
+                what: "embeddings returned by the source vs items asked for",
+                expected: lookup.len(),
+                got: if batch.found.len() == lookup.len() {
+                    batch.matrix.nrows()
+                } else {
+                    batch.found.len()
+                },
+            });
+        }
+        if batch.matrix.ncols() != d {
+            return Err(Error::DimensionMismatch {
+                expected: d,
+                got: batch.matrix.ncols(),
+            });
+        }
+        let mut out_rows: Vec<Member<I>> = Vec::with_capacity(rows.len());
+        let mut x = Array2::<F>::zeros((rows.len(), d));
+        let mut looked = 0;
+        for m in rows {
+            let row = match is_free(&m.item) {
+                Some(r) => fresh.x.row(r),
+                None => {
+                    let i = looked;
+                    looked += 1;
+                    if !batch.found[i] {
+                        match self.config.unknown_items() {
+                            UnknownItems::Skip => continue,
+                            UnknownItems::Error => {
+                                return Err(Error::UnknownStoredItem {
+                                    item: format!("{:?}", m.item),
+                                })
+                            }
+                        }
+                    }
+                    let row = batch.matrix.row(i);
+                    if row.iter().any(|v| !v.is_finite()) {
+                        return Err(Error::InvalidStoredEmbedding {
+                            item: format!("{:?}", m.item),
+                        });
+                    }
+                    row
                 }
-                _ => merged.push(m),
-            }
+            };
+            x.row_mut(out_rows.len()).assign(&row);
+            out_rows.push(m);
         }
-        let action_count = merged
-            .iter()
-            .try_fold(0u64, |sum, m| sum.checked_add(m.actions))
-            .ok_or(Error::ActionCountOverflow)?;
-        let mut importance = 0.0;
-        for &c in &group.stored {
-            importance += roll(self.clusters[c].importance)?;
-        }
-        importance += rows.iter().map(|&r| prepared.items[r].decayed).sum::<f64>();
-        let last_action = group
-            .stored
-            .iter()
-            .map(|&c| self.clusters[c].last_action)
-            .chain(rows.iter().map(|&r| prepared.items[r].last))
-            .max()
-            .unwrap_or(i64::MIN);
-        Ok(InterestCluster {
-            medoid: best_item,
-            medoid_embedding: best_embedding,
-            centroid: centroid.iter().map(|&c| F::from_f64_rounded(c)).collect(),
-            importance,
-            action_count,
-            last_action,
-            members: merged,
-        })
+        let x = x.slice(ndarray::s![..out_rows.len(), ..]).to_owned();
+        Ok((out_rows, x))
     }
 }
-
-/// One cluster of an update: the stored clusters (indices, ascending) and
-/// the new items that are not repeats of stored members (rows of the
-/// prepared batch, ascending) that Ward put together.
-#[derive(Debug, Clone, Default)]
-struct Group {
-    stored: Vec<usize>,
-    new_items: Vec<usize>,
-}
-
-impl Group {
-    fn stored_only(c: usize) -> Self {
-        Group {
-            stored: vec![c],
-            new_items: Vec::new(),
-        }
-    }
-}
-
-/// What every merged cluster of an update is assembled from.
-struct Parts<'a, I, F> {
-    /// The new actions, grouped by item.
-    prepared: &'a Prepared<I, F>,
-    /// Their Ward weights (action counts).
-    weights: &'a [f64],
-    /// Per stored cluster: its centroid and weight with its repeats folded in.
-    nodes: &'a [(Vec<f64>, f64)],
-    /// Per stored cluster: the rows of `prepared` that repeat its members.
-    repeats: &'a [Vec<usize>],
-}
-
-impl<I, F> Clone for Parts<'_, I, F> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<I, F> Copy for Parts<'_, I, F> {}
