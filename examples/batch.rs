@@ -725,11 +725,11 @@ fn serve_demo(
 /// The Gram-product kernel Ward runs on this CPU (the hidden hooks of the
 /// `bench-internals` feature name it; without them, "see `linkage --floor`").
 #[cfg(feature = "bench-internals")]
-fn kernel_name() -> &'static str {
-    pinnersage::__bench::kernel().name()
+fn kernel_name() -> String {
+    pinnersage::__bench::kernel().describe()
 }
 
 #[cfg(not(feature = "bench-internals"))]
-fn kernel_name() -> &'static str {
-    "unnamed (build with --features bench-internals to name it)"
+fn kernel_name() -> String {
+    "unnamed (build with --features bench-internals to name it)".to_string()
 }

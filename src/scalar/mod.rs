@@ -38,8 +38,11 @@ mod private {
         /// `Σ_k (a_k − b_k)²` with the widest vector kernel this CPU runs
         /// (AVX2+FMA, four accumulators), `portable` elsewhere: the direct
         /// recomputation of small distances.
-        fn squared_distance_simd(a: &[Self], b: &[Self], portable: fn(&[Self], &[Self]) -> Self)
-            -> Self;
+        fn squared_distance_simd(
+            a: &[Self],
+            b: &[Self],
+            portable: fn(&[Self], &[Self]) -> Self,
+        ) -> Self;
     }
 
     macro_rules! impl_sealed {

@@ -130,7 +130,7 @@ impl ProductKernel {
     }
 
     /// The name with the instruction set the kernel runs with on this CPU
-    /// (`gemm (avx2+fma)`, for instance), for reports.
+    /// (`gemm/avx2+fma`, for instance), for reports.
     pub fn describe(self) -> String {
         let isa = match self {
             ProductKernel::Avx512Tiles => "avx512f",
@@ -144,7 +144,7 @@ impl ProductKernel {
                 }
             }
         };
-        format!("{} ({isa})", self.name())
+        format!("{}/{isa}", self.name())
     }
 }
 

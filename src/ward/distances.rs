@@ -799,18 +799,26 @@ mod tests {
         fn simd<F: Scalar>(a: &[F], b: &[F]) -> F {
             F::squared_distance_simd(a, b, squared_distance)
         }
-        for n in [0, 1, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 256, 1031] {
+        for n in [
+            0, 1, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 256, 1031,
+        ] {
             let a = pseudo_random(2, n.max(1), 0.3, n as u64);
             let (x, y) = (&a.row(0).to_vec()[..n], &a.row(1).to_vec()[..n]);
             let fast = simd(x, y);
             let slow = squared_distance(x, y);
-            assert!((fast - slow).abs() <= 1e-13 * slow, "f64 n={n}: {fast} vs {slow}");
+            assert!(
+                (fast - slow).abs() <= 1e-13 * slow,
+                "f64 n={n}: {fast} vs {slow}"
+            );
             assert_eq!(simd(x, x), 0.0);
             let (x32, y32): (Vec<f32>, Vec<f32>) =
                 x.iter().zip(y).map(|(&p, &q)| (p as f32, q as f32)).unzip();
             let fast = simd(&x32, &y32);
             let slow = squared_distance(&x32, &y32);
-            assert!((fast - slow).abs() <= 1e-5 * slow, "f32 n={n}: {fast} vs {slow}");
+            assert!(
+                (fast - slow).abs() <= 1e-5 * slow,
+                "f32 n={n}: {fast} vs {slow}"
+            );
         }
     }
 
