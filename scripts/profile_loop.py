@@ -9,7 +9,7 @@ per cluster the member nearest the centroid (the medoid) and the importance
 sum(exp(-lambda * age_days)).
 
     python3 scripts/profile_loop.py --actions actions.csv --embeddings items.npy \
-        [--now last-day|TS] [--window-days 90|none] [--alpha 8] [--users N] \
+        [--now last-day|TS] [--window-days 90|none] [--alpha 4] [--users N] \
         [--rust target/release/examples/batch]
 
 Reads the same CSV (user,item,timestamp, sorted by user) as the `batch`
@@ -87,7 +87,8 @@ def main():
     p.add_argument("--embeddings", required=True)
     p.add_argument("--now", default="last-day")
     p.add_argument("--window-days", default="90")
-    p.add_argument("--alpha", type=float, default=8.0)
+    p.add_argument("--alpha", type=float, default=4.0,
+                   help="the cut, paper convention (default 4, the crate's DEFAULT_ALPHA)")
     p.add_argument("--lam", type=float, default=0.01)
     p.add_argument("--users", type=int, default=0, help="only the first N users")
     p.add_argument("--rust", help="the batch example's binary, run on the same input")
@@ -113,7 +114,7 @@ def main():
           f"{clusters / max(profiles, 1):.2f}  {seconds:.2f} s  {rate:.0f} profiles/s (1 thread)")
     if a.rust:
         args = [a.rust, "--actions", a.actions, "--embeddings", a.embeddings, "--now", str(now),
-                "--threads", "1", "--window-days", a.window_days]
+                "--threads", "1", "--window-days", a.window_days, "--alpha", str(a.alpha)]
         env = dict(os.environ)
         out = subprocess.run(args, capture_output=True, text=True, env=env)
         if out.returncode != 0:
