@@ -413,9 +413,7 @@ fn run() -> Result<(), String> {
     if let Some(alpha) = args.alpha {
         builder = builder.alpha(alpha);
     }
-    let config = builder
-        .build()
-        .map_err(|e| e.to_string())?;
+    let config = builder.build().map_err(|e| e.to_string())?;
 
     // inputs: a CSV (validated by a first pass) or the synthetic mix
     let (matrix, total_users, now, input): (Array2<f32>, u64, i64, Users);

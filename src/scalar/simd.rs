@@ -161,7 +161,7 @@ pub(crate) fn gemm_nt<F: 'static + Copy + num_traits::Zero + num_traits::One>(
     c: &mut [F],
     ldc: usize,
 ) -> bool {
-    if d == 0 || a.len() % d != 0 || b.len() % d != 0 {
+    if d == 0 || !a.len().is_multiple_of(d) || !b.len().is_multiple_of(d) {
         return false;
     }
     let (rows_a, rows_b) = (a.len() / d, b.len() / d);
