@@ -84,17 +84,19 @@ fn bench_floor(c: &mut Criterion) {
 fn bench_gram_kernels(c: &mut Criterion) {
     let mut group = c.benchmark_group("gram_kernel");
     group.sample_size(10);
-    let x64 = data::<f64>(2000);
-    let x32 = data::<f32>(2000);
-    // a tile kernel the CPU lacks would silently run the GEMM: skip it
-    let kernels = [Kernel::Avx512Tiles, Kernel::Gemm];
-    for kernel in kernels.into_iter().filter(|k| k.is_available()) {
-        group.bench_with_input(BenchmarkId::new("f64", kernel.name()), &x64, |b, x| {
-            b.iter(|| pinnersage::__bench::gram_using(x.view(), kernel))
-        });
-        group.bench_with_input(BenchmarkId::new("f32", kernel.name()), &x32, |b, x| {
-            b.iter(|| pinnersage::__bench::gram_using(x.view(), kernel))
-        });
+    // a tile kernel the CPU lacks would silently run the gemm crate: skip it
+    for m in [220, 2000] {
+        let x64 = data::<f64>(m);
+        let x32 = data::<f32>(m);
+        for kernel in Kernel::ALL.into_iter().filter(|k| k.is_available()) {
+            let id = |t: &str| BenchmarkId::new(format!("{t}/m={m}"), kernel.name());
+            group.bench_with_input(id("f64"), &x64, |b, x| {
+                b.iter(|| pinnersage::__bench::gram_using(x.view(), kernel))
+            });
+            group.bench_with_input(id("f32"), &x32, |b, x| {
+                b.iter(|| pinnersage::__bench::gram_using(x.view(), kernel))
+            });
+        }
     }
     group.finish();
 }

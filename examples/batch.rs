@@ -5,7 +5,7 @@
 //! cargo run --release --features parallel,store --example batch -- \
 //!     [--actions actions.csv --embeddings items.npy] [--now <ts|last-day>] \
 //!     [--db profiles.redb] [--jsonl out.jsonl] [--users N] [--seed S] \
-//!     [--chunk N] [--threads N] [--window-days D|none] [--serve-demo]
+//!     [--chunk N] [--threads N] [--window-days D|none] [--alpha A] [--serve-demo]
 //! ```
 //!
 //! * `--actions`: a CSV `user,item,timestamp` with that header (the offline
@@ -32,6 +32,9 @@
 //!   skipped actions, profiles/s, p50/p99 per-user latency, peak memory
 //!   (VmHWM), bytes per profile as stored (postcard, without the per-user
 //!   configuration) and as JSON.
+//! * `--alpha A`: the cut (paper convention), default the crate's
+//!   `DEFAULT_ALPHA` (`scripts/profile_loop.py` passes its own, so both sides
+//!   of the comparison cut at the same α).
 //! * `--compact`: compact the database file after the batch (redb leaves
 //!   free pages behind after many transactions).
 //! * `--dump DIR`: write the synthetic log as `DIR/actions.csv` and
@@ -78,6 +81,7 @@ struct Args {
     chunk: NonZeroUsize,
     threads: Option<usize>,
     window_days: Option<u32>,
+    alpha: Option<f64>,
     serve_demo: bool,
     dump: Option<PathBuf>,
     compact: bool,
@@ -86,7 +90,7 @@ struct Args {
 const USAGE: &str =
     "usage: batch [--actions actions.csv --embeddings items.npy] [--now <ts|last-day>] \
 [--db profiles.redb] [--jsonl out.jsonl] [--users N] [--seed S] [--chunk N] [--threads N] \
-[--window-days D|none] [--serve-demo] [--compact] [--dump DIR]";
+[--window-days D|none] [--alpha A] [--serve-demo] [--compact] [--dump DIR]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -100,6 +104,7 @@ fn parse_args() -> Result<Args, String> {
         chunk: NonZeroUsize::new(256).ok_or("chunk")?,
         threads: None,
         window_days: Some(90),
+        alpha: None,
         serve_demo: false,
         dump: None,
         compact: false,
@@ -139,6 +144,13 @@ fn parse_args() -> Result<Args, String> {
                         format!("--window-days: '{v}' is not a number of days or 'none'")
                     })?)
                 };
+            }
+            "--alpha" => {
+                let v = value("--alpha")?;
+                args.alpha = Some(
+                    v.parse()
+                        .map_err(|_| format!("--alpha: '{v}' is not a number"))?,
+                );
             }
             "--serve-demo" => args.serve_demo = true,
             "--compact" => args.compact = true,
@@ -397,10 +409,11 @@ fn run() -> Result<(), String> {
     let window = args
         .window_days
         .map(|d| Duration::from_secs(u64::from(d) * 86_400));
-    let config = PinnerSage::builder()
-        .window(window)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let mut builder = PinnerSage::builder().window(window);
+    if let Some(alpha) = args.alpha {
+        builder = builder.alpha(alpha);
+    }
+    let config = builder.build().map_err(|e| e.to_string())?;
 
     // inputs: a CSV (validated by a first pass) or the synthetic mix
     let (matrix, total_users, now, input): (Array2<f32>, u64, i64, Users);
@@ -725,11 +738,11 @@ fn serve_demo(
 /// The Gram-product kernel Ward runs on this CPU (the hidden hooks of the
 /// `bench-internals` feature name it; without them, "see `linkage --floor`").
 #[cfg(feature = "bench-internals")]
-fn kernel_name() -> &'static str {
-    pinnersage::__bench::kernel().name()
+fn kernel_name() -> String {
+    pinnersage::__bench::kernel().describe()
 }
 
 #[cfg(not(feature = "bench-internals"))]
-fn kernel_name() -> &'static str {
-    "unnamed (build with --features bench-internals to name it)"
+fn kernel_name() -> String {
+    "unnamed (build with --features bench-internals to name it)".to_string()
 }

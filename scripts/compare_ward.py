@@ -14,8 +14,9 @@ What it does, for every size m (and dtype):
     O(m^2)-memory algorithm), fastcluster `linkage_vector(X, 'ward')` (memory-saving, from vectors);
   * times a "floor" (the work any exact method from the m x d matrix must do): the full Gram matrix
     `X·Xᵀ` (~m^2 d multiply-adds) plus one pass over it, with the product kernel the crate's matrix
-    path runs on this CPU (its AVX-512 register tiles, or ndarray's matrixmultiply GEMM without
-    AVX-512; the example prints which as `kernel=<name>`), reported by `linkage --floor` interleaved
+    path runs on this CPU (its AVX-512 register tiles, or the `gemm` crate's AVX2+FMA/NEON kernels
+    without AVX-512; PINNERSAGE_KERNEL=gemm|matrixmultiply|avx512-tiles forces one; the example
+    prints which as `kernel=<name>/<isa>`), reported by `linkage --floor` interleaved
     with the crate's runs; numpy's
     `X @ X.T` (single-thread BLAS) is shown beside it for reference;
   * runs the crate's example `linkage X.npy --repeat N --floor [--lean]` (built once with

@@ -2,8 +2,6 @@
 
 use core::fmt::Debug;
 
-use ndarray::Array1;
-
 use crate::embedding::EmbeddingSource;
 use crate::error::Result;
 use crate::history::Action;
@@ -186,12 +184,14 @@ pub(crate) fn cluster_rows<I, F: Scalar>(
     if prepared.items.is_empty() {
         return Ok((Vec::new(), None));
     }
-    let weights: Array1<F> = prepared
+    // the rows are finite and the weights action counts (checked or made
+    // by `prepare`): only the shape is left to check
+    let weights: Vec<F> = prepared
         .items
         .iter()
         .map(|g| F::from_f64_rounded(g.count as f64))
         .collect();
-    let tree = ward::linkage_weighted(prepared.x.view(), weights.view())?;
+    let tree = ward::Ward::new().linkage_weighted_checked(prepared.x.view(), weights)?;
     let (labels, largest) = cut_tree(&tree, cut)?;
     let k = labels.iter().max().map_or(0, |&l| l + 1);
     let mut groups = vec![Vec::new(); k];

@@ -268,10 +268,17 @@ where
             }
         }
     }
-    let mut x = Array2::<S::Elem>::zeros((rows.len(), d));
-    for (mut dst, &k) in x.rows_mut().into_iter().zip(&rows) {
-        dst.assign(&batch.matrix.row(k));
-    }
+    // every looked-up row kept, in order (the usual case): the batch is the
+    // matrix, no second copy
+    let x = if rows.len() == batch.matrix.nrows() && rows.iter().enumerate().all(|(a, &b)| a == b) {
+        batch.matrix
+    } else {
+        let mut x = Array2::<S::Elem>::zeros((rows.len(), d));
+        for (mut dst, &k) in x.rows_mut().into_iter().zip(&rows) {
+            dst.assign(&batch.matrix.row(k));
+        }
+        x
+    };
     summary.used_actions = kept.len();
     Ok(Prepared {
         items: groups,

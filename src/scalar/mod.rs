@@ -35,10 +35,18 @@ mod private {
         /// The full Gram matrix of packed rows with the tile kernel; `false`
         /// (nothing done) if this CPU lacks it.
         fn full_gram_tiles(packed: &PackedRows<Self>, m: usize, out: &mut [Self]) -> bool;
+        /// `Σ_k (a_k − b_k)²` with the widest vector kernel this CPU runs
+        /// (AVX2+FMA, four accumulators), `portable` elsewhere: the direct
+        /// recomputation of small distances.
+        fn squared_distance_simd(
+            a: &[Self],
+            b: &[Self],
+            portable: fn(&[Self], &[Self]) -> Self,
+        ) -> Self;
     }
 
     macro_rules! impl_sealed {
-        ($t:ty, $nr:expr, $fill:ident, $full:ident) => {
+        ($t:ty, $nr:expr, $fill:ident, $full:ident, $sq:ident) => {
             impl Sealed for $t {
                 const TILE_PANEL_WIDTH: usize = $nr;
                 fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool {
@@ -47,11 +55,19 @@ mod private {
                 fn full_gram_tiles(packed: &PackedRows<Self>, m: usize, out: &mut [Self]) -> bool {
                     dispatch::$full(packed, m, out)
                 }
+                #[inline]
+                fn squared_distance_simd(
+                    a: &[Self],
+                    b: &[Self],
+                    portable: fn(&[Self], &[Self]) -> Self,
+                ) -> Self {
+                    dispatch::$sq(a, b, portable)
+                }
             }
         };
     }
-    impl_sealed!(f32, PANEL_F32, fill_f32, full_f32);
-    impl_sealed!(f64, PANEL_F64, fill_f64, full_f64);
+    impl_sealed!(f32, PANEL_F32, fill_f32, full_f32, sqdist_f32);
+    impl_sealed!(f64, PANEL_F64, fill_f64, full_f64, sqdist_f64);
 }
 
 /// A floating-point element type: implemented for `f32` and `f64` only.

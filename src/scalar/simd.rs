@@ -56,15 +56,49 @@ const _: () = {
 pub enum ProductKernel {
     /// The crate's AVX-512 register tiles (x86-64 with AVX-512F only).
     Avx512Tiles,
-    /// ndarray's general matrix product (`matrixmultiply`), on every CPU.
+    /// The `gemm` crate (the kernels behind faer): its own run-time choice
+    /// of AVX2+FMA on x86-64 (the crate is built without its AVX-512
+    /// kernels, so this is the AVX2 kernel on every x86-64 CPU that has
+    /// AVX2), NEON on aarch64, portable code elsewhere. On every CPU.
     Gemm,
+    /// ndarray's general matrix product (`matrixmultiply`): the portable
+    /// reference, on every CPU.
+    Matrixmultiply,
 }
 
+/// The environment variable that forces the product kernel
+/// ([`ProductKernel::name`] values: `avx512-tiles`, `gemm`,
+/// `matrixmultiply`), read once per process; a kernel this CPU does not run,
+/// or an unknown name, leaves the detected one.
+pub const KERNEL_ENV: &str = "PINNERSAGE_KERNEL";
+
 impl ProductKernel {
-    /// The fastest kernel this CPU runs: [`Avx512Tiles`](Self::Avx512Tiles)
-    /// where AVX-512F is detected (cached by the standard library),
-    /// [`Gemm`](Self::Gemm) elsewhere.
+    /// Every kernel, in order of preference.
+    pub const ALL: [ProductKernel; 3] = [
+        ProductKernel::Avx512Tiles,
+        ProductKernel::Gemm,
+        ProductKernel::Matrixmultiply,
+    ];
+
+    /// The kernel Ward's matrix path runs: the one named by the
+    /// [`KERNEL_ENV`] environment variable if this CPU runs it, else the
+    /// fastest this CPU runs ([`detected`](Self::detected)). Read once and
+    /// cached for the process.
     pub fn detect() -> Self {
+        static CHOICE: std::sync::OnceLock<ProductKernel> = std::sync::OnceLock::new();
+        *CHOICE.get_or_init(|| {
+            std::env::var(KERNEL_ENV)
+                .ok()
+                .and_then(|name| Self::from_name(name.trim()))
+                .filter(|k| k.is_available())
+                .unwrap_or_else(Self::detected)
+        })
+    }
+
+    /// The fastest kernel this CPU runs, whatever the environment says:
+    /// [`Avx512Tiles`](Self::Avx512Tiles) where AVX-512F is detected
+    /// (cached by the standard library), [`Gemm`](Self::Gemm) elsewhere.
+    pub fn detected() -> Self {
         if avx512_detected() {
             ProductKernel::Avx512Tiles
         } else {
@@ -72,22 +106,124 @@ impl ProductKernel {
         }
     }
 
+    /// The kernel of a [`name`](Self::name), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// Whether this CPU runs the kernel.
     pub fn is_available(self) -> bool {
         match self {
             ProductKernel::Avx512Tiles => avx512_detected(),
-            ProductKernel::Gemm => true,
+            ProductKernel::Gemm | ProductKernel::Matrixmultiply => true,
         }
     }
 
-    /// The kernel's name in benchmark reports (`avx512-tiles`,
-    /// `matrixmultiply`).
-    #[cfg_attr(not(any(test, feature = "bench-internals")), allow(dead_code))]
+    /// The kernel's name in benchmark reports and in [`KERNEL_ENV`]
+    /// (`avx512-tiles`, `gemm`, `matrixmultiply`).
     pub fn name(self) -> &'static str {
         match self {
             ProductKernel::Avx512Tiles => "avx512-tiles",
-            ProductKernel::Gemm => "matrixmultiply",
+            ProductKernel::Gemm => "gemm",
+            ProductKernel::Matrixmultiply => "matrixmultiply",
         }
+    }
+
+    /// The name with the instruction set the kernel runs with on this CPU
+    /// (`gemm/avx2+fma`, for instance), for reports.
+    #[cfg_attr(not(any(test, feature = "bench-internals")), allow(dead_code))]
+    pub fn describe(self) -> String {
+        let isa = match self {
+            ProductKernel::Avx512Tiles => "avx512f",
+            ProductKernel::Gemm | ProductKernel::Matrixmultiply => {
+                if avx2_fma_detected() {
+                    "avx2+fma"
+                } else if cfg!(target_arch = "aarch64") {
+                    "neon"
+                } else {
+                    "portable"
+                }
+            }
+        };
+        format!("{}/{isa}", self.name())
+    }
+}
+
+/// `C = A·Bᵀ` with the `gemm` crate, one thread: `a` is `rows_a × d`, `b` is
+/// `rows_b × d`, both row-major and contiguous (`d` elements per row), and
+/// `c` is `rows_a × rows_b` row-major with row stride `ldc >= rows_b`.
+///
+/// Returns `false` (nothing done) if a slice is too short for its shape or a
+/// size does not fit an `isize`.
+pub(crate) fn gemm_nt<F: 'static + Copy + num_traits::Zero + num_traits::One>(
+    a: &[F],
+    b: &[F],
+    d: usize,
+    c: &mut [F],
+    ldc: usize,
+) -> bool {
+    if d == 0 || !a.len().is_multiple_of(d) || !b.len().is_multiple_of(d) {
+        return false;
+    }
+    let (rows_a, rows_b) = (a.len() / d, b.len() / d);
+    let fits = isize::try_from(d).is_ok()
+        && isize::try_from(ldc).is_ok()
+        && ldc >= rows_b
+        && rows_a
+            .checked_sub(1)
+            .and_then(|r| r.checked_mul(ldc))
+            .and_then(|r| r.checked_add(rows_b))
+            .is_some_and(|need| c.len() >= need);
+    if rows_a == 0 || rows_b == 0 {
+        return true;
+    }
+    if !fits {
+        return false;
+    }
+    // SAFETY: `gemm` reads `lhs[i·d + k]` (row stride d, column stride 1)
+    // for i < rows_a, k < d, which is within `a` (length rows_a·d);
+    // `rhs[k + j·d]` (row stride 1, column stride d: Bᵀ) for k < d,
+    // j < rows_b, within `b`; and writes `dst[i·ldc + j]` for i < rows_a,
+    // j < rows_b, within `c` (checked just above). The slices do not overlap
+    // (`c` is borrowed mutably). `read_dst = false`: the old contents of `c`
+    // are neither read nor scaled; `beta = 1`: dst = lhs·rhs. `gemm` picks
+    // its SIMD kernel from the CPU's features at run time (it checks them).
+    unsafe {
+        gemm::gemm(
+            rows_a,
+            rows_b,
+            d,
+            c.as_mut_ptr(),
+            1,
+            ldc as isize,
+            false,
+            a.as_ptr(),
+            1,
+            d as isize,
+            b.as_ptr(),
+            d as isize,
+            1,
+            F::zero(),
+            F::one(),
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+    true
+}
+
+/// AVX2 and FMA on x86-64, detected at run time (cached by the standard
+/// library).
+fn avx2_fma_detected() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -206,6 +342,50 @@ macro_rules! squared_distance_kernel {
     };
 }
 
+/// Defines the direct `Σ_k (a_k − b_k)²` with AVX2 and FMA: four
+/// accumulators of `L` lanes (the loads, two per multiply-add, are the
+/// bound), a scalar tail.
+#[cfg(target_arch = "x86_64")]
+macro_rules! squared_distance_avx2 {
+    ($name:ident, $t:ty, $lanes:expr, $zero:ident, $load:ident, $sub:ident,
+     $fmadd:ident, $add:ident, $reduce:ident) => {
+        /// # Safety
+        /// The CPU must support AVX2 and FMA.
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub(crate) unsafe fn $name(a: &[$t], b: &[$t]) -> $t {
+            const L: usize = $lanes;
+            let n = a.len().min(b.len());
+            let (pa, pb) = (a.as_ptr(), b.as_ptr());
+            let mut acc = [$zero(); 4];
+            let mut k = 0;
+            while k + 4 * L <= n {
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    // SAFETY: k + 4L ≤ n, so the loads of L lanes at
+                    // k + r·L (r < 4) stay in `a` and `b`.
+                    let (x, y) = unsafe { ($load(pa.add(k + r * L)), $load(pb.add(k + r * L))) };
+                    let t = $sub(x, y);
+                    *acc = $fmadd(t, t, *acc);
+                }
+                k += 4 * L;
+            }
+            while k + L <= n {
+                // SAFETY: k + L ≤ n.
+                let (x, y) = unsafe { ($load(pa.add(k)), $load(pb.add(k))) };
+                let t = $sub(x, y);
+                acc[0] = $fmadd(t, t, acc[0]);
+                k += L;
+            }
+            let mut sum = $reduce($add($add(acc[0], acc[1]), $add(acc[2], acc[3])));
+            for (&x, &y) in a[k..n].iter().zip(&b[k..n]) {
+                let t = x - y;
+                sum += t * t;
+            }
+            sum
+        }
+    };
+}
+
 /// Defines the block and full-Gram entry points of one kernel.
 #[cfg(target_arch = "x86_64")]
 macro_rules! entry_points {
@@ -251,6 +431,48 @@ mod x86 {
     use super::super::tiles::{drive, drive_full, PackedRows, TileJob};
     use super::{LANES_F32, LANES_F64, PANEL_F32, PANEL_F64, TILE_ROWS};
     use core::arch::x86_64::*;
+
+    /// The sum of the 8 lanes of an AVX register of `f32`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn reduce256_ps(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps::<1>(s, s));
+        _mm_cvtss_f32(s)
+    }
+
+    /// The sum of the 4 lanes of an AVX register of `f64`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn reduce256_pd(v: __m256d) -> f64 {
+        let s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
+        let s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+        _mm_cvtsd_f64(s)
+    }
+
+    squared_distance_avx2!(
+        sqdist_avx2_f32,
+        f32,
+        8,
+        _mm256_setzero_ps,
+        _mm256_loadu_ps,
+        _mm256_sub_ps,
+        _mm256_fmadd_ps,
+        _mm256_add_ps,
+        reduce256_ps
+    );
+    squared_distance_avx2!(
+        sqdist_avx2_f64,
+        f64,
+        4,
+        _mm256_setzero_pd,
+        _mm256_loadu_pd,
+        _mm256_sub_pd,
+        _mm256_fmadd_pd,
+        _mm256_add_pd,
+        reduce256_pd
+    );
 
     micro_kernel!(
         micro512_f64,
@@ -365,6 +587,26 @@ pub(crate) mod dispatch {
             }
         };
     }
+
+    /// Defines the per-type `Σ_k (a_k − b_k)²` of the direct
+    /// recomputation: AVX2+FMA where the CPU has them, else `portable`.
+    macro_rules! dispatch_sqdist {
+        ($name:ident, $t:ty, $avx2:ident) => {
+            /// `Σ_k (a_k − b_k)²` over the common length of `a` and `b`.
+            #[inline]
+            pub(crate) fn $name(a: &[$t], b: &[$t], portable: fn(&[$t], &[$t]) -> $t) -> $t {
+                #[cfg(target_arch = "x86_64")]
+                if super::avx2_fma_detected() {
+                    // SAFETY: AVX2 and FMA were detected just above; the
+                    // kernel reads only within both slices.
+                    return unsafe { super::x86::$avx2(a, b) };
+                }
+                portable(a, b)
+            }
+        };
+    }
+    dispatch_sqdist!(sqdist_f32, f32, sqdist_avx2_f32);
+    dispatch_sqdist!(sqdist_f64, f64, sqdist_avx2_f64);
 
     dispatch_type!(
         fill_f64,

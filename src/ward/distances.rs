@@ -10,10 +10,18 @@
 //! * on CPUs with AVX-512, the register tiles of `crate::scalar::tiles`,
 //!   which write distances straight into the condensed rows (`O(m·d)` space
 //!   besides the output: the packed rows);
-//! * elsewhere, ndarray's general GEMM (`matrixmultiply`): block `[r0, r1)`
-//!   is the product of that row panel with the rows `r0..`, into an
-//!   `O(block·m)` scratch buffer (at most about 16 MiB and an eighth of the
-//!   output), converted row by row.
+//! * elsewhere, a general GEMM: block `[r0, r1)` is the product of that row
+//!   panel with the rows `r0..`, into an `O(block·m)` scratch buffer (at
+//!   most about 16 MiB and an eighth of the output), converted row by row.
+//!   [`ProductKernel::Gemm`] is the `gemm` crate (the kernels behind faer:
+//!   AVX2+FMA on x86-64, NEON on aarch64, chosen by the crate at run time),
+//!   1.1–1.7× faster than `matrixmultiply` on an AMD EPYC (AVX2) at
+//!   d = 256 (DESIGN.md, "Ward linkage");
+//!   [`ProductKernel::Matrixmultiply`] (ndarray's GEMM) stays as the
+//!   portable reference the tests compare against.
+//!
+//! The kernel is [`ProductKernel::detect`]: the `PINNERSAGE_KERNEL`
+//! environment variable if set to a kernel this CPU runs, else the fastest.
 //!
 //! Either way the blocks are independent: with `parallel` (and the `parallel`
 //! feature) they run on rayon's threads, each block computed exactly as the
@@ -48,10 +56,10 @@
 //! 3. the result is clamped at zero.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
 use crate::linalg::{argmin, squared_distance, squared_norm};
-use crate::scalar::simd::ProductKernel;
+use crate::scalar::simd::{gemm_nt, ProductKernel};
 use crate::scalar::tiles::{row_offset, rows_per_block, PackedRows, TileJob};
 use crate::scalar::Scalar;
 
@@ -59,9 +67,7 @@ use super::method::weighted_dissimilarity;
 
 /// Scratch rows per GEMM block are chosen so that the `block × m` buffer stays
 /// near this many bytes, or an eighth of the condensed output if that is less
-/// (16 to 512 rows). The GEMM kernel repacks the
-/// `m × d` operand at every call, so blocks must be tall (DESIGN.md has the
-/// measurement behind 16 MiB).
+/// (16 to 512 rows) for `matrixmultiply`; see [`gemm_block_rows`].
 const SCRATCH_BYTES: usize = 16 << 20;
 
 /// The relative error `ρ` allowed per distance taken from the Gram form.
@@ -150,8 +156,13 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
     let row_of = &row_of;
     let centre_row: Vec<F> = flat[centre * d..(centre + 1) * d].to_vec();
     let tau = recompute_threshold::<F>(d);
+    let kernel = if kernel.is_available() {
+        kernel
+    } else {
+        ProductKernel::Gemm
+    };
 
-    let found = if kernel == ProductKernel::Avx512Tiles && kernel.is_available() {
+    let found = if kernel == ProductKernel::Avx512Tiles {
         // the tile path: pack the centred rows once, then fill block after
         // block of condensed rows with the tile kernel and finish each row
         // while the block is fresh in cache
@@ -181,33 +192,24 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
             },
         )
     } else {
-        let mut centred = Array2::<F>::zeros((m, d));
-        for (i, mut dst) in centred.rows_mut().into_iter().enumerate() {
+        // centred rows, row-major and contiguous (both GEMMs read them so)
+        let mut centred = vec![F::zero(); m * d];
+        for (i, dst) in centred.chunks_exact_mut(d).enumerate() {
             for (c, (&v, &o)) in dst.iter_mut().zip(row_of(i).iter().zip(&centre_row)) {
                 *c = v - o;
             }
         }
-        let norms: Vec<F> = centred
-            .rows()
-            .into_iter()
-            .map(|r| match r.as_slice() {
-                Some(s) => squared_norm(s),
-                None => r.iter().map(|&v| v * v).sum(),
-            })
-            .collect();
-        // tall blocks (the kernel repacks the m × d operand per call), but a
-        // scratch of at most an eighth of the output: its pages cost too
-        let scratch_bytes = SCRATCH_BYTES.min(core::mem::size_of_val(out) / 8);
-        let block = (scratch_bytes / (m * core::mem::size_of::<F>())).clamp(16, 512);
+        let norms: Vec<F> = centred.chunks_exact(d).map(squared_norm).collect();
+        let block = gemm_block_rows::<F>(m, kernel, core::mem::size_of_val(out));
         let blocks = split_blocks(m, block, out);
-        let centred = &centred;
+        let centred = &centred[..];
         let norms = &norms;
         run_blocks(
             blocks,
             parallel,
-            || Array2::<F>::zeros((block.min(m), m)),
+            || vec![F::zero(); block.min(m) * m],
             |scratch, (r0, r1, rows)| {
-                let flags = gemm_block(centred, norms, tau, r0, r1, rows, scratch);
+                let flags = gemm_block(centred, d, norms, tau, r0, r1, rows, scratch, kernel);
                 finish_block(
                     m,
                     r0,
@@ -229,6 +231,28 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
         }
     }
     minima
+}
+
+/// Rows per GEMM block for `m` rows, `out_bytes` of condensed output.
+///
+/// A GEMM packs its operands at every call: the rows `r0..` once per block,
+/// about `m²·d/(2·block)` element moves in all, against the `block·m·d/2`
+/// multiply-adds wasted on the block's lower triangle. For the `gemm` crate
+/// the best block grows like `√m` (measured on an AMD EPYC, d = 256, f32 and
+/// f64: 64 rows best at m = 220–500, 128–256 at m = 2000): `√(12·m)` rounded
+/// up to 16, within 32..=512, and a scratch of at most [`SCRATCH_BYTES`].
+/// For `matrixmultiply`, tall blocks, but a scratch of at most an eighth of
+/// the output (its pages cost too).
+fn gemm_block_rows<F>(m: usize, kernel: ProductKernel, out_bytes: usize) -> usize {
+    let size = core::mem::size_of::<F>();
+    if kernel == ProductKernel::Gemm {
+        let best = ((12.0 * m as f64).sqrt() as usize).div_ceil(16) * 16;
+        let cap = (SCRATCH_BYTES / (m.max(1) * size)).max(16);
+        best.clamp(32, 512).min(cap)
+    } else {
+        let scratch_bytes = SCRATCH_BYTES.min(out_bytes / 8);
+        (scratch_bytes / (m.max(1) * size)).clamp(16, 512)
+    }
 }
 
 /// A block of rows `[r0, r1)` and its condensed rows (contiguous).
@@ -296,49 +320,56 @@ where
 
 /// The clamped Gram-form distances of rows `[r0, r1)` into their condensed
 /// rows `rows`: one GEMM of the row panel `centred[r0..r1]` against the rows
-/// `centred[r0..]` into `scratch`, then `‖x_i‖² + ‖x_j‖² − 2·g_ij`, clamped
-/// at zero. Returns, row by row, whether some entry is at or below the
-/// recomputation threshold `tau·(‖x_i‖² + ‖x_j‖²)`.
+/// `centred[r0..]` (`d` values per row, row-major) into `scratch` (at least
+/// `(r1 − r0)·(m − r0)` long), with the `gemm` crate for
+/// [`ProductKernel::Gemm`] and `matrixmultiply` otherwise, then
+/// `‖x_i‖² + ‖x_j‖² − 2·g_ij`, clamped at zero. Returns, row by row, whether
+/// some entry is at or below the recomputation threshold
+/// `tau·(‖x_i‖² + ‖x_j‖²)`.
+#[allow(clippy::too_many_arguments)]
 fn gemm_block<F: Scalar>(
-    centred: &Array2<F>,
+    centred: &[F],
+    d: usize,
     norms: &[F],
     tau: F,
     r0: usize,
     r1: usize,
     rows: &mut [F],
-    scratch: &mut Array2<F>,
+    scratch: &mut [F],
+    kernel: ProductKernel,
 ) -> Vec<bool> {
-    let m = centred.nrows();
+    let m = norms.len();
     let two = F::one() + F::one();
-    let a = centred.slice(s![r0..r1, ..]);
-    let b = centred.slice(s![r0.., ..]);
-    let mut c = scratch.slice_mut(s![..r1 - r0, ..m - r0]);
-    general_mat_mul(F::one(), &a, &b.t(), F::zero(), &mut c);
+    let (h, w) = (r1 - r0, m - r0);
+    let c = &mut scratch[..h * w];
+    let a = &centred[r0 * d..r1 * d];
+    let b = &centred[r0 * d..];
+    let done = kernel == ProductKernel::Gemm && gemm_nt(a, b, d, c, w);
+    if !done {
+        // matrixmultiply through ndarray (the shapes are consistent by
+        // construction, so the views exist)
+        if let (Ok(a), Ok(b), Ok(mut cv)) = (
+            ArrayView2::from_shape((h, d), a),
+            ArrayView2::from_shape((w, d), b),
+            ArrayViewMut2::from_shape((h, w), &mut *c),
+        ) {
+            general_mat_mul(F::one(), &a, &b.t(), F::zero(), &mut cv);
+        }
+    }
     let base = row_offset(m, r0);
-    let mut flags = Vec::with_capacity(r1 - r0);
+    let mut flags = Vec::with_capacity(h);
     for i in r0..r1 {
         let at = row_offset(m, i) - base;
         let dst = &mut rows[at..at + (m - i - 1)];
-        let g = c.row(i - r0);
-        let g = g.slice(s![i - r0 + 1..]);
+        let g = &c[(i - r0) * w + (i - r0) + 1..(i - r0 + 1) * w];
         let ni = norms[i];
         let nj = &norms[i + 1..];
         let mut suspicious = 0usize;
-        match g.as_slice() {
-            Some(g) => {
-                for ((o, &gij), &nj) in dst.iter_mut().zip(g).zip(nj) {
-                    let v = ni + nj - two * gij;
-                    *o = if v > F::zero() { v } else { F::zero() };
-                    suspicious += usize::from(*o <= tau * (ni + nj));
-                }
-            }
-            None => {
-                for ((o, &gij), &nj) in dst.iter_mut().zip(g.iter()).zip(nj) {
-                    let v = ni + nj - two * gij;
-                    *o = if v > F::zero() { v } else { F::zero() };
-                    suspicious += usize::from(*o <= tau * (ni + nj));
-                }
-            }
+        for ((o, &gij), &nj) in dst.iter_mut().zip(g).zip(nj) {
+            let v = ni + nj - two * gij;
+            let v = if v > F::zero() { v } else { F::zero() };
+            *o = v;
+            suspicious += usize::from(v <= tau * (ni + nj));
         }
         flags.push(suspicious > 0);
     }
@@ -390,7 +421,7 @@ fn finish_row<'a, F: Scalar>(
         for (k, o) in dst.iter_mut().enumerate() {
             let j = i + 1 + k;
             if *o <= tau * (ni + norms[j]) {
-                *o = squared_distance(xi, row_of(j));
+                *o = F::squared_distance_simd(xi, row_of(j), squared_distance);
             }
         }
     }
@@ -433,22 +464,32 @@ impl<F: Scalar> RowMinima<F> {
     }
 }
 
-/// `X·Xᵀ` in full (`m × m`) with `kernel` (ndarray's GEMM if this CPU does
-/// not run it): the benchmarks' floor, not used by the linkage.
+/// `X·Xᵀ` in full (`m × m`) with `kernel` (the `gemm` crate if this CPU
+/// does not run it): the benchmarks' floor, not used by the linkage.
 #[cfg_attr(not(any(test, feature = "bench-internals")), allow(dead_code))]
 pub(crate) fn full_gram<F: Scalar>(x: ArrayView2<'_, F>, kernel: ProductKernel) -> Array2<F> {
     let (m, d) = x.dim();
-    if kernel == ProductKernel::Avx512Tiles && kernel.is_available() {
-        let standard = x.as_standard_layout();
-        let flat: &[F] = standard.as_slice().unwrap_or(&[]);
-        let zeros = vec![F::zero(); d];
-        let rows = |i: usize| &flat[i * d..(i + 1) * d];
-        let (packed, _) = PackedRows::pack(m, d, F::TILE_PANEL_WIDTH, rows, &zeros);
-        let mut out = vec![F::zero(); m * m];
-        if F::full_gram_tiles(&packed, m, &mut out) {
-            if let Ok(g) = Array2::from_shape_vec((m, m), out) {
-                return g;
+    let standard = x.as_standard_layout();
+    let flat: &[F] = standard.as_slice().unwrap_or(&[]);
+    match kernel {
+        ProductKernel::Avx512Tiles if kernel.is_available() => {
+            let zeros = vec![F::zero(); d];
+            let rows = |i: usize| &flat[i * d..(i + 1) * d];
+            let (packed, _) = PackedRows::pack(m, d, F::TILE_PANEL_WIDTH, rows, &zeros);
+            let mut out = vec![F::zero(); m * m];
+            if F::full_gram_tiles(&packed, m, &mut out) {
+                if let Ok(g) = Array2::from_shape_vec((m, m), out) {
+                    return g;
+                }
             }
+        }
+        ProductKernel::Matrixmultiply => return x.dot(&x.t()),
+        _ => {}
+    }
+    let mut out = vec![F::zero(); m * m];
+    if gemm_nt(flat, flat, d, &mut out, m) {
+        if let Ok(g) = Array2::from_shape_vec((m, m), out) {
+            return g;
         }
     }
     x.dot(&x.t())
@@ -490,9 +531,9 @@ mod tests {
         })
     }
 
-    /// Both kernels: the tile kernel (the GEMM where the CPU lacks it, a
-    /// still valid run) and the GEMM.
-    const BOTH: [ProductKernel; 2] = [ProductKernel::Avx512Tiles, ProductKernel::Gemm];
+    /// Every kernel: the tile kernel (the `gemm` crate where the CPU lacks
+    /// it, a still valid run), the `gemm` crate and `matrixmultiply`.
+    const BOTH: [ProductKernel; 3] = ProductKernel::ALL;
 
     #[test]
     fn matches_direct_sums_across_blocks() {
@@ -588,7 +629,7 @@ mod tests {
                 ran += 1;
             }
         }
-        assert!(ran >= 2, "the GEMM runs on every CPU");
+        assert!(ran >= 4, "both GEMMs run on every CPU");
     }
 
     /// `run_blocks` with `parallel` runs the blocks on rayon's pool (more
@@ -680,15 +721,26 @@ mod tests {
         };
         let auto = run(None);
         assert_eq!(auto, run(Some(ProductKernel::detect())));
+        // the kernels differ in the last bits here, so each run below is
+        // told apart from the others
+        let gemm = run(Some(ProductKernel::Gemm));
+        let mm = run(Some(ProductKernel::Matrixmultiply));
+        assert_ne!(gemm, mm, "the gemm crate and matrixmultiply both ran");
         if ProductKernel::Avx512Tiles.is_available() {
-            assert_ne!(
-                run(Some(ProductKernel::Avx512Tiles)),
-                run(Some(ProductKernel::Gemm))
-            );
+            assert_ne!(run(Some(ProductKernel::Avx512Tiles)), gemm);
         } else {
-            // the tile kernel asked for on a CPU without it falls back
-            assert_eq!(auto, run(Some(ProductKernel::Avx512Tiles)));
+            // the tile kernel asked for on a CPU without it falls back to
+            // the gemm crate
+            assert_eq!(gemm, run(Some(ProductKernel::Avx512Tiles)));
         }
+        eprintln!(
+            "kernels run here: {}",
+            BOTH.iter()
+                .filter(|k| k.is_available())
+                .map(|k| k.describe())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
 
     /// The tile kernel is chosen exactly where the CPU reports AVX-512F, and
@@ -704,10 +756,23 @@ mod tests {
         } else {
             ProductKernel::Gemm
         };
-        assert_eq!(ProductKernel::detect(), expected);
+        assert_eq!(ProductKernel::detected(), expected);
+        // what the environment forces (where this CPU runs it), else the CPU's
+        let forced = std::env::var(crate::scalar::simd::KERNEL_ENV)
+            .ok()
+            .and_then(|n| ProductKernel::from_name(n.trim()))
+            .filter(|k| k.is_available());
+        assert_eq!(ProductKernel::detect(), forced.unwrap_or(expected));
         assert_eq!(ProductKernel::Avx512Tiles.is_available(), avx512);
         assert!(ProductKernel::Gemm.is_available());
-        assert_eq!(ProductKernel::Gemm.name(), "matrixmultiply");
+        assert!(ProductKernel::Matrixmultiply.is_available());
+        for k in ProductKernel::ALL {
+            assert_eq!(ProductKernel::from_name(k.name()), Some(k));
+            assert!(k.describe().starts_with(k.name()));
+        }
+        assert_eq!(ProductKernel::from_name("blas"), None);
+        assert_eq!(ProductKernel::Gemm.name(), "gemm");
+        assert_eq!(ProductKernel::Matrixmultiply.name(), "matrixmultiply");
         assert_eq!(ProductKernel::Avx512Tiles.name(), "avx512-tiles");
         // the sealed hooks do nothing (and say so) where the CPU lacks the
         // kernel, or when the rows were packed for another width
@@ -722,6 +787,38 @@ mod tests {
         assert_eq!(tiles(&packed, 2, &mut out), avx512);
         if avx512 {
             assert_eq!(out, vec![5.0, 11.0, 11.0, 25.0]);
+        }
+    }
+
+    /// The vector `Σ (a_k − b_k)²` of the direct recomputation (AVX2+FMA
+    /// where the CPU has them, else the portable sum) against the portable
+    /// sum, at lengths around its 4-register step and with tails; exact
+    /// zero for identical rows.
+    #[test]
+    fn simd_squared_distance_matches_the_portable_sum() {
+        fn simd<F: Scalar>(a: &[F], b: &[F]) -> F {
+            F::squared_distance_simd(a, b, squared_distance)
+        }
+        for n in [
+            0, 1, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 256, 1031,
+        ] {
+            let a = pseudo_random(2, n.max(1), 0.3, n as u64);
+            let (x, y) = (&a.row(0).to_vec()[..n], &a.row(1).to_vec()[..n]);
+            let fast = simd(x, y);
+            let slow = squared_distance(x, y);
+            assert!(
+                (fast - slow).abs() <= 1e-13 * slow,
+                "f64 n={n}: {fast} vs {slow}"
+            );
+            assert_eq!(simd(x, x), 0.0);
+            let (x32, y32): (Vec<f32>, Vec<f32>) =
+                x.iter().zip(y).map(|(&p, &q)| (p as f32, q as f32)).unzip();
+            let fast = simd(&x32, &y32);
+            let slow = squared_distance(&x32, &y32);
+            assert!(
+                (fast - slow).abs() <= 1e-5 * slow,
+                "f32 n={n}: {fast} vs {slow}"
+            );
         }
     }
 

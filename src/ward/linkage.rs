@@ -183,10 +183,14 @@ pub fn linkage_condensed<F: Scalar>(condensed: ArrayView1<'_, F>) -> Result<Dend
 /// exactly as the embedding-matrix path scales its distances, so both entry
 /// points compute the same dendrogram from the same numbers.
 fn ward_on_condensed<F: Scalar>(m: usize, given: &[F], w: Vec<F>) -> Dendrogram<F> {
-    let order = fastmap_order(m, |i, j| {
-        let (lo, hi) = if i < j { (i, j) } else { (j, i) };
-        given[condensed_index(m, lo, hi)]
-    });
+    let order = if keeps_row_order::<F>(m) {
+        (0..m).collect()
+    } else {
+        fastmap_order(m, |i, j| {
+            let (lo, hi) = if i < j { (i, j) } else { (j, i) };
+            given[condensed_index(m, lo, hi)]
+        })
+    };
     let mut d = permute_condensed(m, given, &order);
     let w: Vec<F> = order.iter().map(|&i| w[i]).collect();
     if w.iter().any(|&v| v != F::one()) {
@@ -238,12 +242,49 @@ impl Ward {
         self.run(x, weights, true)
     }
 
+    /// [`linkage_weighted`](Self::linkage_weighted) of rows the caller has
+    /// already checked: every value finite and every weight finite and
+    /// positive with a finite total (a profile's prepared rows and action
+    /// counts). Only the shape is checked here ([`Error::EmptyInput`],
+    /// [`Error::ZeroDimension`]); the result is the same as
+    /// `linkage_weighted`'s.
+    ///
+    /// # Complexity
+    /// As [`linkage_weighted`](Self::linkage_weighted), without its O(m·d)
+    /// validation pass.
+    pub(crate) fn linkage_weighted_checked<F: Scalar>(
+        &self,
+        x: ArrayView2<'_, F>,
+        weights: Vec<F>,
+    ) -> Result<Dendrogram<F>> {
+        if x.nrows() == 0 {
+            return Err(Error::EmptyInput);
+        }
+        if x.ncols() == 0 {
+            return Err(Error::ZeroDimension { rows: x.nrows() });
+        }
+        debug_assert!(validate::finite(x).is_ok());
+        debug_assert_eq!(weights.len(), x.nrows());
+        debug_assert!(weights.iter().all(|w| w.is_finite() && *w > F::zero()));
+        self.run(x, weights, true)
+    }
+
     fn run<F: Scalar>(
         &self,
         x: ArrayView2<'_, F>,
         weights: Vec<F>,
         weighted: bool,
     ) -> Result<Dendrogram<F>> {
+        // On the matrix path the distance pass gives identical rows (and only
+        // them, short of underflow) an exact zero: look for repeated rows
+        // only when a zero shows up. Without one, this is exactly
+        // `run_distinct` (no repeats found); with one, the pass is dropped
+        // and the repeats are collapsed first, as below.
+        if let Ok(Strategy::Matrix) = self.resolve::<F>(x.nrows()) {
+            if let Some(tree) = self.matrix_path(x, &weights, weighted, true) {
+                return Ok(tree);
+            }
+        }
         if let Some(dup) = Duplicates::find(x) {
             if let Some(group_weights) = dup.group_weights(&weights) {
                 let distinct = x.select(Axis(0), &dup.representatives());
@@ -265,27 +306,61 @@ impl Ward {
         let m = x.nrows();
         match self.resolve::<F>(m)? {
             Strategy::Lean => Ok(nn_chain_linkage(x, weights)),
-            _ => {
-                let order = order_rows(x);
-                let weights: Vec<F> = order.iter().map(|&i| weights[i]).collect();
-                let mut d = vec![F::zero(); m * m.saturating_sub(1) / 2];
-                let minima = fill_condensed(
-                    x,
-                    &order,
-                    weighted.then_some(weights.as_slice()),
-                    &mut d,
-                    self.configured_parallel(),
-                );
-                Ok(generic_linkage(m, d, weights, order, minima))
-            }
+            _ => Ok(self
+                .matrix_path(x, &weights, weighted, false)
+                .unwrap_or_else(|| Dendrogram::from_unsorted(m, &[]))),
         }
     }
+
+    /// The matrix path: orders the rows, fills the condensed matrix and runs
+    /// the generic algorithm. With `zero_check`, returns `None` (nothing
+    /// done) if some dissimilarity is exactly zero (repeated rows, which the
+    /// caller collapses first); without, always `Some`.
+    fn matrix_path<F: Scalar>(
+        &self,
+        x: ArrayView2<'_, F>,
+        weights: &[F],
+        weighted: bool,
+        zero_check: bool,
+    ) -> Option<Dendrogram<F>> {
+        let m = x.nrows();
+        let order = order_rows(x);
+        let weights: Vec<F> = order.iter().map(|&i| weights[i]).collect();
+        let mut d = vec![F::zero(); m * m.saturating_sub(1) / 2];
+        let minima = fill_condensed(
+            x,
+            &order,
+            weighted.then_some(weights.as_slice()),
+            &mut d,
+            self.configured_parallel(),
+        );
+        if zero_check && minima.dist.contains(&F::zero()) {
+            return None;
+        }
+        Some(generic_linkage(m, d, weights, order, minima))
+    }
+}
+
+/// The condensed matrix of at most this many bytes is replayed in cache
+/// whatever the row order: below it, the rows keep their given order (the
+/// FastMap ordering costs O(m·d), as much as a sixth of a small linkage).
+const ORDER_ROWS_FROM_BYTES: usize = 64 << 10;
+
+/// Whether `m` rows of `F` are few enough to keep their given order (see
+/// [`ORDER_ROWS_FROM_BYTES`]).
+fn keeps_row_order<F>(m: usize) -> bool {
+    m.saturating_mul(m.saturating_sub(1)) / 2 * core::mem::size_of::<F>() <= ORDER_ROWS_FROM_BYTES
 }
 
 /// The FastMap order of the rows of `x` by squared Euclidean distance (the
 /// same order [`linkage_condensed`] derives from
-/// the corresponding condensed matrix).
+/// the corresponding condensed matrix), or the given order for a small
+/// matrix ([`keeps_row_order`]).
 fn order_rows<F: Scalar>(x: ArrayView2<'_, F>) -> Vec<usize> {
+    let m = x.nrows();
+    if keeps_row_order::<F>(m) {
+        return (0..m).collect();
+    }
     let standard = x.as_standard_layout();
     let flat: &[F] = standard.as_slice().unwrap_or(&[]);
     let d = x.ncols();
@@ -319,6 +394,42 @@ mod tests {
             .linkage(x.view())
             .unwrap();
         assert_eq!(lean.distances(), d);
+    }
+
+    /// The checked entry (the profile's) gives `linkage_weighted`'s result,
+    /// with and without repeated rows (which the matrix path detects by an
+    /// exact zero), and with distinct rows whose distance underflows to zero
+    /// (a zero that is no repeat); it still refuses the shapes it must.
+    #[test]
+    fn checked_entry_matches_the_validated_one() {
+        let ward = Ward::new();
+        let base = ndarray::Array2::<f64>::from_shape_fn((40, 5), |(i, j)| {
+            ((i * 7 + j * 3) % 11) as f64 * 0.37 + (i as f64).sin()
+        });
+        let mut repeated = base.clone();
+        for i in [5, 17, 33] {
+            let r = repeated.row(i - 1).to_owned();
+            repeated.row_mut(i).assign(&r);
+        }
+        let tiny = ndarray::array![[0.0_f64, 1.0], [1e-200, 1.0], [3.0, 4.0], [1.0, -2.0]];
+        for x in [base, repeated, tiny] {
+            let w: Vec<f64> = (0..x.nrows()).map(|i| 1.0 + (i % 3) as f64).collect();
+            let expected = ward
+                .linkage_weighted(x.view(), ndarray::ArrayView1::from(&w))
+                .unwrap();
+            let got = ward.linkage_weighted_checked(x.view(), w).unwrap();
+            assert_eq!(got, expected);
+        }
+        let x32 = ndarray::Array2::<f32>::zeros((3, 0));
+        assert_eq!(
+            ward.linkage_weighted_checked(x32.view(), vec![1.0; 3]),
+            Err(Error::ZeroDimension { rows: 3 })
+        );
+        let empty = ndarray::Array2::<f32>::zeros((0, 2));
+        assert_eq!(
+            ward.linkage_weighted_checked(empty.view(), Vec::new()),
+            Err(Error::EmptyInput)
+        );
     }
 
     #[test]
