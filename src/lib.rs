@@ -163,7 +163,8 @@ pub mod __bench {
     use crate::Scalar;
 
     /// The product kernel of the Gram-form distances: the crate's AVX-512
-    /// register tiles or ndarray's GEMM (`matrixmultiply`).
+    /// register tiles, the `gemm` crate (AVX2+FMA, NEON) or ndarray's
+    /// `matrixmultiply` (the portable reference); `PINNERSAGE_KERNEL` forces one.
     pub use crate::scalar::simd::ProductKernel as Kernel;
 
     /// `X·Xᵀ` in full with the product kernel Ward's matrix path uses on this
@@ -173,7 +174,7 @@ pub mod __bench {
     }
 
     /// `X·Xᵀ` in full with `kernel`; a kernel this CPU does not run
-    /// ([`Kernel::is_available`]) falls back to the GEMM.
+    /// ([`Kernel::is_available`]) falls back to the detected one.
     pub fn gram_using<F: Scalar>(x: ArrayView2<'_, F>, kernel: Kernel) -> Array2<F> {
         crate::ward::distances::full_gram(x, kernel)
     }
