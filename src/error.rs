@@ -418,6 +418,32 @@ pub enum Error {
         /// The allowed span, in timestamp ticks.
         max_ticks: u64,
     },
+    // --- hardening (issue 12): numbers out of the element type's range ---
+    /// A Ward merge height exceeds the largest finite value of the element
+    /// type (the data's magnitude squared, times the weights, does not fit:
+    /// use `f64`, or scale the rows down).
+    #[error("merge {merge}: the Ward height exceeds the largest finite value of the element type (use f64 or scale the rows down)")]
+    HeightOverflow {
+        /// The merge (in sorted order) whose height overflows.
+        merge: usize,
+    },
+    /// A positive Ward merge height is below the smallest normal value of the
+    /// element type, so it cannot be reported to the type's precision (the
+    /// rows differ by less than about `√F::MIN_POSITIVE`: use `f64`, or
+    /// scale the rows up).
+    #[error("merge {merge}: the Ward height is below the smallest normal value of the element type (use f64 or scale the rows up)")]
+    HeightUnderflow {
+        /// The merge (in sorted order) whose height underflows.
+        merge: usize,
+    },
+    /// A buffer the caller's configuration allows could not be allocated
+    /// (for example the matrix path forced with an unlimited memory budget):
+    /// lower the budget or use the memory-lean path.
+    #[error("could not allocate {bytes} bytes (lower the memory budget or use Strategy::Lean)")]
+    AllocationFailed {
+        /// The bytes asked for.
+        bytes: usize,
+    },
 }
 
 /// Which invariant of a stored [`UserProfile`](crate::UserProfile) is broken:

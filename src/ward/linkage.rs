@@ -22,6 +22,7 @@ use super::method::weighted_dissimilarity;
 use super::nn_chain::nn_chain_linkage;
 use super::options::{Strategy, Ward};
 use super::ordering::{fastmap_order, permute_condensed};
+use super::rescale::Rescale;
 
 /// Ward agglomerative clustering of the rows of `x` (one observation per row).
 ///
@@ -155,9 +156,13 @@ pub fn linkage_condensed<F: Scalar>(condensed: ArrayView1<'_, F>) -> Result<Dend
             });
         }
     }
-    let given: &[F] = match condensed.as_slice() {
-        Some(s) => s,
-        None => &condensed.to_vec(),
+    // extreme magnitudes are brought to about 1 by an exact power of two
+    // (a copy only then, or for a non-contiguous view)
+    let (owned, scale) = Rescale::dissimilarities(condensed);
+    let given: &[F] = match (&owned, condensed.as_slice()) {
+        (Some(v), _) => v,
+        (None, Some(s)) => s,
+        (None, None) => &[],
     };
     let ones = vec![F::one(); m];
     if let Some(dup) = Duplicates::find_in_condensed(m, given) {
@@ -171,10 +176,10 @@ pub fn linkage_condensed<F: Scalar>(condensed: ArrayView1<'_, F>) -> Result<Dend
                 }
             }
             let groups = ward_on_condensed(u, &distinct, weights);
-            return Ok(dup.expand(&groups));
+            return scale.restore(dup.expand(&groups));
         }
     }
-    Ok(ward_on_condensed(m, given, ones))
+    scale.restore(ward_on_condensed(m, given, ones))
 }
 
 /// Ward on a condensed matrix of `m` observations of weights `w`: `given`
@@ -216,7 +221,7 @@ impl Ward {
     /// plus O(m·d). Lean path: O(m²·d) time, O(m·d) space.
     pub fn linkage<F: Scalar>(&self, x: ArrayView2<'_, F>) -> Result<Dendrogram<F>> {
         validate::matrix(x)?;
-        self.run(x, vec![F::one(); x.nrows()], false)
+        self.run_rescaled(x, vec![F::one(); x.nrows()], false)
     }
 
     /// Ward clustering of weighted rows; see
@@ -235,7 +240,24 @@ impl Ward {
     ) -> Result<Dendrogram<F>> {
         validate::matrix(x)?;
         let weights = validate::weights(x.nrows(), weights)?;
-        self.run(x, weights, true)
+        self.run_rescaled(x, weights, true)
+    }
+
+    /// [`run`](Self::run) on rows (and weights) brought to a magnitude of
+    /// about 1 by an exact power of two when theirs is extreme, with the
+    /// heights scaled back ([`Rescale`]).
+    fn run_rescaled<F: Scalar>(
+        &self,
+        x: ArrayView2<'_, F>,
+        mut weights: Vec<F>,
+        weighted: bool,
+    ) -> Result<Dendrogram<F>> {
+        let (rows, scale) = Rescale::rows_and_weights(x, &mut weights);
+        let tree = match &rows {
+            Some(scaled) => self.run(scaled.view(), weights, weighted)?,
+            None => self.run(x, weights, weighted)?,
+        };
+        scale.restore(tree)
     }
 
     fn run<F: Scalar>(
@@ -268,7 +290,13 @@ impl Ward {
             _ => {
                 let order = order_rows(x);
                 let weights: Vec<F> = order.iter().map(|&i| weights[i]).collect();
-                let mut d = vec![F::zero(); m * m.saturating_sub(1) / 2];
+                let len = m.saturating_mul(m.saturating_sub(1)) / 2;
+                let mut d: Vec<F> = Vec::new();
+                d.try_reserve_exact(len)
+                    .map_err(|_| Error::AllocationFailed {
+                        bytes: len.saturating_mul(core::mem::size_of::<F>()),
+                    })?;
+                d.resize(len, F::zero());
                 let minima = fill_condensed(
                     x,
                     &order,

@@ -21,21 +21,33 @@ use crate::scalar::Scalar;
 
 /// Ward's dissimilarity of two rows of weights `wi` and `wj` at squared
 /// distance `d`: `2·wi·wj/(wi + wj)·d`, and exactly `d` for two unit weights.
+///
+/// Computed as `d·(2·lo)·(hi/(lo + hi))` with `lo ≤ hi` the two weights: the
+/// factor `hi/(lo + hi)` lies in `[½, 1]` and `2·lo` is at most twice the
+/// smaller weight, so no intermediate exceeds the result by more than a
+/// factor 2 (the product `d·2·wi·wj` overflowed for weights near
+/// `√F::MAX` although the result was finite).
 #[inline]
 pub(crate) fn weighted_dissimilarity<F: Scalar>(d: F, wi: F, wj: F) -> F {
     if wi == F::one() && wj == F::one() {
         d
     } else {
-        d * (F::one() + F::one()) * wi * wj / (wi + wj)
+        let (lo, hi) = if wi <= wj { (wi, wj) } else { (wj, wi) };
+        d * ((lo + lo) * (hi / (lo + hi)))
     }
 }
 
 /// The Lance–Williams Ward update `d(A∪B, K)` from `d(A, K)`, `d(B, K)`,
 /// `d(A, B)` and the weights, clamped at zero (rounding can push a tiny
 /// result below it).
+///
+/// The weights are divided by their total first (coefficients in `[0, 1]`),
+/// so no term exceeds the dissimilarities themselves: `(w_A + w_K)·d(A, K)`
+/// overflowed for large weights although the result was finite.
 #[inline(always)]
 pub(crate) fn lance_williams<F: Scalar>(d_ak: F, d_bk: F, d_ab: F, wa: F, wb: F, wk: F) -> F {
-    let v = ((wa + wk) * d_ak + (wb + wk) * d_bk - wk * d_ab) / (wa + wb + wk);
+    let total = wa + wb + wk;
+    let v = ((wa + wk) / total) * d_ak + ((wb + wk) / total) * d_bk - (wk / total) * d_ab;
     if v > F::zero() {
         v
     } else {

@@ -55,6 +55,7 @@ mod min_heap;
 mod nn_chain;
 mod options;
 mod ordering;
+mod rescale;
 
 pub use crate::error::DendrogramFault;
 pub use condensed::{condensed_index, observations_for_len};

@@ -44,8 +44,16 @@ pub(crate) fn nn_chain_linkage<F: Scalar>(
     if m < 2 {
         return Dendrogram::from_unsorted(m, &[]);
     }
-    // row-major copy (`iter` walks in logical order whatever the layout)
-    let mut centroids: Vec<F> = x.iter().copied().collect();
+    // row-major copy (`iter` walks in logical order whatever the layout),
+    // centred on the first row: Ward is translation-invariant, and merged
+    // centroids kept at the data's offset would round to the offset's ulp
+    // (a subtraction within a factor 2 of the first row is exact, Sterbenz)
+    let first = x.row(0).to_vec();
+    let mut centroids: Vec<F> = x
+        .rows()
+        .into_iter()
+        .flat_map(|row| row.into_iter().zip(&first).map(|(&v, &c)| v - c))
+        .collect();
     let mut found: Vec<(usize, usize, F)> = Vec::with_capacity(m - 1);
     let mut node_of_slot: Vec<usize> = (0..m).collect();
     let mut active: Vec<usize> = (0..m).collect();

@@ -1,0 +1,272 @@
+//! Numerical guarantees at extreme magnitudes and offsets (issue 12, sections
+//! 1 and 2): every reported Ward height is accurate to the element type's
+//! precision relative to the height itself, or a typed error says that the
+//! true height is not representable. References are a naive Ward in `f64`
+//! on rows centred exactly (or closed forms).
+
+use ndarray::{array, Array1, Array2};
+use pinnersage::ward::{linkage_condensed, Strategy, Ward};
+use pinnersage::Error;
+
+fn paths() -> [Ward; 2] {
+    [
+        Ward::new().strategy(Strategy::Matrix),
+        Ward::new().strategy(Strategy::Lean),
+    ]
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    if a == b {
+        0.0
+    } else {
+        (a - b).abs() / b.abs().max(f64::MIN_POSITIVE)
+    }
+}
+
+/// Naive Ward heights in f64 of the rows (converted exactly), centred on the
+/// first row (exact for rows within a factor 2 of it).
+fn reference(x: &Array2<f64>, w: Option<&Array1<f64>>) -> Vec<f64> {
+    let first = x.row(0).to_owned();
+    let centred = x - &first;
+    naive(&centred, w)
+}
+
+/// Naive O(m³·d) Ward in f64 from centroids, with the weight factor formed
+/// without overflow or underflow (`2·lo·(hi/(lo + hi))`).
+fn naive(x: &Array2<f64>, weights: Option<&Array1<f64>>) -> Vec<f64> {
+    let m = x.nrows();
+    let mut c: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
+    let mut w: Vec<f64> = weights.map_or(vec![1.0; m], |w| w.to_vec());
+    let mut alive = vec![true; m];
+    let mut heights = Vec::new();
+    for _ in 1..m {
+        let mut best = (f64::INFINITY, 0, 0);
+        for i in (0..m).filter(|&i| alive[i]) {
+            for j in (i + 1..m).filter(|&j| alive[j]) {
+                let sq: f64 = c[i].iter().zip(&c[j]).map(|(a, b)| (a - b) * (a - b)).sum();
+                let (lo, hi) = (w[i].min(w[j]), w[i].max(w[j]));
+                let cost = sq * (2.0 * lo * (hi / (lo + hi)));
+                if cost < best.0 {
+                    best = (cost, i, j);
+                }
+            }
+        }
+        let (cost, i, j) = best;
+        let share = w[j] / (w[i] + w[j]);
+        let merged: Vec<f64> = c[i]
+            .iter()
+            .zip(&c[j])
+            .map(|(a, b)| a + (b - a) * share)
+            .collect();
+        c[i] = merged;
+        w[i] += w[j];
+        alive[j] = false;
+        heights.push(cost);
+    }
+    heights.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    heights
+}
+
+/// Tie-free test values in about [-1, 1].
+fn wiggle(i: usize, j: usize) -> f64 {
+    ((i as f64 + 1.0) * 1.618_033_988_7 + (j as f64 + 1.0) * 2.718_281_828).sin()
+}
+
+fn check_f64(x: Array2<f64>, w: Option<Array1<f64>>, tol: f64) {
+    let want = reference(&x, w.as_ref());
+    for ward in paths() {
+        let tree = match &w {
+            Some(w) => ward.linkage_weighted(x.view(), w.view()),
+            None => ward.linkage(x.view()),
+        }
+        .unwrap();
+        for (got, want) in tree.distances().iter().zip(&want) {
+            assert!(
+                rel(*got, *want) <= tol,
+                "{:?}: {got:e} vs {want:e}",
+                ward.configured_strategy()
+            );
+        }
+    }
+}
+
+fn check_f32(x: Array2<f32>, w: Option<Array1<f32>>, tol: f64) {
+    let x64 = x.mapv(f64::from);
+    let w64 = w.as_ref().map(|w| w.mapv(f64::from));
+    let want = reference(&x64, w64.as_ref());
+    for ward in paths() {
+        let tree = match &w {
+            Some(w) => ward.linkage_weighted(x.view(), w.view()),
+            None => ward.linkage(x.view()),
+        }
+        .unwrap();
+        for (got, want) in tree.distances().iter().zip(&want) {
+            assert!(
+                rel(f64::from(*got), *want) <= tol,
+                "{:?}: {got:e} vs {want:e}",
+                ward.configured_strategy()
+            );
+        }
+    }
+}
+
+// ---- section 1: precision near zero -------------------------------------
+
+#[test]
+fn lean_path_keeps_the_digits_of_a_cluster_at_an_offset() {
+    // was 8.33334655e-18 on the lean path (exact 8.33332287e-18)
+    let x = array![[50.0_f64], [50.000000001], [50.000000003]];
+    check_f64(x.clone(), None, 1e-12);
+    let lean = Ward::new()
+        .strategy(Strategy::Lean)
+        .linkage(x.view())
+        .unwrap();
+    let (a, b, c) = (x[[0, 0]], x[[1, 0]], x[[2, 0]]);
+    let (d1, d2) = (b - a, c - a); // exact (Sterbenz)
+    let second = 4.0 / 3.0 * (d2 - d1 / 2.0) * (d2 - d1 / 2.0);
+    assert!(rel(lean.distances()[1], second) < 1e-12);
+}
+
+#[test]
+fn f32_clusters_at_offsets_up_to_1e6() {
+    for offset in [1000.0_f32, 1e6] {
+        let step = offset * 1e-6;
+        let x = Array2::from_shape_fn((12, 2), |(i, j)| offset + step * wiggle(i, j) as f32);
+        check_f32(x, None, 1e-4);
+    }
+}
+
+#[test]
+fn f64_clusters_at_offsets_up_to_1e6() {
+    for offset in [1.0_f64, 1e3, 1e6] {
+        let step = offset * 1e-12;
+        let x = Array2::from_shape_fn((12, 3), |(i, j)| offset + step * wiggle(i, j));
+        check_f64(x, None, 1e-9);
+    }
+}
+
+#[test]
+fn tiny_f32_rows_keep_their_heights_or_report_underflow() {
+    // squared distances 1e-48: below f32's normal range, so no f32 height can
+    // carry them (was: every height 0, Ok)
+    let x = array![[0.0_f32], [1e-24], [5e-24]];
+    for ward in paths() {
+        assert_eq!(
+            ward.linkage(x.view()),
+            Err(Error::HeightUnderflow { merge: 0 })
+        );
+    }
+    // heights around 1e-36 are normal f32 numbers: accurate
+    check_f32(array![[1e-18_f32], [2e-18], [4.5e-18], [9e-18]], None, 1e-5);
+    // and f64 keeps them all
+    check_f64(array![[0.0_f64], [1e-24], [5e-24]], None, 1e-12);
+    check_f64(array![[0.0_f64], [1e-150], [3e-150], [7e-150]], None, 1e-12);
+}
+
+#[test]
+fn magnitudes_from_1e_30_to_1e30_in_f32_and_1e_150_to_1e150_in_f64() {
+    for e in [-30, -15, -5, 0, 5, 15] {
+        let s = 10f32.powi(e);
+        let x = Array2::from_shape_fn((8, 2), |(i, j)| s * wiggle(i, j) as f32);
+        // heights ~s²: normal f32 for s ≥ 1e-18, ~1e-60 below (refused)
+        match Ward::new().linkage(x.view()) {
+            Ok(_) => check_f32(x, None, 1e-5),
+            Err(Error::HeightUnderflow { .. }) => assert!(e < -18),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    for e in [-150, -100, -30, 0, 30, 100, 150] {
+        let s = 10f64.powi(e);
+        let x = Array2::from_shape_fn((8, 2), |(i, j)| s * wiggle(i, j));
+        check_f64(x, None, 1e-9);
+    }
+}
+
+// ---- section 2: overflow -------------------------------------------------
+
+#[test]
+fn large_weights_do_not_overflow_the_weighted_distance() {
+    // f32 weights [1e37, 1] on [[0],[8.44]]: was inf (true ≈ 142.4)
+    let x = array![[0.0_f32], [8.44]];
+    let w = array![1e37_f32, 1.0];
+    for ward in paths() {
+        let h = ward
+            .linkage_weighted(x.view(), w.view())
+            .unwrap()
+            .distances()[0];
+        let want = 2.0 * 1e37 / (1e37 + 1.0) * f64::from(8.44_f32).powi(2);
+        assert!(rel(f64::from(h), want) < 1e-6, "{h}");
+    }
+    // f64 weights [1e144, 1e163] on [[6.3],[0]]: was inf (true ≈ 7.9e145)
+    let x = array![[6.3_f64], [0.0]];
+    let w = array![1e144_f64, 1e163];
+    for ward in paths() {
+        let h = ward
+            .linkage_weighted(x.view(), w.view())
+            .unwrap()
+            .distances()[0];
+        let want = 2.0 * 1e144 * (1e163 / (1e163 + 1e144)) * 6.3 * 6.3;
+        assert!(rel(h, want) < 1e-12, "{h:e}");
+    }
+}
+
+#[test]
+fn large_weights_on_large_rows_give_the_true_heights() {
+    // was [1e20, 1e20] on the matrix path and [1e20, inf] on the lean path
+    let x = array![[0.0_f32], [1e10], [2e10]];
+    let w = array![1.0_f32, 1.0, 1e19];
+    check_f32(x, Some(w), 1e-5);
+}
+
+#[test]
+fn weighted_heights_match_the_f64_reference_across_weight_ranges() {
+    let x = array![
+        [0.0_f64, 1.0],
+        [3.0, -2.0],
+        [0.5, 7.0],
+        [-4.0, 2.0],
+        [9.0, 9.0]
+    ];
+    for w in [
+        array![1e-300, 1.0, 2.0, 3.0, 1e-200],
+        array![1e150, 1e140, 1.0, 5.0, 1e100],
+        array![1e300, 1e300, 1e300, 1e300, 1e300],
+    ] {
+        check_f64(x.clone(), Some(w), 1e-12);
+    }
+}
+
+#[test]
+fn condensed_heights_near_the_largest_f32() {
+    // was [1e38, inf]
+    let tree = linkage_condensed(array![1e38_f32, 1e38, 1e38].view()).unwrap();
+    assert_eq!(tree.distances()[0], 1e38);
+    assert!(rel(f64::from(tree.distances()[1]), 1e38) < 1e-6);
+    // and tiny dissimilarities keep their digits
+    let tree = linkage_condensed(array![1e-40_f64, 9e-40, 4e-40].view()).unwrap();
+    assert_eq!(tree.distances()[0], 1e-40);
+    assert!(rel(tree.distances()[1], 25e-40 / 3.0) < 1e-14);
+}
+
+#[test]
+fn heights_beyond_the_type_are_a_typed_error() {
+    // f32 rows at 1e30 (heights ~1e60), f64 rows at 1e160: were inf in an Ok
+    let x = array![[0.0_f32], [1e30], [3e30]];
+    for ward in paths() {
+        assert!(matches!(
+            ward.linkage(x.view()),
+            Err(Error::HeightOverflow { .. })
+        ));
+    }
+    let x = array![[0.0_f64], [1e160], [3e160]];
+    for ward in paths() {
+        assert!(matches!(
+            ward.linkage(x.view()),
+            Err(Error::HeightOverflow { .. })
+        ));
+    }
+    // just below: finite and right
+    check_f64(array![[-4e153_f64], [0.0], [8e153]], None, 1e-12);
+    let big = linkage_condensed(array![f32::MAX, f32::MAX, 1.0].view());
+    assert!(matches!(big, Err(Error::HeightOverflow { .. })) || big.is_ok());
+}
