@@ -444,6 +444,24 @@ pub enum Error {
         /// The bytes asked for.
         bytes: usize,
     },
+    /// An item of a squared-Euclidean or inner-product index has a value
+    /// beyond the index's magnitude limit `√(MAX / (4·d))` (`MAX` the largest
+    /// finite value of the type distances are computed in: `f32` for HNSW),
+    /// so some distance would overflow.
+    #[error("item row {row} has a value beyond the index's magnitude limit {limit:e}")]
+    ItemMagnitude {
+        /// The first offending row.
+        row: usize,
+        /// The largest magnitude accepted.
+        limit: f64,
+    },
+    /// A query has a value beyond the index's magnitude limit (see
+    /// [`Error::ItemMagnitude`]).
+    #[error("the query has a value beyond the index's magnitude limit {limit:e}")]
+    QueryMagnitude {
+        /// The largest magnitude accepted.
+        limit: f64,
+    },
 }
 
 /// Which invariant of a stored [`UserProfile`](crate::UserProfile) is broken:

@@ -270,3 +270,145 @@ fn heights_beyond_the_type_are_a_typed_error() {
     let big = linkage_condensed(array![f32::MAX, f32::MAX, 1.0].view());
     assert!(matches!(big, Err(Error::HeightOverflow { .. })) || big.is_ok());
 }
+
+// ---- exact and HNSW indexes ------------------------------------------------
+
+mod indexes {
+    use ndarray::{array, Array2};
+    use pinnersage::ann::{AnnIndex, ExactIndex, Metric};
+    use pinnersage::Error;
+
+    fn ids_and_distances<F: Copy>(
+        hits: &[pinnersage::ann::Neighbour<usize, F>],
+    ) -> Vec<(usize, F)> {
+        hits.iter().map(|h| (h.id, h.distance)).collect()
+    }
+
+    #[test]
+    fn squared_euclidean_near_duplicates_at_an_offset_f32() {
+        // was ids [0, 1] at distances [0, 0]
+        let items = array![[1000.0_f32], [1000.01]];
+        let q = array![1000.006_f32];
+        let index = ExactIndex::with_row_ids(items.clone(), Metric::SquaredEuclidean).unwrap();
+        let hits = index.search(q.view(), 2).unwrap();
+        let got = ids_and_distances(&hits);
+        assert_eq!((got[0].0, got[1].0), (1, 0));
+        let exact = |x: f32| (f64::from(q[0]) - f64::from(x)).powi(2);
+        for (id, d) in got {
+            let want = exact(items[[id, 0]]);
+            assert!((f64::from(d) - want).abs() <= 1e-5 * want, "{d} vs {want}");
+        }
+        let batch = index
+            .search_batch(q.view().insert_axis(ndarray::Axis(0)), 2)
+            .unwrap();
+        assert_eq!(batch[0], hits);
+    }
+
+    #[test]
+    fn squared_euclidean_near_duplicates_at_an_offset_f64() {
+        let items = array![[1e8_f64], [1e8 + 3e-4], [1e8 + 5e-4]];
+        let q = array![1e8 + 2e-4];
+        let index = ExactIndex::with_row_ids(items.clone(), Metric::SquaredEuclidean).unwrap();
+        let hits = index.search(q.view(), 3).unwrap();
+        let ids: Vec<usize> = hits.iter().map(|h| h.id).collect();
+        assert_eq!(ids, vec![1, 0, 2]);
+        for h in &hits {
+            let diff = q[0] - items[[h.id, 0]]; // exact (Sterbenz)
+            assert!((h.distance - diff * diff).abs() <= 1e-15 * diff * diff);
+        }
+        // identical vectors: exactly 0
+        let self_hit = index.search(items.row(2), 1).unwrap();
+        assert_eq!((self_hit[0].id, self_hit[0].distance), (2, 0.0));
+    }
+
+    #[test]
+    fn search_and_search_batch_agree_on_every_metric() {
+        let items = Array2::from_shape_fn((200, 8), |(i, j)| {
+            (1000.0 + ((i * 31 + j * 17) % 23) as f32 * 1e-3) * if j % 2 == 0 { 1.0 } else { -1.0 }
+        });
+        let queries = items.slice(ndarray::s![..20, ..]).to_owned();
+        for metric in [
+            Metric::SquaredEuclidean,
+            Metric::Cosine,
+            Metric::InnerProduct,
+        ] {
+            let index = ExactIndex::with_row_ids(items.clone(), metric).unwrap();
+            let batch = index.search_batch(queries.view(), 7).unwrap();
+            for (q, b) in queries.rows().into_iter().zip(&batch) {
+                assert_eq!(&index.search(q, 7).unwrap(), b, "{metric:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_exact_copy_of_the_query_ranks_first_by_cosine() {
+        // a vector 3e-4 rad away used to rank ahead of the query's own copy
+        let q = array![0.6_f32, 0.8, 1e-3];
+        let (c, s) = (3e-4_f32.cos(), 3e-4_f32.sin());
+        let near = array![[0.6 * c - 0.8 * s, 0.6 * s + 0.8 * c, 1e-3]];
+        for copies in 1..4 {
+            let mut items = Array2::zeros((copies + 1, 3));
+            for r in 0..copies {
+                items.row_mut(r).assign(&near.row(0));
+            }
+            items.row_mut(copies).assign(&q);
+            let index = ExactIndex::with_row_ids(items, Metric::Cosine).unwrap();
+            let hits = index.search(q.view(), copies + 1).unwrap();
+            assert_eq!((hits[0].id, hits[0].distance), (copies, 0.0));
+            let batch = index.search_batch(q.view().insert_axis(ndarray::Axis(0)), copies + 1);
+            assert_eq!(batch.unwrap()[0], hits);
+        }
+    }
+
+    #[test]
+    fn values_whose_distances_overflow_are_refused() {
+        // were ±inf distances in an Ok
+        let limit = (f64::from(f32::MAX) / 4.0).sqrt();
+        for metric in [Metric::SquaredEuclidean, Metric::InnerProduct] {
+            assert_eq!(
+                ExactIndex::with_row_ids(array![[1.0_f32], [1e30], [-1e30]], metric).err(),
+                Some(Error::ItemMagnitude { row: 1, limit })
+            );
+            assert!(matches!(
+                ExactIndex::with_row_ids(array![[3e38_f32], [1.0]], metric),
+                Err(Error::ItemMagnitude { row: 0, .. })
+            ));
+        }
+        let index = ExactIndex::with_row_ids(array![[3e38_f32], [1.0]], Metric::Cosine).unwrap();
+        let hits = index.search(array![3e38_f32].view(), 2).unwrap();
+        assert!(hits.iter().all(|h| h.distance.is_finite()));
+    }
+
+    #[cfg(feature = "hnsw")]
+    #[test]
+    fn hnsw_refuses_values_beyond_f32_distances_and_reports_exact_ones() {
+        use pinnersage::ann::{HnswIndex, HnswParams};
+        let params = HnswParams::builder().build().unwrap();
+        // f64 items 1e20 apart: squared distances beyond f32 (wrong neighbours)
+        let far = array![[0.0_f64], [1e20], [2e20]];
+        assert!(matches!(
+            HnswIndex::with_row_ids(far, Metric::SquaredEuclidean, params.clone()),
+            Err(Error::ItemMagnitude { row: 1, .. })
+        ));
+        let items = array![[1e8_f64], [1e8 + 3e-4], [1e8 + 5e-4]];
+        let index =
+            HnswIndex::with_row_ids(items.clone(), Metric::SquaredEuclidean, params.clone())
+                .unwrap();
+        let hits = index.search(items.row(1), 3).unwrap();
+        assert_eq!((hits[0].id, hits[0].distance), (1, 0.0));
+        assert_eq!(
+            index.search(array![1e30_f64].view(), 1).err(),
+            Some(Error::QueryMagnitude {
+                limit: (f64::from(f32::MAX) / 4.0).sqrt()
+            })
+        );
+        let cos = HnswIndex::with_row_ids(
+            array![[0.6_f32, 0.8], [0.6001, 0.8]],
+            Metric::Cosine,
+            params,
+        )
+        .unwrap();
+        let hits = cos.search(array![0.6_f32, 0.8].view(), 2).unwrap();
+        assert_eq!((hits[0].id, hits[0].distance), (0, 0.0));
+    }
+}
