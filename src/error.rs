@@ -462,6 +462,29 @@ pub enum Error {
         /// The largest magnitude accepted.
         limit: f64,
     },
+    /// A candidate handed to [`blend`](crate::retrieval::blend) has a NaN
+    /// or infinite distance, which has no score (an [`AnnIndex`](crate::ann::AnnIndex)
+    /// implementation returned it).
+    #[error("candidate {position} of list {list} has the non-finite distance {value}")]
+    NonFiniteDistance {
+        /// The list (position in the lists given).
+        list: usize,
+        /// The candidate's position in its list.
+        position: usize,
+        /// The distance, converted to `f64`.
+        value: f64,
+    },
+    /// A pair `(i, j)` that is not `i < j < m` was asked of a condensed
+    /// matrix of `m` observations.
+    #[error("({i}, {j}) is not a pair i < j < {m} of a condensed matrix")]
+    InvalidPair {
+        /// Observations.
+        m: usize,
+        /// First index.
+        i: usize,
+        /// Second index.
+        j: usize,
+    },
 }
 
 /// Which invariant of a stored [`UserProfile`](crate::UserProfile) is broken:

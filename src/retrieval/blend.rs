@@ -4,7 +4,7 @@ use core::hash::{BuildHasher, Hash};
 use std::collections::HashSet;
 
 use crate::ann::{Metric, Neighbour};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
 use super::selection::validate;
@@ -88,7 +88,9 @@ pub struct Candidates<'a, I, F> {
 ///
 /// # Errors
 /// [`Error::InvalidImportance`](crate::Error::InvalidImportance) if an
-/// importance is negative, NaN or infinite (indexed by position in `lists`).
+/// importance is negative, NaN or infinite (indexed by position in `lists`);
+/// [`Error::NonFiniteDistance`](crate::Error::NonFiniteDistance) for a NaN or
+/// infinite candidate distance. Every score in the result is finite.
 ///
 /// # Complexity
 /// O(L + n) expected time for `L` candidates in all, plus O(m) per round for
@@ -128,6 +130,16 @@ where
 {
     let importances: Vec<f64> = lists.iter().map(|l| l.importance).collect();
     let weights = validate(&importances)?;
+    // a NaN or infinite distance has no score: never pass it through
+    for (list, l) in lists.iter().enumerate() {
+        if let Some(position) = l.neighbours.iter().position(|c| !c.distance.is_finite()) {
+            return Err(Error::NonFiniteDistance {
+                list,
+                position,
+                value: l.neighbours[position].distance.to_f64_lossless(),
+            });
+        }
+    }
     let mut state = State {
         lists,
         cursors: vec![0; lists.len()],

@@ -13,7 +13,7 @@ use crate::linalg::squared_distance;
 use crate::scalar::Scalar;
 use crate::validate;
 
-use super::condensed::{condensed_index, observations_for_len};
+use super::condensed::{condensed_index_unchecked as condensed_index, observations_for_len};
 use super::dendrogram::Dendrogram;
 use super::distances::{fill_condensed, RowMinima};
 use super::duplicates::Duplicates;
@@ -290,13 +290,7 @@ impl Ward {
             _ => {
                 let order = order_rows(x);
                 let weights: Vec<F> = order.iter().map(|&i| weights[i]).collect();
-                let len = m.saturating_mul(m.saturating_sub(1)) / 2;
-                let mut d: Vec<F> = Vec::new();
-                d.try_reserve_exact(len)
-                    .map_err(|_| Error::AllocationFailed {
-                        bytes: len.saturating_mul(core::mem::size_of::<F>()),
-                    })?;
-                d.resize(len, F::zero());
+                let mut d = zeroed_condensed::<F>(m)?;
                 let minima = fill_condensed(
                     x,
                     &order,
@@ -308,6 +302,22 @@ impl Ward {
             }
         }
     }
+}
+
+/// A zeroed condensed matrix of `m` observations, allocated fallibly: a
+/// size the budget allows but the allocator refuses is
+/// [`Error::AllocationFailed`], not an abort. (With memory overcommit the
+/// operating system may still grant the address space and fail later, when
+/// the pages are touched: keep the memory budget within physical memory.)
+fn zeroed_condensed<F: Scalar>(m: usize) -> Result<Vec<F>> {
+    let len = m.saturating_mul(m.saturating_sub(1)) / 2;
+    let mut d: Vec<F> = Vec::new();
+    d.try_reserve_exact(len)
+        .map_err(|_| Error::AllocationFailed {
+            bytes: len.saturating_mul(core::mem::size_of::<F>()),
+        })?;
+    d.resize(len, F::zero());
+    Ok(d)
 }
 
 /// The FastMap order of the rows of `x` by squared Euclidean distance (the
@@ -347,6 +357,24 @@ mod tests {
             .linkage(x.view())
             .unwrap();
         assert_eq!(lean.distances(), d);
+    }
+
+    #[test]
+    fn a_condensed_matrix_beyond_the_address_space_is_an_error() {
+        // usize::MAX budget, 2^33 observations: 2^65 bytes (was an abort)
+        let m = 1usize << 33;
+        assert!(matches!(
+            zeroed_condensed::<f64>(m),
+            Err(Error::AllocationFailed { .. })
+        ));
+        assert_eq!(zeroed_condensed::<f32>(3).unwrap(), vec![0.0; 3]);
+        assert_eq!(
+            Ward::new()
+                .strategy(Strategy::Matrix)
+                .memory_budget(usize::MAX)
+                .resolve::<f64>(m),
+            Ok(Strategy::Matrix)
+        );
     }
 
     #[test]
