@@ -156,6 +156,19 @@ fn tiny_f32_rows_keep_their_heights_or_report_underflow() {
             Err(Error::HeightUnderflow { merge: 0 })
         );
     }
+    // two f32 points 1e-21 apart (lost 2.6e-4 relative), and tiny
+    // differences next to a large value: refused alike
+    for x in [
+        array![[0.0_f32], [1e-21]],
+        array![[1.0_f32], [1e-20], [2e-20]],
+    ] {
+        for ward in paths() {
+            assert!(matches!(
+                ward.linkage(x.view()),
+                Err(Error::HeightUnderflow { merge: 0 })
+            ));
+        }
+    }
     // heights around 1e-36 are normal f32 numbers: accurate
     check_f32(array![[1e-18_f32], [2e-18], [4.5e-18], [9e-18]], None, 1e-5);
     // and f64 keeps them all

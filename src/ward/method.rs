@@ -59,18 +59,6 @@ pub(crate) fn lance_williams<F: Scalar>(d_ak: F, d_bk: F, d_ab: F, wa: F, wb: F,
     }
 }
 
-/// Replaces `keep` (centroid of weight `w_keep`) by the centroid of the union
-/// with `gone` (weight `w_gone`): `μ_keep + (μ_gone − μ_keep)·w_gone/(w_gone +
-/// w_keep)`, a form that leaves equal centroids (duplicated rows) exactly
-/// equal, so their distances stay 0.
-#[inline]
-pub(crate) fn merge_centroid<F: Scalar>(keep: &mut [F], gone: &[F], w_gone: F, w_keep: F) {
-    let share = w_gone / (w_gone + w_keep);
-    for (k, &g) in keep.iter_mut().zip(gone) {
-        *k = *k + (g - *k) * share;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,9 +78,6 @@ mod tests {
         // {0, 2} has centroid 1, so d = 2·2·1/3·(5 − 1)² = 64/3
         let d = lance_williams(25.0_f64, 9.0, 4.0, 1.0, 1.0, 1.0);
         assert!((d - 64.0 / 3.0).abs() < 1e-13);
-        let mut c = [2.0_f64];
-        merge_centroid(&mut c, &[0.0], 1.0, 1.0);
-        assert_eq!(c, [1.0]);
         assert!((weighted_dissimilarity(16.0, 2.0, 1.0) - d).abs() < 1e-13);
         // rounding below zero is clamped
         assert_eq!(lance_williams(0.0_f64, 0.0, 1.0, 1.0, 1.0, 1.0), 0.0);

@@ -142,10 +142,11 @@ impl Rescale {
             if !h.is_finite() {
                 return Err(Error::HeightOverflow { merge });
             }
+            if self.back == 0 && h > F::zero() && h < F::min_positive_value() {
+                return Err(Error::HeightUnderflow { merge });
+            }
         }
         if self.back == 0 {
-            // heights computed without rescaling: subnormal ones are
-            // reported as computed (no precision promise is made there)
             return Ok(tree);
         }
         let back = self.back;
