@@ -277,6 +277,7 @@ fn profile(
 
 /// Arbitrary JSON shaped like a dendrogram (and random bytes): loading gives
 /// `Err` or a dendrogram that cuts without panicking.
+#[cfg(feature = "serde")]
 fn dendrogram_json(m: usize, merges: &[(usize, usize, f64, usize)]) -> Result<(), TestCaseError> {
     let json = serde_json::json!({
         "observations": m,
@@ -365,6 +366,7 @@ macro_rules! suite {
             }
 
             $(#[$ignore])?
+            #[cfg(feature = "serde")]
             #[test]
             fn dendrogram_payloads(m in small_usize(),
                                    merges in proptest::collection::vec(
