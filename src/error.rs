@@ -541,6 +541,74 @@ pub enum Error {
         /// The format this version reads and writes.
         expected: u8,
     },
+
+    // --- hardening (issue 12): numbers out of the element type's range ---
+    /// A Ward merge height exceeds the largest finite value of the element
+    /// type (the data's magnitude squared, times the weights, does not fit:
+    /// use `f64`, or scale the rows down).
+    #[error("merge {merge}: the Ward height exceeds the largest finite value of the element type (use f64 or scale the rows down)")]
+    HeightOverflow {
+        /// The merge (in sorted order) whose height overflows.
+        merge: usize,
+    },
+    /// A positive Ward merge height is below the smallest normal value of the
+    /// element type, so it cannot be reported to the type's precision (the
+    /// rows differ by less than about `√F::MIN_POSITIVE`: use `f64`, or
+    /// scale the rows up).
+    #[error("merge {merge}: the Ward height is below the smallest normal value of the element type (use f64 or scale the rows up)")]
+    HeightUnderflow {
+        /// The merge (in sorted order) whose height underflows.
+        merge: usize,
+    },
+    /// A buffer the caller's configuration allows could not be allocated
+    /// (for example the matrix path forced with an unlimited memory budget):
+    /// lower the budget or use the memory-lean path.
+    #[error("could not allocate {bytes} bytes (lower the memory budget or use Strategy::Lean)")]
+    AllocationFailed {
+        /// The bytes asked for.
+        bytes: usize,
+    },
+    /// An item of a squared-Euclidean or inner-product index has a value
+    /// beyond the index's magnitude limit `√(MAX / (4·d))` (`MAX` the largest
+    /// finite value of the type distances are computed in: `f32` for HNSW),
+    /// so some distance would overflow.
+    #[error("item row {row} has a value beyond the index's magnitude limit {limit:e}")]
+    ItemMagnitude {
+        /// The first offending row.
+        row: usize,
+        /// The largest magnitude accepted.
+        limit: f64,
+    },
+    /// A query has a value beyond the index's magnitude limit (see
+    /// [`Error::ItemMagnitude`]).
+    #[error("the query has a value beyond the index's magnitude limit {limit:e}")]
+    QueryMagnitude {
+        /// The largest magnitude accepted.
+        limit: f64,
+    },
+    /// A candidate handed to [`blend`](crate::retrieval::blend) has a NaN
+    /// or infinite distance, which has no score (an [`AnnIndex`](crate::ann::AnnIndex)
+    /// implementation returned it).
+    #[error("candidate {position} of list {list} has the non-finite distance {value}")]
+    NonFiniteDistance {
+        /// The list (position in the lists given).
+        list: usize,
+        /// The candidate's position in its list.
+        position: usize,
+        /// The distance, converted to `f64`.
+        value: f64,
+    },
+    /// A pair `(i, j)` that is not `i < j < m` was asked of a condensed
+    /// matrix of `m` observations.
+    #[error("({i}, {j}) is not a pair i < j < {m} of a condensed matrix")]
+    InvalidPair {
+        /// Observations.
+        m: usize,
+        /// First index.
+        i: usize,
+        /// Second index.
+        j: usize,
+    },
 }
 
 /// Which invariant of a stored [`UserProfile`](crate::UserProfile) is broken:

@@ -1,5 +1,7 @@
 //! A user's actions: which item, and when; and the unit the "when" is in.
 
+#![warn(clippy::arithmetic_side_effects)]
+
 use core::fmt;
 use core::time::Duration;
 
@@ -138,7 +140,9 @@ impl TimestampUnit {
         // ticks = nanos · ticks_per_second / (10⁹ · seconds_per_tick)
         let num = duration.as_nanos().checked_mul(u128::from(ticks));
         let den = 1_000_000_000u128 * u128::from(seconds);
-        Ok(num.map_or(u64::MAX, |n| u64::try_from(n / den).unwrap_or(u64::MAX)))
+        Ok(num
+            .and_then(|n| n.checked_div(den))
+            .map_or(u64::MAX, |q| u64::try_from(q).unwrap_or(u64::MAX)))
     }
 }
 
@@ -158,7 +162,8 @@ impl fmt::Display for TimestampUnit {
 /// `now − timestamp` in ticks, without overflow (`i128` holds any difference
 /// of two `i64`).
 pub(crate) fn age(timestamp: i64, now: i64) -> i128 {
-    i128::from(now) - i128::from(timestamp)
+    // cannot saturate: |now − timestamp| < 2^64
+    i128::from(now).saturating_sub(i128::from(timestamp))
 }
 
 #[cfg(test)]

@@ -242,8 +242,16 @@ impl Decay {
     /// time without its history.
     ///
     /// # Errors
-    /// [`Error::NowBeforeProfile`] if `to < from`.
+    /// [`Error::InvalidImportance`] (index 0) if `importance` is negative,
+    /// NaN or infinite (the result would be too); [`Error::NowBeforeProfile`]
+    /// if `to < from`. The result is finite and `≤ importance`.
     pub fn roll_forward(&self, importance: f64, from: i64, to: i64) -> Result<f64> {
+        if !importance.is_finite() || importance < 0.0 {
+            return Err(Error::InvalidImportance {
+                index: 0,
+                value: importance,
+            });
+        }
         match u64::try_from(age(from, to)) {
             Ok(a) => Ok(importance * self.weight(a)),
             Err(_) => Err(Error::NowBeforeProfile {

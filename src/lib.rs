@@ -100,6 +100,14 @@
 //! Everything is generic over `f32` and `f64` (the sealed [`Scalar`] trait).
 //! Results in `f64` match scipy to about `1e-9` relative; in `f32` to about
 //! `1e-4`.
+//!
+//! ## Invalid inputs
+//!
+//! Every public entry point ends in a typed [`Error`] or a valid value (no
+//! panic, no NaN or ∞ in an `Ok`): [`invalid_inputs`] tables each class of
+//! bad input per entry point with the error it gets, and states the numeric
+//! guarantee of each path (values of extreme magnitude are rescaled exactly,
+//! or refused with an error naming the accepted range).
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 // `unsafe` only in `scalar::simd`, which allows it for itself
@@ -113,6 +121,8 @@ mod error;
 pub mod eval;
 mod history;
 pub mod importance;
+#[doc = include_str!("../docs/errors.md")]
+pub mod invalid_inputs {}
 mod linalg;
 pub mod medoid;
 #[cfg(feature = "plot")]

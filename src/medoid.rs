@@ -24,6 +24,7 @@ use ndarray::{ArrayView1, ArrayView2};
 
 use crate::error::Result;
 use crate::scalar::Scalar;
+use crate::ward::times_pow2;
 
 /// The index of the (weighted) medoid of the rows of `x`.
 ///
@@ -95,9 +96,25 @@ pub(crate) fn nearest_to<'a, K: Ord, F: Scalar>(
     centroid: &[f64],
     candidates: impl IntoIterator<Item = (K, ArrayView1<'a, F>)>,
 ) -> Option<usize> {
-    let mut best: Option<(usize, f64, K)> = None;
-    for (pos, (key, x)) in candidates.into_iter().enumerate() {
-        let s = squared_distance(x, centroid);
+    let candidates: Vec<(K, ArrayView1<'a, F>)> = candidates.into_iter().collect();
+    // squared distances of values beyond about 2^±500 overflow or underflow
+    // f64 (every score ∞ or 0: the first or smallest key won): compare them
+    // on values scaled by an exact power of two instead
+    let max = candidates
+        .iter()
+        .flat_map(|(_, x)| x.iter().map(|v| v.to_f64_lossless().abs()))
+        .chain(centroid.iter().map(|v| v.abs()))
+        .fold(0.0_f64, f64::max);
+    let shift =
+        if max > 0.0 && max.is_finite() && !(2f64.powi(-400)..=2f64.powi(400)).contains(&max) {
+            -(max.log2().floor() as i32)
+        } else {
+            0
+        };
+    let scaled_centroid: Vec<f64> = centroid.iter().map(|&c| times_pow2(c, shift)).collect();
+    let mut best: Option<(usize, f64, &K)> = None;
+    for (pos, (key, x)) in candidates.iter().enumerate() {
+        let s = squared_distance(*x, &scaled_centroid, shift);
         let better = match &best {
             None => true,
             Some((_, bs, bk)) => s < *bs || (s == *bs && key < *bk),
@@ -111,9 +128,15 @@ pub(crate) fn nearest_to<'a, K: Ord, F: Scalar>(
 
 /// The weighted centroid `Σ w·x / Σ w` of points added one by one, summed in
 /// `f64` in the order added (the one place the crate computes it).
+///
+/// Where a product `w·x` or the sum overflows `f64` (values near `f64::MAX`,
+/// or large weights on large values), a running weighted mean kept alongside
+/// (`μ ← μ·(1 − r) + x·r`, `r = w / W`, a convex combination that cannot
+/// overflow) is returned instead.
 #[derive(Debug, Clone)]
 pub(crate) struct WeightedCentroid {
     sum: Vec<f64>,
+    mean: Vec<f64>,
     total: f64,
 }
 
@@ -122,6 +145,7 @@ impl WeightedCentroid {
     pub fn new(d: usize) -> Self {
         WeightedCentroid {
             sum: vec![0.0; d],
+            mean: vec![0.0; d],
             total: 0.0,
         }
     }
@@ -129,28 +153,39 @@ impl WeightedCentroid {
     /// Adds point `x` (of length `d`) with weight `w`.
     pub fn add<'a, T: Scalar>(&mut self, w: f64, x: impl IntoIterator<Item = &'a T>) {
         self.total += w;
-        for (a, v) in self.sum.iter_mut().zip(x) {
-            *a += w * v.to_f64_lossless();
+        let r = if self.total > 0.0 {
+            w / self.total
+        } else {
+            0.0
+        };
+        for ((a, m), v) in self.sum.iter_mut().zip(self.mean.iter_mut()).zip(x) {
+            let v = v.to_f64_lossless();
+            *a += w * v;
+            *m = *m * (1.0 - r) + v * r;
         }
     }
 
     /// The centroid (zeros if the total weight is 0) and the total weight.
     pub fn finish(mut self) -> (Vec<f64>, f64) {
         if self.total > 0.0 {
-            let total = self.total;
-            self.sum.iter_mut().for_each(|a| *a /= total);
+            if self.sum.iter().all(|a| a.is_finite()) {
+                let total = self.total;
+                self.sum.iter_mut().for_each(|a| *a /= total);
+            } else {
+                return (self.mean, self.total);
+            }
         }
         (self.sum, self.total)
     }
 }
 
-/// `‖a − b‖²` in `f64` (the medoid score; Ward's `F`-typed kernel is
-/// `ward::kernels::squared_distance`).
-fn squared_distance<F: Scalar>(a: ArrayView1<'_, F>, b: &[f64]) -> f64 {
+/// `‖a·2^shift − b‖²` in `f64` (the medoid score, `b` already scaled; Ward's
+/// `F`-typed kernel is `linalg::squared_distance`).
+fn squared_distance<F: Scalar>(a: ArrayView1<'_, F>, b: &[f64], shift: i32) -> f64 {
     a.iter()
         .zip(b)
         .map(|(x, y)| {
-            let t = x.to_f64_lossless() - y;
+            let t = times_pow2(x.to_f64_lossless(), shift) - y;
             t * t
         })
         .sum()

@@ -2,6 +2,8 @@
 //! matrices every algorithm takes. Each rule returns its own
 //! [`Error`] variant, naming the offending row and column.
 
+#![warn(clippy::arithmetic_side_effects)]
+
 use ndarray::{ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result};
@@ -41,7 +43,8 @@ pub(crate) fn matrix<F: Scalar>(x: ArrayView2<'_, F>) -> Result<()> {
 pub(crate) fn finite<F: Scalar>(x: ArrayView2<'_, F>) -> Result<()> {
     let first_bad = match x.as_slice() {
         // contiguous row-major: one flat scan (much faster than row iterators)
-        Some(flat) => first_non_finite(flat).map(|k| (k / x.ncols(), k % x.ncols())),
+        Some(flat) => first_non_finite(flat)
+            .and_then(|k| k.checked_div(x.ncols()).zip(k.checked_rem(x.ncols()))),
         None => x
             .rows()
             .into_iter()
@@ -78,7 +81,9 @@ pub(crate) fn weights<F: Scalar>(m: usize, weights: ArrayView1<'_, F>) -> Result
     }
     // every cluster's weight is at most the total: a finite total keeps them
     // all finite (and lets repeated rows always be collapsed)
-    if !weights.iter().fold(F::zero(), |s, &w| s + w).is_finite() {
+    #[allow(clippy::arithmetic_side_effects)] // floats: overflow is checked below
+    let total = weights.iter().fold(F::zero(), |s, &w| s + w);
+    if !total.is_finite() {
         return Err(Error::WeightSumOverflow);
     }
     Ok(weights.to_vec())

@@ -1015,26 +1015,33 @@ fn recommender_extremes_finish_and_stay_in_bounds() {
     );
 }
 
-/// Inner products whose terms overflow but whose sum does not: item 0 is
-/// orthogonal to the query (distance 0), yet `1e60 − 1e60` in `f32` came
-/// back as +∞ from `search` (ranked last) and −∞ from `search_batch`
-/// (ranked first).
+/// Inner products whose terms overflow: `1e60 − 1e60` in `f32` came back as
+/// +∞ from `search` (ranked last) and −∞ from `search_batch` (ranked first).
+/// Values whose products can overflow are now refused when the index is built
+/// (issue 12: no ∞ in an `Ok`); within the limit, an orthogonal item is at 0
+/// and every scan agrees.
 #[test]
 fn inner_product_with_overflowing_terms() {
     let items = array![[1e30_f32, 1e30], [1.0, 0.0], [3e38, 0.0]];
+    assert!(matches!(
+        ExactIndex::with_row_ids(items, Metric::InnerProduct),
+        Err(Error::ItemMagnitude { row: 0, .. })
+    ));
+    let items = array![[1e18_f32, 1e18], [1.0, 0.0], [5e18, 0.0]];
     let index = ExactIndex::with_row_ids(items, Metric::InnerProduct).unwrap();
-    let q = array![1e30_f32, -1e30];
+    let q = array![1e18_f32, -1e18];
     let one = index.search(q.view(), 3).unwrap();
     let batch = index
         .search_batch(q.clone().insert_axis(ndarray::Axis(0)).view(), 3)
         .unwrap();
     assert_eq!(one, batch[0]);
     let got: Vec<(usize, f32)> = one.iter().map(|h| (h.id, h.distance)).collect();
-    // item 2: ⟨q, x⟩ = 3e68 overflows f32 for real: −∞ is its distance
-    assert_eq!(got[0], (2, f32::NEG_INFINITY));
-    assert_eq!(got[1], (1, -1e30));
+    assert_eq!(got[0].0, 2);
+    assert!((got[0].1 / -5e36 - 1.0).abs() < 1e-6, "{got:?}");
+    assert_eq!(got[1], (1, -1e18));
     assert_eq!(got[2].0, 0);
     assert_eq!(got[2].1, 0.0);
+    assert!(got.iter().all(|h| h.1.is_finite()));
     // filtered and unfiltered scans agree too
     let filtered = index.search_filtered(q.view(), 3, &|id| *id == 1).unwrap();
     assert_eq!(
@@ -1145,14 +1152,19 @@ mod hnsw_probes {
             HnswIndex::with_row_ids(array![[1.0_f32]], Metric::InnerProduct, params),
             Err(Error::UnsupportedMetric { .. })
         ));
-        // values whose distances overflow f32: a valid (if useless) index, no panic
+        // values whose distances overflow f32: refused (they were ∞ in an Ok)
         let big = array![[3e38_f32, -3e38], [-3e38, 3e38], [1.0, 1.0]];
+        assert!(matches!(
+            HnswIndex::with_row_ids(big, Metric::SquaredEuclidean, params),
+            Err(Error::ItemMagnitude { row: 0, .. })
+        ));
+        let big = array![[6e18_f32, -6e18], [-6e18, 6e18], [1.0, 1.0]];
         let index = HnswIndex::with_row_ids(big, Metric::SquaredEuclidean, params).unwrap();
         let hits = index
-            .search(array![3e38_f32, 3e38].view(), usize::MAX)
+            .search(array![6e18_f32, 6e18].view(), usize::MAX)
             .unwrap();
         assert_eq!(hits.len(), 3);
-        assert!(hits.iter().all(|h| !h.distance.is_nan()));
+        assert!(hits.iter().all(|h| h.distance.is_finite()));
         assert!(matches!(
             HnswParams::builder().max_connections(usize::MAX).build(),
             Err(Error::HnswMaxConnections { .. })

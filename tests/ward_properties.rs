@@ -134,7 +134,7 @@ proptest! {
         for i in 0..m {
             for j in i + 1..m {
                 let d = &x.row(i) - &x.row(j);
-                condensed[condensed_index(m, i, j)] = d.dot(&d);
+                condensed[condensed_index(m, i, j).unwrap()] = d.dot(&d);
             }
         }
         let a = ward::linkage(x.view()).unwrap();

@@ -7,7 +7,8 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use super::topk::TopK;
 use super::{
-    check_batch, check_query, finite_norms, normalise, AnnIndex, Metric, Neighbour, Neighbours,
+    check_batch, check_item_magnitudes, check_query, check_query_magnitude, direct_distance,
+    finite_norms, magnitude_limit, normalise, AnnIndex, Metric, Neighbour, Neighbours,
 };
 use crate::embedding::{catalogue_from_pairs, copy_row, sorted_pairs, EmbeddingSource};
 use crate::error::Result;
@@ -27,27 +28,29 @@ const BATCH_SCORES: usize = 1 << 22;
 /// faster per query than one product per query.
 ///
 /// # Accuracy
-/// Distances follow [`Metric`] and are computed from inner products (the
-/// "Gram form"), which is what makes the GEMM batch possible, and which
-/// rounds differently from a direct sum:
+/// The inner products (one matrix–vector product, or GEMM for a batch) only
+/// **select candidates**: each row's distance estimated from them carries a
+/// bound on its rounding error, and every row that could be among the `k`
+/// nearest within that bound gets its distance summed directly. Reported
+/// distances are those direct sums:
 ///
-/// * squared Euclidean: `‖q‖² + ‖x‖² − 2⟨q, x⟩`, clamped at 0. Its absolute
-///   error is about `(d + 2)·ε·(‖q‖² + ‖x‖²)` (`ε` the element type's machine
-///   epsilon), i.e. it scales with the **norms**, not with the distance: a
-///   distance much smaller than `‖q‖² + ‖x‖²` (near-duplicates of long
-///   vectors) has few or no correct digits, and such neighbours may be
-///   ordered differently from a direct `Σ (q_i − x_i)²`. Distances of the
-///   order of the norms are accurate to a few `ε` relative. Where the
-///   shortcut overflows, the direct sum is computed instead.
-/// * cosine: `1 − ⟨q̂, x⟩/‖x‖` with the query scaled to unit length and `‖x‖`
-///   computed by scaling (so vectors far from 1 in magnitude, such as `1e20`
-///   or `1e-25` in `f32`, keep their cosine), clamped to `[0, 2]`; absolute
-///   error about `d·ε`, so cosine distances below that are not resolved. A
-///   zero vector on either side is at distance 1.
-/// * inner product: `−⟨q, x⟩`, absolute error about `d·ε·‖q‖·‖x‖`. Where
-///   a product of two values overflows, the inner product is recomputed
-///   with both vectors scaled by their largest value, so the distance is
-///   infinite only if `⟨q, x⟩` itself exceeds the element type's range.
+/// * squared Euclidean: `Σ (q_i − x_i)²`, accurate to a few `ε` (the element
+///   type's machine epsilon) relative to the distance itself, whatever the
+///   offset of the data, and exactly 0 for an identical vector;
+/// * cosine: `‖q̂ − x̂‖²/2` (which equals `1 − cos`) over vectors scaled to
+///   unit length by the same routine, so an exact copy of the query is at
+///   distance exactly 0 and ranks first; in `[0, 2]`; a zero vector on
+///   either side is at distance 1;
+/// * inner product: `−Σ q_i·x_i`.
+///
+/// [`search`](AnnIndex::search), [`search_batch`](AnnIndex::search_batch)
+/// and [`search_filtered`](AnnIndex::search_filtered) return the same
+/// neighbours at the same distances. For the squared-Euclidean and
+/// inner-product metrics, items and queries must lie within
+/// `√(F::MAX / (4·d))` in magnitude (so that no distance overflows:
+/// [`Error::ItemMagnitude`](crate::Error::ItemMagnitude),
+/// [`Error::QueryMagnitude`](crate::Error::QueryMagnitude)); no distance is
+/// ever infinite or NaN.
 ///
 /// Ties are broken by the smaller row.
 ///
@@ -85,8 +88,10 @@ pub struct ExactIndex<I, F> {
     rows: HashMap<I, usize>,
     metric: Metric,
     /// Cosine: `‖x‖` (computed with scaling, finite); squared Euclidean:
-    /// `‖x‖²`; inner product: unused zeros.
+    /// `‖x‖²`; inner product: `‖x‖`.
     norms: Array1<F>,
+    /// The magnitude limit of items and queries ([`magnitude_limit`]).
+    limit: Option<f64>,
 }
 
 impl<F: Scalar> ExactIndex<usize, F> {
@@ -116,7 +121,9 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
     /// [`NonFiniteValue`](crate::Error::NonFiniteValue),
     /// [`DuplicateId`](crate::Error::DuplicateId)), and for
     /// [`Metric::Cosine`] [`Error::NormOverflow`](crate::Error::NormOverflow)
-    /// for a row whose Euclidean norm exceeds the element type's range.
+    /// for a row whose Euclidean norm exceeds the element type's range; for
+    /// the other metrics [`Error::ItemMagnitude`](crate::Error::ItemMagnitude)
+    /// for a value beyond `√(F::MAX / (4·d))`.
     ///
     /// # Complexity
     /// O(n·d) time; O(n) extra space for the id map and norms.
@@ -177,7 +184,8 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
     /// # Errors
     /// [`Error::EmptyInput`](crate::Error::EmptyInput) for an empty
     /// catalogue; for [`Metric::Cosine`],
-    /// [`Error::NormOverflow`](crate::Error::NormOverflow).
+    /// [`Error::NormOverflow`](crate::Error::NormOverflow); otherwise
+    /// [`Error::ItemMagnitude`](crate::Error::ItemMagnitude).
     ///
     /// # Complexity
     /// O(n·d).
@@ -186,8 +194,10 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
             return Err(crate::Error::EmptyInput);
         }
         let (ids, rows, items) = source.into_parts();
+        let limit = magnitude_limit::<F>(metric, items.ncols());
+        check_item_magnitudes(items.view(), limit)?;
         let norms = match metric {
-            Metric::InnerProduct => Array1::zeros(items.nrows()),
+            Metric::InnerProduct => items.map_axis(Axis(1), super::l2_norm),
             Metric::Cosine => Array1::from(finite_norms(items.view())?),
             Metric::SquaredEuclidean => items.map_axis(Axis(1), |r| r.dot(&r)),
         };
@@ -197,6 +207,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
             rows,
             metric,
             norms,
+            limit,
         })
     }
 
@@ -255,13 +266,29 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
         exclude: Option<&dyn Fn(&I) -> bool>,
     ) -> Result<Vec<Neighbour<I, F>>> {
         check_query(query, self.dim())?;
+        check_query_magnitude(query, self.limit)?;
         let q = self.prepare(query);
         let dots = self.items.dot(&q);
         Ok(self.select(dots.view(), q.view(), k, exclude))
     }
 
     /// Turns one prepared query's inner products with every row into
-    /// distances and selects the nearest `k` not excluded.
+    /// distances and selects the nearest `k` not excluded, exactly:
+    ///
+    /// 1. each row's distance is estimated from the inner product (the Gram
+    ///    form, as cheap as the product) with a bound on its rounding error,
+    ///    `γ·(‖q‖² + ‖x‖²)` (squared Euclidean), `γ·‖q‖·‖x‖` (inner
+    ///    product) or `γ` (cosine), `γ = 4·(d + 4)·ε`;
+    /// 2. every row whose lower bound is within the `k`-th smallest upper
+    ///    bound is a candidate, and only candidates get their distance
+    ///    summed directly ([`direct_distance`]); the `k` smallest direct
+    ///    distances (ties: the smaller row) are the answer.
+    ///
+    /// So the reported distances are the direct sums (accurate relative to
+    /// the distance, exactly 0 for an identical vector), and
+    /// [`search`](AnnIndex::search) and
+    /// [`search_batch`](AnnIndex::search_batch) (whose products round
+    /// differently) return the same neighbours at the same distances.
     fn select(
         &self,
         dots: ArrayView1<'_, F>,
@@ -269,50 +296,69 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
         k: usize,
         exclude: Option<&dyn Fn(&I) -> bool>,
     ) -> Vec<Neighbour<I, F>> {
-        let mut top = TopK::new(k.min(self.items.nrows()));
+        let n = self.items.nrows();
+        let k = k.min(n);
+        if k == 0 {
+            return Vec::new();
+        }
         let two = F::one() + F::one();
+        let dim = F::from_f64_rounded(self.items.ncols() as f64 + 4.0);
+        let gamma = (two + two) * dim * F::epsilon();
         let q_norm2 = match self.metric {
             Metric::SquaredEuclidean => query.dot(&query),
             _ => F::zero(),
         };
+        let q_norm = match self.metric {
+            Metric::InnerProduct => super::l2_norm(query),
+            _ => F::zero(),
+        };
         // a prepared cosine query is a unit vector or the zero vector
         let q_nonzero = query.iter().any(|v| *v != F::zero());
+        // (lower, upper) bounds per row; excluded rows are None
+        let mut bounds: Vec<Option<(F, F)>> = Vec::with_capacity(n);
         for (row, (&dot, &norm)) in dots.iter().zip(self.norms.iter()).enumerate() {
-            if let Some(ex) = exclude {
-                if ex(&self.ids[row]) {
-                    continue;
-                }
+            if exclude.is_some_and(|ex| ex(&self.ids[row])) {
+                bounds.push(None);
+                continue;
             }
-            let distance = match self.metric {
-                Metric::InnerProduct if dot.is_finite() => -dot,
-                // a product overflowed (∞ − ∞ can even come back as ±∞ from
-                // the GEMM): the dot of the rows scaled by their largest
-                // values, infinite only if the inner product itself is
-                Metric::InnerProduct => -scaled_dot(query, self.items.row(row)),
-                // ⟨q̂, x⟩/‖x‖ with a unit q̂: no product of two norms to
-                // overflow; rounding can leave [−1, 1] slightly, hence the clamp
+            let (estimate, err) = match self.metric {
+                Metric::InnerProduct => (-dot, gamma * q_norm * norm),
                 Metric::Cosine => {
                     if q_nonzero && norm > F::zero() {
-                        (F::one() - dot / norm).max(F::zero()).min(two)
+                        (F::one() - dot / norm, gamma)
                     } else {
-                        F::one()
+                        (F::one(), F::zero())
                     }
                 }
-                Metric::SquaredEuclidean => {
-                    let d = q_norm2 + norm - two * dot;
-                    if d.is_finite() {
-                        d.max(F::zero())
-                    } else {
-                        // a norm or the dot overflowed (∞ − ∞ would be NaN):
-                        // the direct sum, infinite only if the distance is
-                        query
-                            .iter()
-                            .zip(self.items.row(row))
-                            .fold(F::zero(), |acc, (&a, &b)| acc + (a - b) * (a - b))
-                    }
-                }
+                Metric::SquaredEuclidean => (q_norm2 + norm - two * dot, gamma * (q_norm2 + norm)),
             };
-            top.push(distance, row);
+            let b = if estimate.is_finite() && err.is_finite() {
+                (estimate - err, estimate + err)
+            } else {
+                (F::neg_infinity(), F::infinity())
+            };
+            bounds.push(Some(b));
+        }
+        let mut uppers: Vec<F> = bounds.iter().flatten().map(|b| b.1).collect();
+        if uppers.is_empty() {
+            return Vec::new();
+        }
+        let cutoff = if uppers.len() > k {
+            let (_, kth, _) = uppers.select_nth_unstable_by(k - 1, |a, b| {
+                a.partial_cmp(b).unwrap_or(core::cmp::Ordering::Equal)
+            });
+            *kth
+        } else {
+            F::infinity()
+        };
+        let mut top = TopK::new(k);
+        for (row, b) in bounds.iter().enumerate() {
+            if let Some((lower, _)) = b {
+                if *lower <= cutoff {
+                    let x = self.items.row(row);
+                    top.push(direct_distance(self.metric, query, x, false), row);
+                }
+            }
         }
         top.into_sorted()
             .into_iter()
@@ -321,27 +367,6 @@ impl<I: Clone + Eq + Hash, F: Scalar> ExactIndex<I, F> {
                 distance,
             })
             .collect()
-    }
-}
-
-/// `⟨q, x⟩` for finite vectors whose products may overflow: `s_q·s_x·⟨q/s_q,
-/// x/s_x⟩` with `s = max|v_i|`, so the only overflow left is that of the
-/// inner product itself.
-fn scaled_dot<F: Scalar>(q: ArrayView1<'_, F>, x: ArrayView1<'_, F>) -> F {
-    let max_abs = |v: ArrayView1<'_, F>| v.iter().fold(F::zero(), |m, a| m.max(a.abs()));
-    let (sq, sx) = (max_abs(q), max_abs(x));
-    if sq == F::zero() || sx == F::zero() {
-        return F::zero();
-    }
-    let t = q
-        .iter()
-        .zip(x.iter())
-        .fold(F::zero(), |acc, (&a, &b)| acc + (a / sq) * (b / sx));
-    let scale = sq * sx;
-    if scale.is_finite() {
-        t * scale
-    } else {
-        t * sq * sx
     }
 }
 
@@ -405,6 +430,9 @@ impl<I: Clone + Eq + Hash, F: Scalar> AnnIndex for ExactIndex<I, F> {
     /// O(b·n·d + b·n·log k) time, O(min(b·n, 4 Mi) + b·k) space for `b` queries.
     fn search_batch(&self, queries: ArrayView2<'_, F>, k: usize) -> Result<Vec<Neighbours<I, F>>> {
         check_batch(queries, self.dim())?;
+        for q in queries.rows() {
+            check_query_magnitude(q, self.limit)?;
+        }
         let block = (BATCH_SCORES / self.items.nrows()).max(1);
         let mut out = Vec::with_capacity(queries.nrows());
         for chunk in queries.axis_chunks_iter(Axis(0), block) {
@@ -564,19 +592,33 @@ mod tests {
         }
     }
 
-    /// Squared Euclidean distances whose shortcut `‖q‖² + ‖x‖² − 2⟨q, x⟩`
-    /// overflows are computed directly: a far item no longer ties with the
-    /// identical one at 0.
+    /// Squared Euclidean and inner-product indexes refuse values whose
+    /// distances could overflow (they were infinite in an `Ok`); just below
+    /// the limit every distance is finite and a far item no longer ties with
+    /// the identical one at 0.
     #[test]
     fn squared_euclidean_of_very_large_vectors() {
         let x = array![[1e20_f32, 0.0], [1e20, 1e19], [0.0, 1e20], [1.0, 0.0]];
+        for metric in [Metric::SquaredEuclidean, Metric::InnerProduct] {
+            assert!(matches!(
+                ExactIndex::with_row_ids(x.clone(), metric),
+                Err(Error::ItemMagnitude { row: 0, .. })
+            ));
+        }
+        let x = array![[5e18_f32, 0.0], [5e18, 1e18], [0.0, 5e18], [1.0, 0.0]];
         let index = ExactIndex::with_row_ids(x, Metric::SquaredEuclidean).unwrap();
-        let hits = index.search(array![1e20_f32, 0.0].view(), 4).unwrap();
+        let hits = index.search(array![5e18_f32, 0.0].view(), 4).unwrap();
         let got: Vec<(usize, f32)> = hits.iter().map(|h| (h.id, h.distance)).collect();
         assert_eq!(got[0], (0, 0.0), "{got:?}");
         assert_eq!(got[1].0, 1, "{got:?}");
-        assert!((got[1].1 / 1e38 - 1.0).abs() < 1e-6, "{got:?}");
-        assert_eq!((got[2].1, got[3].1), (f32::INFINITY, f32::INFINITY));
+        assert!((got[1].1 / 1e36 - 1.0).abs() < 1e-6, "{got:?}");
+        assert!(got.iter().all(|h| h.1.is_finite()), "{got:?}");
+        assert_eq!(
+            index.search(array![1e19_f32, 0.0].view(), 1).err(),
+            Some(Error::QueryMagnitude {
+                limit: (f64::from(f32::MAX) / 8.0).sqrt()
+            })
+        );
     }
 
     /// A row whose Euclidean norm exceeds the element type's range has no
@@ -588,8 +630,11 @@ mod tests {
             ExactIndex::with_row_ids(x.clone(), Metric::Cosine).err(),
             Some(Error::NormOverflow { row: 1 })
         );
-        // the other metrics do not need the norm to be finite
-        assert!(ExactIndex::with_row_ids(x.clone(), Metric::InnerProduct).is_ok());
+        // the other metrics refuse it by their magnitude limit
+        assert!(matches!(
+            ExactIndex::with_row_ids(x.clone(), Metric::InnerProduct),
+            Err(Error::ItemMagnitude { row: 1, .. })
+        ));
         // a query never overflows: it is scaled before its norm is taken
         let ok = ExactIndex::with_row_ids(array![[1.0_f32, 1.0]], Metric::Cosine).unwrap();
         let hits = ok.search(array![3e38_f32, 3e38].view(), 1).unwrap();

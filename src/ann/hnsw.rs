@@ -27,9 +27,16 @@
 //!   The checksums guard against accidental damage, not against a hostile
 //!   writer: the graph file's counts are still trusted by `hnsw_rs` (a forged
 //!   one can make it allocate without bound), so load only files you wrote.
-//! * Distances come back as `f32`; they are converted to the index's element
-//!   type, so with `f64` embeddings the reported distances carry `f32`
-//!   rounding.
+//! * Distances come back as `f32`. They only rank the candidates: the
+//!   reported distances are summed again directly in the element type
+//!   (squared Euclidean `Σ (q_i − x_i)²`, cosine `‖q̂ − x̂‖²/2`), so they are
+//!   accurate relative to the distance and 0 for an identical vector. For
+//!   [`Metric::SquaredEuclidean`] items and queries must lie within
+//!   `√(f32::MAX / (4·d))` in magnitude, `f64` indexes included
+//!   ([`Error::ItemMagnitude`], [`Error::QueryMagnitude`]): beyond it the
+//!   graph's `f32` distances overflow and the ranking is arbitrary. Within
+//!   it, `f64` items closer than `f32` resolves relative to their distances
+//!   from the query may still be ranked in either order by the graph.
 //!
 //! Serial construction is deterministic: `hnsw_rs` draws node levels from an
 //! internal generator with a fixed seed. Parallel construction
@@ -48,7 +55,10 @@ use ndarray::{Array2, ArrayView1, Axis};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{check_query, finite_norms, normalise, AnnIndex, Metric, Neighbour};
+use super::{
+    check_item_magnitudes, check_query, check_query_magnitude, direct_distance, finite_norms,
+    magnitude_limit, normalise, AnnIndex, Metric, Neighbour,
+};
 use crate::embedding::{catalogue_from_pairs, sorted_pairs, EmbeddingSource};
 use crate::error::{Error, ExternalError, Result};
 use crate::scalar::Scalar;
@@ -438,6 +448,10 @@ impl<I: Clone + Eq + Hash, F: Scalar> HnswIndex<I, F> {
         check_item_count(source.len())?;
         let (ids, rows, matrix) = source.into_parts();
         let (n, dim) = matrix.dim();
+        // hnsw_rs carries distances as f32: refuse values whose squared
+        // distances would overflow f32 (they came back as ∞ and ranked
+        // arbitrarily, f64 items included)
+        check_item_magnitudes(matrix.view(), magnitude_limit::<f32>(metric, dim))?;
         let norms = match metric {
             Metric::Cosine => finite_norms(matrix.view())?,
             _ => Vec::new(),
@@ -497,6 +511,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> HnswIndex<I, F> {
     ) -> Result<Self> {
         graph.set_searching_mode(true);
         let n = ids.len();
+        let limit = magnitude_limit::<f32>(metric, dim);
         let mut by_row: Vec<Option<Arc<Point<'static, F>>>> = vec![None; n];
         for point in graph.get_point_indexation() {
             let row = point.get_origin_id();
@@ -504,6 +519,15 @@ impl<I: Clone + Eq + Hash, F: Scalar> HnswIndex<I, F> {
                 return Err(Error::IndexFileMismatch {
                     what: "the graph's points",
                 });
+            }
+            if let Some(limit) = limit {
+                if point
+                    .get_v()
+                    .iter()
+                    .any(|v| v.abs().to_f64_lossless() > limit)
+                {
+                    return Err(Error::ItemMagnitude { row, limit });
+                }
             }
             by_row[row] = Some(point);
         }
@@ -1021,6 +1045,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> AnnIndex for HnswIndex<I, F> {
     /// About O(log n·min(max(ef_search, k), n)·d) per query.
     fn search(&self, query: ArrayView1<'_, F>, k: usize) -> Result<Vec<Neighbour<I, F>>> {
         check_query(query, self.dim)?;
+        check_query_magnitude(query, magnitude_limit::<f32>(self.metric, self.dim))?;
         // never ask hnsw_rs for more than the index holds: it allocates by k
         // and ef, and `usize::MAX` would overflow
         let k = k.min(self.ids.len());
@@ -1033,22 +1058,34 @@ impl<I: Clone + Eq + Hash, F: Scalar> AnnIndex for HnswIndex<I, F> {
         }
         let q = q.to_vec();
         let ef = self.params.ef_search.max(k).min(self.ids.len());
-        let mut hits: Vec<Neighbour<I, F>> = self
+        let mut hits: Vec<(usize, Neighbour<I, F>)> = self
             .graph
             .search(&q, k, ef)
             .into_iter()
             .filter_map(|n| {
-                self.ids.get(n.d_id).map(|id| Neighbour {
-                    id: id.clone(),
-                    distance: F::from_f64_rounded(f64::from(n.distance)),
+                let point = self.points.get(n.d_id)?;
+                self.ids.get(n.d_id).map(|id| {
+                    // the graph's f32 distance only ranked the candidates:
+                    // report the distance summed directly in F
+                    let x = ndarray::ArrayView1::from(point.get_v());
+                    let q = ndarray::ArrayView1::from(&q[..]);
+                    (
+                        n.d_id,
+                        Neighbour {
+                            id: id.clone(),
+                            distance: direct_distance(self.metric, q, x, true),
+                        },
+                    )
                 })
             })
             .collect();
-        hits.sort_by(|a, b| {
+        hits.sort_by(|(ra, a), (rb, b)| {
             a.distance
                 .partial_cmp(&b.distance)
                 .unwrap_or(core::cmp::Ordering::Equal)
+                .then(ra.cmp(rb))
         });
+        let hits: Vec<Neighbour<I, F>> = hits.into_iter().map(|(_, hit)| hit).collect();
         Ok(hits)
     }
 }

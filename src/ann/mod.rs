@@ -239,6 +239,94 @@ pub(crate) fn check_batch<F: Scalar>(queries: ArrayView2<'_, F>, dim: usize) -> 
     Ok(())
 }
 
+/// The largest magnitude accepted in the items and queries of an index whose
+/// distances are computed (or returned) in the type `G`, for the
+/// squared-Euclidean and inner-product metrics at dimension `dim`:
+/// `√(G::MAX / (4·dim))`. Below it `‖q − x‖² ≤ dim·(2·max)²` and
+/// `|⟨q, x⟩| ≤ dim·max²` are finite, so no distance overflows. Cosine has no
+/// limit (distances in `[0, 2]`); `None` stands for no limit.
+pub(crate) fn magnitude_limit<G: Scalar>(metric: Metric, dim: usize) -> Option<f64> {
+    match metric {
+        Metric::Cosine => None,
+        Metric::SquaredEuclidean | Metric::InnerProduct => {
+            Some((G::max_value().to_f64_lossless() / (4.0 * dim.max(1) as f64)).sqrt())
+        }
+    }
+}
+
+/// Checks every item against [`magnitude_limit`]
+/// ([`Error::ItemMagnitude`] naming the first row beyond it).
+pub(crate) fn check_item_magnitudes<F: Scalar>(
+    items: ArrayView2<'_, F>,
+    limit: Option<f64>,
+) -> Result<()> {
+    let Some(limit) = limit else { return Ok(()) };
+    for (row, x) in items.rows().into_iter().enumerate() {
+        if max_abs(x).to_f64_lossless() > limit {
+            return Err(Error::ItemMagnitude { row, limit });
+        }
+    }
+    Ok(())
+}
+
+/// Checks a query against [`magnitude_limit`] ([`Error::QueryMagnitude`]).
+pub(crate) fn check_query_magnitude<F: Scalar>(
+    query: ArrayView1<'_, F>,
+    limit: Option<f64>,
+) -> Result<()> {
+    match limit {
+        Some(limit) if max_abs(query).to_f64_lossless() > limit => {
+            Err(Error::QueryMagnitude { limit })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The distance of a prepared query `q` to a row `x`, summed directly in
+/// `F` (no Gram form), so that it is accurate relative to the distance
+/// itself and exactly 0 for identical vectors:
+///
+/// * squared Euclidean: `Σ (q_i − x_i)²`;
+/// * inner product: `−Σ q_i·x_i`;
+/// * cosine: `‖q̂ − x̂‖²/2` (`= 1 − cos`), with `q` already unit (or zero)
+///   and `x̂` normalised by [`normalise`] here (bit-identical to the query's
+///   normalisation for an identical vector); a zero vector on either side is
+///   at distance 1. Clamped to `[0, 2]`.
+pub(crate) fn direct_distance<F: Scalar>(
+    metric: Metric,
+    q: ArrayView1<'_, F>,
+    x: ArrayView1<'_, F>,
+    x_is_unit: bool,
+) -> F {
+    match metric {
+        Metric::SquaredEuclidean => q.iter().zip(x.iter()).fold(F::zero(), |s, (&a, &b)| {
+            let t = a - b;
+            s + t * t
+        }),
+        Metric::InnerProduct => -q
+            .iter()
+            .zip(x.iter())
+            .fold(F::zero(), |s, (&a, &b)| s + a * b),
+        Metric::Cosine => {
+            let q_zero = q.iter().all(|v| *v == F::zero());
+            let x_zero = x.iter().all(|v| *v == F::zero());
+            if q_zero || x_zero {
+                return F::one();
+            }
+            let mut unit = x.to_owned();
+            if !x_is_unit {
+                normalise(unit.view_mut());
+            }
+            let sq = q.iter().zip(unit.iter()).fold(F::zero(), |s, (&a, &b)| {
+                let t = a - b;
+                s + t * t
+            });
+            let two = F::one() + F::one();
+            (sq / two).min(two)
+        }
+    }
+}
+
 /// The largest absolute value of `x` (0 for an empty or zero vector).
 fn max_abs<F: Scalar>(x: ArrayView1<'_, F>) -> F {
     x.iter().fold(F::zero(), |m, v| m.max(v.abs()))

@@ -4,7 +4,7 @@ use core::hash::{BuildHasher, Hash};
 use std::collections::HashSet;
 
 use crate::ann::{Metric, Neighbour};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
 use super::selection::validate;
@@ -88,7 +88,9 @@ pub struct Candidates<'a, I, F> {
 ///
 /// # Errors
 /// [`Error::InvalidImportance`](crate::Error::InvalidImportance) if an
-/// importance is negative, NaN or infinite (indexed by position in `lists`).
+/// importance is negative, NaN or infinite (indexed by position in `lists`);
+/// [`Error::NonFiniteDistance`](crate::Error::NonFiniteDistance) for a NaN or
+/// infinite candidate distance. Every score in the result is finite.
 ///
 /// # Complexity
 /// O(L + n) expected time for `L` candidates in all, plus O(m) per round for
@@ -128,6 +130,16 @@ where
 {
     let importances: Vec<f64> = lists.iter().map(|l| l.importance).collect();
     let weights = validate(&importances)?;
+    // a NaN or infinite distance has no score: never pass it through
+    for (list, l) in lists.iter().enumerate() {
+        if let Some(position) = l.neighbours.iter().position(|c| !c.distance.is_finite()) {
+            return Err(Error::NonFiniteDistance {
+                list,
+                position,
+                value: l.neighbours[position].distance.to_f64_lossless(),
+            });
+        }
+    }
     let mut state = State {
         lists,
         cursors: vec![0; lists.len()],
@@ -147,7 +159,7 @@ where
         let mut given = vec![0usize; lists.len()];
         state.rounds(|j| {
             if given[j] < quotas[j] {
-                given[j] += 1;
+                given[j] = given[j].saturating_add(1);
                 true
             } else {
                 false
@@ -195,7 +207,7 @@ impl<I: Clone + Eq + Hash, F: Scalar, S: BuildHasher> State<'_, '_, '_, I, F, S>
         let list = self.lists[j].neighbours;
         while let Some(c) = list.get(self.cursors[j]) {
             if self.exclude.contains(&c.id) || self.taken.contains(&c.id) {
-                self.cursors[j] += 1;
+                self.cursors[j] = self.cursors[j].saturating_add(1);
             } else {
                 return true;
             }
@@ -207,7 +219,7 @@ impl<I: Clone + Eq + Hash, F: Scalar, S: BuildHasher> State<'_, '_, '_, I, F, S>
     fn take_next(&mut self, j: usize) {
         let l = &self.lists[j];
         if let Some(c) = l.neighbours.get(self.cursors[j]) {
-            self.cursors[j] += 1;
+            self.cursors[j] = self.cursors[j].saturating_add(1);
             self.taken.insert(c.id.clone());
             self.out.push(Recommendation {
                 item: c.id.clone(),
@@ -255,9 +267,13 @@ pub(crate) fn quotas(weights: &[f64], n: usize) -> Vec<usize> {
     // the remainders sum to less than m, so normally `left < m`; spread any
     // larger rounding excess evenly first, then one by one in remainder order
     let left = n.saturating_sub(assigned);
-    let (each, extra) = (left / m, left % m);
+    // m > 0 (checked at the top)
+    let (each, extra) = (
+        left.checked_div(m).unwrap_or(0),
+        left.checked_rem(m).unwrap_or(0),
+    );
     for (rank, &j) in order.iter().enumerate() {
-        let add = each + usize::from(rank < extra);
+        let add = each.saturating_add(usize::from(rank < extra));
         quotas[j] = quotas[j].saturating_add(add);
     }
     quotas

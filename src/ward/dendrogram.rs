@@ -211,6 +211,15 @@ impl<F: Scalar> Dendrogram<F> {
         self.merges.iter().map(|s| s.distance).collect()
     }
 
+    /// The same tree with each merge distance replaced by `f(merge, distance)`
+    /// (`f` must be non-decreasing, as an exact rescaling is).
+    pub(crate) fn map_distances(mut self, mut f: impl FnMut(usize, F) -> F) -> Self {
+        for (t, merge) in self.merges.iter_mut().enumerate() {
+            merge.distance = f(t, merge.distance);
+        }
+        self
+    }
+
     /// Flat clusters after applying exactly the merges whose distance is `<= alpha`
     /// (the paper's threshold rule).
     ///

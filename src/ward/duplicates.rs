@@ -93,8 +93,12 @@ impl Duplicates {
         }
         let at = |i: usize, j: usize| -> F {
             match i.cmp(&j) {
-                core::cmp::Ordering::Less => d[super::condensed_index(m, i, j)],
-                core::cmp::Ordering::Greater => d[super::condensed_index(m, j, i)],
+                core::cmp::Ordering::Less => {
+                    d[super::condensed::condensed_index_unchecked(m, i, j)]
+                }
+                core::cmp::Ordering::Greater => {
+                    d[super::condensed::condensed_index_unchecked(m, j, i)]
+                }
                 core::cmp::Ordering::Equal => F::zero(),
             }
         };
@@ -106,7 +110,7 @@ impl Duplicates {
             if rep[i] != i {
                 continue;
             }
-            let start = super::condensed_index(m, i, i + 1);
+            let start = super::condensed::condensed_index_unchecked(m, i, i + 1);
             for (k, &v) in d[start..start + (m - i - 1)].iter().enumerate() {
                 let j = i + 1 + k;
                 if v != F::zero() || rep[j] != j {

@@ -46,7 +46,7 @@ use crate::scalar::Scalar;
 
 use crate::linalg::{argmin, min_value};
 
-use super::condensed::condensed_index;
+use super::condensed::condensed_index_unchecked as condensed_index;
 use super::dendrogram::Dendrogram;
 use super::distances::RowMinima;
 use super::method;

@@ -13,7 +13,7 @@ use crate::linalg::squared_distance;
 use crate::scalar::Scalar;
 use crate::validate;
 
-use super::condensed::{condensed_index, observations_for_len};
+use super::condensed::{condensed_index_unchecked as condensed_index, observations_for_len};
 use super::dendrogram::Dendrogram;
 use super::distances::{fill_condensed, RowMinima};
 use super::duplicates::Duplicates;
@@ -22,6 +22,7 @@ use super::method::weighted_dissimilarity;
 use super::nn_chain::nn_chain_linkage;
 use super::options::{Strategy, Ward};
 use super::ordering::{fastmap_order, permute_condensed};
+use super::rescale::Rescale;
 
 /// Ward agglomerative clustering of the rows of `x` (one observation per row).
 ///
@@ -155,9 +156,13 @@ pub fn linkage_condensed<F: Scalar>(condensed: ArrayView1<'_, F>) -> Result<Dend
             });
         }
     }
-    let given: &[F] = match condensed.as_slice() {
-        Some(s) => s,
-        None => &condensed.to_vec(),
+    // extreme magnitudes are brought to about 1 by an exact power of two
+    // (a copy only then, or for a non-contiguous view)
+    let (owned, scale) = Rescale::dissimilarities(condensed);
+    let given: &[F] = match (&owned, condensed.as_slice()) {
+        (Some(v), _) => v,
+        (None, Some(s)) => s,
+        (None, None) => &[],
     };
     let ones = vec![F::one(); m];
     if let Some(dup) = Duplicates::find_in_condensed(m, given) {
@@ -171,10 +176,10 @@ pub fn linkage_condensed<F: Scalar>(condensed: ArrayView1<'_, F>) -> Result<Dend
                 }
             }
             let groups = ward_on_condensed(u, &distinct, weights);
-            return Ok(dup.expand(&groups));
+            return scale.restore(dup.expand(&groups));
         }
     }
-    Ok(ward_on_condensed(m, given, ones))
+    scale.restore(ward_on_condensed(m, given, ones))
 }
 
 /// Ward on a condensed matrix of `m` observations of weights `w`: `given`
@@ -220,7 +225,7 @@ impl Ward {
     /// plus O(m·d). Lean path: O(m²·d) time, O(m·d) space.
     pub fn linkage<F: Scalar>(&self, x: ArrayView2<'_, F>) -> Result<Dendrogram<F>> {
         validate::matrix(x)?;
-        self.run(x, vec![F::one(); x.nrows()], false)
+        self.run_rescaled(x, vec![F::one(); x.nrows()], false)
     }
 
     /// Ward clustering of weighted rows; see
@@ -239,7 +244,24 @@ impl Ward {
     ) -> Result<Dendrogram<F>> {
         validate::matrix(x)?;
         let weights = validate::weights(x.nrows(), weights)?;
-        self.run(x, weights, true)
+        self.run_rescaled(x, weights, true)
+    }
+
+    /// [`run`](Self::run) on rows (and weights) brought to a magnitude of
+    /// about 1 by an exact power of two when theirs is extreme, with the
+    /// heights scaled back ([`Rescale`]).
+    fn run_rescaled<F: Scalar>(
+        &self,
+        x: ArrayView2<'_, F>,
+        mut weights: Vec<F>,
+        weighted: bool,
+    ) -> Result<Dendrogram<F>> {
+        let (rows, scale) = Rescale::rows_and_weights(x, &mut weights);
+        let tree = match &rows {
+            Some(scaled) => self.run(scaled.view(), weights, weighted)?,
+            None => self.run(x, weights, weighted)?,
+        };
+        scale.restore(tree)
     }
 
     /// [`linkage_weighted`](Self::linkage_weighted) of rows the caller has
@@ -266,7 +288,7 @@ impl Ward {
         debug_assert!(validate::finite(x).is_ok());
         debug_assert_eq!(weights.len(), x.nrows());
         debug_assert!(weights.iter().all(|w| w.is_finite() && *w > F::zero()));
-        self.run(x, weights, true)
+        self.run_rescaled(x, weights, true)
     }
 
     fn run<F: Scalar>(
@@ -281,7 +303,7 @@ impl Ward {
         // `run_distinct` (no repeats found); with one, the pass is dropped
         // and the repeats are collapsed first, as below.
         if let Ok(Strategy::Matrix) = self.resolve::<F>(x.nrows()) {
-            if let Some(tree) = self.matrix_path(x, &weights, weighted, true) {
+            if let Some(tree) = self.matrix_path(x, &weights, weighted, true)? {
                 return Ok(tree);
             }
         }
@@ -307,13 +329,13 @@ impl Ward {
         match self.resolve::<F>(m)? {
             Strategy::Lean => Ok(nn_chain_linkage(x, weights)),
             _ => Ok(self
-                .matrix_path(x, &weights, weighted, false)
+                .matrix_path(x, &weights, weighted, false)?
                 .unwrap_or_else(|| Dendrogram::from_unsorted(m, &[]))),
         }
     }
 
     /// The matrix path: orders the rows, fills the condensed matrix and runs
-    /// the generic algorithm. With `zero_check`, returns `None` (nothing
+    /// the generic algorithm. With `zero_check`, returns `Ok(None)` (nothing
     /// done) if some dissimilarity is exactly zero (repeated rows, which the
     /// caller collapses first); without, always `Some`.
     fn matrix_path<F: Scalar>(
@@ -322,11 +344,11 @@ impl Ward {
         weights: &[F],
         weighted: bool,
         zero_check: bool,
-    ) -> Option<Dendrogram<F>> {
+    ) -> Result<Option<Dendrogram<F>>> {
         let m = x.nrows();
         let order = order_rows(x);
         let weights: Vec<F> = order.iter().map(|&i| weights[i]).collect();
-        let mut d = vec![F::zero(); m * m.saturating_sub(1) / 2];
+        let mut d = zeroed_condensed::<F>(m)?;
         let minima = fill_condensed(
             x,
             &order,
@@ -335,9 +357,9 @@ impl Ward {
             self.configured_parallel(),
         );
         if zero_check && minima.dist.contains(&F::zero()) {
-            return None;
+            return Ok(None);
         }
-        Some(generic_linkage(m, d, weights, order, minima))
+        Ok(Some(generic_linkage(m, d, weights, order, minima)))
     }
 }
 
@@ -350,6 +372,26 @@ const ORDER_ROWS_FROM_BYTES: usize = 64 << 10;
 /// [`ORDER_ROWS_FROM_BYTES`]).
 fn keeps_row_order<F>(m: usize) -> bool {
     m.saturating_mul(m.saturating_sub(1)) / 2 * core::mem::size_of::<F>() <= ORDER_ROWS_FROM_BYTES
+}
+
+/// A zeroed condensed matrix of `m` observations, allocated fallibly: a
+/// size the budget allows but the allocator refuses is
+/// [`Error::AllocationFailed`], not an abort. (With memory overcommit the
+/// operating system may still grant the address space and fail later, when
+/// the pages are touched: keep the memory budget within physical memory.)
+fn zeroed_condensed<F: Scalar>(m: usize) -> Result<Vec<F>> {
+    let len = m.checked_mul(m.saturating_sub(1)).map(|p| p / 2);
+    let bytes = len.and_then(|l| l.checked_mul(core::mem::size_of::<F>()));
+    let refused = Error::AllocationFailed {
+        bytes: bytes.unwrap_or(usize::MAX),
+    };
+    let (Some(len), Some(_)) = (len, bytes) else {
+        return Err(refused);
+    };
+    let mut d: Vec<F> = Vec::new();
+    d.try_reserve_exact(len).map_err(|_| refused)?;
+    d.resize(len, F::zero());
+    Ok(d)
 }
 
 /// The FastMap order of the rows of `x` by squared Euclidean distance (the
@@ -430,6 +472,21 @@ mod tests {
             ward.linkage_weighted_checked(empty.view(), Vec::new()),
             Err(Error::EmptyInput)
         );
+    }
+
+    #[test]
+    fn a_condensed_matrix_beyond_the_address_space_is_an_error() {
+        // usize::MAX budget, 2^33 observations: 2^65 bytes (was an abort)
+        let m = 1usize << 33;
+        assert!(matches!(
+            zeroed_condensed::<f64>(m),
+            Err(Error::AllocationFailed { .. })
+        ));
+        assert!(matches!(
+            zeroed_condensed::<f32>(usize::MAX),
+            Err(Error::AllocationFailed { .. })
+        ));
+        assert_eq!(zeroed_condensed::<f32>(3).unwrap(), vec![0.0; 3]);
     }
 
     #[test]

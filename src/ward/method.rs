@@ -21,37 +21,41 @@ use crate::scalar::Scalar;
 
 /// Ward's dissimilarity of two rows of weights `wi` and `wj` at squared
 /// distance `d`: `2·wi·wj/(wi + wj)·d`, and exactly `d` for two unit weights.
+///
+/// Computed as `d·(2·lo)·(hi/(lo + hi))` with `lo ≤ hi` the two weights: the
+/// factor `hi/(lo + hi)` lies in `[½, 1]` and `2·lo` is at most twice the
+/// smaller weight, so no intermediate exceeds the result by more than a
+/// factor 2 (the product `d·2·wi·wj` overflowed for weights near
+/// `√F::MAX` although the result was finite).
 #[inline]
 pub(crate) fn weighted_dissimilarity<F: Scalar>(d: F, wi: F, wj: F) -> F {
     if wi == F::one() && wj == F::one() {
         d
     } else {
-        d * (F::one() + F::one()) * wi * wj / (wi + wj)
+        let (lo, hi) = if wi <= wj { (wi, wj) } else { (wj, wi) };
+        d * ((lo + lo) * (hi / (lo + hi)))
     }
 }
 
 /// The Lance–Williams Ward update `d(A∪B, K)` from `d(A, K)`, `d(B, K)`,
 /// `d(A, B)` and the weights, clamped at zero (rounding can push a tiny
 /// result below it).
+///
+/// Where the products `(w_A + w_K)·d(A, K)`, … overflow although the result
+/// is finite (large weights), the weights are divided by their total first
+/// (coefficients in `[0, 1]`, so no term exceeds the dissimilarities
+/// themselves); the direct form is kept otherwise, as it rounds less.
 #[inline(always)]
 pub(crate) fn lance_williams<F: Scalar>(d_ak: F, d_bk: F, d_ab: F, wa: F, wb: F, wk: F) -> F {
-    let v = ((wa + wk) * d_ak + (wb + wk) * d_bk - wk * d_ab) / (wa + wb + wk);
+    let total = wa + wb + wk;
+    let mut v = ((wa + wk) * d_ak + (wb + wk) * d_bk - wk * d_ab) / total;
+    if !v.is_finite() {
+        v = ((wa + wk) / total) * d_ak + ((wb + wk) / total) * d_bk - (wk / total) * d_ab;
+    }
     if v > F::zero() {
         v
     } else {
         F::zero()
-    }
-}
-
-/// Replaces `keep` (centroid of weight `w_keep`) by the centroid of the union
-/// with `gone` (weight `w_gone`): `μ_keep + (μ_gone − μ_keep)·w_gone/(w_gone +
-/// w_keep)`, a form that leaves equal centroids (duplicated rows) exactly
-/// equal, so their distances stay 0.
-#[inline]
-pub(crate) fn merge_centroid<F: Scalar>(keep: &mut [F], gone: &[F], w_gone: F, w_keep: F) {
-    let share = w_gone / (w_gone + w_keep);
-    for (k, &g) in keep.iter_mut().zip(gone) {
-        *k = *k + (g - *k) * share;
     }
 }
 
@@ -74,11 +78,29 @@ mod tests {
         // {0, 2} has centroid 1, so d = 2·2·1/3·(5 − 1)² = 64/3
         let d = lance_williams(25.0_f64, 9.0, 4.0, 1.0, 1.0, 1.0);
         assert!((d - 64.0 / 3.0).abs() < 1e-13);
-        let mut c = [2.0_f64];
-        merge_centroid(&mut c, &[0.0], 1.0, 1.0);
-        assert_eq!(c, [1.0]);
         assert!((weighted_dissimilarity(16.0, 2.0, 1.0) - d).abs() < 1e-13);
         // rounding below zero is clamped
         assert_eq!(lance_williams(0.0_f64, 0.0, 1.0, 1.0, 1.0, 1.0), 0.0);
+    }
+
+    /// Products of large weights and dissimilarities overflowed although
+    /// the result was finite (issue 12); checked against f64 references.
+    #[test]
+    fn no_intermediate_overflows() {
+        // f32 weights [1e37, 1] at squared distance 71.2336: ≈ 142.47 (was ∞)
+        let d = weighted_dissimilarity(71.2336_f32, 1e37, 1.0);
+        let want = 2.0 * 1e37 / (1e37 + 1.0) * f64::from(71.2336_f32);
+        assert!((f64::from(d) - want).abs() < 1e-6 * want, "{d}");
+        // f64 weights [1e144, 1e163]: ≈ 7.9e145 (was ∞)
+        let d = weighted_dissimilarity(39.69_f64, 1e144, 1e163);
+        assert!((d / (2e144 * 39.69) - 1.0).abs() < 1e-15, "{d:e}");
+        // tiny weights no longer underflow to 0
+        let d = weighted_dissimilarity(1.0_f64, 1e-300, 1e-200);
+        assert!((d / 2e-300 - 1.0).abs() < 1e-15, "{d:e}");
+        // Lance–Williams with weights near f32::MAX / 4
+        let w = 8e37_f32;
+        let v = lance_williams(2.0_f32, 2.0, 1.0, w, w, w);
+        // ((2w)·2 + (2w)·2 − w·1)/(3w) = 7/3
+        assert!((v - 7.0 / 3.0).abs() < 1e-6, "{v}");
     }
 }

@@ -44,7 +44,7 @@
 // * `generic`    — Müllner's generic algorithm on the condensed matrix;
 // * `nn_chain`   — the nearest-neighbour chain on centroids (lean path);
 // * `duplicates`, `ordering`, `min_heap`, `condensed`, `dendrogram`.
-mod condensed;
+pub(crate) mod condensed;
 mod dendrogram;
 pub(crate) mod distances;
 mod duplicates;
@@ -55,6 +55,8 @@ mod min_heap;
 mod nn_chain;
 mod options;
 mod ordering;
+mod rescale;
+pub(crate) use rescale::times_pow2;
 
 pub use crate::error::DendrogramFault;
 pub use condensed::{condensed_index, observations_for_len};

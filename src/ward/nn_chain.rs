@@ -11,7 +11,9 @@
 //! tracks, so both paths give the same dendrogram (up to rounding, and up to
 //! the order of tied merges). Merging `A` and `B` replaces them by one centroid
 //! `μ_B + (μ_A − μ_B)·w_A/(w_A + w_B)` (the weighted mean, in a form that
-//! leaves equal centroids exactly equal) of weight `w_A + w_B`.
+//! leaves equal centroids exactly equal) of weight `w_A + w_B`. Centroids are
+//! kept as one of their rows plus an offset, so that clusters far from the
+//! origin keep their digits (see [`nn_chain_linkage`]).
 //!
 //! Ward is reducible, so the chain finds every reciprocal-nearest-neighbour
 //! pair; sorting the pairs by distance gives merges that are each a global
@@ -24,7 +26,7 @@ use crate::scalar::Scalar;
 use crate::linalg::squared_distance;
 
 use super::dendrogram::Dendrogram;
-use super::method::{merge_centroid, weighted_dissimilarity};
+use super::method::weighted_dissimilarity;
 
 /// Runs the centroid nearest-neighbour chain on the rows of `x` with initial
 /// weights `weights`.
@@ -44,16 +46,38 @@ pub(crate) fn nn_chain_linkage<F: Scalar>(
     if m < 2 {
         return Dendrogram::from_unsorted(m, &[]);
     }
-    // row-major copy (`iter` walks in logical order whatever the layout)
-    let mut centroids: Vec<F> = x.iter().copied().collect();
+    // Each centroid is kept as `rep + delta`: `rep` a row of the cluster (the
+    // row the slot started with, never changed) and `delta` the offset of the
+    // centroid from it. Differences of two centroids are then
+    // `(rep_p − rep_q) + (delta_p − delta_q)`: the first term is exact for
+    // nearby rows (Sterbenz) and the deltas are small, so clusters at a
+    // large common offset keep their digits (a centroid updated in place at
+    // the offset rounded to the offset's ulp), with no global centre that
+    // rows far from it would round against. Row-major copy (`iter` walks in
+    // logical order whatever the layout).
+    let reps: Vec<F> = x.iter().copied().collect();
+    let mut deltas: Vec<F> = vec![F::zero(); m * dim];
+    let mut merged: Vec<bool> = vec![false; m];
     let mut found: Vec<(usize, usize, F)> = Vec::with_capacity(m - 1);
     let mut node_of_slot: Vec<usize> = (0..m).collect();
     let mut active: Vec<usize> = (0..m).collect();
     let mut chain: Vec<usize> = Vec::with_capacity(m);
 
-    let ward = |c: &[F], w: &[F], p: usize, q: usize| -> F {
+    let row = |p: usize| p * dim..(p + 1) * dim;
+    let ward = |deltas: &[F], merged: &[bool], w: &[F], p: usize, q: usize| -> F {
         let (wp, wq) = (w[p], w[q]);
-        let sq = squared_distance(&c[p * dim..(p + 1) * dim], &c[q * dim..(q + 1) * dim]);
+        let sq = if merged[p] || merged[q] {
+            let (rp, rq) = (&reps[row(p)], &reps[row(q)]);
+            let (dp, dq) = (&deltas[row(p)], &deltas[row(q)]);
+            let mut s = F::zero();
+            for k in 0..dim {
+                let t = (rp[k] - rq[k]) + (dp[k] - dq[k]);
+                s = s + t * t;
+            }
+            s
+        } else {
+            squared_distance(&reps[row(p)], &reps[row(q)])
+        };
         weighted_dissimilarity(sq, wp, wq)
     };
 
@@ -65,14 +89,14 @@ pub(crate) fn nn_chain_linkage<F: Scalar>(
             let top = chain[chain.len() - 1];
             let prev = (chain.len() >= 2).then(|| chain[chain.len() - 2]);
             let (mut best, mut y) = match prev {
-                Some(p) => (ward(&centroids, &weights, top, p), p),
+                Some(p) => (ward(&deltas, &merged, &weights, top, p), p),
                 None => (F::infinity(), usize::MAX),
             };
             for &i in &active {
                 if i == top || Some(i) == prev {
                     continue;
                 }
-                let v = ward(&centroids, &weights, top, i);
+                let v = ward(&deltas, &merged, &weights, top, i);
                 if v < best {
                     best = v;
                     y = i;
@@ -97,8 +121,14 @@ pub(crate) fn nn_chain_linkage<F: Scalar>(
         found.push((node_of_slot[gone], node_of_slot[keep], dist));
         let (wg, wk) = (weights[gone], weights[keep]);
         let total = wg + wk;
-        let (lo, hi) = centroids.split_at_mut(keep * dim);
-        merge_centroid(&mut hi[..dim], &lo[gone * dim..(gone + 1) * dim], wg, wk);
+        // μ_keep + (μ_gone − μ_keep)·w_gone/(w_gone + w_keep), on the deltas
+        let share = wg / total;
+        for k in 0..dim {
+            let (g, kk) = (gone * dim + k, keep * dim + k);
+            let diff = (reps[g] - reps[kk]) + (deltas[g] - deltas[kk]);
+            deltas[kk] = deltas[kk] + diff * share;
+        }
+        merged[keep] = true;
         weights[keep] = total;
         node_of_slot[keep] = m + step;
         if let Ok(pos) = active.binary_search(&gone) {

@@ -76,7 +76,7 @@ pub(crate) fn permute_condensed<F: Scalar>(m: usize, d: &[F], order: &[usize]) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ward::condensed_index;
+    use crate::ward::condensed::condensed_index_unchecked as condensed_index;
 
     fn line_dist(xs: &[f64]) -> impl Fn(usize, usize) -> f64 + '_ {
         move |i, j| (xs[i] - xs[j]) * (xs[i] - xs[j])
