@@ -16,7 +16,8 @@
 //! centroid (duplicated embeddings, symmetric configurations) go to the
 //! **smallest key**: the smallest item id in a profile, the lowest row index
 //! in [`medoid`]. It is one rule for every caller — a batch profile, an online
-//! update choosing among stored medoids and joining items, and this function —
+//! update re-clustering its touched clusters over every member, and this
+//! function —
 //! and it needs nothing but the ids, so it does not depend on input order or
 //! on what a stored profile keeps.
 
