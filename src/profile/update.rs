@@ -14,6 +14,61 @@ use super::build::cut_tree;
 use super::cluster::{from_members, rank, InterestCluster, Member};
 use super::config::UnknownItems;
 use super::prepare::{prepare, HistorySummary, Prepared};
+use crate::importance::Decay;
+
+/// `Σ exp(−λ·(now − t))` over `times` (oldest first), summed in that order as
+/// [`prepare`] sums an item's actions.
+fn decayed(times: &[i64], decay: Decay, now: i64) -> Result<f64> {
+    times
+        .iter()
+        .try_fold(0.0, |sum, &t| Ok(sum + decay.weight_at(t, now)?))
+}
+
+/// Keeps the `cap` most recent of the kept members' and the free items'
+/// actions (ties: smallest item id first; equal timestamps on one item are
+/// interchangeable), dropping each one's oldest; free items with no action
+/// left leave `free`. Counts, last actions and weights are left to the
+/// caller.
+fn cap_history<I: Ord, F>(
+    kept: &mut [Vec<Member<I>>],
+    prepared: &mut Prepared<I, F>,
+    free: &mut Vec<usize>,
+    cap: usize,
+) {
+    // (timestamp, item, slot): slot < n_kept a member, else a free item
+    let mut slots: Vec<(usize, usize)> = Vec::new();
+    let mut all: Vec<(i64, &I, usize)> = Vec::new();
+    for (c, members) in kept.iter().enumerate() {
+        for (p, m) in members.iter().enumerate() {
+            let slot = slots.len();
+            slots.push((c, p));
+            all.extend(m.timestamps.iter().map(|&t| (t, &m.item, slot)));
+        }
+    }
+    let members = slots.len();
+    for (j, &r) in free.iter().enumerate() {
+        let g = &prepared.items[r];
+        all.extend(g.times.iter().map(|&t| (t, &g.item, members + j)));
+    }
+    if all.len() <= cap {
+        return;
+    }
+    all.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    let mut drop = vec![0usize; members + free.len()];
+    for &(_, _, slot) in &all[cap..] {
+        drop[slot] += 1;
+    }
+    for (slot, &(c, p)) in slots.iter().enumerate() {
+        kept[c][p].timestamps.drain(..drop[slot]);
+    }
+    for (j, &r) in free.iter().enumerate() {
+        prepared.items[r].times.drain(..drop[members + j]);
+    }
+    for c in kept.iter_mut() {
+        c.retain(|m| !m.timestamps.is_empty());
+    }
+    free.retain(|&r| !prepared.items[r].times.is_empty());
+}
 use super::UserProfile;
 
 impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
@@ -141,27 +196,32 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
                 got: source.dim(),
             });
         }
-        let prepared = prepare(&self.config, new_actions, source, now)?;
+        let mut prepared = prepare(&self.config, new_actions, source, now)?;
         let decay = self.config.time_decay();
         let window = self.config.window_ticks();
         let k = self.clusters.len();
         let d = source.dim();
 
-        // 1. expire members whose last action left the window; roll forward
+        // 1. expire every action that left the window (a member with none
+        //    left is dropped)
         let mut kept: Vec<Vec<Member<I>>> = Vec::with_capacity(k);
-        let mut touched = vec![false; k];
-        for (c, cluster) in self.clusters.iter().enumerate() {
+        for cluster in &self.clusters {
             let mut members = Vec::with_capacity(cluster.members.len());
             for m in &cluster.members {
-                if window.is_some_and(|w| age(m.last_action, now) > i128::from(w)) {
+                let gone = match window {
+                    None => 0,
+                    Some(w) => m
+                        .timestamps
+                        .partition_point(|&t| age(t, now) > i128::from(w)),
+                };
+                if gone == m.timestamps.len() {
                     continue;
                 }
                 members.push(Member {
-                    weight: decay.roll_forward(m.weight, self.as_of, now)?,
+                    timestamps: m.timestamps[gone..].to_vec(),
                     ..m.clone()
                 });
             }
-            touched[c] = members.len() != cluster.members.len();
             kept.push(members);
         }
 
@@ -177,15 +237,41 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
             match found {
                 Some((c, pos)) => {
                     let m = &mut kept[c][pos];
-                    m.actions = m
-                        .actions
-                        .checked_add(g.count)
-                        .ok_or(Error::ActionCountOverflow)?;
-                    m.last_action = m.last_action.max(g.last);
-                    m.weight += g.decayed;
-                    touched[c] = true;
+                    m.timestamps.extend_from_slice(&g.times);
+                    m.timestamps.sort_unstable();
                 }
                 None => free.push(r),
+            }
+        }
+
+        // 2b. the history cap over stored and new actions together: the most
+        //     recent `cap`, ties by item id (as a recompute selects them)
+        if let Some(cap) = self.config.max_history() {
+            cap_history(&mut kept, &mut prepared, &mut free, cap);
+        }
+
+        // counts, last actions and weights as of `now`, summed oldest first
+        // as a recompute sums them; a cluster whose action counts changed is
+        // touched (Ward weights are action counts: a recompute may cluster it
+        // differently); one whose weights only decayed is not (its clusters
+        // are the same, its importance is recomputed below)
+        let mut touched = vec![false; k];
+        for (c, members) in kept.iter_mut().enumerate() {
+            touched[c] = members.len() != self.clusters[c].members.len();
+            for m in members.iter_mut() {
+                let actions = m.timestamps.len() as u64;
+                touched[c] |= actions != m.actions;
+                m.actions = actions;
+                m.last_action = m.timestamps.last().copied().unwrap_or(m.last_action);
+                m.weight = decayed(&m.timestamps, decay, now)?;
+            }
+        }
+        for &r in &free {
+            let g = &mut prepared.items[r];
+            if g.count != g.times.len() as u64 {
+                g.count = g.times.len() as u64;
+                g.last = g.times.last().copied().unwrap_or(g.last);
+                g.decayed = decayed(&g.times, decay, now)?;
             }
         }
 
@@ -257,6 +343,7 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
                     actions: g.count,
                     last_action: g.last,
                     weight: g.decayed,
+                    timestamps: g.times.clone(),
                 })
                 .collect();
             for c in (0..k).filter(|&c| touched[c]) {
