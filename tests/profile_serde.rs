@@ -172,11 +172,22 @@ mod plain_json_round_trip {
             .iter()
             .map(|&(i, age)| Action::new(i, later - age))
             .collect();
+        #[cfg(feature = "store")]
+        let profile_before = profile.clone();
         let (mut a, mut b) = (profile, back);
         let sa = a.update(&new, source, later).unwrap();
         let sb = b.update(&new, source, later).unwrap();
         prop_assert_eq!(sa, sb);
-        prop_assert_eq!(a, b);
+        prop_assert_eq!(&a, &b);
+        // the updated profile (timestamps merged) round trips in JSON and,
+        // delta-encoded, in postcard
+        let json = serde_json::to_string(&a).unwrap();
+        prop_assert_eq!(&serde_json::from_str::<UserProfile<u32, F>>(&json).unwrap(), &a);
+        #[cfg(feature = "store")]
+        for p in [&profile_before, &a] {
+            let bytes = postcard::to_stdvec(p).unwrap();
+            prop_assert_eq!(&postcard::from_bytes::<UserProfile<u32, F>>(&bytes).unwrap(), p);
+        }
         Ok(())
     }
 

@@ -700,6 +700,117 @@ mod tests {
     }
 
     #[test]
+    fn error_timestamps_not_sorted() {
+        // member 1 of cluster 0 acted at 90 and 100
+        assert_eq!(
+            fault(|v| v["clusters"][0]["members"][1]["timestamps"] = json!([100, 90])),
+            ProfileFault::TimestampsNotSorted {
+                cluster: 0,
+                member: 1
+            }
+        );
+    }
+
+    #[test]
+    fn error_timestamp_count() {
+        assert_eq!(
+            fault(|v| v["clusters"][0]["members"][1]["timestamps"] = json!([100])),
+            ProfileFault::TimestampCount {
+                cluster: 0,
+                member: 1,
+                timestamps: 1,
+                actions: 2
+            }
+        );
+        assert_eq!(
+            fault(|v| v["clusters"][1]["members"][0]["timestamps"] = json!([])),
+            ProfileFault::TimestampCount {
+                cluster: 1,
+                member: 0,
+                timestamps: 0,
+                actions: 1
+            }
+        );
+    }
+
+    #[test]
+    fn error_member_last_action() {
+        assert_eq!(
+            fault(|v| v["clusters"][0]["members"][1]["timestamps"] = json!([90, 99])),
+            ProfileFault::MemberLastAction {
+                cluster: 0,
+                member: 1
+            }
+        );
+    }
+
+    #[test]
+    fn error_member_weight_not_decayed_sum() {
+        // an older timestamp than the weight says: within the window, sorted,
+        // but 10 s older decays the sum by ~1e-6 relative
+        let v = stored();
+        let weight: f64 = v["clusters"][0]["members"][1]["weight"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        match fault(|v| v["clusters"][0]["members"][1]["timestamps"] = json!([80, 100])) {
+            ProfileFault::MemberWeightNotDecayedSum {
+                cluster: 0,
+                member: 1,
+                weight: w,
+                sum,
+            } => {
+                assert_eq!(w, weight);
+                assert!(sum < weight && sum > weight - 1e-5, "{sum} vs {weight}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // a weight one ulp off is within 1e-12 relative: accepted (another
+        // platform's `exp` may round differently)
+        let mut ok = stored();
+        let off = f64::from_bits(weight.to_bits() + 1);
+        let other: f64 = ok["clusters"][0]["members"][0]["weight"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        ok["clusters"][0]["members"][1]["weight"] = json!(format!("{off:?}"));
+        ok["clusters"][0]["importance"] = json!(format!("{:?}", other + off));
+        assert!(load(ok).is_ok());
+    }
+
+    #[cfg(feature = "store")]
+    #[test]
+    fn corrupted_postcard_timestamps_are_refused() {
+        // the binary form: first timestamp, then gaps; a gap of 2^64 − 10
+        // wraps to a step back of 10, which the load refuses as unsorted
+        let p = load(stored()).unwrap();
+        let bytes = postcard::to_stdvec(&p).unwrap();
+        // member 1 of cluster 0: [2 (len), 90 (zigzag 180), 10 (gap)]
+        let times = [2u8, 180, 1, 10];
+        let at = bytes
+            .windows(times.len())
+            .position(|w| w == times)
+            .unwrap();
+        let mut bad = bytes[..at + 3].to_vec();
+        bad.extend(postcard::to_stdvec(&(-10i64 as u64)).unwrap());
+        bad.extend(&bytes[at + 4..]);
+        let raw: RawUserProfile<u32, f64> = postcard::from_bytes(&bad).unwrap();
+        assert_eq!(
+            UserProfile::try_from(raw),
+            Err(Error::InvalidProfile(ProfileFault::TimestampsNotSorted {
+                cluster: 0,
+                member: 1
+            }))
+        );
+        // and through serde's own entry point
+        assert!(postcard::from_bytes::<UserProfile<u32, f64>>(&bad).is_err());
+        // the untouched bytes load
+        assert_eq!(postcard::from_bytes::<UserProfile<u32, f64>>(&bytes).unwrap(), p);
+    }
+
+    #[test]
     fn error_clusters_not_sorted() {
         // refused, not re-sorted: a stored profile out of rank order did not
         // come from the crate
