@@ -76,18 +76,24 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     /// (the paper's lightweight online inference, run on the up to 20 actions
     /// since the daily batch), and moves the profile to `now`.
     ///
-    /// 1. **Expiry.** A member whose last action is older than the window at
-    ///    `now` is dropped (all its actions left the window); every other
-    ///    member's weight decays to `now`: `weight · exp(−λ·(now − as_of))`
-    ///    (exact up to rounding, since exponential decay is multiplicative;
-    ///    [`Decay::roll_forward`](crate::importance::Decay::roll_forward)).
+    /// 1. **Expiry.** Every stored action (a member keeps its
+    ///    [`timestamps`](crate::Member::timestamps)) older than the window at
+    ///    `now` is dropped, and a member with no action left.
     /// 2. The new actions are selected and grouped as in
-    ///    [`PinnerSage::profile`](crate::PinnerSage::profile) (window and cap
-    ///    apply to this batch). A non-empty batch with nothing in the window
-    ///    is [`Error::NoActionsInWindow`], as for a batch profile. A new
-    ///    action on a member adds to it (count, last action, weight).
-    /// 3. **Which clusters are touched**: those that lost a member in step 1
-    ///    or gained actions in step 2, those Ward puts together with a new
+    ///    [`PinnerSage::profile`](crate::PinnerSage::profile) (window,
+    ///    unknown items and cap apply to this batch). A non-empty batch with
+    ///    nothing in the window is [`Error::NoActionsInWindow`], as for a
+    ///    batch profile. A new action on a member adds to it. The history cap
+    ///    ([`max_history`](crate::PinnerSage::max_history)) then applies to
+    ///    the stored and new actions together: the most recent `cap` are kept
+    ///    (ties: smallest item id), as a recompute of the whole history keeps
+    ///    them. Each member's count, last action and weight are recomputed
+    ///    from its timestamps: `Σ exp(−λ·(now − t))`, summed oldest first as
+    ///    a batch profile sums them (so bit for bit the recompute's).
+    /// 3. **Which clusters are touched**: those whose action counts changed
+    ///    in steps 1–2 (Ward weights are action counts: a recompute may
+    ///    cluster their members differently; a cluster whose weights only
+    ///    decayed clusters the same way and is not touched), those Ward puts together with a new
     ///    item when the stored clusters (one point each, at their stored
     ///    centroid, weighted by their action count) and the new items are
     ///    clustered and cut by the configuration's [`CutRule`](crate::CutRule),
@@ -99,26 +105,26 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     ///    in item order, plus one point per untouched cluster (at its
     ///    centroid, weighted by its action count: Ward distances depend only
     ///    on centroids and weights, so these are exact), cut by the rule. An
-    ///    untouched cluster that stays alone is kept as it was (weights rolled
-    ///    forward); every other cluster is built from its members exactly as
+    ///    untouched cluster that stays alone is kept as it was (member
+    ///    weights as of `now`); every other cluster is built from its members exactly as
     ///    a batch profile builds it (centroid, medoid over every member,
     ///    importance = the sum of the members' weights in item order).
     /// 5. Clusters are re-ranked and cut to `max_clusters`.
     ///
     /// **What this approximates, and when it is exact.** A full recompute
-    /// runs Ward on every item in the window. The update equals it (same
-    /// clusters, medoids, centroids; importances to rounding, ~1e-15
-    /// relative) when every stored cluster is touched, and when nothing is
-    /// (no new action and nothing expired: clusters unchanged, importances
-    /// rolled forward; at `now = as_of` bit for bit the stored profile). In
-    /// between it never splits an untouched cluster. What it cannot expire:
-    /// a member keeps its action count and weight until its *last* action
-    /// leaves the window, so older repeats of an item still in the window
-    /// weigh `≤ exp(−λ·window)` each more than in a recompute. The history
-    /// cap applies to the new batch only. A profile all of whose members
-    /// left the window becomes empty (a recompute of that history would be
-    /// [`Error::NoActionsInWindow`]). Actions passed to an update are
-    /// assumed new: passing one twice counts it twice.
+    /// runs Ward on every item in the window. The update always has the
+    /// recompute's members, action counts, timestamps and weights (bit for
+    /// bit), so the total importance agrees to rounding. It equals the
+    /// recompute bit for bit (clusters, medoids, centroids, importances)
+    /// when every stored cluster is touched, and when nothing is (no new
+    /// action and nothing expired: clusters unchanged, importances
+    /// recomputed; at `now = as_of` the stored profile). In between it never
+    /// splits an untouched cluster. A profile all of whose members left the
+    /// window becomes empty (a recompute of that history would be
+    /// [`Error::NoActionsInWindow`]). [`history`](Self::history) describes
+    /// the new batch: stored actions that expired or were capped are not
+    /// counted. Actions passed to an update are assumed new: passing one
+    /// twice counts it twice.
     ///
     /// On error the profile is unchanged.
     ///
@@ -148,7 +154,9 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     /// at most their action counts, so they stay finite.
     ///
     /// # Complexity
-    /// O(n log n + (k + n')²·d) to find the touched clusters, then Ward on
+    /// O(a log a) for the expiry, the cap and the weights over the `a` stored
+    /// and new actions (one `exp` each), O(n log n + (k + n')²·d) to find the
+    /// touched clusters, then Ward on
     /// the `m` members of the touched clusters, the `n'` new items and the
     /// other clusters: O((m + n' + k)²·d) time and O((m + n' + k)²) memory,
     /// for `n` new actions on `n'` distinct items and `k` stored clusters;
