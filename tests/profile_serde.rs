@@ -115,7 +115,8 @@ fn a_huge_action_count_is_refused_on_load() {
     json["clusters"][0]["action_count"] = serde_json::json!(u64::MAX);
     let e = serde_json::from_value::<UserProfile<u32, f64>>(json).unwrap_err();
     assert!(
-        e.to_string().contains("1 timestamps for 18446744073709551615 actions"),
+        e.to_string()
+            .contains("1 timestamps for 18446744073709551615 actions"),
         "{e}"
     );
 }
@@ -182,11 +183,17 @@ mod plain_json_round_trip {
         // the updated profile (timestamps merged) round trips in JSON and,
         // delta-encoded, in postcard
         let json = serde_json::to_string(&a).unwrap();
-        prop_assert_eq!(&serde_json::from_str::<UserProfile<u32, F>>(&json).unwrap(), &a);
+        prop_assert_eq!(
+            &serde_json::from_str::<UserProfile<u32, F>>(&json).unwrap(),
+            &a
+        );
         #[cfg(feature = "store")]
         for p in [&profile_before, &a] {
             let bytes = postcard::to_stdvec(p).unwrap();
-            prop_assert_eq!(&postcard::from_bytes::<UserProfile<u32, F>>(&bytes).unwrap(), p);
+            prop_assert_eq!(
+                &postcard::from_bytes::<UserProfile<u32, F>>(&bytes).unwrap(),
+                p
+            );
         }
         Ok(())
     }
@@ -284,7 +291,10 @@ fn format_3_is_written_and_formats_1_and_2_are_refused() {
     assert_eq!(member["item"], serde_json::json!(1));
     assert_eq!(member["actions"], serde_json::json!(2));
     assert_eq!(member["last_action"], serde_json::json!(NOW));
-    assert_eq!(member["timestamps"], serde_json::json!([NOW - 3 * DAY, NOW]));
+    assert_eq!(
+        member["timestamps"],
+        serde_json::json!([NOW - 3 * DAY, NOW])
+    );
     let w = 1.0 + (-0.03_f64).exp();
     let stored: f64 = member["weight"].as_str().unwrap().parse().unwrap();
     assert!((stored - w).abs() < 1e-15, "{stored} vs {w}");

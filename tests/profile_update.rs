@@ -678,7 +678,12 @@ fn expiry_of_repeats_matches_the_recompute() {
         Action::new(2, NOW - 45 * DAY),
     ];
     let mut p = config.profile(&old, &source, t0).unwrap();
-    let m0 = &p.clusters().iter().find(|c| c.contains(&0)).unwrap().members()[0];
+    let m0 = &p
+        .clusters()
+        .iter()
+        .find(|c| c.contains(&0))
+        .unwrap()
+        .members()[0];
     assert_eq!(m0.timestamps, vec![NOW - 40 * DAY, NOW - 25 * DAY]);
     assert_eq!(m0.actions, 2);
     // 20 days later: 0's action at −40 days left the window (0 keeps −25),

@@ -342,7 +342,8 @@ impl<I: Ord, F: Scalar> UserProfile<I, F> {
                 });
                 // no timestamp is after `as_of` (checked above)
                 let sum = sum.unwrap_or(f64::NAN);
-                if !((m.weight - sum).abs() <= 1e-12 * sum.abs().max(m.weight.abs())) {
+                // (the weight is finite: checked with the cluster)
+                if sum.is_nan() || (m.weight - sum).abs() > 1e-12 * sum.abs().max(m.weight.abs()) {
                     return Err(ProfileFault::MemberWeightNotDecayedSum {
                         cluster,
                         member,
@@ -789,10 +790,7 @@ mod tests {
         let bytes = postcard::to_stdvec(&p).unwrap();
         // member 1 of cluster 0: [2 (len), 90 (zigzag 180), 10 (gap)]
         let times = [2u8, 180, 1, 10];
-        let at = bytes
-            .windows(times.len())
-            .position(|w| w == times)
-            .unwrap();
+        let at = bytes.windows(times.len()).position(|w| w == times).unwrap();
         let mut bad = bytes[..at + 3].to_vec();
         bad.extend(postcard::to_stdvec(&(-10i64 as u64)).unwrap());
         bad.extend(&bytes[at + 4..]);
@@ -807,7 +805,10 @@ mod tests {
         // and through serde's own entry point
         assert!(postcard::from_bytes::<UserProfile<u32, f64>>(&bad).is_err());
         // the untouched bytes load
-        assert_eq!(postcard::from_bytes::<UserProfile<u32, f64>>(&bytes).unwrap(), p);
+        assert_eq!(
+            postcard::from_bytes::<UserProfile<u32, f64>>(&bytes).unwrap(),
+            p
+        );
     }
 
     #[test]
