@@ -657,6 +657,51 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    /// The history cap over stored and new actions: whatever the cap, window
+    /// and staleness, the updated profile has the recompute's members
+    /// (counts, timestamps, weights bit for bit) and total importance.
+    #[test]
+    fn capped_updates_keep_the_recomputes_members(seed in 0u64..1_000_000, cap in 5usize..120, stale_days in 1i64..40, recent in 1usize..21) {
+        let (catalog, source, user) = synthetic(seed, 0.3, &UserConfig::builder().repeat_probability(0.3).build().unwrap());
+        let held_out = user.interests[0];
+        let (old, new, batch_time) = split(&user.actions, held_out, |i| catalog.topic_of(i), recent);
+        let config = PinnerSage::builder()
+            .window(Some(core::time::Duration::from_secs(30 * DAY as u64)))
+            .max_history(Some(cap))
+            .build()
+            .unwrap();
+        let t0 = batch_time.min(NOW - stale_days * DAY);
+        let old: Vec<_> = old.into_iter().filter(|a| a.timestamp <= t0).collect();
+        let Ok(mut updated) = config.profile(&old, &source, t0) else {
+            return Ok(());
+        };
+        let all: Vec<_> = old.iter().chain(&new).copied().collect();
+        let Ok(full) = config.profile(&all, &source, NOW) else {
+            return Ok(());
+        };
+        if updated.update(&new, &source, NOW).is_err() {
+            // the new actions alone have nothing in the window: so has the recompute's share of them
+            return Ok(());
+        }
+        let members = |p: &UserProfile<usize, f64>| {
+            let mut v: Vec<(usize, u64, Vec<i64>, u64)> = p
+                .clusters()
+                .iter()
+                .flat_map(|c| c.members().iter().map(|m| (m.item, m.actions, m.timestamps.clone(), m.weight.to_bits())))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        prop_assert_eq!(members(&updated), members(&full));
+        let used: u64 = updated.clusters().iter().map(|c| c.action_count()).sum();
+        prop_assert!(used as usize <= cap);
+        prop_assert!((total(&updated) - total(&full)).abs() <= 1e-12 * total(&full));
+    }
+}
+
 /// Expiry of repeats: an item acted on 40 and 5 days before `now` keeps only
 /// the recent action in a 30-day window, with the recompute's count, weight
 /// and importance bit for bit; its cluster is re-clustered (the Ward weight
