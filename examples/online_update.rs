@@ -16,10 +16,10 @@
 //!   clusters the new actions touch are re-clustered from their members'
 //!   embeddings (looked up in the source), so their medoids are the
 //!   recompute's;
-//! * an update expires a member once its last action leaves the window, but
-//!   never splits an untouched cluster and keeps older repeats of an item
-//!   still in the window: after weeks of updates only, the profile drifts
-//!   from a recompute. So **recompute in the batch** (daily, as the paper
+//! * an update expires every action that leaves the window (members keep
+//!   their action timestamps), so its members, counts and importances stay
+//!   the recompute's; but it never splits an untouched cluster: after weeks
+//!   of updates only, its clusters can drift from a recompute's. So **recompute in the batch** (daily, as the paper
 //!   does) and **update in between** (the last hours' actions); the profile
 //!   store refuses updates more than 2 days after the last batch.
 

@@ -746,9 +746,10 @@ pub enum ProfileFault {
         /// The cluster.
         cluster: usize,
     },
-    /// A member's last action is older than the configuration's window as
-    /// seen from the profile's `as_of` (a computation or update drops it).
-    #[error("cluster {cluster}, member {member}: last action outside the window")]
+    /// A member's oldest action (format 3: its first timestamp) is older
+    /// than the configuration's window as seen from the profile's `as_of` (a
+    /// computation or update drops every such action).
+    #[error("cluster {cluster}, member {member}: an action outside the window")]
     MemberOutsideWindow {
         /// The cluster.
         cluster: usize,
@@ -762,6 +763,50 @@ pub enum ProfileFault {
     ClustersNotSorted {
         /// The cluster.
         cluster: usize,
+    },
+
+    // --- stored format 3 (issue 11: per-action timestamps) ---
+    /// A member's action timestamps are not sorted oldest first.
+    #[error("cluster {cluster}, member {member}: action timestamps not sorted oldest first")]
+    TimestampsNotSorted {
+        /// The cluster.
+        cluster: usize,
+        /// The member's position in the cluster.
+        member: usize,
+    },
+    /// A member's number of action timestamps differs from its action count.
+    #[error("cluster {cluster}, member {member}: {timestamps} timestamps for {actions} actions")]
+    TimestampCount {
+        /// The cluster.
+        cluster: usize,
+        /// The member's position in the cluster.
+        member: usize,
+        /// Number of stored timestamps.
+        timestamps: usize,
+        /// The member's action count.
+        actions: u64,
+    },
+    /// A member's last action is not its latest timestamp.
+    #[error("cluster {cluster}, member {member}: last action differs from its latest timestamp")]
+    MemberLastAction {
+        /// The cluster.
+        cluster: usize,
+        /// The member's position in the cluster.
+        member: usize,
+    },
+    /// A member's weight is not `Σ exp(−λ·(as_of − t))` over its timestamps
+    /// (to 1e-12 relative: the stored sum may come from another platform's
+    /// `exp`).
+    #[error("cluster {cluster}, member {member}: weight {weight} is not the decayed sum {sum} of its timestamps")]
+    MemberWeightNotDecayedSum {
+        /// The cluster.
+        cluster: usize,
+        /// The member's position in the cluster.
+        member: usize,
+        /// The stored weight.
+        weight: f64,
+        /// The decayed sum of its timestamps as of the profile's `as_of`.
+        sum: f64,
     },
 }
 

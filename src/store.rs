@@ -38,8 +38,8 @@
 //! ([`Error::StaleProfile`]): rerun the batch. The default,
 //! [`DEFAULT_MAX_STALENESS`], tolerates one missed daily batch.
 //!
-//! **Format.** The `meta` table holds a format byte (2: profiles of
-//! [`UserProfile::FORMAT`] 2); opening a store written with another layout
+//! **Format.** The `meta` table holds a format byte (3: profiles of
+//! [`UserProfile::FORMAT`] 3, whose members carry their action timestamps); opening a store written with another layout
 //! is [`Error::StoreFormatMismatch`].
 //!
 //! ```
@@ -88,10 +88,10 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const PROFILES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("profiles");
 const CONFIG_KEY: &str = "config";
 const FORMAT_KEY: &str = "format";
-/// Version of the record layout described in the [module docs](self): 2
-/// since profiles carry per-member last actions and weights
-/// ([`UserProfile::FORMAT`] 2).
-const FORMAT: u8 = 2;
+/// Version of the record layout described in the [module docs](self): 3
+/// since members carry their action timestamps ([`UserProfile::FORMAT`] 3;
+/// 2: per-member last actions and weights).
+const FORMAT: u8 = 3;
 
 /// Checks the store's format mark.
 fn check_format(meta: Option<u8>) -> Result<()> {
@@ -650,6 +650,7 @@ mod tests {
         let open_existing = || StoreBuilder::default().open_existing::<u64, u64, f32>(&path);
         for (value, found) in [
             (Some(&[1u8][..]), Some(1)),
+            (Some(&[2u8][..]), Some(2)),
             (None, None),
             (Some(&[2, 2][..]), Some(0)),
         ] {

@@ -102,8 +102,10 @@ fn corrupt_profiles_are_rejected_on_load() {
     assert!(serde_json::from_value::<UserProfile<u32, f64>>(bad).is_err());
 }
 
+/// Format 3 stores one timestamp per action, so a stored action count near
+/// `u64::MAX` (which an update could overflow) is refused on load.
 #[test]
-fn error_action_count_overflow_on_update() {
+fn a_huge_action_count_is_refused_on_load() {
     let source = source_from(vec![0.0], 1);
     let profile = PinnerSage::default()
         .profile(&[Action::new(0, NOW)], &source, NOW)
@@ -111,13 +113,12 @@ fn error_action_count_overflow_on_update() {
     let mut json = serde_json::to_value(&profile).unwrap();
     json["clusters"][0]["members"][0]["actions"] = serde_json::json!(u64::MAX);
     json["clusters"][0]["action_count"] = serde_json::json!(u64::MAX);
-    let mut p: UserProfile<u32, f64> = serde_json::from_value(json).unwrap();
-    let before = p.clone();
-    assert_eq!(
-        p.update(&[Action::new(0, NOW)], &source, NOW),
-        Err(pinnersage::Error::ActionCountOverflow)
+    let e = serde_json::from_value::<UserProfile<u32, f64>>(json).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("1 timestamps for 18446744073709551615 actions"),
+        "{e}"
     );
-    assert_eq!(p, before);
 }
 
 /// Random profiles (f64 and f32 embeddings, messy importances) survive a round
@@ -172,11 +173,28 @@ mod plain_json_round_trip {
             .iter()
             .map(|&(i, age)| Action::new(i, later - age))
             .collect();
+        #[cfg(feature = "store")]
+        let profile_before = profile.clone();
         let (mut a, mut b) = (profile, back);
         let sa = a.update(&new, source, later).unwrap();
         let sb = b.update(&new, source, later).unwrap();
         prop_assert_eq!(sa, sb);
-        prop_assert_eq!(a, b);
+        prop_assert_eq!(&a, &b);
+        // the updated profile (timestamps merged) round trips in JSON and,
+        // delta-encoded, in postcard
+        let json = serde_json::to_string(&a).unwrap();
+        prop_assert_eq!(
+            &serde_json::from_str::<UserProfile<u32, F>>(&json).unwrap(),
+            &a
+        );
+        #[cfg(feature = "store")]
+        for p in [&profile_before, &a] {
+            let bytes = postcard::to_stdvec(p).unwrap();
+            prop_assert_eq!(
+                &postcard::from_bytes::<UserProfile<u32, F>>(&bytes).unwrap(),
+                p
+            );
+        }
         Ok(())
     }
 
@@ -225,12 +243,13 @@ fn json_floats_are_exact_decimal_strings_and_numbers_are_accepted() {
     assert_eq!(back.decay().lambda(), 0.5);
 }
 
-/// Format 2: the version is written, members carry their last action and
-/// decayed weight (an exact decimal string in JSON), postcard round trips,
-/// and a profile in the first layout (no `format`, no member times) is
-/// refused with a message saying to recompute it.
+/// Format 3: the version is written, members carry their last action,
+/// decayed weight (an exact decimal string in JSON) and action timestamps
+/// (plain integers in JSON, gaps in postcard), postcard round trips, and a
+/// profile in the first or second layout is refused with a message saying to
+/// recompute it.
 #[test]
-fn format_2_is_written_and_format_1_is_refused() {
+fn format_3_is_written_and_formats_1_and_2_are_refused() {
     let source = source_from(vec![0.0, 0.1, 5.0], 1);
     let actions = [
         Action::new(0u32, NOW - DAY),
@@ -249,7 +268,7 @@ fn format_2_is_written_and_format_1_is_refused() {
         json["format"],
         serde_json::json!(UserProfile::<u32, f64>::FORMAT)
     );
-    assert_eq!(UserProfile::<u32, f64>::FORMAT, 2);
+    assert_eq!(UserProfile::<u32, f64>::FORMAT, 3);
     let keys: Vec<&str> = json
         .as_object()
         .unwrap()
@@ -272,6 +291,10 @@ fn format_2_is_written_and_format_1_is_refused() {
     assert_eq!(member["item"], serde_json::json!(1));
     assert_eq!(member["actions"], serde_json::json!(2));
     assert_eq!(member["last_action"], serde_json::json!(NOW));
+    assert_eq!(
+        member["timestamps"],
+        serde_json::json!([NOW - 3 * DAY, NOW])
+    );
     let w = 1.0 + (-0.03_f64).exp();
     let stored: f64 = member["weight"].as_str().unwrap().parse().unwrap();
     assert!((stored - w).abs() < 1e-15, "{stored} vs {w}");
@@ -288,7 +311,29 @@ fn format_2_is_written_and_format_1_is_refused() {
             postcard::from_bytes::<UserProfile<u32, f64>>(&bytes).unwrap(),
             profile
         );
+        // member 1's timestamps: a length, NOW − 3 days (zigzag varint) and
+        // the gap 3 days = 259200 (unsigned varint: 3 bytes)
+        let mut times = postcard::to_stdvec(&2u64).unwrap();
+        times.extend(postcard::to_stdvec(&(NOW - 3 * DAY)).unwrap());
+        times.extend(postcard::to_stdvec(&(3 * DAY as u64)).unwrap());
+        assert_eq!(times.len(), 1 + 5 + 3);
+        assert!(bytes.windows(times.len()).any(|w| w == times));
     }
+
+    // the second layout: members without timestamps
+    let mut two = json.clone();
+    two["format"] = serde_json::json!(2);
+    for c in two["clusters"].as_array_mut().unwrap() {
+        for m in c["members"].as_array_mut().unwrap() {
+            m.as_object_mut().unwrap().remove("timestamps");
+        }
+    }
+    let e = serde_json::from_value::<UserProfile<u32, f64>>(two).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("stored profile format 2, this version reads 3: recompute"),
+        "{e}"
+    );
 
     // the first layout: no `format`, members without times and weights
     let mut old = json;
@@ -298,12 +343,13 @@ fn format_2_is_written_and_format_1_is_refused() {
             let m = m.as_object_mut().unwrap();
             m.remove("last_action");
             m.remove("weight");
+            m.remove("timestamps");
         }
     }
     let e = serde_json::from_value::<UserProfile<u32, f64>>(old).unwrap_err();
     assert!(
         e.to_string()
-            .contains("stored profile format 0, this version reads 2: recompute"),
+            .contains("stored profile format 0, this version reads 3: recompute"),
         "{e}"
     );
 }

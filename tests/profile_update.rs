@@ -52,7 +52,7 @@ fn assert_agrees(updated: &UserProfile<usize, f64>, full: &UserProfile<usize, f6
             .iter()
             .find(|u| u.contains(c.medoid()))
             .unwrap();
-        assert_members_agree(u.members(), c.members(), per_second, max_age);
+        assert_members_agree(u.members(), c.members());
         assert_eq!(u.action_count(), c.action_count());
         assert_eq!(u.last_action(), c.last_action());
         let tol = tolerance(c.action_count(), per_second, max_age, c.importance());
@@ -74,29 +74,23 @@ fn assert_agrees(updated: &UserProfile<usize, f64>, full: &UserProfile<usize, f6
     assert_eq!(order(updated), order(full));
 }
 
-/// Same items, action counts and last actions; weights within the
-/// roll-forward tolerance.
-fn assert_members_agree(
-    a: &[pinnersage::Member<usize>],
-    b: &[pinnersage::Member<usize>],
-    per_second: f64,
-    max_age: i64,
-) {
-    let key = |m: &pinnersage::Member<usize>| (m.item, m.actions, m.last_action);
+/// Same items, action counts, last actions and timestamps; weights bit for
+/// bit (an update sums each member's decayed timestamps oldest first, as a
+/// recompute does).
+fn assert_members_agree(a: &[pinnersage::Member<usize>], b: &[pinnersage::Member<usize>]) {
+    let key = |m: &pinnersage::Member<usize>| {
+        (
+            m.item,
+            m.actions,
+            m.last_action,
+            m.timestamps.clone(),
+            m.weight.to_bits(),
+        )
+    };
     assert_eq!(
         a.iter().map(key).collect::<Vec<_>>(),
         b.iter().map(key).collect::<Vec<_>>()
     );
-    for (x, y) in a.iter().zip(b) {
-        let tol = tolerance(y.actions, per_second, max_age, y.weight);
-        assert!(
-            (x.weight - y.weight).abs() <= tol,
-            "member {}: weight {} vs {}",
-            y.item,
-            x.weight,
-            y.weight
-        );
-    }
 }
 
 proptest! {
@@ -170,20 +164,19 @@ fn importance_rolls_forward_without_new_actions() {
     let mut profile = config.profile(&old, &source, t0).unwrap();
     let before: Vec<f64> = profile.clusters().iter().map(|c| c.importance()).collect();
     profile.update(&[], &source, NOW).unwrap();
-    // each member's weight rolled forward exactly (weight · exp(−λ·Δt), bit
-    // for bit), the importance their sum in item order; within a few ulps of
-    // the rolled importance
+    // each member's weight is the recompute's, bit for bit (its timestamps
+    // decayed to NOW, summed oldest first), the importance their sum in item
+    // order; within a few ulps of the rolled importance
     let decay = config.time_decay();
-    let stored = config.profile(&old, &source, t0).unwrap();
+    let recomputed = config.profile(&old, &source, NOW).unwrap();
     for ((c, b), s) in profile
         .clusters()
         .iter()
         .zip(&before)
-        .zip(stored.clusters())
+        .zip(recomputed.clusters())
     {
-        for (m, o) in c.members().iter().zip(s.members()) {
-            assert_eq!(m.weight, o.weight * decay.weight(10 * DAY as u64));
-        }
+        assert_members_agree(c.members(), s.members());
+        assert_eq!(c.importance().to_bits(), s.importance().to_bits());
         let sum: f64 = c.members().iter().map(|m| m.weight).sum();
         assert_eq!(c.importance(), sum);
         let rolled = decay.roll_forward(*b, t0, NOW).unwrap();
@@ -402,8 +395,11 @@ fn update_drops_the_least_important_clusters_and_counts_them() {
     assert_eq!(p.history(), s);
 }
 
+/// The window and unknown items apply to the new actions; the history cap to
+/// the stored and new actions together (the most recent `cap`), as a
+/// recompute of the whole history applies it.
 #[test]
-fn update_applies_window_unknown_items_and_cap_to_the_new_actions() {
+fn update_applies_window_unknown_items_and_cap_as_a_recompute() {
     let source = source_from(vec![0.0, 0.1, 0.2, 0.3], 1);
     let config = PinnerSage::builder()
         .alpha(100.0)
@@ -432,8 +428,12 @@ fn update_applies_window_unknown_items_and_cap_to_the_new_actions() {
         ),
         (1, 1, 1, 1, 2)
     );
-    assert_eq!(partition(&p), vec![vec![0, 2, 3]]);
-    assert_eq!(p.clusters()[0].action_count(), 3);
+    // the stored action on item 0 (a day old) is over the cap of 2 too
+    assert_eq!(partition(&p), vec![vec![2, 3]]);
+    assert_eq!(p.clusters()[0].action_count(), 2);
+    let all = [&[Action::new(0, NOW - DAY)][..], &new[..]].concat();
+    let full = config.profile(&all, &source, NOW).unwrap();
+    assert_eq!(p.clusters(), full.clusters());
 }
 
 #[test]
@@ -507,6 +507,9 @@ fn total<I, F>(p: &UserProfile<I, F>) -> f64 {
 /// within 1e-12 relative.
 fn assert_same_clusters(updated: &UserProfile<usize, f64>, full: &UserProfile<usize, f64>) {
     assert_eq!(updated.len(), full.len());
+    // members (timestamps and weights included), medoids, centroids and
+    // importances: bit for bit
+    assert_eq!(updated.clusters(), full.clusters());
     for (u, c) in updated.clusters().iter().zip(full.clusters()) {
         let key = |m: &pinnersage::Member<usize>| (m.item, m.actions, m.last_action);
         assert_eq!(
@@ -573,14 +576,18 @@ proptest! {
     }
 
     /// When every stored cluster is touched (a repeat in each), the update
-    /// re-clusters every member: exactly the recompute.
+    /// re-clusters every member: exactly the recompute, with or without a
+    /// window (actions expired on the way, repeats included).
     #[test]
-    fn touching_every_cluster_gives_the_recompute(seed in 0u64..1_000_000, spread in 0.3f64..1.2) {
+    fn touching_every_cluster_gives_the_recompute(seed in 0u64..1_000_000, spread in 0.3f64..1.2, stale_days in 1i64..20, windowed in any::<bool>()) {
         let (_, source, user) = synthetic(seed, spread, &UserConfig::default());
-        let config = PinnerSage::builder().window(None).build().unwrap();
-        let t0 = NOW - DAY;
+        let window = windowed.then_some(core::time::Duration::from_secs(30 * DAY as u64));
+        let config = PinnerSage::builder().window(window).build().unwrap();
+        let t0 = NOW - stale_days * DAY;
         let old: Vec<_> = user.actions.iter().copied().filter(|a| a.timestamp <= t0).collect();
-        let mut updated = config.profile(&old, &source, t0).unwrap();
+        let Ok(mut updated) = config.profile(&old, &source, t0) else {
+            return Ok(()); // nothing in the window at t0
+        };
         let new: Vec<Action<usize>> = updated
             .clusters()
             .iter()
@@ -592,10 +599,12 @@ proptest! {
         assert_same_clusters(&updated, &full);
     }
 
-    /// Expiry: an update removes exactly the members whose actions all left
-    /// the window; with one action per item its importances equal the
-    /// recompute's to 1e-12; with repeats the total differs by exactly the
-    /// decayed weight of the expired repeats of items still in the window.
+    /// Expiry: an update removes exactly the actions that left the window
+    /// (repeats of items still in it included) and the members with none
+    /// left: the same members with the same action counts, timestamps and
+    /// weights (bit for bit) as a recompute, total importance equal to
+    /// 1e-12 relative, and wherever a cluster has the recompute's members,
+    /// its importance bit for bit and its medoid.
     #[test]
     fn expiry_removes_exactly_what_left_the_window(seed in 0u64..1_000_000, repeats in any::<bool>(), stale_days in 1i64..40) {
         let p = if repeats { 0.3 } else { 0.0 };
@@ -613,7 +622,10 @@ proptest! {
             old.sort_by_key(|a| (a.item, core::cmp::Reverse(a.timestamp)));
             old.dedup_by_key(|a| a.item);
         }
-        let mut updated = config.profile(&old, &source, t0).unwrap();
+        let Ok(mut updated) = config.profile(&old, &source, t0) else {
+            // nothing in the window at t0 either
+            return Ok(());
+        };
         let Ok(full) = config.profile(&old, &source, NOW) else {
             // nothing of the old history is left in the window at NOW: the
             // update leaves an empty profile
@@ -622,44 +634,144 @@ proptest! {
             return Ok(());
         };
         updated.update(&[], &source, NOW).unwrap();
-        // the members left: items with an action in the window at NOW
-        let items = |p: &UserProfile<usize, f64>| {
-            let mut v: Vec<(usize, i64)> = p
+        // the members left, as the recompute has them
+        let members = |p: &UserProfile<usize, f64>| {
+            let mut v: Vec<(usize, u64, i64, Vec<i64>, u64)> = p
                 .clusters()
                 .iter()
-                .flat_map(|c| c.members().iter().map(|m| (m.item, m.last_action)))
+                .flat_map(|c| c.members().iter().map(|m| (m.item, m.actions, m.last_action, m.timestamps.clone(), m.weight.to_bits())))
                 .collect();
             v.sort_unstable();
             v
         };
-        prop_assert_eq!(items(&updated), items(&full));
-        let lambda = config.time_decay().per_tick();
-        let last: std::collections::BTreeMap<usize, i64> =
-            items(&full).into_iter().collect();
-        let expired_repeats: f64 = old
-            .iter()
-            .filter(|a| t0 - a.timestamp <= window && NOW - a.timestamp > window)
-            .filter(|a| last.contains_key(&a.item))
-            .map(|a| (-lambda * (NOW - a.timestamp) as f64).exp())
-            .sum();
-        if !repeats {
-            prop_assert_eq!(expired_repeats, 0.0);
-        }
+        prop_assert_eq!(members(&updated), members(&full));
         let drift = total(&updated) - total(&full);
-        prop_assert!(
-            (drift - expired_repeats).abs() <= 1e-12 * total(&full),
-            "drift {} vs expired repeats {}", drift, expired_repeats
-        );
-        if !repeats {
-            // per cluster too, wherever the clusters agree (well separated)
-            for c in full.clusters() {
-                if let Some(u) = updated.clusters().iter().find(|u| u.members() .iter().map(|m| m.item).eq(c.members().iter().map(|m| m.item))) {
-                    prop_assert!((u.importance() - c.importance()).abs() <= 1e-12 * c.importance());
-                    prop_assert_eq!(u.medoid(), c.medoid());
-                }
+        prop_assert!(drift.abs() <= 1e-12 * total(&full), "drift {}", drift);
+        for c in full.clusters() {
+            if let Some(u) = updated.clusters().iter().find(|u| u.members().iter().map(|m| m.item).eq(c.members().iter().map(|m| m.item))) {
+                prop_assert_eq!(u.importance().to_bits(), c.importance().to_bits());
+                prop_assert_eq!(u.medoid(), c.medoid());
+                prop_assert_eq!(u.action_count(), c.action_count());
             }
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    /// The history cap over stored and new actions: whatever the cap, window
+    /// and staleness, the updated profile has the recompute's members
+    /// (counts, timestamps, weights bit for bit) and total importance.
+    #[test]
+    fn capped_updates_keep_the_recomputes_members(seed in 0u64..1_000_000, cap in 5usize..120, stale_days in 1i64..40, recent in 1usize..21) {
+        let (catalog, source, user) = synthetic(seed, 0.3, &UserConfig::builder().repeat_probability(0.3).build().unwrap());
+        let held_out = user.interests[0];
+        let (old, new, batch_time) = split(&user.actions, held_out, |i| catalog.topic_of(i), recent);
+        let config = PinnerSage::builder()
+            .window(Some(core::time::Duration::from_secs(30 * DAY as u64)))
+            .max_history(Some(cap))
+            .build()
+            .unwrap();
+        let t0 = batch_time.min(NOW - stale_days * DAY);
+        let old: Vec<_> = old.into_iter().filter(|a| a.timestamp <= t0).collect();
+        let Ok(mut updated) = config.profile(&old, &source, t0) else {
+            return Ok(());
+        };
+        let all: Vec<_> = old.iter().chain(&new).copied().collect();
+        let Ok(full) = config.profile(&all, &source, NOW) else {
+            return Ok(());
+        };
+        if updated.update(&new, &source, NOW).is_err() {
+            // the new actions alone have nothing in the window: so has the recompute's share of them
+            return Ok(());
+        }
+        let members = |p: &UserProfile<usize, f64>| {
+            let mut v: Vec<(usize, u64, Vec<i64>, u64)> = p
+                .clusters()
+                .iter()
+                .flat_map(|c| c.members().iter().map(|m| (m.item, m.actions, m.timestamps.clone(), m.weight.to_bits())))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        prop_assert_eq!(members(&updated), members(&full));
+        let used: u64 = updated.clusters().iter().map(|c| c.action_count()).sum();
+        prop_assert!(used as usize <= cap);
+        prop_assert!((total(&updated) - total(&full)).abs() <= 1e-12 * total(&full));
+    }
+}
+
+/// Expiry of repeats: an item acted on 40 and 5 days before `now` keeps only
+/// the recent action in a 30-day window, with the recompute's count, weight
+/// and importance bit for bit; its cluster is re-clustered (the Ward weight
+/// changed) and here equals the recompute's.
+#[test]
+fn expiry_of_repeats_matches_the_recompute() {
+    let source = source_from(vec![0.0, 0.1, 5.0], 1);
+    let config = PinnerSage::builder()
+        .alpha(1.0)
+        .window(Some(core::time::Duration::from_secs(30 * DAY as u64)))
+        .build()
+        .unwrap();
+    let t0 = NOW - 20 * DAY;
+    let old = [
+        Action::new(0u32, NOW - 40 * DAY),
+        Action::new(0, NOW - 25 * DAY),
+        Action::new(1, NOW - 22 * DAY),
+        Action::new(2, NOW - 21 * DAY),
+        Action::new(2, NOW - 45 * DAY),
+    ];
+    let mut p = config.profile(&old, &source, t0).unwrap();
+    let m0 = &p
+        .clusters()
+        .iter()
+        .find(|c| c.contains(&0))
+        .unwrap()
+        .members()[0];
+    assert_eq!(m0.timestamps, vec![NOW - 40 * DAY, NOW - 25 * DAY]);
+    assert_eq!(m0.actions, 2);
+    // 20 days later: 0's action at −40 days left the window (0 keeps −25),
+    // 2's at −45 days too
+    let new = [Action::new(1, NOW)];
+    p.update(&new, &source, NOW).unwrap();
+    let all = [&old[..], &new[..]].concat();
+    let full = config.profile(&all, &source, NOW).unwrap();
+    assert_eq!(p.clusters(), full.clusters());
+    let c = p.clusters().iter().find(|c| c.contains(&0)).unwrap();
+    assert_eq!(c.members()[0].timestamps, vec![NOW - 25 * DAY]);
+    assert_eq!(c.members()[1].timestamps, vec![NOW - 22 * DAY, NOW]);
+    assert_eq!(c.action_count(), 3);
+    let decay = config.time_decay();
+    let w = |age: i64| decay.weight(age as u64);
+    assert_eq!(c.members()[0].weight, w(25 * DAY));
+    assert_eq!(c.members()[1].weight, w(22 * DAY) + w(0));
+    assert_eq!(c.importance(), w(25 * DAY) + (w(22 * DAY) + w(0)));
+    // without new actions, expiry alone: the same as the recompute too
+    let mut q = config.profile(&old, &source, t0).unwrap();
+    q.update(&[], &source, NOW - DAY).unwrap();
+    let full = config.profile(&old, &source, NOW - DAY).unwrap();
+    assert_eq!(q.clusters(), full.clusters());
+}
+
+/// A cluster whose action counts did not change (only its weights decayed)
+/// is not touched: it is kept as it was, importance recomputed from its
+/// timestamps (bit for bit the recompute's).
+#[test]
+fn decay_alone_does_not_touch_a_cluster() {
+    let source = source_from(vec![0.0, 0.1, 5.0], 1);
+    let config = PinnerSage::builder().alpha(1.0).build().unwrap();
+    let old = [
+        Action::new(0u32, NOW - 3 * DAY),
+        Action::new(1, NOW - 2 * DAY),
+        Action::new(1, NOW - 2 * DAY),
+        Action::new(2, NOW - 2 * DAY),
+    ];
+    let mut p = config.profile(&old, &source, NOW - 2 * DAY).unwrap();
+    p.update(&[], &source, NOW).unwrap();
+    let full = config.profile(&old, &source, NOW).unwrap();
+    assert_eq!(p.clusters(), full.clusters());
+    assert_eq!(p.threshold(), full.threshold());
 }
 
 /// The re-clustering splits a touched stored cluster when its members drift

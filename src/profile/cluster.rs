@@ -10,9 +10,9 @@ use crate::scalar::Scalar;
 use super::prepare::Prepared;
 
 /// An item of a cluster, how many of the user's actions were on it, when the
-/// last one was, and their decayed weight: what an [online
-/// update](crate::UserProfile::update) needs to expire the item when its last
-/// action leaves the window and to recompute the cluster's importance.
+/// last one was, their decayed weight and their timestamps: what an [online
+/// update](crate::UserProfile::update) needs to expire each action when it
+/// leaves the window and to recompute the cluster's importance.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(
@@ -35,6 +35,13 @@ pub struct Member<I> {
     /// importance is the sum of its members' weights (in item order).
     #[cfg_attr(feature = "serde", serde(default, with = "super::exact_float::scalar"))]
     pub weight: f64,
+    /// The timestamps of its actions in the window, oldest first (`actions`
+    /// of them, the last one `last_action`): what an update needs to expire
+    /// each action, not only the member, when it leaves the window. Stored
+    /// delta-encoded in binary formats (see
+    /// [`UserProfile::FORMAT`](crate::UserProfile::FORMAT)).
+    #[cfg_attr(feature = "serde", serde(default, with = "super::stored::timestamps"))]
+    pub timestamps: Vec<i64>,
 }
 
 /// One interest of a [`UserProfile`](crate::UserProfile): a cluster of the
@@ -45,11 +52,13 @@ pub struct Member<I> {
 /// centroid and total action count (what the [online
 /// update](crate::UserProfile::update) needs to place new actions), the
 /// importance as of the profile's time, the last action time, and the
-/// [`Member`]s: per distinct item its id, action count, last action time and
-/// decayed weight (what the update needs to expire items that left the
-/// window and recompute the importance). Member embeddings are not stored
-/// (the update looks up those of the clusters it re-clusters): `O(d)`
-/// numbers per cluster plus four small fields per distinct item. Floats are
+/// [`Member`]s: per distinct item its id, action count, last action time,
+/// decayed weight and action timestamps (what the update needs to expire
+/// actions that left the window and recompute the importance). Member
+/// embeddings are not stored (the update looks up those of the clusters it
+/// re-clusters): `O(d)` numbers per cluster, four small fields per distinct
+/// item and one timestamp per action (a varint of the gap to the previous
+/// one in binary formats). Floats are
 /// stored exactly in any serde format (decimal strings in human-readable
 /// ones, see [`UserProfile`](crate::UserProfile)).
 ///
@@ -247,6 +256,7 @@ pub(crate) fn assemble<I: Clone + Ord, F: Scalar>(
                 actions: prepared.items[r].count,
                 last_action: prepared.items[r].last,
                 weight: prepared.items[r].decayed,
+                timestamps: prepared.items[r].times.clone(),
             })
             .collect(),
     }

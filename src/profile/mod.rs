@@ -50,9 +50,10 @@ pub use prepare::HistorySummary;
 /// [`InterestCluster`] for what each cluster stores). Deserialization
 /// validates what an update relies on (the format version
 /// [`FORMAT`](Self::FORMAT), dimensions, finite values, sorted unique members whose
-/// action counts sum to the cluster's and whose last actions are in the
-/// window, importances equal to the sum of their members' weights, clusters
-/// in rank order, …) and fails with
+/// action counts sum to the cluster's, whose action timestamps are sorted,
+/// in the window and as many as their action count, and whose weights are
+/// the decayed sums of their timestamps, importances equal to the sum of
+/// their members' weights, clusters in rank order, …) and fails with
 /// [`Error::InvalidProfile`](crate::Error::InvalidProfile) naming the broken
 /// [`ProfileFault`](crate::ProfileFault). A profile is never re-sorted or
 /// repaired on load: one that breaks an invariant did not come from the

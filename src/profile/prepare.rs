@@ -69,6 +69,8 @@ pub(crate) struct ItemGroup<I> {
     pub last: i64,
     /// `Σ exp(−λ(now − T))` over the item's actions, summed oldest first.
     pub decayed: f64,
+    /// The actions' timestamps, oldest first.
+    pub times: Vec<i64>,
 }
 
 /// Distinct items sorted by id, with row `r` of `x` the embedding of
@@ -256,6 +258,7 @@ where
                 g.count += 1;
                 g.last = g.last.max(a.timestamp);
                 g.decayed += w;
+                g.times.push(a.timestamp);
             }
             _ => {
                 groups.push(ItemGroup {
@@ -263,6 +266,7 @@ where
                     count: 1,
                     last: a.timestamp,
                     decayed: w,
+                    times: vec![a.timestamp],
                 });
                 rows.push(distinct_of[i]);
             }

@@ -17,12 +17,15 @@ use super::prepare::HistorySummary;
 use super::UserProfile;
 
 /// The layout version written and read, see [`UserProfile::FORMAT`].
-const PROFILE_FORMAT: u32 = 2;
+const PROFILE_FORMAT: u32 = 3;
 
 impl<I, F> UserProfile<I, F> {
     /// The version of the stored layout of a profile (its `format` field,
-    /// feature `serde`). 2: members carry their last action time and decayed
-    /// weight (1 had neither, and no `format` field). A profile of another
+    /// feature `serde`). 3: members carry their actions' timestamps (in
+    /// binary formats the first one, then the gap to the previous one as an
+    /// unsigned integer, which postcard writes as a varint: one byte for a
+    /// gap under 128 ticks); 2 had their last action time and decayed weight
+    /// only (1 had neither, and no `format` field). A profile of another
     /// version is refused on load with
     /// [`ProfileFault::UnsupportedFormat`]: recompute it.
     pub const FORMAT: u32 = PROFILE_FORMAT;
@@ -47,6 +50,72 @@ impl<I: Serialize, F: Serialize + Scalar> Serialize for UserProfile<I, F> {
         st.serialize_field("clusters", &self.clusters)?;
         st.serialize_field("history", &self.history)?;
         st.end()
+    }
+}
+
+/// The serde form of [`Member::timestamps`]: plain integers in
+/// human-readable formats; in binary ones the first timestamp (`i64`) then
+/// each gap to the previous one (`u64`, wrapping: any sequence round-trips
+/// exactly, a sorted one has small gaps; sorting is checked on load).
+pub(crate) mod timestamps {
+    use core::fmt;
+
+    use serde::de::{Deserializer, SeqAccess, Visitor};
+    use serde::ser::{SerializeSeq, Serializer};
+
+    /// Serializes `times` as described in the module.
+    pub fn serialize<S: Serializer>(times: &[i64], s: S) -> Result<S::Ok, S::Error> {
+        let human = s.is_human_readable();
+        let mut seq = s.serialize_seq(Some(times.len()))?;
+        if human {
+            for t in times {
+                seq.serialize_element(t)?;
+            }
+        } else if let Some((first, rest)) = times.split_first() {
+            seq.serialize_element(first)?;
+            let mut prev = *first;
+            for &t in rest {
+                // the gap modulo 2^64: decoded back with a wrapping add
+                seq.serialize_element(&(t.wrapping_sub(prev) as u64))?;
+                prev = t;
+            }
+        }
+        seq.end()
+    }
+
+    /// Deserializes what [`serialize`] wrote (in human-readable formats,
+    /// plain integers).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+        struct Times {
+            human: bool,
+        }
+        impl<'de> Visitor<'de> for Times {
+            type Value = Vec<i64>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a sequence of timestamps")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<i64>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                if self.human {
+                    while let Some(t) = seq.next_element::<i64>()? {
+                        out.push(t);
+                    }
+                    return Ok(out);
+                }
+                let Some(first) = seq.next_element::<i64>()? else {
+                    return Ok(out);
+                };
+                out.push(first);
+                let mut prev = first;
+                while let Some(gap) = seq.next_element::<u64>()? {
+                    prev = prev.wrapping_add(gap as i64);
+                    out.push(prev);
+                }
+                Ok(out)
+            }
+        }
+        let human = d.is_human_readable();
+        d.deserialize_seq(Times { human })
     }
 }
 
@@ -178,6 +247,22 @@ impl<I: Ord, F: Scalar> InterestCluster<I, F> {
         if sum != Some(c.action_count) {
             return Err(ProfileFault::ActionCount { cluster });
         }
+        for (member, m) in c.members.iter().enumerate() {
+            if m.timestamps.windows(2).any(|w| w[0] > w[1]) {
+                return Err(ProfileFault::TimestampsNotSorted { cluster, member });
+            }
+            if m.timestamps.len() as u64 != m.actions {
+                return Err(ProfileFault::TimestampCount {
+                    cluster,
+                    member,
+                    timestamps: m.timestamps.len(),
+                    actions: m.actions,
+                });
+            }
+            if m.timestamps.last() != Some(&m.last_action) {
+                return Err(ProfileFault::MemberLastAction { cluster, member });
+            }
+        }
         // each action weighs at most 1 (and more than 0 unless it underflowed)
         if let Some(member) = c
             .members
@@ -238,13 +323,33 @@ impl<I: Ord, F: Scalar> UserProfile<I, F> {
                 });
             }
             if let Some(w) = self.config.window_ticks() {
-                // the computation and every update drop what left the window
-                if let Some(member) = c
-                    .members
-                    .iter()
-                    .position(|m| age(m.last_action, self.as_of) > i128::from(w))
-                {
+                // the computation and every update drop each action that
+                // left the window (timestamps are sorted: the first is the
+                // oldest)
+                if let Some(member) = c.members.iter().position(|m| {
+                    m.timestamps
+                        .first()
+                        .is_some_and(|&t| age(t, self.as_of) > i128::from(w))
+                }) {
                     return Err(ProfileFault::MemberOutsideWindow { cluster, member });
+                }
+            }
+            // weights are the decayed sums of the timestamps as of `as_of`
+            let decay = self.config.time_decay();
+            for (member, m) in c.members.iter().enumerate() {
+                let sum = m.timestamps.iter().try_fold(0.0, |sum, &t| {
+                    decay.weight_at(t, self.as_of).map(|w| sum + w)
+                });
+                // no timestamp is after `as_of` (checked above)
+                let sum = sum.unwrap_or(f64::NAN);
+                // (the weight is finite: checked with the cluster)
+                if sum.is_nan() || (m.weight - sum).abs() > 1e-12 * sum.abs().max(m.weight.abs()) {
+                    return Err(ProfileFault::MemberWeightNotDecayedSum {
+                        cluster,
+                        member,
+                        weight: m.weight,
+                        sum,
+                    });
                 }
             }
             if !c.members.iter().all(|m| seen.insert(&m.item)) {
@@ -451,9 +556,17 @@ mod tests {
 
     #[test]
     fn error_importance_above_action_count() {
-        // cluster 0 has 3 actions: an importance of 3 is possible (λ = 0, say),
+        // cluster 0 has 3 actions: an importance of 3 is possible (λ = 0),
         // 3.5 is not
         let mut v = stored();
+        v["config"] = serde_json::to_value(
+            PinnerSage::builder()
+                .alpha(1.0)
+                .decay(crate::DecayRate::per_day(0.0).unwrap())
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
         v["clusters"][0]["members"][0]["weight"] = json!("1");
         v["clusters"][0]["members"][1]["weight"] = json!("2");
         v["clusters"][0]["importance"] = json!("3");
@@ -480,6 +593,7 @@ mod tests {
             fault(|v| {
                 v["clusters"][0]["last_action"] = json!(101);
                 v["clusters"][0]["members"][1]["last_action"] = json!(101);
+                v["clusters"][0]["members"][1]["timestamps"] = json!([90, 101]);
             }),
             ProfileFault::LastActionAfterAsOf {
                 cluster: 0,
@@ -503,7 +617,19 @@ mod tests {
             unsupported(0)
         );
         assert_eq!(fault(|v| v["format"] = json!(1)), unsupported(1));
-        assert_eq!(fault(|v| v["format"] = json!(3)), unsupported(3));
+        // format 2: members without timestamps
+        assert_eq!(
+            fault(|v| {
+                v["format"] = json!(2);
+                for c in 0..2 {
+                    for m in v["clusters"][c]["members"].as_array_mut().unwrap() {
+                        m.as_object_mut().unwrap().remove("timestamps");
+                    }
+                }
+            }),
+            unsupported(2)
+        );
+        assert_eq!(fault(|v| v["format"] = json!(4)), unsupported(4));
     }
 
     #[test]
@@ -562,11 +688,126 @@ mod tests {
         // the default window is 90 days: member 0 of cluster 0 acted 91 days
         // before as_of (its cluster's last action is member 1's)
         assert_eq!(
-            fault(|v| v["clusters"][0]["members"][0]["last_action"] = json!(100 - 91 * 86_400)),
+            fault(|v| {
+                let t = 100 - 91 * 86_400;
+                v["clusters"][0]["members"][0]["last_action"] = json!(t);
+                v["clusters"][0]["members"][0]["timestamps"] = json!([t]);
+            }),
             ProfileFault::MemberOutsideWindow {
                 cluster: 0,
                 member: 0
             }
+        );
+    }
+
+    #[test]
+    fn error_timestamps_not_sorted() {
+        // member 1 of cluster 0 acted at 90 and 100
+        assert_eq!(
+            fault(|v| v["clusters"][0]["members"][1]["timestamps"] = json!([100, 90])),
+            ProfileFault::TimestampsNotSorted {
+                cluster: 0,
+                member: 1
+            }
+        );
+    }
+
+    #[test]
+    fn error_timestamp_count() {
+        assert_eq!(
+            fault(|v| v["clusters"][0]["members"][1]["timestamps"] = json!([100])),
+            ProfileFault::TimestampCount {
+                cluster: 0,
+                member: 1,
+                timestamps: 1,
+                actions: 2
+            }
+        );
+        assert_eq!(
+            fault(|v| v["clusters"][1]["members"][0]["timestamps"] = json!([])),
+            ProfileFault::TimestampCount {
+                cluster: 1,
+                member: 0,
+                timestamps: 0,
+                actions: 1
+            }
+        );
+    }
+
+    #[test]
+    fn error_member_last_action() {
+        assert_eq!(
+            fault(|v| v["clusters"][0]["members"][1]["timestamps"] = json!([90, 99])),
+            ProfileFault::MemberLastAction {
+                cluster: 0,
+                member: 1
+            }
+        );
+    }
+
+    #[test]
+    fn error_member_weight_not_decayed_sum() {
+        // an older timestamp than the weight says: within the window, sorted,
+        // but 10 s older decays the sum by ~1e-6 relative
+        let v = stored();
+        let weight: f64 = v["clusters"][0]["members"][1]["weight"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        match fault(|v| v["clusters"][0]["members"][1]["timestamps"] = json!([80, 100])) {
+            ProfileFault::MemberWeightNotDecayedSum {
+                cluster: 0,
+                member: 1,
+                weight: w,
+                sum,
+            } => {
+                assert_eq!(w, weight);
+                assert!(sum < weight && sum > weight - 1e-5, "{sum} vs {weight}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // a weight one ulp off is within 1e-12 relative: accepted (another
+        // platform's `exp` may round differently)
+        let mut ok = stored();
+        let off = f64::from_bits(weight.to_bits() + 1);
+        let other: f64 = ok["clusters"][0]["members"][0]["weight"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        ok["clusters"][0]["members"][1]["weight"] = json!(format!("{off:?}"));
+        ok["clusters"][0]["importance"] = json!(format!("{:?}", other + off));
+        assert!(load(ok).is_ok());
+    }
+
+    #[cfg(feature = "store")]
+    #[test]
+    fn corrupted_postcard_timestamps_are_refused() {
+        // the binary form: first timestamp, then gaps; a gap of 2^64 − 10
+        // wraps to a step back of 10, which the load refuses as unsorted
+        let p = load(stored()).unwrap();
+        let bytes = postcard::to_stdvec(&p).unwrap();
+        // member 1 of cluster 0: [2 (len), 90 (zigzag 180), 10 (gap)]
+        let times = [2u8, 180, 1, 10];
+        let at = bytes.windows(times.len()).position(|w| w == times).unwrap();
+        let mut bad = bytes[..at + 3].to_vec();
+        bad.extend(postcard::to_stdvec(&(-10i64 as u64)).unwrap());
+        bad.extend(&bytes[at + 4..]);
+        let raw: RawUserProfile<u32, f64> = postcard::from_bytes(&bad).unwrap();
+        assert_eq!(
+            UserProfile::try_from(raw),
+            Err(Error::InvalidProfile(ProfileFault::TimestampsNotSorted {
+                cluster: 0,
+                member: 1
+            }))
+        );
+        // and through serde's own entry point
+        assert!(postcard::from_bytes::<UserProfile<u32, f64>>(&bad).is_err());
+        // the untouched bytes load
+        assert_eq!(
+            postcard::from_bytes::<UserProfile<u32, f64>>(&bytes).unwrap(),
+            p
         );
     }
 
@@ -608,8 +849,8 @@ mod tests {
 
     /// Issue 12: with λ = 0, two stored clusters of importance 1e308 made an
     /// update return ∞. An importance is at most its action count, so such a
-    /// profile is refused on load; the largest loadable importances stay
-    /// finite through an update.
+    /// profile is refused on load (and since format 3 an action count needs
+    /// as many stored timestamps).
     #[test]
     fn huge_importances_are_refused_and_updates_stay_finite() {
         let config = serde_json::to_value(
@@ -632,28 +873,21 @@ mod tests {
                 value: 1e308
             }
         );
-        // the largest valid importances: action counts near u64::MAX / 2
+        // a huge action count without as many timestamps is refused too:
+        // since format 3 an importance is bounded by the number of stored
+        // timestamps, so updates cannot reach ∞
         let half = u64::MAX / 2;
-        let mut w = v.clone();
-        for (c, m) in [(0, 0), (0, 1), (1, 0)] {
-            w["clusters"][c]["members"][m]["actions"] = json!(half / 2);
-            w["clusters"][c]["members"][m]["weight"] = json!(format!("{:?}", (half / 2) as f64));
-        }
-        for c in 0..2 {
-            let n = w["clusters"][c]["members"].as_array().unwrap().len() as u64;
-            w["clusters"][c]["action_count"] = json!(n * (half / 2));
-            w["clusters"][c]["importance"] = json!(format!("{:?}", (n as f64) * (half / 2) as f64));
-        }
-        let mut p = load(w).unwrap();
-        let source =
-            InMemoryEmbeddings::new(vec![0u32, 1, 2], ndarray::array![[0.0], [0.1], [10.0]])
-                .unwrap();
-        // a repeat of item 2 re-clusters its cluster; Ward keeps the two
-        // apart (their distance is ~1e20 > α); every importance is finite
-        p.update(&[Action::new(2, 200)], &source, 200).unwrap();
-        assert_eq!(p.len(), 2);
-        let total: f64 = p.clusters().iter().map(|c| c.importance()).sum();
-        assert!(total.is_finite());
-        assert_eq!(total, 3.0 * (half / 2) as f64 + 1.0);
+        assert_eq!(
+            fault(|w| {
+                w["clusters"][1]["members"][0]["actions"] = json!(half);
+                w["clusters"][1]["action_count"] = json!(half);
+            }),
+            ProfileFault::TimestampCount {
+                cluster: 1,
+                member: 0,
+                timestamps: 1,
+                actions: half
+            }
+        );
     }
 }

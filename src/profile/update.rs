@@ -14,6 +14,61 @@ use super::build::cut_tree;
 use super::cluster::{from_members, rank, InterestCluster, Member};
 use super::config::UnknownItems;
 use super::prepare::{prepare, HistorySummary, Prepared};
+use crate::importance::Decay;
+
+/// `Σ exp(−λ·(now − t))` over `times` (oldest first), summed in that order as
+/// [`prepare`] sums an item's actions.
+fn decayed(times: &[i64], decay: Decay, now: i64) -> Result<f64> {
+    times
+        .iter()
+        .try_fold(0.0, |sum, &t| Ok(sum + decay.weight_at(t, now)?))
+}
+
+/// Keeps the `cap` most recent of the kept members' and the free items'
+/// actions (ties: smallest item id first; equal timestamps on one item are
+/// interchangeable), dropping each one's oldest; free items with no action
+/// left leave `free`. Counts, last actions and weights are left to the
+/// caller.
+fn cap_history<I: Ord, F>(
+    kept: &mut [Vec<Member<I>>],
+    prepared: &mut Prepared<I, F>,
+    free: &mut Vec<usize>,
+    cap: usize,
+) {
+    // (timestamp, item, slot): slot < n_kept a member, else a free item
+    let mut slots: Vec<(usize, usize)> = Vec::new();
+    let mut all: Vec<(i64, &I, usize)> = Vec::new();
+    for (c, members) in kept.iter().enumerate() {
+        for (p, m) in members.iter().enumerate() {
+            let slot = slots.len();
+            slots.push((c, p));
+            all.extend(m.timestamps.iter().map(|&t| (t, &m.item, slot)));
+        }
+    }
+    let members = slots.len();
+    for (j, &r) in free.iter().enumerate() {
+        let g = &prepared.items[r];
+        all.extend(g.times.iter().map(|&t| (t, &g.item, members + j)));
+    }
+    if all.len() <= cap {
+        return;
+    }
+    all.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    let mut drop = vec![0usize; members + free.len()];
+    for &(_, _, slot) in &all[cap..] {
+        drop[slot] += 1;
+    }
+    for (slot, &(c, p)) in slots.iter().enumerate() {
+        kept[c][p].timestamps.drain(..drop[slot]);
+    }
+    for (j, &r) in free.iter().enumerate() {
+        prepared.items[r].times.drain(..drop[members + j]);
+    }
+    for c in kept.iter_mut() {
+        c.retain(|m| !m.timestamps.is_empty());
+    }
+    free.retain(|&r| !prepared.items[r].times.is_empty());
+}
 use super::UserProfile;
 
 impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
@@ -21,18 +76,24 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     /// (the paper's lightweight online inference, run on the up to 20 actions
     /// since the daily batch), and moves the profile to `now`.
     ///
-    /// 1. **Expiry.** A member whose last action is older than the window at
-    ///    `now` is dropped (all its actions left the window); every other
-    ///    member's weight decays to `now`: `weight · exp(−λ·(now − as_of))`
-    ///    (exact up to rounding, since exponential decay is multiplicative;
-    ///    [`Decay::roll_forward`](crate::importance::Decay::roll_forward)).
+    /// 1. **Expiry.** Every stored action (a member keeps its
+    ///    [`timestamps`](crate::Member::timestamps)) older than the window at
+    ///    `now` is dropped, and a member with no action left.
     /// 2. The new actions are selected and grouped as in
-    ///    [`PinnerSage::profile`](crate::PinnerSage::profile) (window and cap
-    ///    apply to this batch). A non-empty batch with nothing in the window
-    ///    is [`Error::NoActionsInWindow`], as for a batch profile. A new
-    ///    action on a member adds to it (count, last action, weight).
-    /// 3. **Which clusters are touched**: those that lost a member in step 1
-    ///    or gained actions in step 2, those Ward puts together with a new
+    ///    [`PinnerSage::profile`](crate::PinnerSage::profile) (window,
+    ///    unknown items and cap apply to this batch). A non-empty batch with
+    ///    nothing in the window is [`Error::NoActionsInWindow`], as for a
+    ///    batch profile. A new action on a member adds to it. The history cap
+    ///    ([`max_history`](crate::PinnerSage::max_history)) then applies to
+    ///    the stored and new actions together: the most recent `cap` are kept
+    ///    (ties: smallest item id), as a recompute of the whole history keeps
+    ///    them. Each member's count, last action and weight are recomputed
+    ///    from its timestamps: `Σ exp(−λ·(now − t))`, summed oldest first as
+    ///    a batch profile sums them (so bit for bit the recompute's).
+    /// 3. **Which clusters are touched**: those whose action counts changed
+    ///    in steps 1–2 (Ward weights are action counts: a recompute may
+    ///    cluster their members differently; a cluster whose weights only
+    ///    decayed clusters the same way and is not touched), those Ward puts together with a new
     ///    item when the stored clusters (one point each, at their stored
     ///    centroid, weighted by their action count) and the new items are
     ///    clustered and cut by the configuration's [`CutRule`](crate::CutRule),
@@ -44,26 +105,26 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     ///    in item order, plus one point per untouched cluster (at its
     ///    centroid, weighted by its action count: Ward distances depend only
     ///    on centroids and weights, so these are exact), cut by the rule. An
-    ///    untouched cluster that stays alone is kept as it was (weights rolled
-    ///    forward); every other cluster is built from its members exactly as
+    ///    untouched cluster that stays alone is kept as it was (member
+    ///    weights as of `now`); every other cluster is built from its members exactly as
     ///    a batch profile builds it (centroid, medoid over every member,
     ///    importance = the sum of the members' weights in item order).
     /// 5. Clusters are re-ranked and cut to `max_clusters`.
     ///
     /// **What this approximates, and when it is exact.** A full recompute
-    /// runs Ward on every item in the window. The update equals it (same
-    /// clusters, medoids, centroids; importances to rounding, ~1e-15
-    /// relative) when every stored cluster is touched, and when nothing is
-    /// (no new action and nothing expired: clusters unchanged, importances
-    /// rolled forward; at `now = as_of` bit for bit the stored profile). In
-    /// between it never splits an untouched cluster. What it cannot expire:
-    /// a member keeps its action count and weight until its *last* action
-    /// leaves the window, so older repeats of an item still in the window
-    /// weigh `≤ exp(−λ·window)` each more than in a recompute. The history
-    /// cap applies to the new batch only. A profile all of whose members
-    /// left the window becomes empty (a recompute of that history would be
-    /// [`Error::NoActionsInWindow`]). Actions passed to an update are
-    /// assumed new: passing one twice counts it twice.
+    /// runs Ward on every item in the window. The update always has the
+    /// recompute's members, action counts, timestamps and weights (bit for
+    /// bit), so the total importance agrees to rounding. It equals the
+    /// recompute bit for bit (clusters, medoids, centroids, importances)
+    /// when every stored cluster is touched, and when nothing is (no new
+    /// action and nothing expired: clusters unchanged, importances
+    /// recomputed; at `now = as_of` the stored profile). In between it never
+    /// splits an untouched cluster. A profile all of whose members left the
+    /// window becomes empty (a recompute of that history would be
+    /// [`Error::NoActionsInWindow`]). [`history`](Self::history) describes
+    /// the new batch: stored actions that expired or were capped are not
+    /// counted. Actions passed to an update are assumed new: passing one
+    /// twice counts it twice.
     ///
     /// On error the profile is unchanged.
     ///
@@ -93,7 +154,9 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
     /// at most their action counts, so they stay finite.
     ///
     /// # Complexity
-    /// O(n log n + (k + n')²·d) to find the touched clusters, then Ward on
+    /// O(a log a) for the expiry, the cap and the weights over the `a` stored
+    /// and new actions (one `exp` each), O(n log n + (k + n')²·d) to find the
+    /// touched clusters, then Ward on
     /// the `m` members of the touched clusters, the `n'` new items and the
     /// other clusters: O((m + n' + k)²·d) time and O((m + n' + k)²) memory,
     /// for `n` new actions on `n'` distinct items and `k` stored clusters;
@@ -141,27 +204,32 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
                 got: source.dim(),
             });
         }
-        let prepared = prepare(&self.config, new_actions, source, now)?;
+        let mut prepared = prepare(&self.config, new_actions, source, now)?;
         let decay = self.config.time_decay();
         let window = self.config.window_ticks();
         let k = self.clusters.len();
         let d = source.dim();
 
-        // 1. expire members whose last action left the window; roll forward
+        // 1. expire every action that left the window (a member with none
+        //    left is dropped)
         let mut kept: Vec<Vec<Member<I>>> = Vec::with_capacity(k);
-        let mut touched = vec![false; k];
-        for (c, cluster) in self.clusters.iter().enumerate() {
+        for cluster in &self.clusters {
             let mut members = Vec::with_capacity(cluster.members.len());
             for m in &cluster.members {
-                if window.is_some_and(|w| age(m.last_action, now) > i128::from(w)) {
+                let gone = match window {
+                    None => 0,
+                    Some(w) => m
+                        .timestamps
+                        .partition_point(|&t| age(t, now) > i128::from(w)),
+                };
+                if gone == m.timestamps.len() {
                     continue;
                 }
                 members.push(Member {
-                    weight: decay.roll_forward(m.weight, self.as_of, now)?,
+                    timestamps: m.timestamps[gone..].to_vec(),
                     ..m.clone()
                 });
             }
-            touched[c] = members.len() != cluster.members.len();
             kept.push(members);
         }
 
@@ -177,15 +245,41 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
             match found {
                 Some((c, pos)) => {
                     let m = &mut kept[c][pos];
-                    m.actions = m
-                        .actions
-                        .checked_add(g.count)
-                        .ok_or(Error::ActionCountOverflow)?;
-                    m.last_action = m.last_action.max(g.last);
-                    m.weight += g.decayed;
-                    touched[c] = true;
+                    m.timestamps.extend_from_slice(&g.times);
+                    m.timestamps.sort_unstable();
                 }
                 None => free.push(r),
+            }
+        }
+
+        // 2b. the history cap over stored and new actions together: the most
+        //     recent `cap`, ties by item id (as a recompute selects them)
+        if let Some(cap) = self.config.max_history() {
+            cap_history(&mut kept, &mut prepared, &mut free, cap);
+        }
+
+        // counts, last actions and weights as of `now`, summed oldest first
+        // as a recompute sums them; a cluster whose action counts changed is
+        // touched (Ward weights are action counts: a recompute may cluster it
+        // differently); one whose weights only decayed is not (its clusters
+        // are the same, its importance is recomputed below)
+        let mut touched = vec![false; k];
+        for (c, members) in kept.iter_mut().enumerate() {
+            touched[c] = members.len() != self.clusters[c].members.len();
+            for m in members.iter_mut() {
+                let actions = m.timestamps.len() as u64;
+                touched[c] |= actions != m.actions;
+                m.actions = actions;
+                m.last_action = m.timestamps.last().copied().unwrap_or(m.last_action);
+                m.weight = decayed(&m.timestamps, decay, now)?;
+            }
+        }
+        for &r in &free {
+            let g = &mut prepared.items[r];
+            if g.count != g.times.len() as u64 {
+                g.count = g.times.len() as u64;
+                g.last = g.times.last().copied().unwrap_or(g.last);
+                g.decayed = decayed(&g.times, decay, now)?;
             }
         }
 
@@ -257,6 +351,7 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
                     actions: g.count,
                     last_action: g.last,
                     weight: g.decayed,
+                    timestamps: g.times.clone(),
                 })
                 .collect();
             for c in (0..k).filter(|&c| touched[c]) {
