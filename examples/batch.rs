@@ -474,6 +474,17 @@ fn run() -> Result<(), String> {
         kernel_name()
     );
 
+    for path in [&args.db, &args.jsonl].into_iter().flatten() {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(format!(
+                    "{}: the directory {} does not exist (create it first)",
+                    path.display(),
+                    dir.display()
+                ));
+            }
+        }
+    }
     let store: Option<Store> = match &args.db {
         Some(path) => Some(
             Store::builder()
@@ -697,7 +708,10 @@ fn serve_demo(
             }
         }
     }
-    println!("\nserve demo ({} users)", users.len());
+    println!(
+        "\nserve demo ({} users; exact index, squared Euclidean: score = −‖medoid − item‖², higher is nearer)",
+        users.len()
+    );
     let later = now + 3_600;
     for (user, profile) in users {
         let top = &profile.clusters()[0];
@@ -744,5 +758,5 @@ fn kernel_name() -> String {
 
 #[cfg(not(feature = "bench-internals"))]
 fn kernel_name() -> String {
-    "unnamed (build with --features bench-internals to name it)".to_string()
+    "chosen at run time (the `linkage` example with --floor names it)".to_string()
 }
