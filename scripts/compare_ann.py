@@ -15,6 +15,9 @@ What it does:
     writes it to `.npy` (int64): every library's recall@k is measured against it;
   * hnswlib (`space='ip'`) and faiss `IndexHNSWFlat` (METRIC_INNER_PRODUCT), one thread, M, ef_construction,
     ef_search as given; queries one at a time (time.perf_counter around the loop);
+  * usearch (if installed; `metric='ip'`, f32 storage, connectivity M, expansion_add and
+    expansion_search as ef_construction and ef_search), one thread, queries one at a time: the C++
+    core the Rust `usearch` crate binds, as a candidate backend;
   * the crate's `retrieval` example (built with `cargo build --release --features hnsw --example
     retrieval` unless `--binary` is given) on the same files: `--items X.npy --queries Q.npy --truth
     T.npy --skip-exact`, with RAYON_NUM_THREADS=1; it reports build seconds, queries/s and recall@k
@@ -115,6 +118,21 @@ def run_faiss(x, q, truth, a):
     return build, len(q) / secs, recall(found, truth, a.k)
 
 
+def run_usearch(x, q, truth, a):
+    from usearch.index import Index
+    index = Index(ndim=x.shape[1], metric="ip", dtype="f32", connectivity=a.m,
+                  expansion_add=a.ef_construction, expansion_search=a.ef_search)
+    t = time.perf_counter()
+    index.add(np.arange(x.shape[0]), x, threads=1)
+    build = time.perf_counter() - t
+    found = []
+    t = time.perf_counter()
+    for row in q:
+        found.append(index.search(row, a.k, threads=1).keys)
+    secs = time.perf_counter() - t
+    return build, len(q) / secs, recall(found, truth, a.k)
+
+
 def run_crate(binary, files, a, parallel=False):
     cmd = [str(binary), "--items", str(files["x"]), "--queries", str(files["q"]), "--truth",
            str(files["t"]), "--skip-exact", "--k", str(a.k), "--m", str(a.m), "--ef-construction",
@@ -169,7 +187,7 @@ def main():
     p.add_argument("--parallel", action="store_true", help="also the crate's parallel build (all cores)")
     p.add_argument("--binary", type=Path, help="a built retrieval example (default: cargo build)")
     p.add_argument("--label", default="pinnersage HnswIndex (hnsw_rs)", help="the crate's row name")
-    p.add_argument("--skip", default="", help="comma-separated: hnswlib,faiss")
+    p.add_argument("--skip", default="", help="comma-separated: hnswlib,faiss,usearch")
     p.add_argument("--out", type=Path, help="directory for the .npy files (default: a temporary one)")
     a = p.parse_args()
     if a.quick:
@@ -201,6 +219,15 @@ def main():
     if "faiss" not in skip:
         log("faiss ...")
         rows.append((f"faiss-cpu {pkg('faiss-cpu')} `IndexHNSWFlat`", *run_faiss(x, q, truth, a)))
+    if "usearch" not in skip:
+        try:
+            import usearch  # noqa: F401
+        except ImportError:
+            log("usearch not installed: row left out (pip install usearch)")
+        else:
+            log("usearch ...")
+            rows.append((f"usearch {pkg('usearch')} (Python; C++ core of the `usearch` crate)",
+                         *run_usearch(x, q, truth, a)))
     log("crate ...")
     rows.append((a.label, *run_crate(binary, files, a)))
     if a.parallel:
