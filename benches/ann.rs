@@ -2,7 +2,9 @@
 //! and (feature `hnsw`) HNSW, on a seeded clustered catalogue of 20 000 × 64.
 //!
 //! `cargo bench --features hnsw --bench ann`. Recall figures and the
-//! 100 000-item measurement are in `examples/retrieval.rs`.
+//! 100 000-item measurement are in `examples/retrieval.rs`; the comparison
+//! with hnswlib, faiss and usearch on the same data is
+//! `scripts/compare_ann.py`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ndarray::Array2;
@@ -72,5 +74,30 @@ fn bench_search(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_search);
+/// HNSW construction on a smaller catalogue (one thread): the build runs the
+/// same distance and layer search as the queries, `ef_construction` times
+/// wider.
+#[cfg(feature = "hnsw")]
+fn bench_build(c: &mut Criterion) {
+    use pinnersage::ann::{HnswIndex, HnswParams};
+    const BUILD_ITEMS: usize = 2_000;
+    let (items, _) = data();
+    let items = items.slice(ndarray::s![..BUILD_ITEMS, ..]).to_owned();
+    let mut group = c.benchmark_group("ann_build");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(BUILD_ITEMS as u64));
+    group.bench_function(BenchmarkId::new("hnsw_serial", BUILD_ITEMS), |b| {
+        b.iter(|| {
+            HnswIndex::with_row_ids(items.clone(), Metric::Cosine, HnswParams::default())
+                .expect("valid parameters")
+                .len()
+        })
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "hnsw"))]
+fn bench_build(_: &mut Criterion) {}
+
+criterion_group!(benches, bench_search, bench_build);
 criterion_main!(benches);

@@ -13,6 +13,14 @@
 //! `--save DIR` (save the graph to `DIR`, load it back and measure the loaded
 //! copy, as a serving process would).
 //!
+//! External data (what `scripts/compare_ann.py` passes, so that hnswlib, faiss
+//! and this crate run on the very same files): `--items X.npy --queries
+//! Q.npy` (2-D `f32` arrays, one row per vector) instead of the synthetic
+//! catalogue, and `--truth T.npy` (2-D `int64`, the exact top-k row numbers of
+//! each query, nearest first) as the recall reference instead of
+//! [`ExactIndex`]; `--skip-exact` leaves out the exact-search timings. The
+//! last line, `summary: build_s B qps Q recall@k R`, is for scripts.
+//!
 //! Recall@k is the fraction of the exact top-k that HNSW returns, averaged over
 //! the queries; the exact index is the reference. Measured on the crate's
 //! development machine (2 cores shared with other jobs, so timings are noisy),
@@ -37,6 +45,8 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
+use ndarray::Array2;
+use ndarray_npy::read_npy;
 use pinnersage::ann::{AnnIndex, ExactIndex, HnswIndex, HnswParams, HnswParamsBuilder, Metric};
 use pinnersage::synthetic::{Catalog, CatalogConfig};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -44,6 +54,14 @@ use rand::SeedableRng;
 
 struct Options {
     items: usize,
+    /// `--items X.npy`: the catalogue from a file.
+    items_file: Option<std::path::PathBuf>,
+    /// `--queries Q.npy`: the queries from a file.
+    queries_file: Option<std::path::PathBuf>,
+    /// `--truth T.npy`: the exact top-k row numbers of each query.
+    truth_file: Option<std::path::PathBuf>,
+    /// Skip the exact-search timings.
+    skip_exact: bool,
     dim: usize,
     topics: usize,
     queries: usize,
@@ -59,6 +77,10 @@ struct Options {
 fn parse() -> Result<Options, String> {
     let mut o = Options {
         items: 100_000,
+        items_file: None,
+        queries_file: None,
+        truth_file: None,
+        skip_exact: false,
         dim: 64,
         topics: 100,
         queries: 1_000,
@@ -74,13 +96,21 @@ fn parse() -> Result<Options, String> {
             o.params = o.params.parallel_build(true);
             continue;
         }
+        if flag == "--skip-exact" {
+            o.skip_exact = true;
+            continue;
+        }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let n = || {
             value
                 .parse::<usize>()
                 .map_err(|e| format!("{flag} {value}: {e}"))
         };
+        let is_file = value.ends_with(".npy");
         match flag.as_str() {
+            "--items" if is_file => o.items_file = Some(value.clone().into()),
+            "--queries" if is_file => o.queries_file = Some(value.clone().into()),
+            "--truth" => o.truth_file = Some(value.clone().into()),
             "--items" => o.items = n()?,
             "--dim" => o.dim = n()?,
             "--topics" => o.topics = n()?,
@@ -107,29 +137,55 @@ fn parse() -> Result<Options, String> {
     if o.queries == 0 || o.k == 0 {
         return Err("--queries and --k must be at least 1".into());
     }
+    if o.items_file.is_some() != o.queries_file.is_some() {
+        return Err("--items X.npy and --queries Q.npy go together".into());
+    }
+    if o.truth_file.is_some() && o.items_file.is_none() {
+        return Err("--truth needs --items X.npy and --queries Q.npy".into());
+    }
     Ok(o)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let o = parse()?;
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(o.seed);
-    let config = CatalogConfig::builder()
-        .items(o.items + o.queries)
-        .dim(o.dim)
-        .topics(o.topics.min(o.items))
-        .spread(0.5)
-        .build()?;
-    let all = Catalog::<f32>::generate(&config, &mut rng).into_embeddings();
-    let items = all.slice(ndarray::s![..o.items, ..]).to_owned();
-    let queries = all.slice(ndarray::s![o.items.., ..]).to_owned();
-    println!(
-        "catalogue: {} items x {} dims in {} topics, {} held-out queries, k = {}",
-        o.items,
-        o.dim,
-        config.topics(),
-        o.queries,
-        o.k
-    );
+    let (items, queries, topics) = match (&o.items_file, &o.queries_file) {
+        (Some(x), Some(q)) => {
+            let items: Array2<f32> = read_npy(x).map_err(|e| format!("{}: {e}", x.display()))?;
+            let queries: Array2<f32> = read_npy(q).map_err(|e| format!("{}: {e}", q.display()))?;
+            (items, queries, None)
+        }
+        _ => {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(o.seed);
+            let config = CatalogConfig::builder()
+                .items(o.items + o.queries)
+                .dim(o.dim)
+                .topics(o.topics.min(o.items))
+                .spread(0.5)
+                .build()?;
+            let all = Catalog::<f32>::generate(&config, &mut rng).into_embeddings();
+            let items = all.slice(ndarray::s![..o.items, ..]).to_owned();
+            let queries = all.slice(ndarray::s![o.items.., ..]).to_owned();
+            (items, queries, Some(config.topics()))
+        }
+    };
+    let (n_items, n_queries) = (items.nrows(), queries.nrows());
+    if n_queries == 0 {
+        return Err("no queries".into());
+    }
+    match (o.items_file.as_ref(), topics) {
+        (Some(x), _) => println!(
+            "catalogue: {n_items} items x {} dims from {}, {n_queries} queries, k = {}",
+            items.ncols(),
+            x.display(),
+            o.k
+        ),
+        (None, Some(t)) => println!(
+            "catalogue: {n_items} items x {} dims in {t} topics, {n_queries} held-out queries, k = {}",
+            items.ncols(),
+            o.k
+        ),
+        (None, None) => {}
+    }
 
     let t = Instant::now();
     let exact = ExactIndex::with_row_ids(items.clone(), Metric::Cosine)?;
@@ -137,7 +193,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let params = o.params.build()?;
     let hnsw = HnswIndex::with_row_ids(items.clone(), Metric::Cosine, params)?;
-    println!("hnsw  build: {:.2?}  ({params:?})", t.elapsed());
+    let build_s = t.elapsed().as_secs_f64();
+    println!("hnsw  build: {build_s:.2}s  ({params:?})");
     let hnsw = match &o.save {
         None => hnsw,
         Some(dir) => {
@@ -159,29 +216,56 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
 
-    let t = Instant::now();
-    let truth = exact.search_batch(queries.view(), o.k)?;
-    let exact_batch = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let mut single = Vec::with_capacity(o.queries);
-    for q in queries.rows() {
-        single.push(exact.search(q, o.k)?);
+    let qps = |secs: f64| n_queries as f64 / secs.max(1e-9);
+    // the exact top-k row numbers of each query
+    let truth: Vec<Vec<usize>> = match &o.truth_file {
+        Some(path) => {
+            let t: Array2<i64> = read_npy(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if t.nrows() != n_queries || t.ncols() < o.k {
+                return Err(format!(
+                    "{}: need {n_queries} rows of >= {} ids",
+                    path.display(),
+                    o.k
+                )
+                .into());
+            }
+            t.rows()
+                .into_iter()
+                .map(|r| r.iter().take(o.k).map(|&v| v as usize).collect())
+                .collect()
+        }
+        None => exact
+            .search_batch(queries.view(), o.k)?
+            .iter()
+            .map(|hits| hits.iter().map(|n| n.id).collect())
+            .collect(),
+    };
+    let (mut exact_single, mut exact_batch) = (f64::NAN, f64::NAN);
+    if !o.skip_exact {
+        let t = Instant::now();
+        exact.search_batch(queries.view(), o.k)?;
+        exact_batch = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let mut single = Vec::with_capacity(n_queries);
+        for q in queries.rows() {
+            single.push(exact.search(q, o.k)?);
+        }
+        exact_single = t.elapsed().as_secs_f64();
+        println!(
+            "exact, one query at a time: {:>10.0} queries/s",
+            qps(exact_single)
+        );
+        println!(
+            "exact, GEMM batch:          {:>10.0} queries/s",
+            qps(exact_batch)
+        );
     }
-    let exact_single = t.elapsed().as_secs_f64();
-    let qps = |secs: f64| o.queries as f64 / secs.max(1e-9);
-    println!(
-        "exact, one query at a time: {:>10.0} queries/s",
-        qps(exact_single)
-    );
-    println!(
-        "exact, GEMM batch:          {:>10.0} queries/s",
-        qps(exact_batch)
-    );
+    let mut summary = None;
     let mut hnsw = hnsw;
     for ef in std::iter::once(params.ef_search()).chain(o.ef_sweep.iter().copied()) {
         hnsw.set_ef_search(ef)?;
         let t = Instant::now();
-        let mut approx = Vec::with_capacity(o.queries);
+        let mut approx = Vec::with_capacity(n_queries);
         for q in queries.rows() {
             approx.push(hnsw.search(q, o.k)?);
         }
@@ -190,17 +274,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut expected = 0usize;
         for (t, a) in truth.iter().zip(&approx) {
             let got: HashSet<usize> = a.iter().map(|n| n.id).collect();
-            found += t.iter().filter(|n| got.contains(&n.id)).count();
+            found += t.iter().filter(|id| got.contains(id)).count();
             expected += t.len();
         }
         let recall = found as f64 / expected.max(1) as f64;
+        let versus = if o.skip_exact {
+            String::new()
+        } else {
+            format!(
+                ", {:.1}x exact single, {:.1}x exact batch",
+                exact_single / hnsw_time,
+                exact_batch / hnsw_time
+            )
+        };
         println!(
-            "hnsw ef_search {ef:>4}: recall@{} {recall:.4}, {:>8.0} queries/s, \
-             {:.1}x exact single, {:.1}x exact batch",
+            "hnsw ef_search {ef:>4}: recall@{} {recall:.4}, {:>8.0} queries/s{versus}",
             o.k,
             qps(hnsw_time),
-            exact_single / hnsw_time,
-            exact_batch / hnsw_time
+        );
+        summary.get_or_insert((qps(hnsw_time), recall));
+    }
+    if let Some((q, recall)) = summary {
+        println!(
+            "summary: build_s {build_s:.3} qps {q:.1} recall@{} {recall:.4}",
+            o.k
         );
     }
     Ok(())

@@ -54,6 +54,31 @@ pub(crate) fn squared_norm<F: Scalar>(a: &[F]) -> F {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
+/// `⟨a, b⟩ = Σ_k a_k·b_k`, accumulated in eight independent lanes like
+/// [`squared_distance`] (deterministic, vectorised without `unsafe`).
+///
+/// # Complexity
+/// O(d) time, O(1) space.
+#[cfg_attr(not(feature = "hnsw"), allow(dead_code))] // the HNSW distance
+#[inline]
+pub(crate) fn dot<F: Scalar>(a: &[F], b: &[F]) -> F {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [F::zero(); 8];
+    let ca = a.chunks_exact(8);
+    let cb = b.chunks_exact(8);
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] = acc[k] + x[k] * y[k];
+        }
+    }
+    let mut tail = F::zero();
+    for (&x, &y) in ra.iter().zip(rb) {
+        tail = tail + x * y;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
 /// The smallest value of `values` (`+∞` for an empty slice): one vectorised
 /// pass.
 #[inline]
@@ -144,6 +169,19 @@ mod tests {
             assert_eq!(squared_distance(&a, &a), 0.0);
             let norm: f64 = a.iter().map(|x| x * x).sum();
             assert!((squared_norm(&a) - norm).abs() <= 1e-13 * norm);
+        }
+    }
+
+    #[test]
+    fn dot_matches_plain_loop() {
+        for d in [0usize, 1, 7, 8, 9, 31, 64, 256] {
+            let a: Vec<f64> = (0..d).map(|k| (k as f64 * 0.37).sin()).collect();
+            let b: Vec<f64> = (0..d).map(|k| (k as f64 * 0.11).cos()).collect();
+            let plain: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            let scale: f64 = a.iter().zip(&b).map(|(x, y)| (x * y).abs()).sum();
+            assert!((dot(&a, &b) - plain).abs() <= 1e-14 * scale, "d={d}");
+            let af: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+            assert_eq!(dot(&af, &af), squared_norm(&af), "d={d}");
         }
     }
 
