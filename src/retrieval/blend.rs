@@ -87,9 +87,9 @@ pub struct Candidates<'a, I, F> {
 /// items. Scores are `metric.score(distance)`.
 ///
 /// # Errors
-/// [`Error::InvalidImportance`](crate::Error::InvalidImportance) if an
+/// [`Error::InvalidImportance`] if an
 /// importance is negative, NaN or infinite (indexed by position in `lists`);
-/// [`Error::NonFiniteDistance`](crate::Error::NonFiniteDistance) for a NaN or
+/// [`Error::NonFiniteDistance`] for a NaN or
 /// infinite candidate distance. Every score in the result is finite.
 ///
 /// # Complexity

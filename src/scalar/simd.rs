@@ -81,7 +81,7 @@ impl ProductKernel {
     ];
 
     /// The kernel Ward's matrix path runs: the one named by the
-    /// [`KERNEL_ENV`] environment variable if this CPU runs it, else the
+    /// `PINNERSAGE_KERNEL` environment variable if this CPU runs it, else the
     /// fastest this CPU runs ([`detected`](Self::detected)). Read once and
     /// cached for the process.
     pub fn detect() -> Self {
@@ -119,7 +119,7 @@ impl ProductKernel {
         }
     }
 
-    /// The kernel's name in benchmark reports and in [`KERNEL_ENV`]
+    /// The kernel's name in benchmark reports and in `PINNERSAGE_KERNEL`
     /// (`avx512-tiles`, `gemm`, `matrixmultiply`).
     pub fn name(self) -> &'static str {
         match self {
