@@ -184,9 +184,9 @@ impl ClusterMap {
     /// The SVG document of `view`'s items, medoids named by `name`.
     ///
     /// # Errors
-    /// Those of [`Pca::fit`] (an embedding dimension of 1 is
-    /// [`Error::PcaComponents`]); [`Error::PlotRender`] if the drawing
-    /// backend fails.
+    /// Those of [`Pca::fit`] (with fewer embedding dimensions than the PCA's
+    /// components, only as many are computed: 1-D embeddings are drawn on
+    /// the first axis); [`Error::PlotRender`] if the drawing backend fails.
     ///
     /// # Complexity
     /// The PCA (O(m·d·min(m, d)) plus its iterations) and O(m) elements.
