@@ -362,29 +362,21 @@ impl Pca {
 
 /// Flips `v` so that its entry of largest magnitude (the first on ties) is
 /// positive.
-/// The power of two `2^e` with `max / 2^e` in `[0.5, 1)` for the largest
-/// of `magnitudes` (1 if all are 0). Dividing by it is exact.
+/// The power of two `2^e` with `max / 2^e` in `[0.5, 2)` for the largest
+/// finite value of `magnitudes` (1 if all are 0). Dividing by it is exact.
 pub(crate) fn power_of_two_scale(magnitudes: impl Iterator<Item = f64>) -> f64 {
     let max = magnitudes.fold(0.0_f64, f64::max);
     if !(max > 0.0 && max.is_finite()) {
         return 1.0;
     }
-    // frexp: max = f · 2^e with f in [0.5, 1); 2^e built from its exponent
-    // bits, stepping down to stay in range for subnormal and huge maxima
+    // scale <= max / 2 before each doubling: it never overflows, even for a
+    // max near f64::MAX; halving stops at the latest at 2^-1074
     let mut scale = 1.0_f64;
-    while max / scale >= 1.0 {
-        scale *= if max / scale >= 2f64.powi(64) {
-            2f64.powi(64)
-        } else {
-            2.0
-        };
+    while max / scale >= 2.0 {
+        scale *= 2.0;
     }
     while max / scale < 0.5 {
-        scale /= if max / scale < 2f64.powi(-64) {
-            2f64.powi(64)
-        } else {
-            2.0
-        };
+        scale /= 2.0;
     }
     scale
 }
