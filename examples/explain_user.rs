@@ -198,8 +198,12 @@ fn run() -> Result<(), String> {
         .window_days(args.window)
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
+    let embeddings_name = args
+        .embeddings
+        .as_ref()
+        .map_or("embeddings".to_string(), |p| p.display().to_string());
     let source =
-        InMemoryEmbeddings::with_row_ids(user.x).map_err(|e| format!("embeddings: {e}"))?;
+        InMemoryEmbeddings::with_row_ids(user.x).map_err(|e| format!("{embeddings_name}: {e}"))?;
     let t0 = Instant::now();
     let view = UserView::compute(&config, &user.actions, &source, now)
         .map_err(|e| format!("{}: {e}", user.label))?;

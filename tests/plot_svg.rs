@@ -328,17 +328,12 @@ fn each_rule_has_its_error() {
         DendrogramPlot::default().write(&labelled, missing),
         Err(Error::PlotWrite { .. })
     ));
-    // one-dimensional embeddings cannot be mapped to two components
+    // one-dimensional embeddings are mapped on one axis (the other 0)
     let flat = InMemoryEmbeddings::with_row_ids(ndarray::array![[0.0], [1.0], [5.0]]).unwrap();
     let actions: Vec<Action<usize>> = (0..3).map(|i| Action::new(i, NOW)).collect();
     let view1 = UserView::compute(&PinnerSage::default(), &actions, &flat, NOW).unwrap();
-    assert!(matches!(
-        ClusterMap::default().render(&view1, name),
-        Err(Error::PcaComponents {
-            components: 2,
-            dim: Some(1)
-        })
-    ));
+    let svg = ClusterMap::default().render(&view1, name).unwrap();
+    assert!(roxmltree::Document::parse(&svg).is_ok());
 }
 
 #[test]

@@ -52,8 +52,14 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 def _float_matrix(x: Any, name: str) -> np.ndarray:
     """``x`` as a 2-D float32/float64 array, without copying a numpy array."""
     arr = np.asarray(x)
+    if arr.dtype.kind == "f" and arr.dtype.newbyteorder("=") in _FLOATS:
+        # non-native byte order (e.g. '>f8' read from a file): a native copy
+        arr = arr.astype(arr.dtype.newbyteorder("="), copy=False)
     if arr.dtype not in _FLOATS:
-        raise TypeError(f"{name} must be float32 or float64, got dtype {arr.dtype}")
+        raise TypeError(
+            f"{name} must be float32 or float64, got dtype {arr.dtype} "
+            f"(convert with .astype(numpy.float64))"
+        )
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (rows x dimensions), got {arr.ndim}-D")
     return arr
@@ -73,10 +79,25 @@ def _int_column(x: Any, name: str) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
+_I64 = (-(2**63), 2**63 - 1)
+
+
 def _now(now: Any) -> int:
     if isinstance(now, (bool, np.bool_)) or not isinstance(now, (int, np.integer)):
         raise TypeError(f"now must be an integer timestamp, got {type(now).__name__}")
+    if not _I64[0] <= int(now) <= _I64[1]:
+        raise ValueError(f"now = {int(now)} is outside the int64 range of timestamps")
     return int(now)
+
+
+def _count(v: Any, name: str, none_ok: bool = True) -> Optional[int]:
+    """``v`` as an int in [1, 2**63) (or None): a ValueError otherwise, never an OverflowError."""
+    if v is None and none_ok:
+        return None
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not 0 <= v < 2**63:
+        allowed = "None or an integer" if none_ok else "an integer"
+        raise ValueError(f"{name} must be {allowed} in [1, 2**63), got {v!r}")
+    return int(v)
 
 
 def linkage(
@@ -201,7 +222,9 @@ def select_interests(
     w = np.ascontiguousarray(np.asarray(importances, dtype=np.float64))
     if w.ndim != 1:
         raise ValueError(f"importances must be 1-D, got {w.ndim}-D")
-    if n < 0:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be an integer, got {type(n).__name__}")
+    if not 0 <= n < 2**63:
         raise ValueError(f"n is {n}: it must be >= 1")
     if not 0 <= seed < 2**64:
         raise ValueError("seed must be in [0, 2**64)")
@@ -411,21 +434,35 @@ class PinnerSage:
             seconds = None
         elif isinstance(window, _dt.timedelta):
             seconds = window.total_seconds()
+        elif isinstance(window, (bool, np.bool_)) or not isinstance(
+            window, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(
+                f"window must be a number of days, a datetime.timedelta or None, "
+                f"got {type(window).__name__}"
+            )
         else:
             seconds = float(window) * 86400.0
-        for name in ("n_clusters", "max_history", "max_clusters"):
+        counts = {
+            name: _count(self._params[name], name)
+            for name in ("n_clusters", "max_history", "max_clusters")
+        }
+        for name in ("alpha", "lambda_"):
             v = self._params[name]
-            if v is not None and (not isinstance(v, (int, np.integer)) or v < 0):
-                raise ValueError(f"{name} must be None or an integer >= 1, got {v!r}")
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{name} must be a number, got {type(v).__name__}")
+        for name in ("lambda_unit", "time_unit", "unknown_items"):
+            if not isinstance(self._params[name], str):
+                raise TypeError(f"{name} must be a str, got {type(self._params[name]).__name__}")
         self._config = _native.Config(
             float(alpha),
-            n_clusters,
+            counts["n_clusters"],
             float(lambda_),
             lambda_unit,
             seconds,
             time_unit,
-            max_history,
-            max_clusters,
+            counts["max_history"],
+            counts["max_clusters"],
             unknown_items,
         )
 
@@ -512,7 +549,7 @@ class PinnerSage:
         embeddings, now, item_ids
             As in :meth:`profile`.
         threads : int, optional
-            Number of threads (default: all cores; 1 for a Spark/Dask task
+            Number of threads, 1 to 1024 (default: all cores; 1 for a Spark/Dask task
             that already owns one core).
         members : bool
             Also return the members: ``members`` and ``member_actions`` (flat)
@@ -538,8 +575,12 @@ class PinnerSage:
         ts = _int_column(timestamps, "timestamps")
         emb = _float_matrix(embeddings, "embeddings")
         ids = None if item_ids is None else _int_column(item_ids, "item_ids")
-        if threads is not None and (not isinstance(threads, (int, np.integer)) or threads < 1):
-            raise ValueError(f"threads must be None or an integer >= 1, got {threads!r}")
+        if threads is not None and (
+            isinstance(threads, (bool, np.bool_))
+            or not isinstance(threads, (int, np.integer))
+            or not 1 <= threads <= 1024
+        ):
+            raise ValueError(f"threads must be None or an integer in [1, 1024], got {threads!r}")
         return _native.profiles(
             self._config, us, it, ts, emb, ids, _now(now), threads, bool(members)
         )

@@ -43,19 +43,56 @@ fn ward_for(lean: Option<bool>) -> Ward {
     }
 }
 
+/// The power of two `2^e` that brings the largest magnitude of `x` into
+/// `[0.5, 2)`, if it lies outside `[2^-16, 2^16]` (else 1). Ward linkage
+/// commutes with scaling by it exactly (heights scale by `2^e`), and
+/// clustering `x / 2^e` keeps the squared distances clear of overflow (rows
+/// of 1e154 in f64, 1e19 in f32) and underflow (1e-30 in f32).
+fn exact_scale<F: Scalar>(x: ArrayView2<'_, F>) -> f64 {
+    let max = x
+        .iter()
+        .map(|v| v.to_f64_lossless().abs())
+        .fold(0.0_f64, f64::max);
+    if !(max > 0.0 && max.is_finite()) || (2f64.powi(-16)..=2f64.powi(16)).contains(&max) {
+        return 1.0;
+    }
+    // max / scale ends in [0.5, 2); scale <= max / 2 before each doubling,
+    // so it never overflows (a max near f64::MAX gave an infinite scale)
+    let mut scale = 1.0_f64;
+    while max / scale >= 2.0 {
+        scale *= 2.0;
+    }
+    while max / scale < 0.5 {
+        scale /= 2.0;
+    }
+    scale
+}
+
 fn linkage_of<F: Scalar>(
     py: Python<'_>,
     x: ArrayView2<'_, F>,
     weights: Option<ArrayView1<'_, F>>,
     ward: Ward,
 ) -> PyResult<Array2<f64>> {
+    let scale = exact_scale(x);
+    let scaled =
+        (scale != 1.0).then(|| x.mapv(|v| F::from_f64_rounded(v.to_f64_lossless() / scale)));
+    let x = scaled.as_ref().map_or(x, |s| s.view());
     let tree: Dendrogram<F> = py
         .detach(|| match weights {
             None => ward.linkage(x),
             Some(w) => ward.linkage_weighted(x, w),
         })
         .map_err(value_error)?;
-    Ok(tree.to_scipy())
+    let mut z = tree.to_scipy();
+    z.column_mut(2).mapv_inplace(|h| h * scale);
+    if let Some((t, h)) = z.column(2).iter().enumerate().find(|(_, h)| !h.is_finite()) {
+        return Err(PyValueError::new_err(format!(
+            "merge {t} has height {h}: the Ward distance overflows the data type \
+             (rows too large, or weights too large); rescale X or the weights"
+        )));
+    }
+    Ok(z)
 }
 
 /// `linkage(x, weights, lean)`: Ward linkage of a float32/float64 matrix in
@@ -424,6 +461,9 @@ fn profiles_of<'py, F: Scalar + numpy::Element>(
     Ok(d)
 }
 
+/// The largest `threads` a batch accepts.
+const MAX_THREADS: usize = 1024;
+
 /// `profiles(config, users, items, timestamps, embeddings, item_ids, now,
 /// threads, members)`: every user of a flat action log, profiled in parallel;
 /// a dict of columns, one row per (user, cluster).
@@ -446,6 +486,11 @@ fn profiles<'py>(
         return Err(PyValueError::new_err(
             "threads is 0: use at least 1, or None for all",
         ));
+    }
+    if let Some(n) = threads.filter(|&n| n > MAX_THREADS) {
+        return Err(PyValueError::new_err(format!(
+            "threads is {n}: at most {MAX_THREADS}"
+        )));
     }
     let users = users.as_array();
     let actions = actions_of(items.as_array(), timestamps.as_array())?;
@@ -472,6 +517,8 @@ fn profiles<'py>(
             h.push(actions[i]);
         }
     }
+    // no more threads than users: a thread pool of idle threads is waste
+    let threads = threads.map(|n| n.min(log.users.len()).max(1));
     let item_ids = item_ids.as_ref().map(|i| i.as_array());
     if let Ok(e) = embeddings.extract::<PyReadonlyArray2<'py, f64>>() {
         let catalog = Catalog::new(e.as_array(), item_ids)?;

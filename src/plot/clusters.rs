@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
 use super::pca::{Pca, Projection};
-use super::style::{colour, number, render_error, shorten, text_width, tick, write_file, PALETTE};
+use super::style::{
+    clean, colour, number, render_error, shorten, text_width, tick, write_file, PALETTE,
+};
 use super::view::UserView;
 
 /// The plane a [`ClusterMap`] projects the items on.
@@ -182,9 +184,9 @@ impl ClusterMap {
     /// The SVG document of `view`'s items, medoids named by `name`.
     ///
     /// # Errors
-    /// Those of [`Pca::fit`] (an embedding dimension of 1 is
-    /// [`Error::PcaComponents`]); [`Error::PlotRender`] if the drawing
-    /// backend fails.
+    /// Those of [`Pca::fit`] (with fewer embedding dimensions than the PCA's
+    /// components, only as many are computed: 1-D embeddings are drawn on
+    /// the first axis); [`Error::PlotRender`] if the drawing backend fails.
     ///
     /// # Complexity
     /// The PCA (O(m·d·min(m, d)) plus its iterations) and O(m) elements.
@@ -209,18 +211,27 @@ impl ClusterMap {
     {
         let clusters = view.profile().clusters();
         let on_centroids = self.plane == MapPlane::Centroids && clusters.len() >= 3;
+        // one-dimensional embeddings are drawn on one axis (the other 0)
+        let pca = self.pca.at_most(view.embeddings().ncols());
         let mut p = if on_centroids {
             let d = view.embeddings().ncols();
             let centroids = ndarray::Array2::from_shape_fn((clusters.len(), d), |(c, j)| {
                 clusters[c].centroid()[j].to_f64_lossless()
             });
-            self.pca.fit(centroids.view())?
+            pca.fit(centroids.view())?
         } else {
-            self.pca.fit(view.embeddings().view())?
+            pca.fit(view.embeddings().view())?
         };
         if on_centroids {
-            let x = view.embeddings().mapv(|v| v.to_f64_lossless());
-            p.coordinates = (&x - &p.mean).dot(&p.components.t());
+            // scaled by a power of two (exact) so that the sum cannot overflow
+            let scale = super::pca::power_of_two_scale(
+                view.embeddings()
+                    .iter()
+                    .map(|v| v.to_f64_lossless().abs())
+                    .chain(p.mean.iter().map(|v| v.abs())),
+            );
+            let x = view.embeddings().mapv(|v| v.to_f64_lossless() / scale);
+            p.coordinates = (&x - &(&p.mean / scale)).dot(&p.components.t()) * scale;
         }
         self.draw(view, &p, on_centroids, &name)
     }
@@ -255,20 +266,25 @@ impl ClusterMap {
         F: Scalar,
     {
         let m = view.items().len();
+        // drawn divided by a power of two (exact) that brings them into
+        // [-1, 1], labelled in the projection's units: plotters' ranges and
+        // ticks stay sane for any magnitude (1e-30 as 1e300)
+        let unit = super::pca::power_of_two_scale(p.coordinates.iter().map(|v| v.abs()));
         let xy: Vec<(f64, f64)> = (0..m)
             .map(|r| {
                 let c = p.coordinates.row(r);
-                (c[0], if c.len() > 1 { c[1] } else { 0.0 })
+                (c[0] / unit, if c.len() > 1 { c[1] / unit } else { 0.0 })
             })
             .collect();
         let range = |f: fn(&(f64, f64)) -> f64| {
             let lo = xy.iter().map(f).fold(f64::INFINITY, f64::min);
             let hi = xy.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
-            let pad = ((hi - lo) * 0.08).max(1e-6);
+            let pad = if hi > lo { (hi - lo) * 0.08 } else { 0.5 };
             (lo - pad)..(hi + pad)
         };
         let (xr, yr) = (range(|p| p.0), range(|p| p.1));
-        let (xspan, yspan) = (xr.end - xr.start, yr.end - yr.start);
+        let in_units = |v: f64| (v * unit).clamp(f64::MIN, f64::MAX);
+        let (xspan, yspan) = (in_units(xr.end - xr.start), in_units(yr.end - yr.start));
         let clusters = view.profile().clusters();
         let legend: Vec<String> = clusters
             .iter()
@@ -299,7 +315,7 @@ impl ClusterMap {
             root.fill(&WHITE).map_err(render_error)?;
             let top = if let Some(title) = &self.title {
                 root.draw(&Text::new(
-                    title.clone(),
+                    clean(title),
                     (12, 12),
                     ("sans-serif", 20).into_font().color(&BLACK),
                 ))
@@ -332,8 +348,8 @@ impl ClusterMap {
                     "principal component 2 {of} ({} of their variance)",
                     pct(1)
                 ))
-                .x_label_formatter(&|v| tick(*v, xspan))
-                .y_label_formatter(&|v| tick(*v, yspan))
+                .x_label_formatter(&|v| tick(in_units(*v), xspan))
+                .y_label_formatter(&|v| tick(in_units(*v), yspan))
                 .axis_desc_style(("sans-serif", 15))
                 .label_style(("sans-serif", 14))
                 .max_light_lines(0)

@@ -6,12 +6,12 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::error::{Error, Result};
+use crate::error::{DendrogramFault, Error, Result};
 use crate::scalar::Scalar;
 use crate::ward::Dendrogram;
 
 use super::order::TreeLayout;
-use super::style::{colour, number, render_error, shorten, text_width, write_file, CUT};
+use super::style::{clean, colour, number, render_error, shorten, text_width, write_file, CUT};
 use super::view::UserView;
 
 /// A dendrogram with what a picture of it shows: a name per observation,
@@ -332,6 +332,8 @@ impl DendrogramPlot {
     /// # Errors
     /// [`Error::EmptyPlot`] for a tree without observations (a
     /// [`Dendrogram`] always has one, so only a hand-made empty one);
+    /// [`Error::InvalidDendrogram`] ([`DendrogramFault::InvalidDistance`]) if
+    /// a merge distance is not finite (a distance that overflowed its type);
     /// [`Error::PlotRender`] if the drawing backend fails.
     ///
     /// # Complexity
@@ -342,6 +344,16 @@ impl DendrogramPlot {
             return Err(Error::EmptyPlot);
         }
         let merges = tree.tree.merges();
+        if let Some((merge, s)) = merges
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !s.distance.to_f64_lossless().is_finite())
+        {
+            return Err(Error::InvalidDendrogram(DendrogramFault::InvalidDistance {
+                merge,
+                value: s.distance.to_f64_lossless(),
+            }));
+        }
         let layout = TreeLayout::new(tree.tree, self.max_leaves);
         let n = layout.leaves.len();
         // cluster colour of every node: one cluster below it, or none
@@ -413,18 +425,21 @@ impl DendrogramPlot {
         let x_max = {
             let hi = top_height.max(tree.cut.unwrap_or(0.0));
             if hi > 0.0 {
-                hi * 1.06
+                (hi * 1.06).min(f64::MAX)
             } else {
                 1.0
             }
         };
+        // drawn on [0, 1] and labelled in merge distance: plotters' ticks
+        // stay sane for any magnitude (1e-300 as 1e300)
+        let x_of = |h: f64| h / x_max;
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (self.width, height)).into_drawing_area();
             root.fill(&WHITE).map_err(render_error)?;
             if let Some(title) = &self.title {
                 root.draw(&Text::new(
-                    title.clone(),
+                    clean(title),
                     (12, 12),
                     ("sans-serif", 20).into_font().color(&BLACK),
                 ))
@@ -434,14 +449,14 @@ impl DendrogramPlot {
             let mut chart = ChartBuilder::on(&area)
                 .x_label_area_size(50)
                 .y_label_area_size(label_px.min(self.width / 2))
-                .build_cartesian_2d(0.0..x_max, -0.5..(n as f64 - 0.5))
+                .build_cartesian_2d(0.0..1.0, -0.5..(n as f64 - 0.5))
                 .map_err(render_error)?;
             chart
                 .configure_mesh()
                 .disable_y_mesh()
                 .disable_y_axis()
                 .x_labels(8)
-                .x_label_formatter(&|v| number(*v))
+                .x_label_formatter(&|v| number(*v * x_max))
                 .x_desc("Ward merge distance (paper convention: scipy height²)")
                 .axis_desc_style(("sans-serif", 15))
                 .label_style(("sans-serif", 14))
@@ -456,10 +471,10 @@ impl DendrogramPlot {
                 let h = s.distance.to_f64_lossless();
                 let style = colour(node_cluster[m + t]).stroke_width(2);
                 let path = vec![
-                    (height_of(s.a), y(pa)),
-                    (h, y(pa)),
-                    (h, y(pb)),
-                    (height_of(s.b), y(pb)),
+                    (x_of(height_of(s.a)), y(pa)),
+                    (x_of(h), y(pa)),
+                    (x_of(h), y(pb)),
+                    (x_of(height_of(s.b)), y(pb)),
                 ];
                 chart
                     .draw_series(std::iter::once(PathElement::new(path, style)))
@@ -490,8 +505,8 @@ impl DendrogramPlot {
                 }
             }
             if let Some(cut) = tree.cut {
-                let (x0, y0) = chart.backend_coord(&(cut, n as f64 - 0.5));
-                let (_, y1) = chart.backend_coord(&(cut, -0.5));
+                let (x0, y0) = chart.backend_coord(&(x_of(cut), n as f64 - 0.5));
+                let (_, y1) = chart.backend_coord(&(x_of(cut), -0.5));
                 root.draw(&PathElement::new(
                     vec![(x0, y0 - 6), (x0, y1)],
                     CUT.stroke_width(2),

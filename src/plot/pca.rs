@@ -129,16 +129,16 @@ pub struct Projection {
     pub total_variance: f64,
     /// The rows projected: `C·componentsᵀ` (`m × k`).
     pub coordinates: Array2<f64>,
+    /// `explained_variance[j] / total_variance`, computed before the
+    /// variances are scaled back (so also right when they saturate).
+    ratios: Vec<f64>,
 }
 
 impl Projection {
     /// The share of the total variance along component `j` (0 when the
     /// total variance is 0 or `j` is out of range).
     pub fn variance_ratio(&self, j: usize) -> f64 {
-        match self.explained_variance.get(j) {
-            Some(&v) if self.total_variance > 0.0 => v / self.total_variance,
-            _ => 0.0,
-        }
+        self.ratios.get(j).copied().unwrap_or(0.0)
     }
 }
 
@@ -200,7 +200,12 @@ impl Pca {
                 return Err(Error::NonFiniteValue { row, column });
             }
         }
-        let xf: Array2<f64> = x.mapv(|v| v.to_f64_lossless());
+        // Work on x / 2^e with the largest magnitude in [0.5, 1): the power
+        // of two is exact, and keeps the mean, the covariance and the power
+        // iteration clear of overflow (rows near 1e300) and underflow (rows
+        // near 1e-300 or subnormal), so the picture does not depend on scale.
+        let scale = power_of_two_scale(x.iter().map(|v| v.to_f64_lossless().abs()));
+        let xf: Array2<f64> = x.mapv(|v| v.to_f64_lossless() / scale);
         let mean = xf.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d));
         let c = &xf - &mean;
         let denom = if m > 1 { (m - 1) as f64 } else { 1.0 };
@@ -255,19 +260,39 @@ impl Pca {
         for mut row in components.rows_mut() {
             fix_sign(row.view_mut());
         }
-        let coordinates = c.dot(&components.t());
+        let coordinates = c.dot(&components.t()) * scale;
+        let ratios = explained
+            .iter()
+            .map(|&v| {
+                if total_variance > 0.0 {
+                    (v / total_variance).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        // variances scale by 2^(2e): saturated at f64::MAX past its range
+        let square = |v: f64| (v * scale * scale).min(f64::MAX);
         Ok(Projection {
-            mean,
+            mean: mean * scale,
             components,
-            explained_variance: explained,
-            total_variance,
+            explained_variance: explained.into_iter().map(square).collect(),
+            total_variance: square(total_variance),
             coordinates,
+            ratios,
         })
     }
 
     /// Up to `components` leading eigenpairs of the symmetric positive
     /// semi-definite `a`, by power iteration with deflation (orthogonalising
     /// against the vectors found before).
+    /// This PCA with at most `d` components (at least 1), for data of
+    /// dimension `d` that a picture draws on fewer axes.
+    pub(crate) fn at_most(mut self, d: usize) -> Pca {
+        self.components = self.components.min(d).max(1);
+        self
+    }
+
     fn leading_eigenvectors(&self, a: &Array2<f64>) -> (Vec<Array1<f64>>, Vec<f64>) {
         let n = a.nrows();
         let k = self.components.min(n);
@@ -337,6 +362,25 @@ impl Pca {
 
 /// Flips `v` so that its entry of largest magnitude (the first on ties) is
 /// positive.
+/// The power of two `2^e` with `max / 2^e` in `[0.5, 2)` for the largest
+/// finite value of `magnitudes` (1 if all are 0). Dividing by it is exact.
+pub(crate) fn power_of_two_scale(magnitudes: impl Iterator<Item = f64>) -> f64 {
+    let max = magnitudes.fold(0.0_f64, f64::max);
+    if !(max > 0.0 && max.is_finite()) {
+        return 1.0;
+    }
+    // scale <= max / 2 before each doubling: it never overflows, even for a
+    // max near f64::MAX; halving stops at the latest at 2^-1074
+    let mut scale = 1.0_f64;
+    while max / scale >= 2.0 {
+        scale *= 2.0;
+    }
+    while max / scale < 0.5 {
+        scale /= 2.0;
+    }
+    scale
+}
+
 fn fix_sign(mut v: ndarray::ArrayViewMut1<'_, f64>) {
     let mut best = 0;
     for (i, x) in v.iter().enumerate() {

@@ -41,11 +41,27 @@ pub(crate) fn colour(c: Option<usize>) -> RGBColor {
     }
 }
 
-/// `text` cut to at most `max` characters, with an ellipsis when cut.
+/// `text` with what XML 1.0 cannot hold (control characters, U+FFFE,
+/// U+FFFF) replaced: tab, line feed and carriage return by a space (a label
+/// is one line), the others by U+FFFD. plotters escapes `<`, `>`, `&` and
+/// quotes itself.
+pub(crate) fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => ' ',
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
+/// `text` cut to at most `max` characters, with an ellipsis when cut, and
+/// [`clean`]ed.
 pub(crate) fn shorten(text: &str, max: usize) -> String {
+    let text = clean(text);
     let n = text.chars().count();
     if n <= max {
-        return text.to_string();
+        return text;
     }
     let keep = max.saturating_sub(1);
     let mut s: String = text.chars().take(keep).collect();

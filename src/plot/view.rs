@@ -6,7 +6,7 @@ use core::fmt::Debug;
 use ndarray::{Array1, Array2};
 
 use crate::embedding::EmbeddingSource;
-use crate::error::{Error, Result};
+use crate::error::{DendrogramFault, Error, Result};
 use crate::history::Action;
 use crate::profile::{CutRule, Member, PinnerSage, UserProfile};
 use crate::scalar::Scalar;
@@ -50,7 +50,9 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserView<I, F> {
     ///
     /// # Errors
     /// Those of [`PinnerSage::profile`]; [`Error::EmptyPlot`] if the profile
-    /// is empty (no known action in the window); [`Error::LengthMismatch`] if
+    /// is empty (no known action in the window);
+    /// [`Error::InvalidDendrogram`] if a merge distance overflows the element
+    /// type (embeddings too large for it: rescale them); [`Error::LengthMismatch`] if
     /// the source's batch lookup returns the wrong number of rows;
     /// [`Error::PlotProfileMismatch`] if the source answers differently on a
     /// second lookup (a non-deterministic source).
@@ -182,6 +184,19 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserView<I, F> {
             .map(|m| F::from_f64_rounded(m.actions as f64))
             .collect();
         let tree = ward::linkage_weighted(embeddings.view(), weights.view())?;
+        // a distance that overflowed the element type cannot be drawn (nor
+        // cut consistently): refused here, where the caller learns why
+        if let Some((merge, s)) = tree
+            .merges()
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !s.distance.to_f64_lossless().is_finite())
+        {
+            return Err(Error::InvalidDendrogram(DendrogramFault::InvalidDistance {
+                merge,
+                value: s.distance.to_f64_lossless(),
+            }));
+        }
         let m = tree.observations();
         let merges = tree.merges();
         let applied = match config.cut() {
@@ -196,9 +211,9 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserView<I, F> {
             CutRule::Clusters(_) => {
                 let at = |t: usize| merges[t].distance.to_f64_lossless();
                 match (applied.checked_sub(1), applied < merges.len()) {
-                    (Some(below), true) => (at(below) + at(applied)) / 2.0,
+                    (Some(below), true) => at(below) / 2.0 + at(applied) / 2.0,
                     (None, true) => at(0) / 2.0,
-                    (Some(below), false) => at(below) * 1.02,
+                    (Some(below), false) => (at(below) * 1.02).min(f64::MAX),
                     (None, false) => 0.0,
                 }
             }
