@@ -44,7 +44,10 @@ fn linkage_of_tiny_f32_rows_is_exact_or_refused() {
         let ward = Ward::new().strategy(strategy);
         let tiny = rows(20, 4, 1e-30).mapv(|v| v as f32);
         assert!(
-            matches!(ward.linkage(tiny.view()), Err(Error::HeightUnderflow { .. })),
+            matches!(
+                ward.linkage(tiny.view()),
+                Err(Error::HeightUnderflow { .. })
+            ),
             "{strategy:?}"
         );
         let small = rows(20, 4, 1e-15).mapv(|v| v as f32);

@@ -535,7 +535,8 @@ class PinnerSage:
         item_ids: Optional[Any] = None,
         threads: Optional[int] = None,
         members: bool = False,
-    ) -> Dict[str, np.ndarray]:
+        errors: str = "raise",
+    ) -> Dict[str, Any]:
         """Profiles of every user of a flat action log, in parallel, as columns.
 
         Each user's clusters are exactly :meth:`profile` of that user's
@@ -555,6 +556,12 @@ class PinnerSage:
             Also return the members: ``members`` and ``member_actions`` (flat)
             with ``member_offsets`` (length rows + 1): the members of row ``i``
             are ``members[member_offsets[i]:member_offsets[i + 1]]``.
+        errors : {"raise", "skip"}
+            ``"raise"`` (default): the first failing user raises ``ValueError``
+            and nothing is returned. ``"skip"``: failing users get no rows and
+            are listed in ``failed_user`` (int64) and ``failed_reason`` (a list
+            of messages, the same order) -- e.g. users with no action in the
+            window, common in a real log; use it in Spark/Ray/Dask maps.
 
         Returns
         -------
@@ -563,13 +570,16 @@ class PinnerSage:
             ``user``, ``rank`` (0 = most important), ``medoid``, ``importance``
             (float64), ``size`` (distinct items), ``actions``, ``last_action``
             (int64). ``pandas.DataFrame(result)`` makes a frame (without the
-            member columns).
+            member and ``failed_*`` entries, whose lengths differ).
 
         Raises
         ------
         ValueError
-            As :meth:`profile`, the message naming the user; mismatched lengths.
+            As :meth:`profile`, the message naming the user (with
+            ``errors="raise"``); mismatched lengths; an unknown ``errors``.
         """
+        if errors not in ("raise", "skip"):
+            raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
         us = _int_column(users, "users")
         it = _int_column(items, "items")
         ts = _int_column(timestamps, "timestamps")
@@ -582,7 +592,8 @@ class PinnerSage:
         ):
             raise ValueError(f"threads must be None or an integer in [1, 1024], got {threads!r}")
         return _native.profiles(
-            self._config, us, it, ts, emb, ids, _now(now), threads, bool(members)
+            self._config, us, it, ts, emb, ids, _now(now), threads, bool(members),
+            errors == "skip",
         )
 
 

@@ -43,7 +43,8 @@ def profiles(
     now: int,
     threads: Optional[int],
     members: bool,
-) -> Dict[str, npt.NDArray[Any]]: ...
+    skip_errors: bool,
+) -> Dict[str, Any]: ...
 def select(
     importances: npt.NDArray[np.float64], n: int, strategy: str, seed: int
 ) -> npt.NDArray[np.int64]: ...

@@ -408,9 +408,13 @@ fn profiles_of<'py, F: Scalar + numpy::Element>(
     log: &Grouped,
     catalog: &Catalog<'_, F>,
     now: i64,
-    threads: Option<usize>,
-    members: bool,
+    opts: BatchOptions,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let BatchOptions {
+        threads,
+        members,
+        skip_errors,
+    } = opts;
     let results = py.detach(|| -> PyResult<_> {
         let run = || config.profiles(&log.histories, catalog, now);
         match threads {
@@ -427,8 +431,23 @@ fn profiles_of<'py, F: Scalar + numpy::Element>(
     let mut cols = Columns::default();
     cols.member_offsets.push(0);
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let mut failed_user: Vec<i64> = Vec::new();
+    let mut failed_reason: Vec<String> = Vec::new();
     for (&user, result) in log.users.iter().zip(results) {
-        let p = result.map_err(|e| PyValueError::new_err(format!("user {user}: {e}")))?;
+        let p = match result {
+            Ok(p) => p,
+            Err(e) if skip_errors => {
+                failed_user.push(user);
+                failed_reason.push(e.to_string());
+                continue;
+            }
+            Err(e) => {
+                return Err(PyValueError::new_err(format!(
+                    "user {user}: {e} (errors=\"skip\" profiles the other users and lists \
+                     the failures in failed_user / failed_reason)"
+                )))
+            }
+        };
         for (rank, c) in p.clusters().iter().enumerate() {
             cols.user.push(user);
             cols.rank.push(count(rank));
@@ -458,17 +477,33 @@ fn profiles_of<'py, F: Scalar + numpy::Element>(
         d.set_item("members", cols.members.into_pyarray(py))?;
         d.set_item("member_actions", cols.member_actions.into_pyarray(py))?;
     }
+    if skip_errors {
+        d.set_item("failed_user", failed_user.into_pyarray(py))?;
+        d.set_item("failed_reason", failed_reason)?;
+    }
     Ok(d)
+}
+
+/// How `profiles` runs and what it returns besides the clusters.
+#[derive(Clone, Copy)]
+struct BatchOptions {
+    /// Threads of the pool (`None`: rayon's global pool).
+    threads: Option<usize>,
+    /// Also return the member columns.
+    members: bool,
+    /// List failing users instead of raising on the first.
+    skip_errors: bool,
 }
 
 /// The largest `threads` a batch accepts.
 const MAX_THREADS: usize = 1024;
 
 /// `profiles(config, users, items, timestamps, embeddings, item_ids, now,
-/// threads, members)`: every user of a flat action log, profiled in parallel;
-/// a dict of columns, one row per (user, cluster).
+/// threads, members, skip_errors)`: every user of a flat action log,
+/// profiled in parallel; a dict of columns, one row per (user, cluster),
+/// plus `failed_user` / `failed_reason` with `skip_errors`.
 #[pyfunction]
-#[pyo3(signature = (config, users, items, timestamps, embeddings, item_ids, now, threads, members))]
+#[pyo3(signature = (config, users, items, timestamps, embeddings, item_ids, now, threads, members, skip_errors))]
 #[allow(clippy::too_many_arguments)]
 fn profiles<'py>(
     py: Python<'py>,
@@ -481,6 +516,7 @@ fn profiles<'py>(
     now: i64,
     threads: Option<usize>,
     members: bool,
+    skip_errors: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     if threads == Some(0) {
         return Err(PyValueError::new_err(
@@ -520,12 +556,17 @@ fn profiles<'py>(
     // no more threads than users: a thread pool of idle threads is waste
     let threads = threads.map(|n| n.min(log.users.len()).max(1));
     let item_ids = item_ids.as_ref().map(|i| i.as_array());
+    let opts = BatchOptions {
+        threads,
+        members,
+        skip_errors,
+    };
     if let Ok(e) = embeddings.extract::<PyReadonlyArray2<'py, f64>>() {
         let catalog = Catalog::new(e.as_array(), item_ids)?;
-        profiles_of(py, &config.inner, &log, &catalog, now, threads, members)
+        profiles_of(py, &config.inner, &log, &catalog, now, opts)
     } else if let Ok(e) = embeddings.extract::<PyReadonlyArray2<'py, f32>>() {
         let catalog = Catalog::new(e.as_array(), item_ids)?;
-        profiles_of(py, &config.inner, &log, &catalog, now, threads, members)
+        profiles_of(py, &config.inner, &log, &catalog, now, opts)
     } else {
         Err(PyTypeError::new_err(
             "embeddings must be a 2-D numpy array of float32 or float64",

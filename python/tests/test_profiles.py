@@ -285,3 +285,26 @@ def test_sample_medoids_is_seeded_and_weighted():
     m = p.sample_medoids(n=2, seed=1)
     assert sorted(m.tolist()) == sorted(p.medoids.tolist())
     assert p.medoid_embeddings.shape == (2, 2)
+
+
+def test_failing_users_raise_or_are_skipped_and_listed(log):
+    """A user with no action in the window (common in a real log) stops the
+    batch with errors="raise" (the message names the user and the way out) and
+    is listed with its reason with errors="skip", the others profiled as usual."""
+    emb, users, items, ts = log
+    config = CONFIGS["default"]
+    stale_user = int(users.max()) + 1
+    u = np.concatenate([users, [stale_user, stale_user]])
+    it = np.concatenate([items, [0, 1]])
+    t = np.concatenate([ts, [NOW - 400 * 86_400, NOW - 399 * 86_400]])
+    with pytest.raises(ValueError, match=rf"user {stale_user}: .*errors=\"skip\""):
+        config.profiles(u, it, t, emb, NOW)
+    got = config.profiles(u, it, t, emb, NOW, errors="skip")
+    assert got["failed_user"].tolist() == [stale_user]
+    assert len(got["failed_reason"]) == 1 and "window" in got["failed_reason"][0]
+    plain = config.profiles(users, items, ts, emb, NOW, errors="skip")
+    assert plain["failed_user"].tolist() == [] and plain["failed_reason"] == []
+    for k in ("user", "rank", "medoid", "importance", "size", "actions", "last_action"):
+        np.testing.assert_array_equal(got[k], plain[k])
+    with pytest.raises(ValueError, match="errors must be"):
+        config.profiles(users, items, ts, emb, NOW, errors="ignore")
