@@ -297,7 +297,9 @@ const MIN_WIDTH: u32 = 400;
 /// (see [`TreeLayout`]); a collapsed subtree is labelled `(n) name` with the
 /// name of the one medoid it holds (and a dot), `(n) name +j medoids` when
 /// it holds several (the name of the first cluster's medoid: the most
-/// important one, for a view), or `(n items)`.
+/// important one, for a view), or `(n items)`. Label colours: a leaf inside
+/// one cluster takes its colour (light grey past the tenth cluster); a
+/// collapsed leaf spanning several clusters is black.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DendrogramPlot {
     max_leaves: usize,
