@@ -345,7 +345,10 @@ mod tests {
     fn medoid_scores_sum_in_one_order() {
         let x = array![[1.0_f64, 2.0, 3.0, 4.0, 5.0], [0.5, 0.5, 0.5, 0.5, 0.5]];
         let b = [0.0, 0.0, 0.0, 0.0, 1.0];
-        assert_eq!(squared_distance(x.row(0), &b, 0), 1.0 + 4.0 + 9.0 + 16.0 + 16.0);
+        assert_eq!(
+            squared_distance(x.row(0), &b, 0),
+            1.0 + 4.0 + 9.0 + 16.0 + 16.0
+        );
         let t = x.t().as_standard_layout().into_owned();
         let col = t.column(0);
         assert!(col.as_slice().is_none());
