@@ -590,7 +590,8 @@ fn run() -> Result<(), String> {
                     tally.demo.push((p.len(), user));
                     tally.demo.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
                     tally.demo.truncate(3);
-                    let sample = tally.users % 16 == 1 || jsonl.is_some();
+                    // JSON only where it is used: sizes for the store, or --jsonl
+                    let sample = (store.is_some() && tally.users % 16 == 1) || jsonl.is_some();
                     let json = if sample {
                         serde_json::to_string(p).ok()
                     } else {
