@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn offset_squared_distance_is_accurate() {
         for dim in [5usize, 8, 13, 256, 259] {
-            let f = |k: usize, s: f32| ((k as f32 * 0.37 + s).sin() * 0.5) as f32;
+            let f = |k: usize, s: f32| (k as f32 * 0.37 + s).sin() * 0.5;
             let rp: Vec<f32> = (0..dim).map(|k| f(k, 1.0)).collect();
             let rq: Vec<f32> = (0..dim).map(|k| f(k, 2.0)).collect();
             let dp: Vec<f32> = (0..dim).map(|k| f(k, 3.0) * 0.01).collect();
