@@ -165,7 +165,8 @@ impl WeightedCentroid {
     }
 
     /// Adds point `x` (of length `d`) with weight `w`.
-    pub fn add<'a, T: Scalar>(&mut self, w: f64, x: impl IntoIterator<Item = &'a T>) {
+    pub fn add<'a, T: Scalar>(&mut self, w: f64, x: impl Into<ArrayView1<'a, T>>) {
+        let x: ArrayView1<'a, T> = x.into();
         let before = self.total;
         self.total += w;
         if !self.tracking {
@@ -187,13 +188,18 @@ impl WeightedCentroid {
             } else {
                 0.0
             };
-            for ((a, m), v) in self.sum.iter_mut().zip(self.mean.iter_mut()).zip(x) {
+            for ((a, m), v) in self.sum.iter_mut().zip(self.mean.iter_mut()).zip(x.iter()) {
                 let v = v.to_f64_lossless();
                 *a += w * v;
                 *m = *m * (1.0 - r) + v * r;
             }
-        } else {
+        } else if let Some(x) = x.as_slice() {
+            // contiguous rows (every caller's): a loop the compiler vectorises
             for (a, v) in self.sum.iter_mut().zip(x) {
+                *a += w * v.to_f64_lossless();
+            }
+        } else {
+            for (a, v) in self.sum.iter_mut().zip(x.iter()) {
                 *a += w * v.to_f64_lossless();
             }
         }
@@ -318,16 +324,16 @@ mod tests {
         let big = [3e38_f32];
         // safe weights: the plain sum, exactly (1·3e38 + 1·1)/2 in f64
         let mut acc = WeightedCentroid::new(1);
-        acc.add(1.0, &[1.0_f32]);
-        acc.add(1.0, &big);
+        acc.add(1.0, &[1.0_f32][..]);
+        acc.add(1.0, &big[..]);
         assert!(!acc.tracking);
         let (c, _) = acc.finish();
         assert_eq!(c, vec![(3e38_f32 as f64 + 1.0) / 2.0]);
         // weights whose sum overflows f64: the running mean takes over
         let mut acc = WeightedCentroid::new(1);
-        acc.add(1.0, &big);
-        acc.add(1e300, &big);
-        acc.add(1e300, &[-3e38_f32]);
+        acc.add(1.0, &big[..]);
+        acc.add(1e300, &big[..]);
+        acc.add(1e300, &[-3e38_f32][..]);
         assert!(acc.tracking);
         let (c, total) = acc.finish();
         let want = 3e38_f32 as f64 / (2e300 + 1.0);
@@ -335,7 +341,7 @@ mod tests {
         assert!((c[0] - want).abs() <= 1e-6 * 3e38, "{} vs {want}", c[0]);
         // f64 rows track from the first point on
         let mut acc = WeightedCentroid::new(1);
-        acc.add(1.0, &[1.0_f64]);
+        acc.add(1.0, &[1.0_f64][..]);
         assert!(acc.tracking);
     }
 
