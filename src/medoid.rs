@@ -100,18 +100,24 @@ pub(crate) fn nearest_to<'a, K: Ord, F: Scalar>(
     let candidates: Vec<(K, ArrayView1<'a, F>)> = candidates.into_iter().collect();
     // squared distances of values beyond about 2^±500 overflow or underflow
     // f64 (every score ∞ or 0: the first or smallest key won): compare them
-    // on values scaled by an exact power of two instead
-    let max = candidates
-        .iter()
-        .flat_map(|(_, x)| x.iter().map(|v| v.to_f64_lossless().abs()))
-        .chain(centroid.iter().map(|v| v.abs()))
-        .fold(0.0_f64, f64::max);
-    let shift =
+    // on values scaled by an exact power of two instead. Where `F`'s own
+    // range lies within 2^±400 (`f32`: nonzero magnitudes in [2^-149, 2^128];
+    // the centroid, a convex combination, is no larger) the scaling is never
+    // needed and the pass over the values is skipped.
+    let shift = if range_needs_no_scaling::<F>() {
+        0
+    } else {
+        let max = candidates
+            .iter()
+            .map(|(_, x)| max_abs(*x))
+            .chain(centroid.iter().map(|v| v.abs()))
+            .fold(0.0_f64, f64::max);
         if max > 0.0 && max.is_finite() && !(2f64.powi(-400)..=2f64.powi(400)).contains(&max) {
             -(max.log2().floor() as i32)
         } else {
             0
-        };
+        }
+    };
     let scaled_centroid: Vec<f64> = centroid.iter().map(|&c| times_pow2(c, shift)).collect();
     let mut best: Option<(usize, f64, &K)> = None;
     for (pos, (key, x)) in candidates.iter().enumerate() {
@@ -133,12 +139,18 @@ pub(crate) fn nearest_to<'a, K: Ord, F: Scalar>(
 /// Where a product `w·x` or the sum overflows `f64` (values near `f64::MAX`,
 /// or large weights on large values), a running weighted mean kept alongside
 /// (`μ ← μ·(1 − r) + x·r`, `r = w / W`, a convex combination that cannot
-/// overflow) is returned instead.
+/// overflow) is returned instead. The running mean is only kept once the sum
+/// could overflow: while `W·max|F| < f64::MAX/4` every `|Σ w·x|` stays below
+/// that (for `f32` rows, until the total weight reaches about 1e269, i.e.
+/// always in practice; for `f64` rows from the first point on), and the
+/// running mean starts from the exact-sum centroid `Σ w·x / W` at that point.
 #[derive(Debug, Clone)]
 pub(crate) struct WeightedCentroid {
     sum: Vec<f64>,
     mean: Vec<f64>,
     total: f64,
+    /// Whether `mean` is kept (the sum could overflow from here on).
+    tracking: bool,
 }
 
 impl WeightedCentroid {
@@ -148,48 +160,109 @@ impl WeightedCentroid {
             sum: vec![0.0; d],
             mean: vec![0.0; d],
             total: 0.0,
+            tracking: false,
         }
     }
 
     /// Adds point `x` (of length `d`) with weight `w`.
-    pub fn add<'a, T: Scalar>(&mut self, w: f64, x: impl IntoIterator<Item = &'a T>) {
+    pub fn add<'a, T: Scalar>(&mut self, w: f64, x: impl Into<ArrayView1<'a, T>>) {
+        let x: ArrayView1<'a, T> = x.into();
+        let before = self.total;
         self.total += w;
-        let r = if self.total > 0.0 {
-            w / self.total
+        if !self.tracking {
+            // NaN or ∞ totals compare false: tracked too
+            let safe = self.total * T::max_value().to_f64_lossless() < f64::MAX / 4.0;
+            if !safe {
+                self.tracking = true;
+                if before > 0.0 {
+                    // the sum is finite here (the bound held so far)
+                    for (m, a) in self.mean.iter_mut().zip(&self.sum) {
+                        *m = a / before;
+                    }
+                }
+            }
+        }
+        if self.tracking {
+            let r = if self.total > 0.0 {
+                w / self.total
+            } else {
+                0.0
+            };
+            for ((a, m), v) in self.sum.iter_mut().zip(self.mean.iter_mut()).zip(x.iter()) {
+                let v = v.to_f64_lossless();
+                *a += w * v;
+                *m = *m * (1.0 - r) + v * r;
+            }
+        } else if let Some(x) = x.as_slice() {
+            // contiguous rows (every caller's): a loop the compiler vectorises
+            for (a, v) in self.sum.iter_mut().zip(x) {
+                *a += w * v.to_f64_lossless();
+            }
         } else {
-            0.0
-        };
-        for ((a, m), v) in self.sum.iter_mut().zip(self.mean.iter_mut()).zip(x) {
-            let v = v.to_f64_lossless();
-            *a += w * v;
-            *m = *m * (1.0 - r) + v * r;
+            for (a, v) in self.sum.iter_mut().zip(x.iter()) {
+                *a += w * v.to_f64_lossless();
+            }
         }
     }
 
     /// The centroid (zeros if the total weight is 0) and the total weight.
     pub fn finish(mut self) -> (Vec<f64>, f64) {
         if self.total > 0.0 {
-            if self.sum.iter().all(|a| a.is_finite()) {
-                let total = self.total;
-                self.sum.iter_mut().for_each(|a| *a /= total);
-            } else {
+            if self.tracking && !self.sum.iter().all(|a| a.is_finite()) {
                 return (self.mean, self.total);
             }
+            let total = self.total;
+            self.sum.iter_mut().for_each(|a| *a /= total);
         }
         (self.sum, self.total)
     }
 }
 
+/// `true` if every nonzero finite `F` lies within `[2^-400, 2^400]` in
+/// magnitude (then [`nearest_to`] never rescales).
+fn range_needs_no_scaling<F: Scalar>() -> bool {
+    let largest = F::max_value().to_f64_lossless();
+    let smallest_subnormal =
+        F::min_positive_value().to_f64_lossless() * F::epsilon().to_f64_lossless();
+    largest <= 2f64.powi(400) && smallest_subnormal >= 2f64.powi(-400)
+}
+
+/// `max |x_k|` in `f64` (0 for an empty row).
+fn max_abs<F: Scalar>(x: ArrayView1<'_, F>) -> f64 {
+    x.iter()
+        .map(|v| v.to_f64_lossless().abs())
+        .fold(0.0_f64, f64::max)
+}
+
 /// `‖a·2^shift − b‖²` in `f64` (the medoid score, `b` already scaled; Ward's
-/// `F`-typed kernel is `linalg::squared_distance`).
+/// `F`-typed kernel is `linalg::squared_distance`), summed in four
+/// interleaved partial sums (element `k` into sum `k mod 4`, then
+/// `(s0 + s1) + (s2 + s3)`): one summation order for every caller, four
+/// times shorter a dependency chain than a single running sum.
 fn squared_distance<F: Scalar>(a: ArrayView1<'_, F>, b: &[f64], shift: i32) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| {
-            let t = times_pow2(x.to_f64_lossless(), shift) - y;
-            t * t
-        })
-        .sum()
+    let mut acc = [0.0_f64; 4];
+    match a.as_slice() {
+        Some(a) if shift == 0 => {
+            let (ha, ta) = a.split_at(a.len() - a.len() % 4);
+            for (x, y) in ha.chunks_exact(4).zip(b.chunks_exact(4)) {
+                for k in 0..4 {
+                    let t = x[k].to_f64_lossless() - y[k];
+                    acc[k] += t * t;
+                }
+            }
+            for (k, (x, y)) in ta.iter().zip(&b[ha.len()..]).enumerate() {
+                let t = x.to_f64_lossless() - y;
+                acc[k] += t * t;
+            }
+        }
+        _ => {
+            for (k, (x, y)) in a.iter().zip(b).enumerate() {
+                let t = times_pow2(x.to_f64_lossless(), shift) - y;
+                acc[k % 4] += t * t;
+            }
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
 #[cfg(test)]
@@ -242,6 +315,51 @@ mod tests {
         assert_eq!(nearest_to(&[2.9], keys.iter().zip(rows())), Some(2));
         let none = std::iter::empty::<(u8, ArrayView1<'_, f64>)>();
         assert_eq!(nearest_to(&centroid, none), None);
+    }
+
+    /// `f32` rows keep no running mean until the sum could overflow; from
+    /// the switch on the running mean starts at the exact-sum centroid.
+    #[test]
+    fn the_running_mean_starts_where_the_sum_could_overflow() {
+        let big = [3e38_f32];
+        // safe weights: the plain sum, exactly (1·3e38 + 1·1)/2 in f64
+        let mut acc = WeightedCentroid::new(1);
+        acc.add(1.0, &[1.0_f32][..]);
+        acc.add(1.0, &big[..]);
+        assert!(!acc.tracking);
+        let (c, _) = acc.finish();
+        assert_eq!(c, vec![(3e38_f32 as f64 + 1.0) / 2.0]);
+        // weights whose sum overflows f64: the running mean takes over
+        let mut acc = WeightedCentroid::new(1);
+        acc.add(1.0, &big[..]);
+        acc.add(1e300, &big[..]);
+        acc.add(1e300, &[-3e38_f32][..]);
+        assert!(acc.tracking);
+        let (c, total) = acc.finish();
+        let want = 3e38_f32 as f64 / (2e300 + 1.0);
+        assert!(total.is_finite() && c[0].is_finite(), "{c:?}");
+        assert!((c[0] - want).abs() <= 1e-6 * 3e38, "{} vs {want}", c[0]);
+        // f64 rows track from the first point on
+        let mut acc = WeightedCentroid::new(1);
+        acc.add(1.0, &[1.0_f64][..]);
+        assert!(acc.tracking);
+    }
+
+    /// The four-way partial sums of the score equal a plain sum on exactly
+    /// representable values, contiguous or not, and shifted or not.
+    #[test]
+    fn medoid_scores_sum_in_one_order() {
+        let x = array![[1.0_f64, 2.0, 3.0, 4.0, 5.0], [0.5, 0.5, 0.5, 0.5, 0.5]];
+        let b = [0.0, 0.0, 0.0, 0.0, 1.0];
+        assert_eq!(
+            squared_distance(x.row(0), &b, 0),
+            1.0 + 4.0 + 9.0 + 16.0 + 16.0
+        );
+        let t = x.t().as_standard_layout().into_owned();
+        let col = t.column(0);
+        assert!(col.as_slice().is_none());
+        assert_eq!(squared_distance(col, &b, 0), 46.0);
+        assert_eq!(squared_distance(x.row(1), &[0.0; 5], 1), 5.0);
     }
 
     #[test]
