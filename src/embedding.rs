@@ -533,6 +533,40 @@ impl<I: Clone + Eq + Hash, F: Scalar> EmbeddingSource for InMemoryEmbeddings<I, 
     }
 }
 
+/// `source.embeddings(ids)`, checked: a batch of `ids.len()` rows of
+/// `source.dim()` columns and `ids.len()` flags, as the trait promises. The
+/// one lookup of profiles, updates and pictures, so a source that breaks the
+/// promise gets the same error everywhere.
+///
+/// # Errors
+/// The source's own error; [`Error::LengthMismatch`] for a wrong row or flag
+/// count; [`Error::DimensionMismatch`] for a wrong column count.
+pub(crate) fn checked_embeddings<S>(source: &S, ids: &[S::Id]) -> Result<EmbeddingBatch<S::Elem>>
+where
+    S: EmbeddingSource + ?Sized,
+{
+    let batch = source.embeddings(ids)?;
+    if batch.matrix.nrows() != ids.len() || batch.found.len() != ids.len() {
+        return Err(Error::LengthMismatch {
+            what: "embeddings returned by the source vs items asked for",
+            expected: ids.len(),
+            got: if batch.found.len() == ids.len() {
+                batch.matrix.nrows()
+            } else {
+                batch.found.len()
+            },
+        });
+    }
+    let d = source.dim();
+    if batch.matrix.ncols() != d {
+        return Err(Error::DimensionMismatch {
+            expected: d,
+            got: batch.matrix.ncols(),
+        });
+    }
+    Ok(batch)
+}
+
 /// Copies `row` (if any) into `out`; `true` if there was a row. Lengths are
 /// the caller's contract: the shorter of the two is copied.
 pub(crate) fn copy_row<F: Scalar>(row: Option<ArrayView1<'_, F>>, out: &mut [F]) -> bool {

@@ -165,14 +165,7 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserView<I, F> {
             .collect();
         items.sort_by(|a, b| a.item.cmp(&b.item));
         let ids: Vec<I> = items.iter().map(|m| m.item.clone()).collect();
-        let batch = source.embeddings(&ids)?;
-        if batch.matrix.nrows() != ids.len() || batch.found.len() != ids.len() {
-            return Err(Error::LengthMismatch {
-                what: "embeddings returned by the source vs items asked for",
-                expected: ids.len(),
-                got: batch.matrix.nrows(),
-            });
-        }
+        let batch = crate::embedding::checked_embeddings(source, &ids)?;
         if batch.found.iter().any(|f| !f) {
             return Err(Error::PlotProfileMismatch {
                 reason: "the source no longer knows an item of the profile",

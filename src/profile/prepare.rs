@@ -166,24 +166,7 @@ where
         distinct_of[i] = ids.len() - 1;
     }
     let d = source.dim();
-    let batch = source.embeddings(&ids)?;
-    if batch.matrix.nrows() != ids.len() || batch.found.len() != ids.len() {
-        return Err(Error::LengthMismatch {
-            what: "embeddings returned by the source vs items asked for",
-            expected: ids.len(),
-            got: if batch.found.len() == ids.len() {
-                batch.matrix.nrows()
-            } else {
-                batch.found.len()
-            },
-        });
-    }
-    if batch.matrix.ncols() != d {
-        return Err(Error::DimensionMismatch {
-            expected: d,
-            got: batch.matrix.ncols(),
-        });
-    }
+    let batch = crate::embedding::checked_embeddings(source, &ids)?;
     // the error naming the smallest action index, if any
     let mut first_error: Option<(usize, Error)> = None;
     let mut known = vec![false; ids.len()];

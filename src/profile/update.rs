@@ -478,24 +478,7 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
             .filter(|m| is_free(&m.item).is_none())
             .map(|m| m.item.clone())
             .collect();
-        let batch = source.embeddings(&lookup)?;
-        if batch.matrix.nrows() != lookup.len() || batch.found.len() != lookup.len() {
-            return Err(Error::LengthMismatch {
-                what: "embeddings returned by the source vs items asked for",
-                expected: lookup.len(),
-                got: if batch.found.len() == lookup.len() {
-                    batch.matrix.nrows()
-                } else {
-                    batch.found.len()
-                },
-            });
-        }
-        if batch.matrix.ncols() != d {
-            return Err(Error::DimensionMismatch {
-                expected: d,
-                got: batch.matrix.ncols(),
-            });
-        }
+        let batch = crate::embedding::checked_embeddings(source, &lookup)?;
         let mut out_rows: Vec<Member<I>> = Vec::with_capacity(rows.len());
         let mut x = Array2::<F>::zeros((rows.len(), d));
         let mut looked = 0;
