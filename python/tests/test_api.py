@@ -67,11 +67,11 @@ def _max_gap_while(call):
 
 def test_gil_is_released_during_linkage_and_profiles():
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((3000, 64))
+    x = rng.standard_normal((4000, 64))
     gap, took = _max_gap_while(lambda: pinnersage.linkage(x))
     assert took > 0.05 and gap < took / 2, (gap, took)
     emb = x.astype(np.float32)
-    users = np.repeat(np.arange(20), 400)
+    users = np.repeat(np.arange(100), 400)  # long enough to see a stall (about 0.2 s)
     items = rng.integers(0, 3000, size=len(users))
     ts = np.full(len(users), 1_000)
     gap, took = _max_gap_while(lambda: pinnersage.PinnerSage().profiles(users, items, ts, emb, 1_000, threads=1))
