@@ -101,6 +101,41 @@ pub(crate) fn min_value<F: Scalar>(values: &[F]) -> F {
     best
 }
 
+/// The largest magnitude `max_k |v_k|` of `values` if every value is finite
+/// (`0` for an empty slice), `None` if some value is infinite or NaN: one
+/// vectorised pass with no early exit (a value `v` is finite exactly when
+/// `v − v == 0`, so the lanes sum `v − v` and test once at the end).
+///
+/// # Complexity
+/// O(n) time, O(1) space.
+#[inline]
+pub(crate) fn finite_max_abs<F: Scalar>(values: &[F]) -> Option<F> {
+    let mut max = [F::zero(); 8];
+    let mut nan = [F::zero(); 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            let a = c[k].abs();
+            // branch-free select, vectorises to a packed max
+            max[k] = if a > max[k] { a } else { max[k] };
+            nan[k] = nan[k] + (c[k] - c[k]);
+        }
+    }
+    let mut best = F::zero();
+    let mut check = F::zero();
+    for &v in rest {
+        let a = v.abs();
+        best = if a > best { a } else { best };
+        check = check + (v - v);
+    }
+    for k in 0..8 {
+        best = if max[k] > best { max[k] } else { best };
+        check = check + nan[k];
+    }
+    (check == F::zero()).then_some(best)
+}
+
 /// The smallest value of `values` and the first position where it occurs, or
 /// `None` for an empty slice. Values are never NaN here (`+∞` marks retired
 /// entries), so `min` is a total order.
@@ -157,6 +192,25 @@ pub(crate) fn normalise<F: Scalar>(x: &mut [F]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finite_max_abs_finds_the_magnitude_and_every_non_finite_value() {
+        for n in [0usize, 1, 7, 8, 9, 31, 256] {
+            let v: Vec<f64> = (0..n).map(|k| (k as f64 * 0.37).sin() * 3.0).collect();
+            let plain = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            assert_eq!(finite_max_abs(&v), Some(plain), "n={n}");
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                for at in 0..n {
+                    let mut w = v.clone();
+                    w[at] = bad;
+                    assert_eq!(finite_max_abs(&w), None, "n={n} at={at} {bad}");
+                }
+            }
+        }
+        let big = [f32::MAX, -f32::MAX, 1.0];
+        assert_eq!(finite_max_abs(&big), Some(f32::MAX));
+        assert_eq!(finite_max_abs(&[-0.0f32, 0.0]), Some(0.0));
+    }
 
     #[test]
     fn squared_distance_matches_plain_loop() {

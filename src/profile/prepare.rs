@@ -170,6 +170,12 @@ where
     // the error naming the smallest action index, if any
     let mut first_error: Option<(usize, Error)> = None;
     let mut known = vec![false; ids.len()];
+    // one vectorised pass over the whole batch (missing rows are zeros); the
+    // row-by-row search only when it finds something
+    let all_finite = batch
+        .matrix
+        .as_slice()
+        .is_some_and(|s| crate::linalg::finite_max_abs(s).is_some());
     for (k, (&found, v)) in batch.found.iter().zip(batch.matrix.rows()).enumerate() {
         let index = first[k];
         let error = if !found {
@@ -183,7 +189,7 @@ where
                     index,
                 }),
             }
-        } else if v.iter().any(|x| !x.is_finite()) {
+        } else if !all_finite && v.iter().any(|x| !x.is_finite()) {
             Some(Error::InvalidEmbedding {
                 item: format!("{:?}", ids[k]),
                 index,

@@ -83,7 +83,11 @@ impl Rescale {
         x: ArrayView2<'_, F>,
         weights: &mut [F],
     ) -> (Option<Array2<F>>, Self) {
-        let max = x.iter().fold(F::zero(), |m, &v| m.max(v.abs()));
+        // a contiguous finite matrix (the usual case) in one vectorised pass
+        let max = x
+            .as_slice()
+            .and_then(crate::linalg::finite_max_abs)
+            .unwrap_or_else(|| x.iter().fold(F::zero(), |m, &v| m.max(v.abs())));
         let k = shift_for(max, ROW_RANGE);
         let rows = (k != 0).then(|| x.mapv(|v| times_pow2(v, k)));
         let j = Self::scale_weights(weights);
