@@ -21,7 +21,7 @@ pub(crate) mod simd;
 pub(crate) mod tiles;
 
 mod private {
-    use super::simd::{dispatch, ProductKernel, PANEL_F32, PANEL_F64};
+    use super::simd::{dispatch, PANEL_F32, PANEL_F64};
     use super::tiles::{PackedRows, TileJob};
 
     /// Seals [`Scalar`](super::Scalar) and carries the per-type hooks of the
@@ -29,23 +29,12 @@ mod private {
     pub trait Sealed: Sized {
         /// Rows per panel of the Gram tile kernel for this type.
         const TILE_PANEL_WIDTH: usize;
-        /// Fills a block of condensed rows with the tile kernel `kernel`
-        /// (AVX-512 or AVX2); `false` (nothing done) if this CPU lacks it or
-        /// it is not a tile kernel.
-        fn fill_tiles(job: &mut TileJob<'_, Self>, kernel: ProductKernel) -> bool;
-        /// The full Gram matrix of packed rows with the tile kernel `kernel`;
-        /// `false` (nothing done) if this CPU lacks it or it is not a tile
-        /// kernel.
-        fn full_gram_tiles(
-            packed: &PackedRows<Self>,
-            packed_cols: &PackedRows<Self>,
-            m: usize,
-            out: &mut [Self],
-            kernel: ProductKernel,
-        ) -> bool;
-        /// The panel widths (row operand, column operand) the tile kernel
-        /// `kernel` packs the rows in; `None` if it is not a tile kernel.
-        fn tile_strides(kernel: ProductKernel) -> Option<(usize, usize)>;
+        /// Fills a block of condensed rows with the tile kernel; `false`
+        /// (nothing done) if this CPU lacks it.
+        fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool;
+        /// The full Gram matrix of packed rows with the tile kernel; `false`
+        /// (nothing done) if this CPU lacks it.
+        fn full_gram_tiles(packed: &PackedRows<Self>, m: usize, out: &mut [Self]) -> bool;
         /// `Σ_k (a_k − b_k)²` with the widest vector kernel this CPU runs
         /// (AVX2+FMA, four accumulators), `portable` elsewhere: the direct
         /// recomputation of small distances.
@@ -57,23 +46,14 @@ mod private {
     }
 
     macro_rules! impl_sealed {
-        ($t:ty, $nr:expr, $fill:ident, $full:ident, $strides:ident, $sq:ident) => {
+        ($t:ty, $nr:expr, $fill:ident, $full:ident, $sq:ident) => {
             impl Sealed for $t {
                 const TILE_PANEL_WIDTH: usize = $nr;
-                fn fill_tiles(job: &mut TileJob<'_, Self>, kernel: ProductKernel) -> bool {
-                    dispatch::$fill(job, kernel)
+                fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool {
+                    dispatch::$fill(job)
                 }
-                fn full_gram_tiles(
-                    packed: &PackedRows<Self>,
-                    packed_cols: &PackedRows<Self>,
-                    m: usize,
-                    out: &mut [Self],
-                    kernel: ProductKernel,
-                ) -> bool {
-                    dispatch::$full(packed, packed_cols, m, out, kernel)
-                }
-                fn tile_strides(kernel: ProductKernel) -> Option<(usize, usize)> {
-                    dispatch::$strides(kernel)
+                fn full_gram_tiles(packed: &PackedRows<Self>, m: usize, out: &mut [Self]) -> bool {
+                    dispatch::$full(packed, m, out)
                 }
                 #[inline]
                 fn squared_distance_simd(
@@ -86,8 +66,8 @@ mod private {
             }
         };
     }
-    impl_sealed!(f32, PANEL_F32, fill_f32, full_f32, strides_f32, sqdist_f32);
-    impl_sealed!(f64, PANEL_F64, fill_f64, full_f64, strides_f64, sqdist_f64);
+    impl_sealed!(f32, PANEL_F32, fill_f32, full_f32, sqdist_f32);
+    impl_sealed!(f64, PANEL_F64, fill_f64, full_f64, sqdist_f64);
 }
 
 /// A floating-point element type: implemented for `f32` and `f64` only.

@@ -15,25 +15,16 @@
 //! micro-kernel's assertion on the slice lengths together with the panel
 //! relations checked at compile time below.
 //!
-//! * the AVX2+FMA register tiles (`6 × 2L`: 6 rows by two 256-bit registers
-//!   of columns, 12 accumulators, the shape of BLIS's Haswell kernel), run on
-//!   the same packed panels as the AVX-512 tiles: a tile covers a third of a
-//!   panel's columns. (A first AVX2 tile, 4 rows by three registers, spilled
-//!   an accumulator and ran slower than `matrixmultiply`; DESIGN.md has the
-//!   numbers.)
+//! (An AVX2 version of the same tile, 4 rows by three 256-bit registers,
+//! spilled an accumulator and ran slower than `matrixmultiply`'s AVX2 kernel,
+//! and a 4×8 one ran as fast as it, so CPUs without AVX-512 use that GEMM;
+//! DESIGN.md has the numbers.)
 
 // The one module the crate root's `#![deny(unsafe_code)]` lets through.
 #![allow(unsafe_code)]
 
 /// Rows of a register tile (`MR`): 8 broadcast elements per coordinate.
 pub(crate) const TILE_ROWS: usize = 8;
-/// Rows of an AVX2 register tile: 6 broadcast elements per coordinate, times
-/// two 256-bit registers of columns (12 accumulators of the 16 registers).
-pub(crate) const AVX2_TILE_ROWS: usize = 6;
-/// Columns of an AVX2 `f64` tile: two registers of 4 lanes.
-pub(crate) const AVX2_COLS_F64: usize = 8;
-/// Columns of an AVX2 `f32` tile: two registers of 8 lanes.
-pub(crate) const AVX2_COLS_F32: usize = 16;
 /// Lanes of one AVX-512 register of `f64`.
 const LANES_F64: usize = 8;
 /// Lanes of one AVX-512 register of `f32`.
@@ -58,13 +49,6 @@ const _: () = {
     assert!(TILE_ROWS <= PANEL_F64 && TILE_ROWS <= PANEL_F32);
     assert!(LANES_F64 * core::mem::size_of::<f64>() == 64);
     assert!(LANES_F32 * core::mem::size_of::<f32>() == 64);
-    // the AVX2 tiles run on the same panels: their rows and columns divide
-    // the panel width (tile row offsets at most NR − 6, column offsets at
-    // most NR − NC), and a column slice is two 256-bit registers
-    assert!(PANEL_F64.is_multiple_of(AVX2_TILE_ROWS) && PANEL_F32.is_multiple_of(AVX2_TILE_ROWS));
-    assert!(PANEL_F64.is_multiple_of(AVX2_COLS_F64) && PANEL_F32.is_multiple_of(AVX2_COLS_F32));
-    assert!(AVX2_COLS_F64 * core::mem::size_of::<f64>() == 64);
-    assert!(AVX2_COLS_F32 * core::mem::size_of::<f32>() == 64);
 };
 
 /// The product kernel of the Gram-form distances.
@@ -72,10 +56,6 @@ const _: () = {
 pub enum ProductKernel {
     /// The crate's AVX-512 register tiles (x86-64 with AVX-512F only).
     Avx512Tiles,
-    /// The crate's AVX2+FMA register tiles (x86-64 with AVX2 and FMA): the
-    /// same packing, drivers and fused epilogue as the AVX-512 tiles, with
-    /// 6 × 8 (`f64`) or 6 × 16 (`f32`) tiles.
-    Avx2Tiles,
     /// The `gemm` crate (the kernels behind faer): its own run-time choice
     /// of AVX2+FMA on x86-64 (the crate is built without its AVX-512
     /// kernels, so this is the AVX2 kernel on every x86-64 CPU that has
@@ -87,16 +67,15 @@ pub enum ProductKernel {
 }
 
 /// The environment variable that forces the product kernel
-/// ([`ProductKernel::name`] values: `avx512-tiles`, `avx2-tiles`, `gemm`,
+/// ([`ProductKernel::name`] values: `avx512-tiles`, `gemm`,
 /// `matrixmultiply`), read once per process; a kernel this CPU does not run,
 /// or an unknown name, leaves the detected one.
 pub const KERNEL_ENV: &str = "PINNERSAGE_KERNEL";
 
 impl ProductKernel {
     /// Every kernel, in order of preference.
-    pub const ALL: [ProductKernel; 4] = [
+    pub const ALL: [ProductKernel; 3] = [
         ProductKernel::Avx512Tiles,
-        ProductKernel::Avx2Tiles,
         ProductKernel::Gemm,
         ProductKernel::Matrixmultiply,
     ];
@@ -118,22 +97,13 @@ impl ProductKernel {
 
     /// The fastest kernel this CPU runs, whatever the environment says:
     /// [`Avx512Tiles`](Self::Avx512Tiles) where AVX-512F is detected
-    /// (cached by the standard library), [`Avx2Tiles`](Self::Avx2Tiles)
-    /// where AVX2 and FMA are, [`Gemm`](Self::Gemm) elsewhere.
+    /// (cached by the standard library), [`Gemm`](Self::Gemm) elsewhere.
     pub fn detected() -> Self {
         if avx512_detected() {
             ProductKernel::Avx512Tiles
-        } else if avx2_fma_detected() {
-            ProductKernel::Avx2Tiles
         } else {
             ProductKernel::Gemm
         }
-    }
-
-    /// Whether the kernel is one of the crate's register tiles (which write
-    /// distances straight into the condensed rows) rather than a GEMM.
-    pub fn is_tiles(self) -> bool {
-        matches!(self, ProductKernel::Avx512Tiles | ProductKernel::Avx2Tiles)
     }
 
     /// The kernel of a [`name`](Self::name), if any.
@@ -145,17 +115,15 @@ impl ProductKernel {
     pub fn is_available(self) -> bool {
         match self {
             ProductKernel::Avx512Tiles => avx512_detected(),
-            ProductKernel::Avx2Tiles => avx2_fma_detected(),
             ProductKernel::Gemm | ProductKernel::Matrixmultiply => true,
         }
     }
 
     /// The kernel's name in benchmark reports and in `PINNERSAGE_KERNEL`
-    /// (`avx512-tiles`, `avx2-tiles`, `gemm`, `matrixmultiply`).
+    /// (`avx512-tiles`, `gemm`, `matrixmultiply`).
     pub fn name(self) -> &'static str {
         match self {
             ProductKernel::Avx512Tiles => "avx512-tiles",
-            ProductKernel::Avx2Tiles => "avx2-tiles",
             ProductKernel::Gemm => "gemm",
             ProductKernel::Matrixmultiply => "matrixmultiply",
         }
@@ -167,7 +135,6 @@ impl ProductKernel {
     pub fn describe(self) -> String {
         let isa = match self {
             ProductKernel::Avx512Tiles => "avx512f",
-            ProductKernel::Avx2Tiles => "avx2+fma",
             ProductKernel::Gemm | ProductKernel::Matrixmultiply => {
                 if avx2_fma_detected() {
                     "avx2+fma"
@@ -348,58 +315,6 @@ macro_rules! micro_kernel {
     };
 }
 
-/// Defines an AVX2+FMA register-tile micro-kernel:
-/// `acc[ii][jj] = Σ_k a[k·6 + ii]·b[k·NC + jj]` for `ii < 6`, `jj < NC = 2·L`,
-/// over the `d = b.len() / NC` coordinates of a column panel `b` of `NC`
-/// rows and a row panel `a` of 6 rows (both packed `k`-major, so both stream
-/// contiguously), in 12 accumulators: per coordinate two column loads, six
-/// broadcasts, twelve multiply-adds.
-#[cfg(target_arch = "x86_64")]
-macro_rules! micro_kernel_avx2 {
-    ($name:ident, $t:ty, $lanes:expr,
-     $zero:ident, $load:ident, $set1:ident, $fmadd:ident, $store:ident) => {
-        /// # Safety
-        /// The CPU must support AVX2 and FMA.
-        #[inline]
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn $name(a: &[$t], b: &[$t], acc: &mut [[$t; 2 * $lanes]; AVX2_TILE_ROWS]) {
-            const L: usize = $lanes;
-            const NC: usize = 2 * L;
-            const MR: usize = AVX2_TILE_ROWS;
-            let d = b.len() / NC;
-            // the bounds every pointer step below relies on: d coordinates
-            // of NC values in `b` and of MR values in `a`
-            assert!(b.len() == d * NC && a.len() >= d * MR);
-            let (mut pa, mut pb) = (a.as_ptr(), b.as_ptr());
-            let mut c = [$zero(); 2 * MR];
-            for _ in 0..d {
-                // SAFETY: at step k < d, pb = b + k·NC and the two loads of
-                // L lanes read b[k·NC .. (k + 1)·NC], within `b` (asserted).
-                let (b0, b1) = unsafe { ($load(pb), $load(pb.add(L))) };
-                for ii in 0..MR {
-                    // SAFETY: pa = a + k·MR, and a[k·MR + ii] with ii < MR
-                    // is within `a` (asserted above).
-                    let av = $set1(unsafe { *pa.add(ii) });
-                    c[2 * ii] = $fmadd(av, b0, c[2 * ii]);
-                    c[2 * ii + 1] = $fmadd(av, b1, c[2 * ii + 1]);
-                }
-                // wrapping: after the last step the pointers may pass the
-                // end of the slices; they are not dereferenced again
-                pa = pa.wrapping_add(MR);
-                pb = pb.wrapping_add(NC);
-            }
-            for (ii, row) in acc.iter_mut().enumerate() {
-                let p = row.as_mut_ptr();
-                // SAFETY: each row holds NC = 2·L elements.
-                unsafe {
-                    $store(p, c[2 * ii]);
-                    $store(p.add(L), c[2 * ii + 1]);
-                }
-            }
-        }
-    };
-}
-
 /// Defines the direct `Σ_k (a_k − b_k)²` of one vector width: two
 /// accumulators of `L` lanes, fused multiply-adds, a scalar tail.
 #[cfg(target_arch = "x86_64")]
@@ -495,15 +410,14 @@ macro_rules! squared_distance_avx2 {
 /// Defines the block and full-Gram entry points of one kernel.
 #[cfg(target_arch = "x86_64")]
 macro_rules! entry_points {
-    ($fill:ident, $full:ident, $micro:ident, $sqdist:ident, $feat:literal, $t:ty,
-     $mr:expr, $nc:expr, $sa:expr, $sb:expr, $panel:expr) => {
+    ($fill:ident, $full:ident, $micro:ident, $sqdist:ident, $feat:literal, $t:ty, $mr:expr, $nr:expr) => {
         /// Fills a block of condensed rows.
         ///
         /// # Safety
         /// The CPU must support the kernel's target features.
         #[target_feature(enable = $feat)]
         pub(crate) unsafe fn $fill(job: &mut TileJob<'_, $t>) {
-            drive::<$t, $mr, $nc, $sa, $sb>(
+            drive::<$t, $mr, $nr>(
                 job,
                 // SAFETY: the caller guarantees the target features (the
                 // kernels' only precondition: the micro-kernel asserts its
@@ -521,18 +435,11 @@ macro_rules! entry_points {
         /// # Safety
         /// The CPU must support the kernel's target features.
         #[target_feature(enable = $feat)]
-        pub(crate) unsafe fn $full(
-            packed: &PackedRows<$t>,
-            packed_cols: &PackedRows<$t>,
-            m: usize,
-            out: &mut [$t],
-        ) {
-            drive_full::<$t, $mr, $nc, $sa, $sb>(
+        pub(crate) unsafe fn $full(packed: &PackedRows<$t>, m: usize, out: &mut [$t]) {
+            drive_full::<$t, $mr, $nr>(
                 packed,
-                packed_cols,
                 m,
                 out,
-                rows_per_block::<$t>(packed.dim(), $panel),
                 // SAFETY: as in the block entry point.
                 |a, b, acc| unsafe { $micro(a, b, acc) },
             );
@@ -542,8 +449,7 @@ macro_rules! entry_points {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::super::tiles::{drive, drive_full, rows_per_block, PackedRows, TileJob};
-    use super::{AVX2_COLS_F32, AVX2_COLS_F64, AVX2_TILE_ROWS};
+    use super::super::tiles::{drive, drive_full, PackedRows, TileJob};
     use super::{LANES_F32, LANES_F64, PANEL_F32, PANEL_F64, TILE_ROWS};
     use core::arch::x86_64::*;
 
@@ -649,9 +555,6 @@ mod x86 {
         "avx512f",
         f64,
         TILE_ROWS,
-        PANEL_F64,
-        PANEL_F64,
-        PANEL_F64,
         PANEL_F64
     );
     entry_points!(
@@ -662,56 +565,6 @@ mod x86 {
         "avx512f",
         f32,
         TILE_ROWS,
-        PANEL_F32,
-        PANEL_F32,
-        PANEL_F32,
-        PANEL_F32
-    );
-
-    micro_kernel_avx2!(
-        micro_avx2_f64,
-        f64,
-        4,
-        _mm256_setzero_pd,
-        _mm256_loadu_pd,
-        _mm256_set1_pd,
-        _mm256_fmadd_pd,
-        _mm256_storeu_pd
-    );
-    micro_kernel_avx2!(
-        micro_avx2_f32,
-        f32,
-        8,
-        _mm256_setzero_ps,
-        _mm256_loadu_ps,
-        _mm256_set1_ps,
-        _mm256_fmadd_ps,
-        _mm256_storeu_ps
-    );
-    entry_points!(
-        fill_avx2_f64,
-        full_avx2_f64,
-        micro_avx2_f64,
-        sqdist_avx2_f64,
-        "avx2,fma",
-        f64,
-        AVX2_TILE_ROWS,
-        AVX2_COLS_F64,
-        AVX2_TILE_ROWS,
-        AVX2_COLS_F64,
-        PANEL_F64
-    );
-    entry_points!(
-        fill_avx2_f32,
-        full_avx2_f32,
-        micro_avx2_f32,
-        sqdist_avx2_f32,
-        "avx2,fma",
-        f32,
-        AVX2_TILE_ROWS,
-        AVX2_COLS_F32,
-        AVX2_TILE_ROWS,
-        AVX2_COLS_F32,
         PANEL_F32
     );
 }
@@ -722,60 +575,34 @@ mod x86 {
 /// otherwise.
 pub(crate) mod dispatch {
     use super::super::tiles::{PackedRows, TileJob};
-    use super::ProductKernel;
+    use super::avx512_detected;
 
     macro_rules! dispatch_type {
-        ($fill:ident, $full:ident, $strides:ident, $t:ty, $nr:expr, $nc2:expr,
-         $fill512:ident, $full512:ident, $fill2:ident, $full2:ident) => {
-            /// The panel widths (row operand, column operand) the tile
-            /// kernel `kernel` packs the rows in; `None` for a GEMM.
-            pub(crate) fn $strides(kernel: ProductKernel) -> Option<(usize, usize)> {
-                match kernel {
-                    ProductKernel::Avx512Tiles => Some(($nr, $nr)),
-                    ProductKernel::Avx2Tiles => Some((super::AVX2_TILE_ROWS, $nc2)),
-                    ProductKernel::Gemm | ProductKernel::Matrixmultiply => None,
-                }
-            }
-
-            /// Fills the job's block with the tile kernel `kernel`.
-            pub(crate) fn $fill(job: &mut TileJob<'_, $t>, kernel: ProductKernel) -> bool {
-                let widths = (job.packed.panel_width(), job.packed_cols.panel_width());
-                if !kernel.is_available() || $strides(kernel) != Some(widths) {
+        ($fill:ident, $full:ident, $t:ty, $nr:expr, $fill512:ident, $full512:ident) => {
+            /// Fills the job's block with the tile kernel.
+            pub(crate) fn $fill(job: &mut TileJob<'_, $t>) -> bool {
+                if !avx512_detected() || job.packed.panel_width() != $nr {
                     return false;
                 }
+                // SAFETY: AVX-512F was detected just above, and the rows were
+                // packed in panels of this kernel's width.
                 #[cfg(target_arch = "x86_64")]
-                if kernel == ProductKernel::Avx512Tiles {
-                    // SAFETY: AVX-512F was detected just above (`is_available`), and
-                    // the rows were packed in panels of this kernel's widths.
-                    unsafe { super::x86::$fill512(job) };
-                } else {
-                    // SAFETY: AVX2 and FMA were detected just above (`is_available`),
-                    // and the rows were packed in panels of this kernel's widths.
-                    unsafe { super::x86::$fill2(job) };
-                }
+                unsafe {
+                    super::x86::$fill512(job)
+                };
                 cfg!(target_arch = "x86_64")
             }
 
-            /// The full Gram matrix of packed rows with the tile kernel `kernel`.
-            pub(crate) fn $full(
-                packed: &PackedRows<$t>,
-                packed_cols: &PackedRows<$t>,
-                m: usize,
-                out: &mut [$t],
-                kernel: ProductKernel,
-            ) -> bool {
-                let widths = (packed.panel_width(), packed_cols.panel_width());
-                if !kernel.is_available() || $strides(kernel) != Some(widths) {
+            /// The full Gram matrix of packed rows with the tile kernel.
+            pub(crate) fn $full(packed: &PackedRows<$t>, m: usize, out: &mut [$t]) -> bool {
+                if !avx512_detected() || packed.panel_width() != $nr {
                     return false;
                 }
+                // SAFETY: as above.
                 #[cfg(target_arch = "x86_64")]
-                if kernel == ProductKernel::Avx512Tiles {
-                    // SAFETY: as above.
-                    unsafe { super::x86::$full512(packed, packed_cols, m, out) };
-                } else {
-                    // SAFETY: as above.
-                    unsafe { super::x86::$full2(packed, packed_cols, m, out) };
-                }
+                unsafe {
+                    super::x86::$full512(packed, m, out)
+                };
                 let _ = (m, out);
                 cfg!(target_arch = "x86_64")
             }
@@ -805,25 +632,17 @@ pub(crate) mod dispatch {
     dispatch_type!(
         fill_f64,
         full_f64,
-        strides_f64,
         f64,
         super::PANEL_F64,
-        super::AVX2_COLS_F64,
         fill512_f64,
-        full512_f64,
-        fill_avx2_f64,
-        full_avx2_f64
+        full512_f64
     );
     dispatch_type!(
         fill_f32,
         full_f32,
-        strides_f32,
         f32,
         super::PANEL_F32,
-        super::AVX2_COLS_F32,
         fill512_f32,
-        full512_f32,
-        fill_avx2_f32,
-        full_avx2_f32
+        full512_f32
     );
 }

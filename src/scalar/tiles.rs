@@ -76,12 +76,6 @@ impl<F: Float> PackedRows<F> {
         self.nr
     }
 
-    /// Coordinates per row.
-    #[inline]
-    pub(crate) fn dim(&self) -> usize {
-        self.d
-    }
-
     /// Panel `q` (`nr·d` elements).
     #[inline]
     pub(crate) fn panel(&self, q: usize) -> &[F] {
@@ -92,12 +86,8 @@ impl<F: Float> PackedRows<F> {
 
 /// One block of condensed rows to fill from the packed rows.
 pub struct TileJob<'a, F> {
-    /// The packed, centred rows, as the row operand of a tile (panels of the
-    /// kernel's row stride).
+    /// The packed, centred rows.
     pub(crate) packed: &'a PackedRows<F>,
-    /// The same rows as the column operand (panels of the kernel's column
-    /// stride; the same packing as `packed` for the AVX-512 tiles).
-    pub(crate) packed_cols: &'a PackedRows<F>,
     /// Squared norms of the packed rows.
     pub(crate) norms: &'a [F],
     /// Entries at or below `tau·(‖x_i‖² + ‖x_j‖²)` are recomputed directly
@@ -129,29 +119,14 @@ pub(crate) fn row_offset(m: usize, i: usize) -> usize {
 /// Runs a block through `micro` (the register tile) and the epilogue. Always
 /// inlined into a caller compiled with the kernel's target features, so the
 /// epilogue is vectorised with them too.
-///
-/// A tile is `MR` rows by `NC` columns. The micro-kernel gets the row slice
-/// `a` (the row panel of row `i0`, panels of `SA` rows, from offset
-/// `i0 % SA`) and the column slice `b` (the column panel of column `j0`,
-/// panels of `SB` rows, from offset `j0 % SB`, exactly `(d − 1)·SB + NC`
-/// long). The AVX-512 tiles use one packing for both (`SA = SB = NC = NR`);
-/// the AVX2 tiles pack the rows twice, in panels that are exactly one tile
-/// (`SA = MR`, `SB = NC`), so each operand streams contiguously.
 #[inline(always)]
-pub(crate) fn drive<
-    F: Float,
-    const MR: usize,
-    const NC: usize,
-    const SA: usize,
-    const SB: usize,
->(
+pub(crate) fn drive<F: Float, const MR: usize, const NR: usize>(
     job: &mut TileJob<'_, F>,
-    mut micro: impl FnMut(&[F], &[F], &mut [[F; NC]; MR]),
+    mut micro: impl FnMut(&[F], &[F], &mut [[F; NR]; MR]),
     squared_distance: impl Fn(&[F], &[F]) -> F,
 ) {
     let TileJob {
         packed,
-        packed_cols,
         norms,
         tau,
         m,
@@ -163,25 +138,22 @@ pub(crate) fn drive<
     } = *job;
     let dim = packed.d;
     let row = |i: usize| &rows[order[i] * dim..(order[i] + 1) * dim];
-    debug_assert_eq!(packed.nr, SA);
-    debug_assert_eq!(packed_cols.nr, SB);
-    debug_assert!(SA.is_multiple_of(MR) && SB.is_multiple_of(NC));
-    debug_assert_eq!(r0 % SA, 0);
-    debug_assert_eq!(r0 % NC, 0);
+    debug_assert_eq!(packed.nr, NR);
+    debug_assert_eq!(r0 % NR, 0);
     let base = row_offset(m, r0);
     let two = F::one() + F::one();
-    let mut acc = [[F::zero(); NC]; MR];
-    let b_len = column_slice_len(dim, NC, SB);
-    for j0 in (r0..m).step_by(NC) {
-        let off = j0 % SB;
-        let cols = &packed_cols.panel(j0 / SB)[off..off + b_len];
+    let mut acc = [[F::zero(); NR]; MR];
+    let panels = m.div_ceil(NR);
+    for q in r0 / NR..panels {
+        let j0 = q * NR;
+        let cols = packed.panel(q);
         let mut i0 = r0;
         // tiles with some j > i only
-        while i0 < r1 && i0 < j0 + NC - 1 {
-            let a_panel = packed.panel(i0 / SA);
-            let a = &a_panel[i0 % SA..];
+        while i0 < r1 && i0 < j0 + NR - 1 {
+            let a_panel = packed.panel(i0 / NR);
+            let a = &a_panel[i0 % NR..];
             micro(a, cols, &mut acc);
-            let jend = (j0 + NC).min(m);
+            let jend = (j0 + NR).min(m);
             for (ii, g_row) in acc.iter().enumerate() {
                 let i = i0 + ii;
                 if i >= r1 {
@@ -223,40 +195,30 @@ pub(crate) fn drive<
 
 /// The full Gram matrix `P·Pᵀ` of the packed rows into `out` (`m × m`,
 /// row-major), every tile computed: the reference work of the benchmarks'
-/// floor, not used by the linkage. Operands as in [`drive`]; `block` rows
-/// per block of rows (a multiple of `SA` and `MR`).
+/// floor, not used by the linkage.
 #[inline(always)]
-pub(crate) fn drive_full<
-    F: Float,
-    const MR: usize,
-    const NC: usize,
-    const SA: usize,
-    const SB: usize,
->(
+pub(crate) fn drive_full<F: Float, const MR: usize, const NR: usize>(
     packed: &PackedRows<F>,
-    packed_cols: &PackedRows<F>,
     m: usize,
     out: &mut [F],
-    block: usize,
-    mut micro: impl FnMut(&[F], &[F], &mut [[F; NC]; MR]),
+    mut micro: impl FnMut(&[F], &[F], &mut [[F; NR]; MR]),
 ) {
-    debug_assert_eq!(packed.nr, SA);
-    debug_assert_eq!(packed_cols.nr, SB);
+    debug_assert_eq!(packed.nr, NR);
     debug_assert_eq!(out.len(), m * m);
-    let mut acc = [[F::zero(); NC]; MR];
-    let b_len = column_slice_len(packed.d, NC, SB);
-    // the same loop order as the linkage: column tiles within blocks of rows
-    let block = block.max(SA);
+    let mut acc = [[F::zero(); NR]; MR];
+    let panels = m.div_ceil(NR);
+    // the same loop order as the linkage: column panels within blocks of rows
+    let block = rows_per_block::<F>(packed.d, NR);
     let mut r0 = 0;
     while r0 < m {
         let r1 = (r0 + block).min(m);
-        for j0 in (0..m).step_by(NC) {
-            let jend = (j0 + NC).min(m);
-            let off = j0 % SB;
-            let cols = &packed_cols.panel(j0 / SB)[off..off + b_len];
+        for q in 0..panels {
+            let j0 = q * NR;
+            let jend = (j0 + NR).min(m);
+            let cols = packed.panel(q);
             for i0 in (r0..r1).step_by(MR) {
-                let a_panel = packed.panel(i0 / SA);
-                micro(&a_panel[i0 % SA..], cols, &mut acc);
+                let a_panel = packed.panel(i0 / NR);
+                micro(&a_panel[i0 % NR..], cols, &mut acc);
                 for (ii, g_row) in acc.iter().enumerate().take(m - i0) {
                     let at = (i0 + ii) * m + j0;
                     out[at..at + (jend - j0)].copy_from_slice(&g_row[..jend - j0]);
@@ -265,13 +227,6 @@ pub(crate) fn drive_full<
         }
         r0 = r1;
     }
-}
-
-/// Length of a tile's column slice: `NC` columns of a panel of `NR`, over
-/// `d` coordinates of stride `NR` (`(d − 1)·NR + NC`; 0 when `d = 0`).
-#[inline(always)]
-pub(crate) fn column_slice_len(d: usize, nc: usize, nr: usize) -> usize {
-    d.checked_sub(1).map_or(0, |k| k * nr + nc)
 }
 
 /// Bytes of packed rows per block of rows (the operand every column panel

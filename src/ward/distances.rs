@@ -162,17 +162,12 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
         ProductKernel::Gemm
     };
 
-    let found = if kernel.is_tiles() {
+    let found = if kernel == ProductKernel::Avx512Tiles {
         // the tile path: pack the centred rows once, then fill block after
         // block of condensed rows with the tile kernel and finish each row
         // while the block is fresh in cache
-        // (the AVX2 tiles pack the rows twice, in panels of one tile's rows
-        // and of one tile's columns; the AVX-512 tiles once)
         let nr = F::TILE_PANEL_WIDTH;
-        let (sa, sb) = F::tile_strides(kernel).unwrap_or((nr, nr));
-        let (packed, norms) = PackedRows::pack(m, d, sa, row_of, &centre_row);
-        let cols_owned = (sb != sa).then(|| PackedRows::pack(m, d, sb, row_of, &centre_row).0);
-        let packed_cols = cols_owned.as_ref().unwrap_or(&packed);
+        let (packed, norms) = PackedRows::pack(m, d, nr, row_of, &centre_row);
         let blocks = split_blocks(m, rows_per_block::<F>(d, nr), out);
         run_blocks(
             blocks,
@@ -181,7 +176,6 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
             |(), (r0, r1, rows)| {
                 let mut job = TileJob {
                     packed: &packed,
-                    packed_cols,
                     norms: &norms,
                     tau,
                     m,
@@ -191,7 +185,7 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
                     rows: flat,
                     order,
                 };
-                let filled = F::fill_tiles(&mut job, kernel);
+                let filled = F::fill_tiles(&mut job);
                 debug_assert!(filled, "the kernel's support was checked above");
                 // the kernel has recomputed the small distances already
                 finish_block(m, r0, r1, rows, |_| false, &norms, tau, row_of, weights)
@@ -478,15 +472,12 @@ pub(crate) fn full_gram<F: Scalar>(x: ArrayView2<'_, F>, kernel: ProductKernel) 
     let standard = x.as_standard_layout();
     let flat: &[F] = standard.as_slice().unwrap_or(&[]);
     match kernel {
-        ProductKernel::Avx512Tiles | ProductKernel::Avx2Tiles if kernel.is_available() => {
+        ProductKernel::Avx512Tiles if kernel.is_available() => {
             let zeros = vec![F::zero(); d];
             let rows = |i: usize| &flat[i * d..(i + 1) * d];
-            let nr = F::TILE_PANEL_WIDTH;
-            let (sa, sb) = F::tile_strides(kernel).unwrap_or((nr, nr));
-            let (packed, _) = PackedRows::pack(m, d, sa, rows, &zeros);
-            let (packed_cols, _) = PackedRows::pack(m, d, sb, rows, &zeros);
+            let (packed, _) = PackedRows::pack(m, d, F::TILE_PANEL_WIDTH, rows, &zeros);
             let mut out = vec![F::zero(); m * m];
-            if F::full_gram_tiles(&packed, &packed_cols, m, &mut out, kernel) {
+            if F::full_gram_tiles(&packed, m, &mut out) {
                 if let Ok(g) = Array2::from_shape_vec((m, m), out) {
                     return g;
                 }
@@ -540,10 +531,9 @@ mod tests {
         })
     }
 
-    /// Every kernel: the AVX-512 and AVX2 tile kernels (the `gemm` crate
-    /// where the CPU lacks one, a still valid run), the `gemm` crate and
-    /// `matrixmultiply`, the portable reference.
-    const BOTH: [ProductKernel; 4] = ProductKernel::ALL;
+    /// Every kernel: the tile kernel (the `gemm` crate where the CPU lacks
+    /// it, a still valid run), the `gemm` crate and `matrixmultiply`.
+    const BOTH: [ProductKernel; 3] = ProductKernel::ALL;
 
     #[test]
     fn matches_direct_sums_across_blocks() {
@@ -736,20 +726,12 @@ mod tests {
         let gemm = run(Some(ProductKernel::Gemm));
         let mm = run(Some(ProductKernel::Matrixmultiply));
         assert_ne!(gemm, mm, "the gemm crate and matrixmultiply both ran");
-        for tiles in [ProductKernel::Avx512Tiles, ProductKernel::Avx2Tiles] {
-            if tiles.is_available() {
-                assert_ne!(run(Some(tiles)), gemm, "{tiles:?}");
-            } else {
-                // a tile kernel asked for on a CPU without it falls back to
-                // the gemm crate
-                assert_eq!(gemm, run(Some(tiles)), "{tiles:?}");
-            }
-        }
-        if ProductKernel::Avx512Tiles.is_available() && ProductKernel::Avx2Tiles.is_available() {
-            assert_ne!(
-                run(Some(ProductKernel::Avx512Tiles)),
-                run(Some(ProductKernel::Avx2Tiles))
-            );
+        if ProductKernel::Avx512Tiles.is_available() {
+            assert_ne!(run(Some(ProductKernel::Avx512Tiles)), gemm);
+        } else {
+            // the tile kernel asked for on a CPU without it falls back to
+            // the gemm crate
+            assert_eq!(gemm, run(Some(ProductKernel::Avx512Tiles)));
         }
         eprintln!(
             "kernels run here: {}",
@@ -761,23 +743,16 @@ mod tests {
         );
     }
 
-    /// The AVX-512 tiles are chosen exactly where the CPU reports AVX-512F,
-    /// the AVX2 tiles where it reports AVX2 and FMA but not AVX-512F, and
-    /// asking for a kernel the CPU lacks still computes (with the GEMM).
+    /// The tile kernel is chosen exactly where the CPU reports AVX-512F, and
+    /// asking for it elsewhere still computes (with the GEMM).
     #[test]
     fn kernel_choice_follows_the_cpu() {
         #[cfg(target_arch = "x86_64")]
-        let (avx512, avx2) = (
-            std::arch::is_x86_feature_detected!("avx512f"),
-            std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma"),
-        );
+        let avx512 = std::arch::is_x86_feature_detected!("avx512f");
         #[cfg(not(target_arch = "x86_64"))]
-        let (avx512, avx2) = (false, false);
+        let avx512 = false;
         let expected = if avx512 {
             ProductKernel::Avx512Tiles
-        } else if avx2 {
-            ProductKernel::Avx2Tiles
         } else {
             ProductKernel::Gemm
         };
@@ -789,7 +764,6 @@ mod tests {
             .filter(|k| k.is_available());
         assert_eq!(ProductKernel::detect(), forced.unwrap_or(expected));
         assert_eq!(ProductKernel::Avx512Tiles.is_available(), avx512);
-        assert_eq!(ProductKernel::Avx2Tiles.is_available(), avx2);
         assert!(ProductKernel::Gemm.is_available());
         assert!(ProductKernel::Matrixmultiply.is_available());
         for k in ProductKernel::ALL {
@@ -800,45 +774,18 @@ mod tests {
         assert_eq!(ProductKernel::Gemm.name(), "gemm");
         assert_eq!(ProductKernel::Matrixmultiply.name(), "matrixmultiply");
         assert_eq!(ProductKernel::Avx512Tiles.name(), "avx512-tiles");
-        assert_eq!(ProductKernel::Avx2Tiles.name(), "avx2-tiles");
-        assert!(ProductKernel::Avx512Tiles.is_tiles() && ProductKernel::Avx2Tiles.is_tiles());
-        assert!(!ProductKernel::Gemm.is_tiles() && !ProductKernel::Matrixmultiply.is_tiles());
         // the sealed hooks do nothing (and say so) where the CPU lacks the
-        // kernel, for a GEMM, or when the rows were packed for other widths
+        // kernel, or when the rows were packed for another width
         let rows = [1.0_f64, 2.0, 3.0, 4.0];
-        let pack = |nr| PackedRows::pack(2, 2, nr, |i| &rows[2 * i..2 * i + 2], &[0.0, 0.0]).0;
-        fn tiles<F: Scalar>(
-            p: &PackedRows<F>,
-            q: &PackedRows<F>,
-            out: &mut [F],
-            k: ProductKernel,
-        ) -> bool {
-            F::full_gram_tiles(p, q, 2, out, k)
-        }
-        fn strides<F: Scalar>(k: ProductKernel) -> Option<(usize, usize)> {
-            F::tile_strides(k)
+        let (packed, _) = PackedRows::pack(2, 2, 8, |i| &rows[2 * i..2 * i + 2], &[0.0, 0.0]);
+        fn tiles<F: Scalar>(p: &PackedRows<F>, m: usize, out: &mut [F]) -> bool {
+            F::full_gram_tiles(p, m, out)
         }
         let mut out = vec![0.0; 4];
-        let (p8, p24, p6) = (pack(8), pack(24), pack(6));
-        assert_eq!(strides::<f64>(ProductKernel::Avx512Tiles), Some((24, 24)));
-        assert_eq!(strides::<f64>(ProductKernel::Avx2Tiles), Some((6, 8)));
-        assert_eq!(strides::<f32>(ProductKernel::Avx2Tiles), Some((6, 16)));
-        assert_eq!(strides::<f64>(ProductKernel::Gemm), None);
-        for k in ProductKernel::ALL {
-            assert!(!tiles(&p8, &p8, &mut out, k));
-        }
-        assert!(!tiles(&p24, &p24, &mut out, ProductKernel::Gemm));
-        assert!(!tiles(&p6, &p24, &mut out, ProductKernel::Avx2Tiles));
-        assert_eq!(
-            tiles(&p24, &p24, &mut out, ProductKernel::Avx512Tiles),
-            avx512
-        );
+        assert!(!tiles(&packed, 2, &mut out));
+        let (packed, _) = PackedRows::pack(2, 2, 24, |i| &rows[2 * i..2 * i + 2], &[0.0, 0.0]);
+        assert_eq!(tiles(&packed, 2, &mut out), avx512);
         if avx512 {
-            assert_eq!(out, vec![5.0, 11.0, 11.0, 25.0]);
-        }
-        out.fill(0.0);
-        assert_eq!(tiles(&p6, &p8, &mut out, ProductKernel::Avx2Tiles), avx2);
-        if avx2 {
             assert_eq!(out, vec![5.0, 11.0, 11.0, 25.0]);
         }
     }
