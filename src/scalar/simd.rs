@@ -214,6 +214,27 @@ pub(crate) fn gemm_nt<F: 'static + Copy + num_traits::Zero + num_traits::One>(
     true
 }
 
+/// Calls `f` from a function compiled for AVX2 where the CPU has it (so the
+/// loops `f` inlines are vectorised with 256-bit registers: 4 `f64` or 8
+/// `f32` lanes instead of SSE2's 2 or 4), else calls it as is. The results
+/// are the same bit for bit either way: the same IEEE operations, and Rust
+/// never contracts a multiply and an add into a fused multiply-add.
+#[inline(always)]
+pub(crate) fn vectorised<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        /// # Safety
+        /// The CPU must support AVX2.
+        #[target_feature(enable = "avx2")]
+        unsafe fn call<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: AVX2 was detected just above, `call`'s only precondition.
+        return unsafe { call(f) };
+    }
+    f()
+}
+
 /// AVX2 and FMA on x86-64, detected at run time (cached by the standard
 /// library).
 fn avx2_fma_detected() -> bool {

@@ -42,6 +42,7 @@
 //! its time. The price here is the order of exactly tied merges, which may
 //! differ from scipy's (both are valid Ward dendrograms).
 
+use crate::scalar::simd::vectorised;
 use crate::scalar::Scalar;
 
 use crate::linalg::{argmin, min_value};
@@ -55,6 +56,9 @@ use super::min_heap::IndexedMinHeap;
 /// Pending merges from which a row catch-up first streams the whole row into
 /// cache (random misses cost far more than one sequential pass).
 const STREAM_ROW_AFTER: usize = 32;
+
+/// Entries per chunk of the vectorised Lance–Williams updates.
+const CHUNK: usize = 8;
 
 /// One merge, as the rows that have not replayed it yet need it.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +79,96 @@ fn lance_williams<F: Scalar>(d_ka: F, d_kb: F, wk: F, e: &LoggedMerge<F>) -> F {
     method::lance_williams(d_ka, d_kb, e.dist, e.wa, e.wb, wk)
 }
 
+/// [`lance_williams`] of [`CHUNK`] entries at once: the same operations in
+/// the same order as [`method::lance_williams`] (no reassociation, no fused
+/// multiply-add), written so that the compiler vectorises them (the
+/// division is most of the cost), so bit for bit the same for finite
+/// inputs. An entry with a `+∞` input (a retired slot, or a row with no
+/// live neighbour left as a bound) is `+∞`, as [`method::lance_williams`]
+/// gives it unless a weight ratio underflows to zero (weights some 300
+/// orders of magnitude apart in `f64`, 45 in `f32`), where its rescaled
+/// fallback would turn `+∞` into `0`; an entry whose quotient overflows
+/// from finite inputs is redone by [`method::lance_williams`] itself.
+#[inline(always)]
+fn lance_williams_chunk<F: Scalar>(
+    d_ka: &[F; CHUNK],
+    d_kb: &[F; CHUNK],
+    wk: &[F; CHUNK],
+    e: &LoggedMerge<F>,
+) -> [F; CHUNK] {
+    let (wa, wb, d_ab) = (e.wa, e.wb, e.dist);
+    let mut v = [F::zero(); CHUNK];
+    for t in 0..CHUNK {
+        let total = wa + wb + wk[t];
+        v[t] = ((wa + wk[t]) * d_ka[t] + (wb + wk[t]) * d_kb[t] - wk[t] * d_ab) / total;
+    }
+    // a lane needs the rescaled fallback when its quotient overflows from
+    // finite inputs; an infinite input gives +∞ (the quotient is +∞ then,
+    // and the clamp keeps it)
+    let inf = F::infinity();
+    let mut fallback = false;
+    let mut out = [F::zero(); CHUNK];
+    for t in 0..CHUNK {
+        let x = v[t];
+        let infinite_input = (d_ka[t] == inf) | (d_kb[t] == inf);
+        fallback |= !x.is_finite() & !infinite_input;
+        out[t] = if x > F::zero() { x } else { F::zero() };
+    }
+    if fallback {
+        for t in 0..CHUNK {
+            let infinite_input = (d_ka[t] == inf) | (d_kb[t] == inf);
+            if !v[t].is_finite() && !infinite_input {
+                out[t] = lance_williams(d_ka[t], d_kb[t], wk[t], e);
+            }
+        }
+    }
+    out
+}
+
+/// `row_b[k] = LW(row_a[k], row_b[k], w[k])` for the logged merge `e`, in
+/// chunks of [`CHUNK`] ([`lance_williams_chunk`]), compiled for AVX2 where
+/// the CPU has it.
+fn lance_williams_rows<F: Scalar>(row_a: &[F], row_b: &mut [F], w: &[F], e: &LoggedMerge<F>) {
+    vectorised(|| lance_williams_rows_inline(row_a, row_b, w, e));
+}
+
+/// [`lance_williams_rows`], inlined into its vectorised caller.
+#[inline(always)]
+fn lance_williams_rows_inline<F: Scalar>(
+    row_a: &[F],
+    row_b: &mut [F],
+    w: &[F],
+    e: &LoggedMerge<F>,
+) {
+    let n = row_b.len().min(row_a.len()).min(w.len());
+    let (row_a, row_b, w) = (&row_a[..n], &mut row_b[..n], &w[..n]);
+    let mut chunks_b = row_b.chunks_exact_mut(CHUNK);
+    let mut chunks_a = row_a.chunks_exact(CHUNK);
+    let mut chunks_w = w.chunks_exact(CHUNK);
+    for ((y, x), wk) in (&mut chunks_b).zip(&mut chunks_a).zip(&mut chunks_w) {
+        if let (Ok(y), Ok(x), Ok(wk)) = (
+            <&mut [F; CHUNK]>::try_from(y),
+            <&[F; CHUNK]>::try_from(x),
+            <&[F; CHUNK]>::try_from(wk),
+        ) {
+            *y = lance_williams_chunk(x, y, wk, e);
+        }
+    }
+    // the tail through the same chunk code (padding lanes are discarded),
+    // so every entry follows the same rule
+    let rest_b = chunks_b.into_remainder();
+    let (rest_a, rest_w) = (chunks_a.remainder(), chunks_w.remainder());
+    if !rest_b.is_empty() {
+        let (mut x, mut y, mut wk) = ([F::zero(); CHUNK], [F::zero(); CHUNK], [F::one(); CHUNK]);
+        let r = rest_b.len();
+        x[..r].copy_from_slice(rest_a);
+        y[..r].copy_from_slice(rest_b);
+        wk[..r].copy_from_slice(rest_w);
+        let v = lance_williams_chunk(&x, &y, &wk, e);
+        rest_b.copy_from_slice(&v[..r]);
+    }
+}
+
 struct State<F> {
     m: usize,
     d: Vec<F>,
@@ -87,6 +181,8 @@ struct State<F> {
     nn: Vec<usize>,
     min_dist: Vec<F>,
     heap: IndexedMinHeap<F>,
+    /// Scratch of the bound lowering after a merge.
+    bounds: Vec<F>,
 }
 
 impl<F: Scalar> State<F> {
@@ -219,6 +315,7 @@ pub(crate) fn generic_linkage<F: Scalar>(
         nn,
         min_dist,
         heap,
+        bounds: Vec::new(),
     };
     let mut node_of = leaf_ids;
     let mut alive = vec![true; m];
@@ -263,14 +360,21 @@ pub(crate) fn generic_linkage<F: Scalar>(
         // Lance–Williams is increasing in d(k, b) ≥ min_dist[k], so
         // LW(d(a, k), min_dist[k]) is one; lower the key to it where smaller
         // (row a is current and contiguous here; retired k read +∞).
-        for k in a + 1..b {
-            let d_ak = s.d[s.at(a, k)];
-            let bound = lance_williams(d_ak, s.min_dist[k], s.w[k], &e);
-            if bound < s.min_dist[k] {
-                s.min_dist[k] = bound;
-                s.nn[k] = b;
-                s.heap.update(k, bound);
+        if a + 1 < b {
+            let from_a = s.at(a, a + 1);
+            let row_a = &s.d[from_a..from_a + (b - a - 1)];
+            let mut bounds = core::mem::take(&mut s.bounds);
+            bounds.clear();
+            bounds.extend_from_slice(&s.min_dist[a + 1..b]);
+            lance_williams_rows(row_a, &mut bounds, &s.w[a + 1..b], &e);
+            for (k, &bound) in (a + 1..b).zip(&bounds) {
+                if bound < s.min_dist[k] {
+                    s.min_dist[k] = bound;
+                    s.nn[k] = b;
+                    s.heap.update(k, bound);
+                }
             }
+            s.bounds = bounds;
         }
         // Row b, all k > b, from rows a and b (both current; retired entries
         // are +∞ in both and stay +∞).
@@ -280,9 +384,7 @@ pub(crate) fn generic_linkage<F: Scalar>(
             let (head, tail) = s.d.split_at_mut(s.row_start[b]);
             let row_a = &head[from_a..from_a + len];
             let row_b = &mut tail[..len];
-            for ((x, y), &wk) in row_a.iter().zip(row_b.iter_mut()).zip(&s.w[b + 1..]) {
-                *y = lance_williams(*x, *y, wk, &e);
-            }
+            lance_williams_rows(row_a, row_b, &s.w[b + 1..], &e);
             s.rescan(b);
         }
         s.w[b] = e.wa + e.wb;
@@ -291,4 +393,74 @@ pub(crate) fn generic_linkage<F: Scalar>(
         node_of[b] = m + step;
     }
     Dendrogram::from_unsorted(m, &found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vectorised row update is `method::lance_williams` entry by entry,
+    /// bit for bit, on finite values (random, zeros, overflowing products
+    /// that take the rescaled fallback) at lengths around the chunk size, and
+    /// keeps `+∞` (retired slots) at `+∞`.
+    #[test]
+    fn vectorised_rows_are_lance_williams_bit_for_bit() {
+        fn check<F: Scalar>(big: F) {
+            let mut s = 0x9e37_79b9_7f4a_7c15_u64;
+            let mut next = move || {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (s >> 11) as f64 / (1u64 << 53) as f64
+            };
+            for n in [0, 1, 7, 8, 9, 16, 23, 100] {
+                let e = LoggedMerge {
+                    a: 0,
+                    b: 1,
+                    wa: F::from_f64_rounded(1.0 + 5.0 * next()),
+                    wb: F::from_f64_rounded(1.0 + 3.0 * next()),
+                    dist: F::from_f64_rounded(next()),
+                };
+                let mut row_a: Vec<F> = (0..n).map(|_| F::from_f64_rounded(4.0 * next())).collect();
+                let mut row_b: Vec<F> = (0..n).map(|_| F::from_f64_rounded(4.0 * next())).collect();
+                let w: Vec<F> = (0..n)
+                    .map(|_| F::from_f64_rounded(1.0 + 9.0 * next()))
+                    .collect();
+                for k in (0..n).step_by(5) {
+                    row_a[k] = F::zero();
+                }
+                for k in (2..n).step_by(7) {
+                    // products that overflow although the result is finite
+                    row_a[k] = big;
+                    row_b[k] = big;
+                }
+                for k in (3..n).step_by(6).filter(|k| k % 7 != 2) {
+                    row_a[k] = F::infinity();
+                    row_b[k] = F::infinity();
+                }
+                let want: Vec<F> = row_a
+                    .iter()
+                    .zip(&row_b)
+                    .zip(&w)
+                    .map(|((&x, &y), &wk)| lance_williams(x, y, wk, &e))
+                    .collect();
+                let mut got = row_b.clone();
+                lance_williams_rows(&row_a, &mut got, &w, &e);
+                for k in 0..n {
+                    assert_eq!(
+                        got[k].to_f64_lossless().to_bits(),
+                        want[k].to_f64_lossless().to_bits(),
+                        "n={n} k={k}"
+                    );
+                }
+                assert!((2..n).step_by(7).all(|k| got[k].is_finite()));
+                assert!((3..n)
+                    .step_by(6)
+                    .filter(|k| k % 7 != 2)
+                    .all(|k| got[k] == F::infinity()));
+            }
+        }
+        check::<f64>(f64::MAX / 4.0);
+        check::<f32>(f32::MAX / 4.0);
+    }
 }
