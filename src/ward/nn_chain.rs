@@ -18,8 +18,15 @@
 //! Ward is reducible, so the chain finds every reciprocal-nearest-neighbour
 //! pair; sorting the pairs by distance gives merges that are each a global
 //! minimum of the current dissimilarities.
+//!
+//! Each neighbour search first bounds every live cluster's dissimilarity
+//! from packed `f32` sketches of the centroids (one contiguous stream, the
+//! vector kernel), then recomputes exactly only the clusters whose lower
+//! bound reaches the smallest upper bound: the decisions, heights and tie
+//! order are those of the exact scan (see `DESIGN.md`, "The lean path").
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 
 use ndarray::ArrayView2;
 
@@ -148,7 +155,7 @@ struct Sketches<F> {
     rows: Vec<f32>,
     radius: Vec<f64>,
     /// The weights, packed like the rows.
-    weight: Vec<f64>,
+    weight: Vec<F>,
     /// Packed position -> slot.
     slot_of: Vec<usize>,
     /// Slot -> packed position (`usize::MAX` once removed).
@@ -161,7 +168,8 @@ struct Sketches<F> {
     c_exact: f64,
     /// Absolute error bound of that sum from underflow.
     abs_exact: f64,
-    /// Relative error bound of Ward's factor and the `f64` bound arithmetic.
+    /// Relative error bound of the product `E·f̂` in `F` and the `f64` bound
+    /// arithmetic.
     c_factor: f64,
 }
 
@@ -204,7 +212,7 @@ impl<F: Scalar> Sketches<F> {
             tiny: subnormal_step::<F>(),
             rows: vec![0.0; m * dim],
             radius: vec![0.0; m],
-            weight: vec![0.0; m],
+            weight: vec![F::zero(); m],
             slot_of: (0..m).collect(),
             pos_of: (0..m).collect(),
             // twice the classical γ_{n+4} bounds: any summation order
@@ -226,11 +234,20 @@ impl<F: Scalar> Sketches<F> {
         let dim = self.dim;
         let (mut nr, mut nd, mut na) = (0.0_f64, 0.0_f64, 0.0_f64);
         let row = &mut self.rows[pos * dim..(pos + 1) * dim];
-        for (((a, &r), &d), &g) in row.iter_mut().zip(c.rep(p)).zip(c.delta(p)).zip(&self.centre) {
+        for (((a, &r), &d), &g) in row
+            .iter_mut()
+            .zip(c.rep(p))
+            .zip(c.delta(p))
+            .zip(&self.centre)
+        {
             let rg = r - g;
             let v = (rg + d).to_f64_lossless() * self.scale;
             *a = v as f32;
-            let (rg, d) = (rg.to_f64_lossless(), d.to_f64_lossless());
+            // scaled (σ a power of two): neither over- nor underflows
+            let (rg, d) = (
+                rg.to_f64_lossless() * self.scale,
+                d.to_f64_lossless() * self.scale,
+            );
             nr += rg * rg;
             nd += d * d;
             na += f64::from(*a) * f64::from(*a);
@@ -242,11 +259,11 @@ impl<F: Scalar> Sketches<F> {
         // and the exact kernel's terms are off by at most
         // u_F·(‖rep_p − rep_q‖ + ‖delta_p − delta_q‖): both per cluster,
         // inflated (×5/2, ×2) for the rounding of these norms
-        let r = 5.0 * u_f * self.scale * (nr.sqrt() + nd.sqrt())
+        let r = 5.0 * u_f * (nr.sqrt() + nd.sqrt())
             + 2.0 * u32_ * na.sqrt()
             + 4.0 * n.sqrt() * (self.scale * subnormal_step::<F>() + 2.0_f64.powi(-149));
         self.radius[pos] = if r.is_finite() { r } else { f64::INFINITY };
-        self.weight[pos] = c.weights[p].to_f64_lossless();
+        self.weight[pos] = c.weights[p];
     }
 
     /// Removes slot `p`: the last packed row takes its place.
@@ -255,7 +272,8 @@ impl<F: Scalar> Sketches<F> {
         let last = self.slot_of.len() - 1;
         let dim = self.dim;
         if pos != last {
-            self.rows.copy_within(last * dim..(last + 1) * dim, pos * dim);
+            self.rows
+                .copy_within(last * dim..(last + 1) * dim, pos * dim);
             self.radius[pos] = self.radius[last];
             self.weight[pos] = self.weight[last];
             let moved = self.slot_of[last];
@@ -273,14 +291,15 @@ impl<F: Scalar> Sketches<F> {
     /// squares `s`, the sum `r` of the two radii and the two weights.
     ///
     /// The exact value is `E·f̂` rounded to `F`, `E` the exact kernel's sum of
-    /// squares and `f̂` Ward's factor `2·w_p·w_q/(w_p + w_q)` in `F` (exactly
-    /// `E` for unit weights), so it lies within `c_factor` of `E·f`, `f` the
-    /// same factor in `f64`. Branch-free, so the loop over a search's
+    /// squares and `f̂` Ward's factor `2·w_p·w_q/(w_p + w_q)` as
+    /// `weighted_dissimilarity` computes it in `F` (exactly `E` for unit
+    /// weights): monotone in `E`, within `c_factor` of `E·f̂` unless it
+    /// overflows, and then above every finite value. Branch-free, so the loop over a search's
     /// candidates vectorises; a NaN (overflowing data) fails every
-    /// comparison, which keeps the candidate (`!(lo > …)`) and never lowers
+    /// comparison, which keeps the candidate (`lo > …` fails) and never lowers
     /// the best upper bound (`hi < …`).
     #[inline(always)]
-    fn bounds(&self, s: f32, r: f64, wp: f64, wq: f64) -> (f64, f64) {
+    fn bounds(&self, s: f32, r: f64, wp: F, wq: F) -> (f64, f64) {
         let s = f64::from(s);
         let s_lo = s * (1.0 - self.c_sketch) - self.abs_sketch;
         let s_lo = if s_lo > 0.0 { s_lo } else { 0.0 };
@@ -294,8 +313,10 @@ impl<F: Scalar> Sketches<F> {
         let inv2 = self.inv_scale * self.inv_scale;
         let e_lo = lo * inv2 * (1.0 - self.c_exact) - self.abs_exact;
         let e_hi = hi * inv2 * (1.0 + self.c_exact) + self.abs_exact;
+        // f̂ itself (`weighted_dissimilarity`'s expression, exactly 1 for
+        // unit weights): an `f64` factor could stay finite where f̂ overflows
         let (small, large) = if wp < wq { (wp, wq) } else { (wq, wp) };
-        let factor = (small + small) * (large / (small + large));
+        let factor = ((small + small) * (large / (small + large))).to_f64_lossless();
         (
             e_lo * factor * (1.0 - self.c_factor) - self.tiny,
             e_hi * factor * (1.0 + self.c_factor) + self.tiny,
@@ -371,8 +392,8 @@ impl<F: Scalar> Search<'_, F> {
         }
         self.candidates.clear();
         for (pos, &lo) in self.lower.iter().enumerate() {
-            // `!(lo > …)`: a NaN bound keeps the candidate
-            if !(lo > min_upper) && pos != tpos {
+            // not `lo <= …`: a NaN bound keeps the candidate
+            if lo.partial_cmp(&min_upper) != Some(Ordering::Greater) && pos != tpos {
                 self.candidates.push(sk.slot_of[pos]);
             }
         }
@@ -511,7 +532,8 @@ mod tests {
     fn same<F: Scalar>(x: ArrayView2<'_, F>, w: Vec<F>, what: &str) {
         let new = nn_chain_linkage(x, w.clone());
         let old = reference_linkage(x, w);
-        assert_eq!(new, old, "{what}");
+        // Debug text: equal bit for bit, NaN (overflowed weights) included
+        assert!(format!("{new:?}") == format!("{old:?}"), "{what}");
     }
 
     /// The sketch filter changes no decision: bit for bit the dendrogram of
@@ -542,16 +564,21 @@ mod tests {
         same(wide.t(), w1(5), "transposed (non-contiguous) view");
         same(wide.slice(ndarray::s![..;2, ..]), w1(100), "strided view");
         let sub = data(90, 40, 3, 7, |v| (v * 1e-20) as f32 as f64);
-        same(sub.mapv(|v| v as f32).view(), vec![1.0_f32; 90], "f32 near underflow");
+        same(
+            sub.mapv(|v| v as f32).view(),
+            vec![1.0_f32; 90],
+            "f32 near underflow",
+        );
+        // weights whose sums overflow f32 late in the run (∞ and NaN factors)
+        let heavy: Vec<f32> = (0..100).map(|i| 5e36 * (1 + i % 4) as f32).collect();
+        let xs = data(100, 8, 4, 8, |v| v).mapv(|v| v as f32);
+        same(xs.view(), heavy, "f32 weights overflowing");
     }
 
     /// The exact scan every search did before the sketch filter (kept verbatim
     /// as the oracle): the new searches must take the same decisions.
     ///
-    fn reference_linkage<F: Scalar>(
-        x: ArrayView2<'_, F>,
-        mut weights: Vec<F>,
-    ) -> Dendrogram<F> {
+    fn reference_linkage<F: Scalar>(x: ArrayView2<'_, F>, mut weights: Vec<F>) -> Dendrogram<F> {
         let (m, dim) = x.dim();
         debug_assert_eq!(weights.len(), m);
         if m < 2 {
