@@ -6,7 +6,7 @@
 //!
 //! Groups: `ward_linkage` (default strategy, i.e. the matrix path at these
 //! sizes, f64 and f32, m up to 5000 as in the performance targets),
-//! `ward_lean` (the memory-lean path), `ward_floor` (the full Gram matrix
+//! `ward_lean` (the memory-lean path, f64 and f32), `ward_floor` (the full Gram matrix
 //! `X·Xᵀ` with the product kernel the matrix path uses on this CPU plus one
 //! pass, the floor the matrix path is measured against) and `gram_kernel`
 //! (that full Gram matrix with each product kernel: the AVX-512 register
@@ -60,6 +60,10 @@ fn bench_lean(c: &mut Criterion) {
     for m in SIZES {
         let x64 = data::<f64>(m);
         group.bench_with_input(BenchmarkId::new("f64", m), &x64, |b, x| {
+            b.iter(|| lean.linkage(x.view()).expect("finite data"))
+        });
+        let x32 = data::<f32>(m);
+        group.bench_with_input(BenchmarkId::new("f32", m), &x32, |b, x| {
             b.iter(|| lean.linkage(x.view()).expect("finite data"))
         });
     }
