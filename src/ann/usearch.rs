@@ -12,47 +12,8 @@
 //! come from the `numkong` crate, chosen at run time for the CPU
 //! ([`UsearchIndex::hardware_acceleration`] names the one in use).
 //!
-//! The adapter gives it the crate's contract:
-//!
-//! * **Validated first.** Parameters, the catalogue (ids parallel to rows,
-//!   finite values, unique ids), magnitudes and the query are checked in
-//!   Rust, so USearch is never handed a value it would refuse or misread; a
-//!   failure it still reports (an allocation, say) comes back as
-//!   [`Error::Backend`], never as a panic or an abort.
-//! * **Keys.** Row `r` is stored under the key `r`; the index keeps the ids
-//!   in row order and a map from id to row. (USearch reserves the key
-//!   `u64::MAX` for deleted entries, which a row number never reaches.)
-//! * **Metrics.** [`Metric::Cosine`]: the rows (and each query) are scaled to
-//!   unit length by the crate's own normalisation, which scales first, so
-//!   `1e20` or `1e-25` vectors keep their direction, and the graph uses
-//!   USearch's inner-product distance `1 − ⟨q̂, x̂⟩`;
-//!   [`Metric::SquaredEuclidean`]: USearch's `L2sq`;
-//!   [`Metric::InnerProduct`]: USearch's `1 − ⟨q, x⟩`, which ranks as
-//!   `−⟨q, x⟩` does.
-//! * **Distances as every backend reports them.** USearch's `f32` distances
-//!   only rank the candidates; the reported distances are summed again
-//!   directly in the element type from the stored rows (squared Euclidean
-//!   `Σ (q_i − x_i)²`, cosine `‖q̂ − x̂‖²/2` clamped to `[0, 2]`, inner
-//!   product `−Σ q_i·x_i`), exactly as [`HnswIndex`](super::HnswIndex) does,
-//!   so the two backends' results compare directly. Because the graph ranks in
-//!   `f32`, items and queries of the squared-Euclidean and inner-product
-//!   metrics must lie within `√(f32::MAX / (4·d))` in magnitude
-//!   ([`Error::ItemMagnitude`], [`Error::QueryMagnitude`]), `f64` indexes
-//!   included.
-//! * **Counts.** A search for `k` returns exactly `min(k, len)` items: if the
-//!   graph search ever comes back short (it should not on a connected graph),
-//!   the adapter falls back to USearch's exact scan for that query.
-//! * **Threads.** USearch needs one reserved context per thread working on
-//!   the index at the same time; a search without a free context fails
-//!   inside USearch. The adapter reserves one per available core (or rayon
-//!   thread, if more) and admits at most that many concurrent searches, so a
-//!   search from any number of threads waits for a context instead of
-//!   failing.
-//!
-//! Serial construction is deterministic (USearch's level generator has a
-//! fixed seed and the build uses one context); a parallel build
-//! ([`UsearchParamsBuilder::parallel_build`], rayon threads adding rows
-//! concurrently, which USearch supports) depends on thread timing.
+//! The adapter's rules (validation, keys, metrics, distances, counts,
+//! threads) are documented on [`UsearchIndex`].
 
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
@@ -75,7 +36,7 @@ use crate::InMemoryEmbeddings;
 /// [`UsearchParams::builder`] (or [`Default`]).
 ///
 /// The names, defaults and rules are those of
-/// [`HnswParams`](super::HnswParams) (feature `hnsw`), so a configuration
+/// `HnswParams` (feature `hnsw`), so a configuration
 /// carries over between the two backends: `M` (USearch's *connectivity*),
 /// `ef_construction` (*expansion_add*) and `ef_search`
 /// (*expansion_search*).
@@ -316,8 +277,10 @@ fn search_threads() -> usize {
 
 /// Approximate nearest-neighbour search with a hierarchical navigable
 /// small-world graph (Malkov & Yashunin 2018), through the `usearch` crate
-/// (USearch's C++ core; see the [module documentation](self) for how the
-/// adapter maps the crate's rules onto it).
+/// (USearch's C++ core; its layout — links in one block per node, vectors on
+/// a tape, a reusable visited set per thread — is hnswlib's, which makes it
+/// several times faster than `HnswIndex` (feature `hnsw`) on the same
+/// parameters).
 ///
 /// Supports [`Metric::Cosine`], [`Metric::SquaredEuclidean`] and
 /// [`Metric::InnerProduct`]; `f32` rows are stored as `f32`, `f64` rows as
@@ -337,6 +300,49 @@ fn search_threads() -> usize {
 ///
 /// The index is `Send + Sync`; searches from several threads run in
 /// parallel, at most one per reserved USearch context (one per core).
+///
+/// # The adapter
+/// It gives USearch the crate's contract:
+///
+/// * **Validated first.** Parameters, the catalogue (ids parallel to rows,
+///   finite values, unique ids), magnitudes and the query are checked in
+///   Rust, so USearch is never handed a value it would refuse or misread; a
+///   failure it still reports (an allocation, say) comes back as
+///   [`Error::Backend`], never as a panic or an abort.
+/// * **Keys.** Row `r` is stored under the key `r`; the index keeps the ids
+///   in row order and a map from id to row. (USearch reserves the key
+///   `u64::MAX` for deleted entries, which a row number never reaches.)
+/// * **Metrics.** [`Metric::Cosine`]: the rows (and each query) are scaled to
+///   unit length by the crate's own normalisation, which scales first, so
+///   `1e20` or `1e-25` vectors keep their direction, and the graph uses
+///   USearch's inner-product distance `1 − ⟨q̂, x̂⟩`;
+///   [`Metric::SquaredEuclidean`]: USearch's `L2sq`;
+///   [`Metric::InnerProduct`]: USearch's `1 − ⟨q, x⟩`, which ranks as
+///   `−⟨q, x⟩` does.
+/// * **Distances as every backend reports them.** USearch's `f32` distances
+///   only rank the candidates; the reported distances are summed again
+///   directly in the element type from the stored rows (squared Euclidean
+///   `Σ (q_i − x_i)²`, cosine `‖q̂ − x̂‖²/2` clamped to `[0, 2]`, inner
+///   product `−Σ q_i·x_i`), exactly as `HnswIndex` (feature `hnsw`) does,
+///   so the two backends' results compare directly. Because the graph ranks in
+///   `f32`, items and queries of the squared-Euclidean and inner-product
+///   metrics must lie within `√(f32::MAX / (4·d))` in magnitude
+///   ([`Error::ItemMagnitude`], [`Error::QueryMagnitude`]), `f64` indexes
+///   included.
+/// * **Counts.** A search for `k` returns exactly `min(k, len)` items: if the
+///   graph search ever comes back short (it should not on a connected graph),
+///   the adapter falls back to USearch's exact scan for that query.
+/// * **Threads.** USearch needs one reserved context per thread working on
+///   the index at the same time; a search without a free context fails
+///   inside USearch. The adapter reserves one per available core (or rayon
+///   thread, if more) and admits at most that many concurrent searches, so a
+///   search from any number of threads waits for a context instead of
+///   failing.
+///
+/// Serial construction is deterministic (USearch's level generator has a
+/// fixed seed and the build uses one context); a parallel build
+/// ([`UsearchParamsBuilder::parallel_build`], rayon threads adding rows
+/// concurrently, which USearch supports) depends on thread timing.
 ///
 /// # Example
 /// ```
@@ -681,8 +687,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> AnnIndex for UsearchIndex<I, F> {
     ///
     /// # Errors
     /// As the [trait](AnnIndex#errors), plus [`Error::QueryMagnitude`] (see
-    /// the [module documentation](self)) and [`Error::Backend`] if USearch
-    /// fails.
+    /// [`UsearchIndex`]) and [`Error::Backend`] if USearch fails.
     ///
     /// # Complexity
     /// About O(log n·max(ef_search, k)·d) per query.
