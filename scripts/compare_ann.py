@@ -271,6 +271,9 @@ def main():
         for name, thunk in jobs:
             log(f"[{r + 1}/{a.repeat}] {name} ...")
             results[name].append(thunk())
+            b_s, qps_, rec = results[name][-1]
+            log(f"    build {b_s:.2f} s, {qps_:,.0f} queries/s, recall@{a.k} {rec:.3f}, "
+                f"load {os.getloadavg()[0]:.2f}")
     load_after = os.getloadavg()
 
     def med(values):
