@@ -1,7 +1,9 @@
 //! Nearest-neighbour search: exact one query at a time, exact GEMM batches,
-//! and (feature `hnsw`) HNSW, on a seeded clustered catalogue of 20 000 × 64.
+//! and the graph backends — `HnswIndex` (feature `hnsw`, over hnsw_rs) and
+//! `UsearchIndex` (feature `usearch`) with the same parameters — on a seeded
+//! clustered catalogue of 20 000 × 64.
 //!
-//! `cargo bench --features hnsw --bench ann`. Recall figures and the
+//! `cargo bench --features hnsw,usearch --bench ann`. Recall figures and the
 //! 100 000-item measurement are in `examples/retrieval.rs`; the comparison
 //! with hnswlib, faiss and usearch on the same data is
 //! `scripts/compare_ann.py`.
@@ -71,32 +73,69 @@ fn bench_search(c: &mut Criterion) {
             })
         });
     }
+    #[cfg(feature = "usearch")]
+    {
+        use pinnersage::ann::{UsearchIndex, UsearchParams};
+        let index =
+            UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+                .expect("valid parameters");
+        group.bench_function(BenchmarkId::new("usearch_single", ITEMS), |b| {
+            b.iter(|| {
+                queries
+                    .rows()
+                    .into_iter()
+                    .map(|q| index.search(q, K).expect("valid query").len())
+                    .sum::<usize>()
+            })
+        });
+    }
     group.finish();
 }
 
 /// HNSW construction on a smaller catalogue (one thread): the build runs the
 /// same distance and layer search as the queries, `ef_construction` times
 /// wider.
-#[cfg(feature = "hnsw")]
+#[cfg(any(feature = "hnsw", feature = "usearch"))]
 fn bench_build(c: &mut Criterion) {
-    use pinnersage::ann::{HnswIndex, HnswParams};
     const BUILD_ITEMS: usize = 2_000;
     let (items, _) = data();
     let items = items.slice(ndarray::s![..BUILD_ITEMS, ..]).to_owned();
     let mut group = c.benchmark_group("ann_build");
     group.sample_size(10);
     group.throughput(Throughput::Elements(BUILD_ITEMS as u64));
+    #[cfg(feature = "hnsw")]
     group.bench_function(BenchmarkId::new("hnsw_serial", BUILD_ITEMS), |b| {
+        use pinnersage::ann::{HnswIndex, HnswParams};
         b.iter(|| {
             HnswIndex::with_row_ids(items.clone(), Metric::Cosine, HnswParams::default())
                 .expect("valid parameters")
                 .len()
         })
     });
+    #[cfg(feature = "usearch")]
+    for parallel in [false, true] {
+        use pinnersage::ann::{UsearchIndex, UsearchParams};
+        let params = UsearchParams::builder()
+            .parallel_build(parallel)
+            .build()
+            .expect("valid parameters");
+        let name = if parallel {
+            "usearch_parallel"
+        } else {
+            "usearch_serial"
+        };
+        group.bench_function(BenchmarkId::new(name, BUILD_ITEMS), |b| {
+            b.iter(|| {
+                UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, params)
+                    .expect("valid parameters")
+                    .len()
+            })
+        });
+    }
     group.finish();
 }
 
-#[cfg(not(feature = "hnsw"))]
+#[cfg(not(any(feature = "hnsw", feature = "usearch")))]
 fn bench_build(_: &mut Criterion) {}
 
 criterion_group!(benches, bench_search, bench_build);

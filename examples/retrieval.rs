@@ -6,12 +6,17 @@
 //! cargo run --release --features hnsw --example retrieval -- --items 5000 --queries 200
 //! ```
 //!
+//! Backends: `--backend hnsw` (default, `HnswIndex` over `hnsw_rs`),
+//! `--backend usearch` (`UsearchIndex`, needs `--features hnsw,usearch`) or
+//! `--backend exact` (`ExactIndex` one query at a time, the reference); the
+//! graph parameters below apply to both graph backends.
+//!
 //! Options: `--items N` (default 100 000), `--dim D` (64), `--topics T` (100),
 //! `--queries Q` (1 000, held out: generated with the catalogue, not indexed),
 //! `--k K` (10), `--m M`, `--ef-construction E`, `--ef-search E` (HNSW
 //! parameters, defaults of `HnswParams`), `--parallel-build`, `--seed S` (42),
-//! `--save DIR` (save the graph to `DIR`, load it back and measure the loaded
-//! copy, as a serving process would).
+//! `--save DIR` (`hnsw` only: save the graph to `DIR`, load it back and
+//! measure the loaded copy, as a serving process would).
 //!
 //! External data (what `scripts/compare_ann.py` passes, so that hnswlib, faiss
 //! and this crate run on the very same files): `--items X.npy --queries
@@ -47,7 +52,9 @@ use std::time::Instant;
 
 use ndarray::Array2;
 use ndarray_npy::read_npy;
-use pinnersage::ann::{AnnIndex, ExactIndex, HnswIndex, HnswParams, HnswParamsBuilder, Metric};
+use pinnersage::ann::{
+    AnnIndex, ExactIndex, HnswIndex, HnswParams, HnswParamsBuilder, Metric, Neighbours,
+};
 use pinnersage::synthetic::{Catalog, CatalogConfig};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
@@ -72,6 +79,75 @@ struct Options {
     save: Option<std::path::PathBuf>,
     /// Extra `ef_search` values to measure on the same graph.
     ef_sweep: Vec<usize>,
+    /// `hnsw`, `usearch` or `exact`.
+    backend: String,
+}
+
+/// The index under test.
+enum Backend {
+    Hnsw(HnswIndex<usize, f32>),
+    #[cfg(feature = "usearch")]
+    Usearch(pinnersage::ann::UsearchIndex<usize, f32>),
+    Exact(ExactIndex<usize, f32>),
+}
+
+impl Backend {
+    fn build(
+        name: &str,
+        items: Array2<f32>,
+        params: HnswParams,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        Ok(match name {
+            "hnsw" => Backend::Hnsw(HnswIndex::with_row_ids(items, Metric::Cosine, params)?),
+            #[cfg(feature = "usearch")]
+            "usearch" => {
+                use pinnersage::ann::{UsearchIndex, UsearchParams};
+                let p = UsearchParams::builder()
+                    .max_connections(params.max_connections())
+                    .ef_construction(params.ef_construction())
+                    .ef_search(params.ef_search())
+                    .parallel_build(params.parallel_build())
+                    .build()?;
+                let index = UsearchIndex::with_row_ids(items, Metric::Cosine, p)?;
+                println!("usearch kernel: {}", index.hardware_acceleration());
+                Backend::Usearch(index)
+            }
+            "exact" => Backend::Exact(ExactIndex::with_row_ids(items, Metric::Cosine)?),
+            other => {
+                return Err(format!(
+                    "unknown backend {other} (hnsw, exact{})",
+                    if cfg!(feature = "usearch") {
+                        ", usearch"
+                    } else {
+                        "; usearch needs --features usearch"
+                    }
+                )
+                .into())
+            }
+        })
+    }
+
+    fn search(
+        &self,
+        q: ndarray::ArrayView1<'_, f32>,
+        k: usize,
+    ) -> pinnersage::Result<Neighbours<usize, f32>> {
+        match self {
+            Backend::Hnsw(i) => i.search(q, k),
+            #[cfg(feature = "usearch")]
+            Backend::Usearch(i) => i.search(q, k),
+            Backend::Exact(i) => i.search(q, k),
+        }
+    }
+
+    fn set_ef_search(&mut self, ef: usize) -> pinnersage::Result<()> {
+        match self {
+            Backend::Hnsw(i) => i.set_ef_search(ef),
+            #[cfg(feature = "usearch")]
+            Backend::Usearch(i) => i.set_ef_search(ef),
+            Backend::Exact(_) => Ok(()),
+        }
+    }
 }
 
 fn parse() -> Result<Options, String> {
@@ -89,6 +165,7 @@ fn parse() -> Result<Options, String> {
         params: HnswParams::builder(),
         save: None,
         ef_sweep: Vec::new(),
+        backend: "hnsw".into(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -120,6 +197,7 @@ fn parse() -> Result<Options, String> {
             "--m" => o.params = o.params.max_connections(n()?),
             "--ef-construction" => o.params = o.params.ef_construction(n()?),
             "--save" => o.save = Some(value.clone().into()),
+            "--backend" => o.backend = value.clone(),
             "--ef-search" => {
                 // a comma-separated list: the first builds, all are measured
                 let mut values = value.split(',').map(|v| {
@@ -192,12 +270,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("exact build: {:.2?}", t.elapsed());
     let t = Instant::now();
     let params = o.params.build()?;
-    let hnsw = HnswIndex::with_row_ids(items.clone(), Metric::Cosine, params)?;
+    let index = Backend::build(&o.backend, items.clone(), params)?;
     let build_s = t.elapsed().as_secs_f64();
-    println!("hnsw  build: {build_s:.2}s  ({params:?})");
-    let hnsw = match &o.save {
-        None => hnsw,
-        Some(dir) => {
+    let name = o.backend.as_str();
+    println!("{name} build: {build_s:.2}s  ({params:?})");
+    let index = match (&o.save, index) {
+        (None, index) => index,
+        (Some(_), Backend::Exact(_)) => return Err("--save needs --backend hnsw".into()),
+        #[cfg(feature = "usearch")]
+        (Some(_), Backend::Usearch(_)) => return Err("--save needs --backend hnsw".into()),
+        (Some(dir), Backend::Hnsw(hnsw)) => {
             // a serving process loads the graph instead of rebuilding it
             std::fs::create_dir_all(dir)?;
             let t = Instant::now();
@@ -212,7 +294,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             let q = queries.row(0);
             assert_eq!(loaded.search(q, o.k)?, hnsw.search(q, o.k)?);
-            loaded
+            Backend::Hnsw(loaded)
         }
     };
 
@@ -261,15 +343,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let mut summary = None;
-    let mut hnsw = hnsw;
+    let mut index = index;
     for ef in std::iter::once(params.ef_search()).chain(o.ef_sweep.iter().copied()) {
-        hnsw.set_ef_search(ef)?;
+        index.set_ef_search(ef)?;
         let t = Instant::now();
         let mut approx = Vec::with_capacity(n_queries);
         for q in queries.rows() {
-            approx.push(hnsw.search(q, o.k)?);
+            approx.push(index.search(q, o.k)?);
         }
-        let hnsw_time = t.elapsed().as_secs_f64();
+        let search_time = t.elapsed().as_secs_f64();
         let mut found = 0usize;
         let mut expected = 0usize;
         for (t, a) in truth.iter().zip(&approx) {
@@ -283,16 +365,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             format!(
                 ", {:.1}x exact single, {:.1}x exact batch",
-                exact_single / hnsw_time,
-                exact_batch / hnsw_time
+                exact_single / search_time,
+                exact_batch / search_time
             )
         };
         println!(
-            "hnsw ef_search {ef:>4}: recall@{} {recall:.4}, {:>8.0} queries/s{versus}",
+            "{name} ef_search {ef:>4}: recall@{} {recall:.4}, {:>8.0} queries/s{versus}",
             o.k,
-            qps(hnsw_time),
+            qps(search_time),
         );
-        summary.get_or_insert((qps(hnsw_time), recall));
+        summary.get_or_insert((qps(search_time), recall));
     }
     if let Some((q, recall)) = summary {
         println!(

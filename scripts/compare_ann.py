@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Time pinnersage's HNSW backend against hnswlib and faiss on the very same data, in the same run.
+"""Time pinnersage's ANN backends against hnswlib and faiss on the very same data, in the same run.
 
     python3 -m pip install -r scripts/requirements.txt     # numpy, hnswlib, faiss-cpu
     python3 scripts/compare_ann.py                         # 100 000 x 64, 1 000 queries (a few minutes)
     python3 scripts/compare_ann.py --quick                 # 10 000 x 64, 200 queries (smoke test)
     python3 scripts/compare_ann.py --parallel              # also the crate's parallel build
     python3 scripts/compare_ann.py --binary /tmp/retrieval # an already built example (A/B runs)
+    python3 scripts/compare_ann.py --backends usearch      # only some of the crate's backends
+    python3 scripts/compare_ann.py --repeat 2              # every row twice, interleaved
 
 What it does:
   * writes seeded data to `.npy` (float32): `--topics` gaussian topics in `--dim` dimensions (unit
@@ -18,11 +20,17 @@ What it does:
   * usearch (if installed; `metric='ip'`, f32 storage, connectivity M, expansion_add and
     expansion_search as ef_construction and ef_search), one thread, queries one at a time: the C++
     core the Rust `usearch` crate binds, as a candidate backend;
-  * the crate's `retrieval` example (built with `cargo build --release --features hnsw --example
-    retrieval` unless `--binary` is given) on the same files: `--items X.npy --queries Q.npy --truth
+  * the crate's `retrieval` example (built with `cargo build --release --features hnsw,usearch
+    --example retrieval` unless `--binary` is given) on the same files, once per backend of
+    `--backends` (default `hnsw,usearch`: `HnswIndex` over hnsw_rs and `UsearchIndex` over the usearch
+    crate; `exact` is the brute-force reference): `--backend B --items X.npy --queries Q.npy --truth
     T.npy --skip-exact`, with RAYON_NUM_THREADS=1; it reports build seconds, queries/s and recall@k
-    on its `summary:` line, timed in-process the same way (queries one at a time);
-  * prints one markdown table with the CPU model, its vector ISA, and the OS kernel.
+    on its `summary:` line, timed in-process the same way (queries one at a time), and the usearch
+    backend names the SIMD kernel it runs (`usearch kernel:` line);
+  * `--repeat R` runs the whole set of rows R times, interleaved (A B C A B C), and reports the
+    median of each column with the range;
+  * prints one markdown table with the CPU model, its vector ISA, the OS kernel and the load average
+    before and after.
 
 Threads: OMP/OpenBLAS/MKL/rayon thread counts are forced to 1 before numpy and faiss are imported
 (except the crate's `--parallel` row, which uses every core).
@@ -133,10 +141,13 @@ def run_usearch(x, q, truth, a):
     return build, len(q) / secs, recall(found, truth, a.k)
 
 
-def run_crate(binary, files, a, parallel=False):
-    cmd = [str(binary), "--items", str(files["x"]), "--queries", str(files["q"]), "--truth",
-           str(files["t"]), "--skip-exact", "--k", str(a.k), "--m", str(a.m), "--ef-construction",
-           str(a.ef_construction), "--ef-search", str(a.ef_search)]
+KERNELS = {}
+
+
+def run_crate(binary, files, a, backend="hnsw", parallel=False):
+    cmd = [str(binary), "--backend", backend, "--items", str(files["x"]), "--queries", str(files["q"]),
+           "--truth", str(files["t"]), "--skip-exact", "--k", str(a.k), "--m", str(a.m),
+           "--ef-construction", str(a.ef_construction), "--ef-search", str(a.ef_search)]
     env = dict(os.environ)
     if parallel:
         cmd.append("--parallel-build")
@@ -145,7 +156,17 @@ def run_crate(binary, files, a, parallel=False):
     m = re.search(r"^summary: build_s (\S+) qps (\S+) recall@\d+ (\S+)$", out, re.M)
     if not m:
         sys.exit(f"no summary line from {binary}:\n{out}")
+    kernel = re.search(r"^usearch kernel: (\S+)$", out, re.M)
+    if kernel:
+        KERNELS[backend] = kernel.group(1)
     return float(m.group(1)), float(m.group(2)), float(m.group(3))
+
+
+CRATE_LABELS = {
+    "hnsw": "pinnersage `HnswIndex` (hnsw_rs)",
+    "usearch": "pinnersage `UsearchIndex` (usearch crate)",
+    "exact": "pinnersage `ExactIndex` (brute force)",
+}
 
 
 def machine():
@@ -186,8 +207,10 @@ def main():
     p.add_argument("--quick", action="store_true", help="10 000 rows, 200 queries")
     p.add_argument("--parallel", action="store_true", help="also the crate's parallel build (all cores)")
     p.add_argument("--binary", type=Path, help="a built retrieval example (default: cargo build)")
-    p.add_argument("--label", default="pinnersage HnswIndex (hnsw_rs)", help="the crate's row name")
-    p.add_argument("--skip", default="", help="comma-separated: hnswlib,faiss,usearch")
+    p.add_argument("--backends", default="hnsw,usearch",
+                   help="the crate's backends to run, comma-separated: hnsw,usearch,exact")
+    p.add_argument("--repeat", type=int, default=1, help="run every row this many times, interleaved")
+    p.add_argument("--skip", default="", help="comma-separated: hnswlib,faiss,usearch (the Python rows)")
     p.add_argument("--out", type=Path, help="directory for the .npy files (default: a temporary one)")
     a = p.parse_args()
     if a.quick:
@@ -197,8 +220,8 @@ def main():
     binary = a.binary
     if binary is None:
         log("building the retrieval example ...")
-        subprocess.run(["cargo", "build", "--quiet", "--release", "--features", "hnsw", "--example",
-                        "retrieval"], cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "--quiet", "--release", "--features", "hnsw,usearch",
+                        "--example", "retrieval"], cwd=ROOT, check=True)
         target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
         binary = target / "release" / "examples" / "retrieval"
 
@@ -212,42 +235,77 @@ def main():
     np.save(files["q"], q)
     np.save(files["t"], truth)
 
-    rows = []
+    backends = [b for b in a.backends.split(",") if b]
+    for b in backends:
+        if b not in CRATE_LABELS:
+            sys.exit(f"unknown backend {b}: {', '.join(CRATE_LABELS)}")
+    jobs = []  # (row name, thunk), in the order of the table
     if "hnswlib" not in skip:
-        log("hnswlib ...")
-        rows.append((f"hnswlib {pkg('hnswlib')}", *run_hnswlib(x, q, truth, a)))
+        jobs.append((f"hnswlib {pkg('hnswlib')}", lambda: run_hnswlib(x, q, truth, a)))
     if "faiss" not in skip:
-        log("faiss ...")
-        rows.append((f"faiss-cpu {pkg('faiss-cpu')} `IndexHNSWFlat`", *run_faiss(x, q, truth, a)))
+        try:
+            import faiss  # noqa: F401
+        except ImportError:
+            log("faiss not installed: row left out (pip install faiss-cpu)")
+        else:
+            jobs.append((f"faiss-cpu {pkg('faiss-cpu')} `IndexHNSWFlat`", lambda: run_faiss(x, q, truth, a)))
     if "usearch" not in skip:
         try:
             import usearch  # noqa: F401
         except ImportError:
             log("usearch not installed: row left out (pip install usearch)")
         else:
-            log("usearch ...")
-            rows.append((f"usearch {pkg('usearch')} (Python; C++ core of the `usearch` crate)",
-                         *run_usearch(x, q, truth, a)))
-    log("crate ...")
-    rows.append((a.label, *run_crate(binary, files, a)))
+            jobs.append((f"usearch {pkg('usearch')} (Python; C++ core of the `usearch` crate)",
+                         lambda: run_usearch(x, q, truth, a)))
+    for b in backends:
+        jobs.append((CRATE_LABELS[b], lambda b=b: run_crate(binary, files, a, b)))
     if a.parallel:
-        log("crate, parallel build ...")
-        rows.append((f"{a.label}, parallel build ({os.cpu_count()} cores)", *run_crate(binary, files, a, True)))
+        for b in backends:
+            if b != "exact":
+                jobs.append((f"{CRATE_LABELS[b]}, parallel build ({os.cpu_count()} cores)",
+                             lambda b=b: run_crate(binary, files, a, b, True)))
+
+    load_before = os.getloadavg()
+    results = {name: [] for name, _ in jobs}
+    for r in range(max(1, a.repeat)):
+        for name, thunk in jobs:
+            log(f"[{r + 1}/{a.repeat}] {name} ...")
+            results[name].append(thunk())
+            b_s, qps_, rec = results[name][-1]
+            log(f"    build {b_s:.2f} s, {qps_:,.0f} queries/s, recall@{a.k} {rec:.3f}, "
+                f"load {os.getloadavg()[0]:.2f}")
+    load_after = os.getloadavg()
+
+    def med(values):
+        v = sorted(values)
+        return v[len(v) // 2] if len(v) % 2 else 0.5 * (v[len(v) // 2 - 1] + v[len(v) // 2])
+
+    rows = []
+    for name, _ in jobs:
+        runs = results[name]
+        rows.append((name, med([b for b, _, _ in runs]), med([qq for _, qq, _ in runs]),
+                     med([rc for _, _, rc in runs]), runs))
 
     model, isa, kernel = machine()
     ref = next((r for r in rows if r[0].startswith("hnswlib")), None)
-    print(f"CPU: {model} ({isa}); OS kernel: Linux {kernel}; load average: "
-          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    kernels = "".join(f"; {b} kernel: {k}" for b, k in KERNELS.items())
+    print(f"CPU: {model} ({isa}); OS kernel: Linux {kernel}{kernels}; load average before "
+          f"{' '.join(f'{v:.2f}' for v in load_before)}, after {' '.join(f'{v:.2f}' for v in load_after)}")
     print(f"{a.n} x {a.dim} unit vectors in {a.topics} topics, {a.queries} held-out queries, cosine, "
           f"M = {a.m}, ef_construction = {a.ef_construction}, ef_search = {a.ef_search}, k = {a.k}, "
-          "one thread, queries one at a time")
+          f"one thread, queries one at a time; medians of {max(1, a.repeat)} interleaved run(s)")
     print()
     print("| library | build s | queries/s | recall@%d | build / hnswlib | hnswlib q/s / this |" % a.k)
     print("|---|---|---|---|---|---|")
-    for name, build, qps, rec in rows:
+    for name, build, qps, rec, runs in rows:
         rb = f"{build / ref[1]:.2f}×" if ref else "–"
         rq = f"{ref[2] / qps:.2f}×" if ref else "–"
-        print(f"| {name} | {build:.2f} | {qps:,.0f} | {rec:.3f} | {rb} | {rq} |")
+        if len(runs) > 1:
+            bs = f"{build:.2f} ({min(r[0] for r in runs):.2f}–{max(r[0] for r in runs):.2f})"
+            qs = f"{qps:,.0f} ({min(r[1] for r in runs):,.0f}–{max(r[1] for r in runs):,.0f})"
+        else:
+            bs, qs = f"{build:.2f}", f"{qps:,.0f}"
+        print(f"| {name} | {bs} | {qs} | {rec:.3f} | {rb} | {rq} |")
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@
 //! [`UserProfile::update`] folds the latest actions in between batch runs.
 //! 5. **Retrieval.** A few medoids are sampled in proportion to importance
 //!    ([`retrieval::Selection`]) and each queries a nearest-neighbour index
-//!    ([`ann::AnnIndex`]: exact, or HNSW with the `hnsw` feature; neighbour
-//!    lists of popular medoids shared through [`ann::MedoidCache`]); the
+//!    ([`ann::AnnIndex`]: exact, or HNSW with the `hnsw` or `usearch`
+//!    feature; neighbour lists of popular medoids shared through
+//!    [`ann::MedoidCache`]); the
 //!    candidate lists are blended ([`retrieval::blend()`]) into
 //!    recommendations that name the medoid behind them
 //!    ([`retrieval::Recommender`] does all of it in one call, for a

@@ -43,11 +43,59 @@ mod private {
             b: &[Self],
             portable: fn(&[Self], &[Self]) -> Self,
         ) -> Self;
+        /// The `usearch` storage kind of this type (feature `usearch`).
+        #[cfg(feature = "usearch")]
+        const USEARCH_KIND: usearch::ScalarKind;
+        /// `usearch::Index::add` for this type; the C++ exception's message
+        /// on failure.
+        #[cfg(feature = "usearch")]
+        fn usearch_add(index: &usearch::Index, key: u64, v: &[Self]) -> Result<(), String>;
+        /// `usearch::Index::search` (`exact == false`) or `exact_search`:
+        /// the keys found, nearest first.
+        #[cfg(feature = "usearch")]
+        fn usearch_search(
+            index: &usearch::Index,
+            q: &[Self],
+            count: usize,
+            exact: bool,
+        ) -> Result<Vec<u64>, String>;
+        /// `usearch::Index::get`: the number of vectors written into `out`.
+        #[cfg(feature = "usearch")]
+        fn usearch_get(index: &usearch::Index, key: u64, out: &mut [Self])
+            -> Result<usize, String>;
     }
 
     macro_rules! impl_sealed {
-        ($t:ty, $nr:expr, $fill:ident, $full:ident, $sq:ident) => {
+        ($t:ty, $nr:expr, $fill:ident, $full:ident, $sq:ident, $kind:ident) => {
             impl Sealed for $t {
+                #[cfg(feature = "usearch")]
+                const USEARCH_KIND: usearch::ScalarKind = usearch::ScalarKind::$kind;
+                #[cfg(feature = "usearch")]
+                fn usearch_add(index: &usearch::Index, key: u64, v: &[Self]) -> Result<(), String> {
+                    index.add::<$t>(key, v).map_err(|e| e.to_string())
+                }
+                #[cfg(feature = "usearch")]
+                fn usearch_search(
+                    index: &usearch::Index,
+                    q: &[Self],
+                    count: usize,
+                    exact: bool,
+                ) -> Result<Vec<u64>, String> {
+                    let found = if exact {
+                        index.exact_search::<$t>(q, count)
+                    } else {
+                        index.search::<$t>(q, count)
+                    };
+                    found.map(|m| m.keys).map_err(|e| e.to_string())
+                }
+                #[cfg(feature = "usearch")]
+                fn usearch_get(
+                    index: &usearch::Index,
+                    key: u64,
+                    out: &mut [Self],
+                ) -> Result<usize, String> {
+                    index.get::<$t>(key, out).map_err(|e| e.to_string())
+                }
                 const TILE_PANEL_WIDTH: usize = $nr;
                 fn fill_tiles(job: &mut TileJob<'_, Self>) -> bool {
                     dispatch::$fill(job)
@@ -66,8 +114,8 @@ mod private {
             }
         };
     }
-    impl_sealed!(f32, PANEL_F32, fill_f32, full_f32, sqdist_f32);
-    impl_sealed!(f64, PANEL_F64, fill_f64, full_f64, sqdist_f64);
+    impl_sealed!(f32, PANEL_F32, fill_f32, full_f32, sqdist_f32, F32);
+    impl_sealed!(f64, PANEL_F64, fill_f64, full_f64, sqdist_f64, F64);
 }
 
 /// A floating-point element type: implemented for `f32` and `f64` only.

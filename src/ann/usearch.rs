@@ -1,0 +1,1206 @@
+//! An [`AnnIndex`] over the `usearch` crate (feature `usearch`): USearch's
+//! C++ implementation of the hierarchical navigable small-world graph of
+//! Malkov & Yashunin, *Efficient and robust approximate nearest neighbor
+//! search using Hierarchical Navigable Small World graphs*, IEEE TPAMI 42(4),
+//! 2020 (arXiv:1603.09320), bound to Rust through `cxx` (Vardanian, USearch,
+//! Unum Cloud, 2023–).
+//!
+//! USearch keeps each node's links in one contiguous block, its vectors on a
+//! tape, and a reusable visited set per thread, as hnswlib does; that layout
+//! is what makes it several times faster than `hnsw_rs` on the same graph
+//! parameters (`scripts/compare_ann.py`, `DESIGN.md`). Its distance kernels
+//! come from the `numkong` crate, chosen at run time for the CPU
+//! ([`UsearchIndex::hardware_acceleration`] names the one in use).
+//!
+//! The adapter's rules (validation, keys, metrics, distances, counts,
+//! threads) are documented on [`UsearchIndex`].
+
+use core::fmt;
+use core::hash::{BuildHasher, Hash};
+use core::marker::PhantomData;
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, PoisonError};
+
+use ndarray::{Array2, ArrayView1, Axis};
+
+use super::{
+    check_item_magnitudes, check_query, check_query_magnitude, direct_distance, finite_norms,
+    magnitude_limit, normalise, AnnIndex, Metric, Neighbour,
+};
+use crate::embedding::{catalogue_from_pairs, sorted_pairs, EmbeddingSource};
+use crate::error::{Error, ExternalError, Result};
+use crate::scalar::Scalar;
+use crate::InMemoryEmbeddings;
+
+/// Validated build and search parameters of a [`UsearchIndex`]; built by
+/// [`UsearchParams::builder`] (or [`Default`]).
+///
+/// The names, defaults and rules are those of
+/// `HnswParams` (feature `hnsw`), so a configuration
+/// carries over between the two backends: `M` (USearch's *connectivity*),
+/// `ef_construction` (*expansion_add*) and `ef_search`
+/// (*expansion_search*).
+///
+/// With the `serde` feature it serializes as its builder and is validated
+/// again when deserialized.
+///
+/// ```
+/// use pinnersage::ann::UsearchParams;
+///
+/// let params = UsearchParams::builder().max_connections(16).ef_search(64).build()?;
+/// assert_eq!((params.max_connections(), params.ef_search()), (16, 64));
+/// assert_eq!(params.ef_construction(), UsearchParams::default().ef_construction());
+/// assert!(UsearchParams::builder().ef_search(0).build().is_err());
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "UsearchParamsBuilder", into = "UsearchParamsBuilder")
+)]
+pub struct UsearchParams {
+    max_connections: usize,
+    ef_construction: usize,
+    ef_search: usize,
+    parallel_build: bool,
+}
+
+/// Unchecked parameters of a [`UsearchIndex`]; [`build`](Self::build)
+/// validates them into [`UsearchParams`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct UsearchParamsBuilder {
+    max_connections: usize,
+    ef_construction: usize,
+    ef_search: usize,
+    parallel_build: bool,
+}
+
+impl Default for UsearchParams {
+    /// `M` 32, `ef_construction` 100, `ef_search` 48, serial build.
+    fn default() -> Self {
+        UsearchParams {
+            max_connections: 32,
+            ef_construction: 100,
+            ef_search: 48,
+            parallel_build: false,
+        }
+    }
+}
+
+impl Default for UsearchParamsBuilder {
+    fn default() -> Self {
+        UsearchParams::default().into()
+    }
+}
+
+impl From<UsearchParams> for UsearchParamsBuilder {
+    fn from(p: UsearchParams) -> Self {
+        UsearchParamsBuilder {
+            max_connections: p.max_connections,
+            ef_construction: p.ef_construction,
+            ef_search: p.ef_search,
+            parallel_build: p.parallel_build,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<UsearchParamsBuilder> for UsearchParams {
+    type Error = Error;
+    fn try_from(builder: UsearchParamsBuilder) -> Result<Self> {
+        builder.build()
+    }
+}
+
+impl UsearchParamsBuilder {
+    /// `M`: links kept per node on the upper layers (twice as many on the
+    /// bottom layer). Must be in `2..=255`, as for `HnswParams`. Default 32.
+    pub fn max_connections(mut self, m: usize) -> Self {
+        self.max_connections = m;
+        self
+    }
+
+    /// Candidate list size while inserting. Must be ≥ 1; the build uses
+    /// `min(ef_construction, n)` for `n` items. Default 100.
+    pub fn ef_construction(mut self, ef: usize) -> Self {
+        self.ef_construction = ef;
+        self
+    }
+
+    /// Candidate list size while searching. Must be ≥ 1; a search for `k`
+    /// uses `max(min(ef_search, n), k)` with `k` clamped to `n`. Default 48.
+    pub fn ef_search(mut self, ef: usize) -> Self {
+        self.ef_search = ef;
+        self
+    }
+
+    /// Add the rows from rayon's threads concurrently (USearch supports
+    /// concurrent insertion). Faster on several cores, but the graph then
+    /// depends on thread timing. Default `false`.
+    pub fn parallel_build(mut self, parallel: bool) -> Self {
+        self.parallel_build = parallel;
+        self
+    }
+
+    /// Validates the parameters.
+    ///
+    /// # Errors
+    /// One variant per rule, shared with `HnswParams`:
+    /// * [`Error::HnswMaxConnections`] — `M` outside `2..=255`;
+    /// * [`Error::ZeroEfConstruction`] — `ef_construction` of 0;
+    /// * [`Error::ZeroEfSearch`] — `ef_search` of 0.
+    pub fn build(self) -> Result<UsearchParams> {
+        if !(2..=255).contains(&self.max_connections) {
+            return Err(Error::HnswMaxConnections {
+                value: self.max_connections,
+            });
+        }
+        if self.ef_construction == 0 {
+            return Err(Error::ZeroEfConstruction);
+        }
+        if self.ef_search == 0 {
+            return Err(Error::ZeroEfSearch);
+        }
+        Ok(UsearchParams {
+            max_connections: self.max_connections,
+            ef_construction: self.ef_construction,
+            ef_search: self.ef_search,
+            parallel_build: self.parallel_build,
+        })
+    }
+}
+
+impl UsearchParams {
+    /// A builder holding the defaults.
+    pub fn builder() -> UsearchParamsBuilder {
+        UsearchParamsBuilder::default()
+    }
+
+    /// A builder holding these parameters, to change some of them.
+    pub fn to_builder(&self) -> UsearchParamsBuilder {
+        (*self).into()
+    }
+
+    /// `M`, links per node and layer.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// Candidate list size while inserting.
+    pub fn ef_construction(&self) -> usize {
+        self.ef_construction
+    }
+
+    /// Candidate list size while searching.
+    pub fn ef_search(&self) -> usize {
+        self.ef_search
+    }
+
+    /// Whether the graph is built in parallel.
+    pub fn parallel_build(&self) -> bool {
+        self.parallel_build
+    }
+}
+
+/// The most items USearch's dense index addresses: it numbers slots with
+/// `u32` and reserves `u32::MAX` as "free".
+const MAX_ITEMS: usize = (u32::MAX - 1) as usize;
+
+/// Refuses more items than USearch can address.
+fn check_item_count(items: usize) -> Result<()> {
+    if items > MAX_ITEMS {
+        return Err(Error::TooManyItems {
+            items,
+            limit: MAX_ITEMS,
+        });
+    }
+    Ok(())
+}
+
+/// A failure reported by USearch (a C++ exception's message).
+fn backend(message: String) -> Error {
+    Error::Backend(ExternalError::new(format!("usearch: {message}")))
+}
+
+/// At most `capacity` holders at a time: the USearch thread contexts.
+///
+/// USearch fails a search (or an insertion) for which none of its reserved
+/// per-thread contexts is free; taking a slot first makes the caller wait
+/// instead.
+struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A held slot, given back on drop.
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn new(capacity: usize) -> Self {
+        Slots {
+            free: Mutex::new(capacity.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn acquire(&self) -> Slot<'_> {
+        // a poisoned lock only means a holder panicked; the count is intact
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut free = self.0.free.lock().unwrap_or_else(PoisonError::into_inner);
+        *free += 1;
+        drop(free);
+        self.0.freed.notify_one();
+    }
+}
+
+/// The number of USearch contexts to reserve for searching: one per core, or
+/// per rayon thread if the pool is larger.
+fn search_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.max(rayon::current_num_threads()).max(1)
+}
+
+/// Approximate nearest-neighbour search with a hierarchical navigable
+/// small-world graph (Malkov & Yashunin 2018), through the `usearch` crate
+/// (USearch's C++ core; its layout — links in one block per node, vectors on
+/// a tape, a reusable visited set per thread — is hnswlib's, which makes it
+/// several times faster than `HnswIndex` (feature `hnsw`) on the same
+/// parameters).
+///
+/// Supports [`Metric::Cosine`], [`Metric::SquaredEuclidean`] and
+/// [`Metric::InnerProduct`]; `f32` rows are stored as `f32`, `f64` rows as
+/// `f64`.
+///
+/// # Catalogue
+/// Constructors take the same arguments as `HnswIndex`'s:
+/// [`new(ids, matrix, metric, params)`](Self::new),
+/// [`with_row_ids`](Self::with_row_ids), [`from_pairs`](Self::from_pairs),
+/// [`from_map`](Self::from_map), [`from_embeddings`](Self::from_embeddings).
+/// The matrix is moved in (any memory order) and USearch keeps the **only
+/// copy** of the catalogue (`n·d` values plus about `n·2M` links): for
+/// [`Metric::Cosine`] the unit-length rows plus one norm per row, otherwise
+/// the rows as given. The index is an [`EmbeddingSource`]: rows come back
+/// exactly as given, except for [`Metric::Cosine`], where they come back as
+/// `unit row × norm`, within a few units in the last place.
+///
+/// The index is `Send + Sync`; searches from several threads run in
+/// parallel, at most one per reserved USearch context (one per core).
+///
+/// # The adapter
+/// It gives USearch the crate's contract:
+///
+/// * **Validated first.** Parameters, the catalogue (ids parallel to rows,
+///   finite values, unique ids), magnitudes and the query are checked in
+///   Rust, so USearch is never handed a value it would refuse or misread; a
+///   failure it still reports (an allocation, say) comes back as
+///   [`Error::Backend`], never as a panic or an abort.
+/// * **Keys.** Row `r` is stored under the key `r`; the index keeps the ids
+///   in row order and a map from id to row. (USearch reserves the key
+///   `u64::MAX` for deleted entries, which a row number never reaches.)
+/// * **Metrics.** [`Metric::Cosine`]: the rows (and each query) are scaled to
+///   unit length by the crate's own normalisation, which scales first, so
+///   `1e20` or `1e-25` vectors keep their direction, and the graph uses
+///   USearch's inner-product distance `1 − ⟨q̂, x̂⟩`;
+///   [`Metric::SquaredEuclidean`]: USearch's `L2sq`;
+///   [`Metric::InnerProduct`]: USearch's `1 − ⟨q, x⟩`, which ranks as
+///   `−⟨q, x⟩` does.
+/// * **Distances as every backend reports them.** USearch's `f32` distances
+///   only rank the candidates; the reported distances are summed again
+///   directly in the element type from the stored rows (squared Euclidean
+///   `Σ (q_i − x_i)²`, cosine `‖q̂ − x̂‖²/2` clamped to `[0, 2]`, inner
+///   product `−Σ q_i·x_i`), exactly as `HnswIndex` (feature `hnsw`) does,
+///   so the two backends' results compare directly. Because the graph ranks in
+///   `f32`, items and queries of the squared-Euclidean and inner-product
+///   metrics must lie within `√(f32::MAX / (4·d))` in magnitude
+///   ([`Error::ItemMagnitude`], [`Error::QueryMagnitude`]), `f64` indexes
+///   included.
+/// * **Counts.** A search for `k` returns exactly `min(k, len)` items: if the
+///   graph search ever comes back short (it should not on a connected graph),
+///   the adapter falls back to USearch's exact scan for that query.
+/// * **Threads.** USearch needs one reserved context per thread working on
+///   the index at the same time; a search without a free context fails
+///   inside USearch. The adapter reserves one per available core (or rayon
+///   thread, if more) and admits at most that many concurrent searches, so a
+///   search from any number of threads waits for a context instead of
+///   failing.
+///
+/// Serial construction is deterministic (USearch's level generator has a
+/// fixed seed and the build uses one context); a parallel build
+/// ([`UsearchParamsBuilder::parallel_build`], rayon threads adding rows
+/// concurrently, which USearch supports) depends on thread timing.
+///
+/// # Example
+/// ```
+/// use pinnersage::ndarray::array;
+/// use pinnersage::ann::{AnnIndex, Metric, UsearchIndex, UsearchParams};
+/// use pinnersage::EmbeddingSource;
+///
+/// let x = array![[1.0_f32, 0.0], [0.0, 1.0], [0.6, 0.8]];
+/// let index = UsearchIndex::new(vec![10_u64, 11, 12], x, Metric::Cosine, UsearchParams::default())?;
+/// let hits = index.search(array![0.1, 1.0].view(), 3)?;
+/// assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![11, 12, 10]);
+/// assert!(hits[0].distance < hits[1].distance);
+/// // the index is also the catalogue's embedding source
+/// let batch = index.embeddings(&[12])?;
+/// assert!((batch.matrix[[0, 1]] - 0.8).abs() < 1e-6);
+/// # Ok::<(), pinnersage::Error>(())
+/// ```
+pub struct UsearchIndex<I, F: Scalar> {
+    index: ::usearch::Index,
+    /// Admits at most as many concurrent searches as `index` has contexts.
+    slots: Slots,
+    /// Cosine: the Euclidean norm of each row as given; otherwise empty.
+    norms: Vec<F>,
+    ids: Vec<I>,
+    rows: HashMap<I, usize>,
+    dim: usize,
+    metric: Metric,
+    params: UsearchParams,
+    elem: PhantomData<F>,
+}
+
+impl<I: fmt::Debug, F: Scalar> fmt::Debug for UsearchIndex<I, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UsearchIndex")
+            .field("len", &self.ids.len())
+            .field("dim", &self.dim)
+            .field("metric", &self.metric)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: Scalar> UsearchIndex<usize, F> {
+    /// An index whose item ids are the row numbers `0..n`.
+    ///
+    /// # Errors
+    /// As [`UsearchIndex::new`].
+    ///
+    /// # Complexity
+    /// As [`UsearchIndex::new`].
+    pub fn with_row_ids(matrix: Array2<F>, metric: Metric, params: UsearchParams) -> Result<Self> {
+        let ids = (0..matrix.nrows()).collect();
+        UsearchIndex::new(ids, matrix, metric, params)
+    }
+}
+
+impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
+    /// Builds the graph over `matrix` (`n × d`, one row per item, any memory
+    /// order), row `r` named `ids[r]`.
+    ///
+    /// # Errors
+    /// In this order: [`Error::EmptyInput`] without rows; the rules of
+    /// [`InMemoryEmbeddings::new`] ([`Error::LengthMismatch`],
+    /// [`Error::ZeroDimension`], [`Error::NonFiniteValue`],
+    /// [`Error::DuplicateId`]); [`Error::TooManyItems`] beyond
+    /// `u32::MAX − 1` items; [`Error::ItemMagnitude`] for squared Euclidean
+    /// and inner product; [`Error::NormOverflow`] for cosine;
+    /// [`Error::Backend`] if USearch fails (out of memory).
+    ///
+    /// # Complexity
+    /// About O(n·log n·ef_construction·d) time (Malkov & Yashunin), O(n·(d +
+    /// M)) space.
+    pub fn new(
+        ids: Vec<I>,
+        matrix: Array2<F>,
+        metric: Metric,
+        params: UsearchParams,
+    ) -> Result<Self> {
+        if matrix.nrows() == 0 {
+            return Err(Error::EmptyInput);
+        }
+        Self::from_embeddings(InMemoryEmbeddings::new(ids, matrix)?, metric, params)
+    }
+
+    /// Builds the graph over `(id, vector)` pairs, row `r` the `r`-th pair.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] for no pairs, [`Error::VectorLength`] for a
+    /// vector of another length than the first; then as [`new`](Self::new).
+    ///
+    /// # Complexity
+    /// As [`new`](Self::new).
+    pub fn from_pairs<V, It>(pairs: It, metric: Metric, params: UsearchParams) -> Result<Self>
+    where
+        V: AsRef<[F]>,
+        It: IntoIterator<Item = (I, V)>,
+    {
+        let (ids, matrix) = catalogue_from_pairs(pairs)?;
+        Self::new(ids, matrix, metric, params)
+    }
+
+    /// Builds the graph over a map of id → vector, rows in ascending id order.
+    ///
+    /// # Errors
+    /// As [`from_pairs`](Self::from_pairs).
+    ///
+    /// # Complexity
+    /// As [`new`](Self::new).
+    pub fn from_map<V, S>(
+        map: HashMap<I, V, S>,
+        metric: Metric,
+        params: UsearchParams,
+    ) -> Result<Self>
+    where
+        I: Ord,
+        V: AsRef<[F]>,
+        S: BuildHasher,
+    {
+        Self::from_pairs(sorted_pairs(map), metric, params)
+    }
+
+    /// Builds the graph over an already validated catalogue (whose matrix
+    /// it consumes).
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`], [`Error::TooManyItems`],
+    /// [`Error::ItemMagnitude`], [`Error::NormOverflow`], [`Error::Backend`]
+    /// as for [`new`](Self::new).
+    ///
+    /// # Complexity
+    /// As [`new`](Self::new).
+    pub fn from_embeddings(
+        source: InMemoryEmbeddings<I, F>,
+        metric: Metric,
+        params: UsearchParams,
+    ) -> Result<Self> {
+        if source.is_empty() {
+            return Err(Error::EmptyInput);
+        }
+        check_item_count(source.len())?;
+        let (ids, rows, matrix) = source.into_parts();
+        let (n, dim) = matrix.dim();
+        // USearch ranks with f32 distances: refuse values whose distances
+        // would overflow f32
+        check_item_magnitudes(matrix.view(), magnitude_limit::<f32>(metric, dim))?;
+        let norms = match metric {
+            Metric::Cosine => finite_norms(matrix.view())?,
+            _ => Vec::new(),
+        };
+        let mut data = if matrix.is_standard_layout() {
+            matrix
+        } else {
+            matrix.as_standard_layout().into_owned()
+        };
+        if metric == Metric::Cosine {
+            for row in data.axis_iter_mut(Axis(0)) {
+                normalise(row);
+            }
+        }
+        let options = ::usearch::IndexOptions {
+            dimensions: dim,
+            metric: match metric {
+                // unit rows: 1 − ⟨q̂, x̂⟩ is the cosine distance
+                Metric::Cosine | Metric::InnerProduct => ::usearch::MetricKind::IP,
+                Metric::SquaredEuclidean => ::usearch::MetricKind::L2sq,
+            },
+            quantization: F::USEARCH_KIND,
+            connectivity: params.max_connections,
+            // more candidates than items cannot help
+            expansion_add: params.ef_construction.min(n),
+            expansion_search: params.ef_search.min(n),
+            multi: false,
+        };
+        let index = ::usearch::Index::new(&options).map_err(|e| backend(e.to_string()))?;
+        let threads = search_threads();
+        let flat: &[F] = data.as_slice().ok_or(Error::LengthMismatch {
+            what: "contiguous catalogue values vs rows × dim",
+            expected: n.saturating_mul(dim),
+            got: 0,
+        })?;
+        if params.parallel_build {
+            use rayon::prelude::*;
+            let adders = threads.max(rayon::current_num_threads());
+            index
+                .reserve_capacity_and_threads(n, adders)
+                .map_err(|e| backend(e.to_string()))?;
+            let slots = Slots::new(adders);
+            flat.par_chunks_exact(dim)
+                .enumerate()
+                .try_for_each(|(row, v)| {
+                    let _slot = slots.acquire();
+                    F::usearch_add(&index, row as u64, v).map_err(backend)
+                })?;
+        } else {
+            // one context: the level generator's draws come in one sequence,
+            // so the graph is the same on every machine
+            index
+                .reserve_capacity_and_threads(n, 1)
+                .map_err(|e| backend(e.to_string()))?;
+            for (row, v) in flat.chunks_exact(dim).enumerate() {
+                F::usearch_add(&index, row as u64, v).map_err(backend)?;
+            }
+            index
+                .reserve_capacity_and_threads(n, threads)
+                .map_err(|e| backend(e.to_string()))?;
+        }
+        drop(data);
+        if index.size() != n {
+            return Err(backend(format!(
+                "{} of {n} rows were indexed",
+                index.size()
+            )));
+        }
+        Ok(UsearchIndex {
+            index,
+            slots: Slots::new(threads),
+            norms,
+            ids,
+            rows,
+            dim,
+            metric,
+            params,
+            elem: PhantomData,
+        })
+    }
+
+    /// The parameters the index was built with (and its current
+    /// `ef_search`).
+    pub fn params(&self) -> UsearchParams {
+        self.params
+    }
+
+    /// Changes the search-time candidate list size (used as
+    /// `max(min(ef_search, len), k)`).
+    ///
+    /// # Errors
+    /// [`Error::ZeroEfSearch`] if `ef_search` is 0.
+    pub fn set_ef_search(&mut self, ef_search: usize) -> Result<()> {
+        self.params = self.params.to_builder().ef_search(ef_search).build()?;
+        // `&mut self`: no search is running
+        self.index
+            .change_expansion_search(ef_search.min(self.ids.len()));
+        Ok(())
+    }
+
+    /// The SIMD kernel family USearch's distances run on this CPU (for
+    /// instance `"haswell"` for AVX2+FMA, `"skylake"` for AVX-512,
+    /// `"serial"` without one).
+    pub fn hardware_acceleration(&self) -> String {
+        self.index.hardware_acceleration()
+    }
+
+    /// Item ids in row order.
+    pub fn ids(&self) -> &[I] {
+        &self.ids
+    }
+
+    /// `true` if `id` is indexed.
+    pub fn contains(&self, id: &I) -> bool {
+        self.rows.contains_key(id)
+    }
+
+    /// Embedding dimension (as [`AnnIndex::dim`] and
+    /// [`EmbeddingSource::dim`]).
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of indexed items (as [`AnnIndex::len`]).
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// `true` if the index holds no item; never, as construction refuses an
+    /// empty catalogue.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The stored row `row` (unit length for cosine) into `out` (`dim`
+    /// values).
+    fn stored_row(&self, row: usize, out: &mut [F]) -> Result<()> {
+        let got = F::usearch_get(&self.index, row as u64, out).map_err(backend)?;
+        if got == 1 {
+            Ok(())
+        } else {
+            Err(backend(format!("row {row} is missing from the index")))
+        }
+    }
+}
+
+/// The index is the catalogue's embedding source: one copy of the catalogue
+/// (USearch's) serves profiles and retrieval.
+impl<I: Clone + Eq + Hash, F: Scalar> EmbeddingSource for UsearchIndex<I, F> {
+    type Id = I;
+    type Elem = F;
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Rows as given for [`Metric::SquaredEuclidean`] and
+    /// [`Metric::InnerProduct`]; `unit row × norm` for [`Metric::Cosine`].
+    ///
+    /// # Errors
+    /// [`Error::Backend`] if USearch fails to return a stored row.
+    ///
+    /// # Complexity
+    /// Two hash lookups and a copy of `d` values.
+    fn fill(&self, id: &I, out: &mut [F]) -> Result<bool> {
+        let Some(&row) = self.rows.get(id) else {
+            return Ok(false);
+        };
+        let mut v = vec![F::zero(); self.dim];
+        self.stored_row(row, &mut v)?;
+        let norm = self.norms.get(row).copied().unwrap_or_else(F::one);
+        for (o, &x) in out.iter_mut().zip(&v) {
+            *o = x * norm;
+        }
+        Ok(true)
+    }
+}
+
+impl<I: Clone + Eq + Hash, F: Scalar> AnnIndex for UsearchIndex<I, F> {
+    type Id = I;
+    type Elem = F;
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// Exactly `min(k, len)` items, nearest first (ties by row); the
+    /// candidate list is `max(min(ef_search, len), k)`.
+    ///
+    /// # Errors
+    /// As the [trait](AnnIndex#errors), plus [`Error::QueryMagnitude`] (see
+    /// [`UsearchIndex`]) and [`Error::Backend`] if USearch fails.
+    ///
+    /// # Complexity
+    /// About O(log n·max(ef_search, k)·d) per query.
+    fn search(&self, query: ArrayView1<'_, F>, k: usize) -> Result<Vec<Neighbour<I, F>>> {
+        check_query(query, self.dim)?;
+        check_query_magnitude(query, magnitude_limit::<f32>(self.metric, self.dim))?;
+        let n = self.ids.len();
+        let k = k.min(n);
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let mut q: Vec<F> = query.iter().copied().collect();
+        if self.metric == Metric::Cosine {
+            normalise(ndarray::ArrayViewMut1::from(&mut q[..]));
+        }
+        let mut keys = {
+            let _slot = self.slots.acquire();
+            F::usearch_search(&self.index, &q, k, false).map_err(backend)?
+        };
+        if keys.len() < k {
+            // a graph search came back short: scan instead of returning
+            // fewer than asked
+            let _slot = self.slots.acquire();
+            keys = F::usearch_search(&self.index, &q, k, true).map_err(backend)?;
+        }
+        let qv = ArrayView1::from(&q[..]);
+        let mut x = vec![F::zero(); self.dim];
+        let mut hits: Vec<(usize, Neighbour<I, F>)> = Vec::with_capacity(keys.len());
+        for key in keys {
+            let row = usize::try_from(key)
+                .ok()
+                .filter(|&r| r < n)
+                .ok_or_else(|| backend(format!("unknown key {key}")))?;
+            self.stored_row(row, &mut x)?;
+            // USearch's f32 distance only ranked the candidates: report the
+            // distance summed directly in F
+            let distance = direct_distance(self.metric, qv, ArrayView1::from(&x[..]), true);
+            hits.push((
+                row,
+                Neighbour {
+                    id: self.ids[row].clone(),
+                    distance,
+                },
+            ));
+        }
+        hits.sort_by(|(ra, a), (rb, b)| {
+            a.distance
+                .partial_cmp(&b.distance)
+                .unwrap_or(core::cmp::Ordering::Equal)
+                .then(ra.cmp(rb))
+        });
+        Ok(hits.into_iter().map(|(_, hit)| hit).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ann::ExactIndex;
+    use std::collections::HashSet;
+
+    fn catalogue(items: usize, seed: u64) -> Array2<f32> {
+        crate::ann::test_support::catalogue(items, 32, 20, 0.5, seed)
+    }
+
+    /// Recall@10 against the exact index: 2000 items, 100 held-out queries.
+    fn recall_at_10<F: Scalar>(metric: Metric, all: Array2<F>) -> f64 {
+        let items = all.slice(ndarray::s![..2000, ..]).to_owned();
+        let queries = all.slice(ndarray::s![2000.., ..]);
+        let exact = ExactIndex::with_row_ids(items.clone(), metric).unwrap();
+        let index =
+            UsearchIndex::with_row_ids(items.clone(), metric, UsearchParams::default()).unwrap();
+        let truth = exact.search_batch(queries, 10).unwrap();
+        let mut found = 0;
+        for (q, t) in queries.rows().into_iter().zip(&truth) {
+            let hits = index.search(q, 10).unwrap();
+            assert_eq!(hits.len(), 10);
+            let got: HashSet<usize> = hits.iter().map(|n| n.id).collect();
+            found += t.iter().filter(|n| got.contains(&n.id)).count();
+        }
+        let recall = found as f64 / (10 * truth.len()) as f64;
+        println!("{metric:?}: recall@10 = {recall}");
+        recall
+    }
+
+    #[test]
+    fn recall_at_10_against_exact_cosine_f32() {
+        let r = recall_at_10(Metric::Cosine, catalogue(2100, 5));
+        assert!(r >= 0.95, "recall@10 = {r}");
+    }
+
+    #[test]
+    fn recall_at_10_against_exact_squared_euclidean_f64() {
+        let all = crate::ann::test_support::catalogue::<f64>(2100, 32, 20, 0.5, 5);
+        let r = recall_at_10(Metric::SquaredEuclidean, all);
+        assert!(r >= 0.95, "recall@10 = {r}");
+    }
+
+    /// Maximum inner product over rows of unequal norms (0.5 to 2).
+    #[test]
+    fn recall_at_10_against_exact_inner_product() {
+        let mut all = catalogue(2100, 6);
+        for (r, mut row) in all.axis_iter_mut(Axis(0)).enumerate() {
+            row *= 0.5 + 1.5 * ((r * 7919) % 101) as f32 / 100.0;
+        }
+        let r = recall_at_10(Metric::InnerProduct, all);
+        assert!(r >= 0.9, "recall@10 = {r}");
+    }
+
+    /// Same ids, same distances (to rounding) as the exact index, for every
+    /// metric and both element types.
+    #[test]
+    fn distances_follow_the_metric_convention() {
+        fn check<F: Scalar>(items: Array2<F>, tol: f64) {
+            for metric in [
+                Metric::Cosine,
+                Metric::SquaredEuclidean,
+                Metric::InnerProduct,
+            ] {
+                let exact = ExactIndex::with_row_ids(items.clone(), metric).unwrap();
+                let index =
+                    UsearchIndex::with_row_ids(items.clone(), metric, UsearchParams::default())
+                        .unwrap();
+                let q = items.row(17);
+                let e = exact.search(q, 5).unwrap();
+                let h = index.search(q, 5).unwrap();
+                assert_eq!(h.len(), 5);
+                if metric != Metric::InnerProduct {
+                    assert_eq!(h[0].id, 17);
+                    assert_eq!(h[0].distance, F::zero(), "{metric:?}: self at distance 0");
+                }
+                let mut matched = 0;
+                for n in &h {
+                    if let Some(m) = e.iter().find(|m| m.id == n.id) {
+                        matched += 1;
+                        let diff = (n.distance - m.distance).abs().to_f64_lossless();
+                        assert!(diff < tol, "{metric:?}: {diff}");
+                    }
+                }
+                assert!(matched >= 4, "{metric:?}: {matched} of 5 ids are exact");
+                assert!(h.windows(2).all(|w| w[0].distance <= w[1].distance));
+            }
+        }
+        check(catalogue(500, 9), 1e-5);
+        check(
+            crate::ann::test_support::catalogue::<f64>(500, 32, 20, 0.5, 9),
+            1e-12,
+        );
+    }
+
+    /// A search returns exactly `min(k, len)` items, whatever `k` and
+    /// `ef_search`.
+    #[test]
+    fn counts_are_exact_and_huge_values_are_clamped() {
+        let items = catalogue(300, 2);
+        let mut index =
+            UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+                .unwrap();
+        for k in [0, 1, 10, 48, 49, 299, 300, 301, usize::MAX] {
+            let hits = index.search(items.row(5), k).unwrap();
+            assert_eq!(hits.len(), k.min(300), "k = {k}");
+        }
+        let all = index.search(items.row(5), usize::MAX).unwrap();
+        let distinct: HashSet<usize> = all.iter().map(|h| h.id).collect();
+        assert_eq!(distinct.len(), 300);
+        index.set_ef_search(usize::MAX).unwrap();
+        assert_eq!(index.search(items.row(3), 2).unwrap()[0].id, 3);
+        let built = UsearchIndex::with_row_ids(
+            items.clone(),
+            Metric::SquaredEuclidean,
+            UsearchParams::builder()
+                .ef_construction(usize::MAX)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(built.params().ef_construction(), usize::MAX);
+        assert_eq!(built.search(items.row(7), 1).unwrap()[0].id, 7);
+        // a one-item index
+        let one = UsearchIndex::with_row_ids(
+            items.slice(ndarray::s![..1, ..]).to_owned(),
+            Metric::Cosine,
+            UsearchParams::default(),
+        )
+        .unwrap();
+        assert_eq!(one.search(items.row(9), 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn serial_build_is_deterministic() {
+        let items = catalogue(400, 2);
+        let a = UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+            .unwrap();
+        let b = UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+            .unwrap();
+        for r in (0..400).step_by(37) {
+            let q = items.row(r).mapv(|v| v + 0.05);
+            assert_eq!(
+                a.search(q.view(), 10).unwrap(),
+                b.search(q.view(), 10).unwrap()
+            );
+        }
+    }
+
+    /// A parallel build indexes every row and finds them.
+    #[test]
+    fn parallel_build_indexes_every_row() {
+        let items = catalogue(1000, 3);
+        let params = UsearchParams::builder()
+            .parallel_build(true)
+            .build()
+            .unwrap();
+        let index = UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, params).unwrap();
+        assert_eq!(index.len(), 1000);
+        for r in (0..1000).step_by(41) {
+            assert_eq!(index.search(items.row(r), 1).unwrap()[0].id, r);
+        }
+    }
+
+    /// More threads searching at once than USearch has contexts: they wait
+    /// for a context instead of failing.
+    #[test]
+    fn concurrent_searches_beyond_the_reserved_contexts() {
+        let items = catalogue(500, 4);
+        let index =
+            UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+                .unwrap();
+        let threads = 2 * search_threads() + 2;
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let (index, items) = (&index, &items);
+                s.spawn(move || {
+                    for r in (t..500).step_by(threads) {
+                        assert_eq!(index.search(items.row(r), 3).unwrap()[0].id, r);
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn ids_filtering_and_embeddings() {
+        let items = catalogue(300, 4) * 3.0;
+        let ids: Vec<String> = (0..300).map(|i| format!("pin:{i}")).collect();
+        for metric in [Metric::Cosine, Metric::SquaredEuclidean] {
+            let index =
+                UsearchIndex::new(ids.clone(), items.clone(), metric, UsearchParams::default())
+                    .unwrap();
+            assert!(index.contains(&"pin:3".to_string()));
+            assert!(!index.contains(&"pin:300".to_string()));
+            assert_eq!(index.ids(), &ids[..]);
+            let q = items.row(3);
+            let hits = index
+                .search_filtered(q, 5, &|id: &String| id == "pin:3")
+                .unwrap();
+            assert_eq!(hits.len(), 5);
+            assert!(hits.iter().all(|h| h.id != "pin:3"));
+            let asked = [ids[5].clone(), "nope".to_string(), ids[299].clone()];
+            let batch = index.embeddings(&asked).unwrap();
+            assert_eq!(batch.found, vec![true, false, true]);
+            for (k, r) in [(0, 5), (2, 299)] {
+                for (got, want) in batch.matrix.row(k).iter().zip(items.row(r)) {
+                    let tol = if metric == Metric::Cosine {
+                        4.0 * f32::EPSILON * 3.0
+                    } else {
+                        0.0
+                    };
+                    assert!((got - want).abs() <= tol, "{metric:?}: {got} vs {want}");
+                }
+            }
+        }
+    }
+
+    /// A column-major matrix is indexed by rows.
+    #[test]
+    fn column_major_matrix_keeps_every_row() {
+        let items = catalogue(200, 3);
+        let f_order = items.t().as_standard_layout().into_owned().reversed_axes();
+        assert!(!f_order.is_standard_layout());
+        let a = UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+            .unwrap();
+        let b =
+            UsearchIndex::with_row_ids(f_order, Metric::Cosine, UsearchParams::default()).unwrap();
+        for r in (0..200).step_by(13) {
+            let hits = b.search(items.row(r), 5).unwrap();
+            assert_eq!(hits[0].id, r);
+            assert_eq!(hits, a.search(items.row(r), 5).unwrap());
+        }
+    }
+
+    #[test]
+    fn cosine_of_very_large_and_very_small_vectors() {
+        for scale in [1e20_f32, 1e-25] {
+            let x = ndarray::array![[scale, 0.0], [0.0, scale], [scale, scale]];
+            let index =
+                UsearchIndex::with_row_ids(x, Metric::Cosine, UsearchParams::default()).unwrap();
+            let hits = index.search(ndarray::array![scale, 0.0].view(), 3).unwrap();
+            let ids: Vec<usize> = hits.iter().map(|h| h.id).collect();
+            assert_eq!(ids, vec![0, 2, 1], "scale {scale}");
+            assert!(hits[0].distance < 1e-6);
+        }
+    }
+
+    #[test]
+    fn error_empty_input() {
+        for metric in [Metric::Cosine, Metric::InnerProduct] {
+            assert_eq!(
+                UsearchIndex::with_row_ids(
+                    Array2::<f32>::zeros((0, 3)),
+                    metric,
+                    UsearchParams::default()
+                )
+                .err(),
+                Some(Error::EmptyInput)
+            );
+        }
+        assert_eq!(
+            UsearchIndex::<u32, f64>::from_pairs(
+                Vec::<(u32, Vec<f64>)>::new(),
+                Metric::Cosine,
+                UsearchParams::default()
+            )
+            .err(),
+            Some(Error::EmptyInput)
+        );
+    }
+
+    #[test]
+    fn catalogue_errors() {
+        let d = UsearchParams::default();
+        assert_eq!(
+            UsearchIndex::with_row_ids(Array2::<f32>::zeros((4, 0)), Metric::Cosine, d).err(),
+            Some(Error::ZeroDimension { rows: 4 })
+        );
+        let mut items = catalogue(20, 1);
+        assert_eq!(
+            UsearchIndex::new(vec![1_u32, 2, 3], items.clone(), Metric::Cosine, d).err(),
+            Some(Error::LengthMismatch {
+                what: "item ids vs embedding rows",
+                expected: 20,
+                got: 3
+            })
+        );
+        assert_eq!(
+            UsearchIndex::new(vec![1; 20], items.clone(), Metric::Cosine, d).err(),
+            Some(Error::DuplicateId { row: 1 })
+        );
+        assert_eq!(
+            UsearchIndex::from_pairs(
+                vec![(1_u8, vec![1.0_f32, 0.0]), (2, vec![1.0])],
+                Metric::Cosine,
+                d
+            )
+            .err(),
+            Some(Error::VectorLength {
+                row: 1,
+                expected: 2,
+                got: 1
+            })
+        );
+        items[[6, 2]] = f32::INFINITY;
+        assert_eq!(
+            UsearchIndex::with_row_ids(items, Metric::SquaredEuclidean, d).err(),
+            Some(Error::NonFiniteValue { row: 6, column: 2 })
+        );
+        assert_eq!(
+            UsearchIndex::with_row_ids(
+                ndarray::array![[1.0_f32, 0.0], [3e38, 3e38]],
+                Metric::Cosine,
+                d
+            )
+            .err(),
+            Some(Error::NormOverflow { row: 1 })
+        );
+    }
+
+    /// Magnitudes whose squared distances overflow the graph's `f32`, `f64`
+    /// indexes included.
+    #[test]
+    fn magnitude_errors() {
+        let d = UsearchParams::default();
+        let limit = magnitude_limit::<f32>(Metric::SquaredEuclidean, 2).unwrap();
+        for metric in [Metric::SquaredEuclidean, Metric::InnerProduct] {
+            assert_eq!(
+                UsearchIndex::with_row_ids(ndarray::array![[1.0_f64, 0.0], [1e30, 0.0]], metric, d)
+                    .err(),
+                Some(Error::ItemMagnitude { row: 1, limit })
+            );
+            let index =
+                UsearchIndex::with_row_ids(ndarray::array![[1.0_f64, 0.0], [0.0, 1.0]], metric, d)
+                    .unwrap();
+            assert_eq!(
+                index.search(ndarray::array![1e30, 0.0].view(), 1),
+                Err(Error::QueryMagnitude { limit })
+            );
+        }
+    }
+
+    #[test]
+    fn query_errors() {
+        let items = catalogue(20, 1);
+        let index =
+            UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+                .unwrap();
+        assert_eq!(
+            index.search(ndarray::array![1.0_f32].view(), 1),
+            Err(Error::DimensionMismatch {
+                expected: 32,
+                got: 1
+            })
+        );
+        let mut q = items.row(0).to_owned();
+        q[4] = f32::NAN;
+        assert_eq!(
+            index.search(q.view(), 1),
+            Err(Error::NonFiniteQuery { position: 4 })
+        );
+        let mut batch = items.slice(ndarray::s![..3, ..]).to_owned();
+        batch[[2, 0]] = f32::NEG_INFINITY;
+        assert_eq!(
+            index.search_batch(batch.view(), 1),
+            Err(Error::NonFiniteBatchQuery {
+                query: 2,
+                position: 0
+            })
+        );
+    }
+
+    #[test]
+    fn error_hnsw_max_connections() {
+        for m in [0, 1, 256, 300] {
+            assert_eq!(
+                UsearchParams::builder().max_connections(m).build(),
+                Err(Error::HnswMaxConnections { value: m })
+            );
+        }
+        for m in [2, 255] {
+            let p = UsearchParams::builder().max_connections(m).build().unwrap();
+            let index = UsearchIndex::with_row_ids(catalogue(60, 1), Metric::Cosine, p).unwrap();
+            assert_eq!(index.search(catalogue(60, 1).row(8), 1).unwrap()[0].id, 8);
+        }
+    }
+
+    #[test]
+    fn error_zero_ef_construction() {
+        assert_eq!(
+            UsearchParams::builder().ef_construction(0).build(),
+            Err(Error::ZeroEfConstruction)
+        );
+    }
+
+    #[test]
+    fn error_zero_ef_search() {
+        assert_eq!(
+            UsearchParams::builder().ef_search(0).build(),
+            Err(Error::ZeroEfSearch)
+        );
+        let mut index =
+            UsearchIndex::with_row_ids(catalogue(50, 1), Metric::Cosine, UsearchParams::default())
+                .unwrap();
+        assert_eq!(index.set_ef_search(0), Err(Error::ZeroEfSearch));
+        index.set_ef_search(10).unwrap();
+        assert_eq!(index.params().ef_search(), 10);
+    }
+
+    /// The limit cannot be reached in a test (2³² rows): the rule itself.
+    #[test]
+    fn error_too_many_items() {
+        assert_eq!(check_item_count(MAX_ITEMS), Ok(()));
+        assert_eq!(
+            check_item_count(MAX_ITEMS + 1),
+            Err(Error::TooManyItems {
+                items: MAX_ITEMS + 1,
+                limit: MAX_ITEMS
+            })
+        );
+    }
+
+    #[test]
+    fn params_builder_round_trip() {
+        let p = UsearchParams::builder()
+            .max_connections(12)
+            .ef_construction(40)
+            .ef_search(20)
+            .parallel_build(true)
+            .build()
+            .unwrap();
+        assert_eq!(
+            (
+                p.max_connections(),
+                p.ef_construction(),
+                p.ef_search(),
+                p.parallel_build()
+            ),
+            (12, 40, 20, true)
+        );
+        assert_eq!(p.to_builder().build(), Ok(p));
+        assert_eq!(
+            UsearchParams::builder().build(),
+            Ok(UsearchParams::default())
+        );
+    }
+
+    #[test]
+    fn reports_its_kernel_and_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<UsearchIndex<u64, f32>>();
+        assert_send_sync::<UsearchIndex<String, f64>>();
+        let index =
+            UsearchIndex::with_row_ids(catalogue(40, 1), Metric::Cosine, UsearchParams::default())
+                .unwrap();
+        let isa = index.hardware_acceleration();
+        assert!(!isa.is_empty());
+        println!("usearch kernel: {isa}");
+    }
+}
