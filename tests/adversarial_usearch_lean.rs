@@ -103,6 +103,38 @@ mod usearch {
         }
     }
 
+    /// Rows at 1e-30 (stored scaled up by a power of two): a query far larger
+    /// than them still ranks exactly, and the rows come back exactly.
+    #[test]
+    fn tiny_rows_large_queries_and_exact_embeddings() {
+        use pinnersage::EmbeddingSource;
+        let x = data(60, 8, 13, |v| v * 1e-30);
+        let mut q = data(3, 8, 14, |v| v * 1e-30);
+        q.row_mut(1).fill(1e-10);
+        q.row_mut(2).fill(-1e15);
+        agrees_with_exact(&x, &q, 10, "tiny rows, large queries");
+        for metric in [Metric::SquaredEuclidean, Metric::InnerProduct] {
+            let index = UsearchIndex::with_row_ids(x.clone(), metric, high_ef()).unwrap();
+            let ids: Vec<usize> = (0..60).collect();
+            assert_eq!(index.embeddings(&ids).unwrap().matrix, x, "{metric:?}");
+        }
+        let xf = data(20, 3, 15, |v| v * 1e-40).mapv(|v| v as f32);
+        assert!(xf.iter().any(|v| v.is_subnormal()));
+        for metric in METRICS {
+            let index = UsearchIndex::with_row_ids(xf.clone(), metric, high_ef()).unwrap();
+            let ids: Vec<usize> = (0..20).collect();
+            let back = index.embeddings(&ids).unwrap().matrix;
+            if metric != Metric::Cosine {
+                assert_eq!(back, xf, "{metric:?}");
+            }
+            let h = index.search(xf.row(4), 3).unwrap();
+            assert!(h.iter().all(|n| n.distance.is_finite()));
+            if metric == Metric::SquaredEuclidean {
+                assert_eq!((h[0].id, h[0].distance), (4, 0.0));
+            }
+        }
+    }
+
     /// Data far from the origin, differences in the last digits of `f64`
     /// but well within `f32`'s exponent range.
     #[test]
@@ -112,8 +144,8 @@ mod usearch {
         // squared Euclidean only: cosine and inner product are dominated by
         // the offset
         let exact = ExactIndex::with_row_ids(x.clone(), Metric::SquaredEuclidean).unwrap();
-        let index = UsearchIndex::with_row_ids(x.clone(), Metric::SquaredEuclidean, high_ef())
-            .unwrap();
+        let index =
+            UsearchIndex::with_row_ids(x.clone(), Metric::SquaredEuclidean, high_ef()).unwrap();
         for q in q.rows() {
             let e: Vec<usize> = exact.search(q, 5).unwrap().iter().map(|h| h.id).collect();
             let h: Vec<usize> = index.search(q, 5).unwrap().iter().map(|h| h.id).collect();
@@ -145,10 +177,15 @@ mod usearch {
         // an all-zero catalogue under cosine
         let zeros = Array2::<f64>::zeros((5, 4));
         let index = UsearchIndex::with_row_ids(zeros, Metric::Cosine, high_ef()).unwrap();
-        let h = index.search(ndarray::array![1.0, 2.0, 3.0, 4.0].view(), 10).unwrap();
+        let h = index
+            .search(ndarray::array![1.0, 2.0, 3.0, 4.0].view(), 10)
+            .unwrap();
         assert_eq!(h.len(), 5);
         assert!(h.iter().all(|n| n.distance == 1.0));
-        assert_eq!(h.iter().map(|n| n.id).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+        assert_eq!(
+            h.iter().map(|n| n.id).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3, 4]
+        );
     }
 
     #[test]
@@ -157,7 +194,9 @@ mod usearch {
         // cosine: near f32::MAX is fine as long as the norm is finite
         let x = ndarray::array![[3e38_f32, 0.0], [0.0, 3e38], [1.0, 1.0]];
         let index = UsearchIndex::with_row_ids(x, Metric::Cosine, p).unwrap();
-        let h = index.search(ndarray::array![3e38_f32, 1.0].view(), 3).unwrap();
+        let h = index
+            .search(ndarray::array![3e38_f32, 1.0].view(), 3)
+            .unwrap();
         assert_eq!(h.iter().map(|n| n.id).collect::<Vec<_>>(), vec![0, 2, 1]);
         assert!(h.iter().all(|n| n.distance.is_finite()));
         // cosine query with an overflowing norm: still a direction
@@ -194,10 +233,21 @@ mod usearch {
     fn shapes_counts_and_filters() {
         let p = UsearchParams::builder().ef_search(1).build().unwrap();
         // one item; k = 0 and usize::MAX; ef_search < k
-        let one = UsearchIndex::with_row_ids(ndarray::array![[1.0_f32, 2.0]], Metric::SquaredEuclidean, p)
+        let one = UsearchIndex::with_row_ids(
+            ndarray::array![[1.0_f32, 2.0]],
+            Metric::SquaredEuclidean,
+            p,
+        )
+        .unwrap();
+        assert_eq!(
+            one.search(ndarray::array![0.0, 0.0].view(), 0)
+                .unwrap()
+                .len(),
+            0
+        );
+        let h = one
+            .search(ndarray::array![0.0, 0.0].view(), usize::MAX)
             .unwrap();
-        assert_eq!(one.search(ndarray::array![0.0, 0.0].view(), 0).unwrap().len(), 0);
-        let h = one.search(ndarray::array![0.0, 0.0].view(), usize::MAX).unwrap();
         assert_eq!(h.len(), 1);
         assert_eq!(h[0].distance, 5.0);
         // a filter that rejects everything
@@ -212,7 +262,11 @@ mod usearch {
                 .unwrap();
             let mut ids: Vec<usize> = h.iter().map(|n| n.id).collect();
             ids.sort_unstable();
-            assert_eq!(ids, (0..10).map(|i| 10 * i + 3).collect::<Vec<_>>(), "{metric:?}");
+            assert_eq!(
+                ids,
+                (0..10).map(|i| 10 * i + 3).collect::<Vec<_>>(),
+                "{metric:?}"
+            );
             // ef_search 1 < k: still k results
             for k in [2, 37, 99, 100, 101] {
                 assert_eq!(index.search(x.row(7), k).unwrap().len(), k.min(100));
@@ -226,22 +280,33 @@ mod usearch {
         let index = UsearchIndex::with_row_ids(x.clone(), Metric::Cosine, p).unwrap();
         assert_eq!(
             index.search(Array1::<f64>::zeros(0).view(), 1),
-            Err(Error::DimensionMismatch { expected: 4, got: 0 })
+            Err(Error::DimensionMismatch {
+                expected: 4,
+                got: 0
+            })
         );
         assert_eq!(
             index.search(Array1::<f64>::zeros(5).view(), 0),
-            Err(Error::DimensionMismatch { expected: 4, got: 5 })
+            Err(Error::DimensionMismatch {
+                expected: 4,
+                got: 5
+            })
         );
         assert_eq!(
             index.search_batch(Array2::<f64>::zeros((2, 3)).view(), 1),
-            Err(Error::DimensionMismatch { expected: 4, got: 3 })
+            Err(Error::DimensionMismatch {
+                expected: 4,
+                got: 3
+            })
         );
         assert_eq!(
             index.search(ndarray::array![0.0, f64::INFINITY, 0.0, 0.0].view(), 0),
             Err(Error::NonFiniteQuery { position: 1 })
         );
         assert_eq!(
-            index.search_filtered(ndarray::array![0.0, 0.0, f64::NAN, 0.0].view(), 3, &|_| false),
+            index.search_filtered(ndarray::array![0.0, 0.0, f64::NAN, 0.0].view(), 3, &|_| {
+                false
+            }),
             Err(Error::NonFiniteQuery { position: 2 })
         );
     }
@@ -266,8 +331,14 @@ mod usearch {
         let dup = ndarray::array![[1.0_f32, 1.0], [1.0, 1.0], [1.0, 1.0], [0.0, 0.0]];
         for metric in METRICS {
             let index = UsearchIndex::with_row_ids(dup.clone(), metric, p).unwrap();
-            let h = index.search(ndarray::array![1.0_f32, 1.0].view(), 3).unwrap();
-            assert_eq!(h.iter().map(|n| n.id).collect::<Vec<_>>(), vec![0, 1, 2], "{metric:?}");
+            let h = index
+                .search(ndarray::array![1.0_f32, 1.0].view(), 3)
+                .unwrap();
+            assert_eq!(
+                h.iter().map(|n| n.id).collect::<Vec<_>>(),
+                vec![0, 1, 2],
+                "{metric:?}"
+            );
         }
     }
 
@@ -275,7 +346,9 @@ mod usearch {
     fn many_threads_agree_with_one() {
         let x = data(300, 8, 10, |v| v);
         let index = UsearchIndex::with_row_ids(x.clone(), Metric::InnerProduct, high_ef()).unwrap();
-        let want: Vec<_> = (0..300).map(|r| index.search(x.row(r), 7).unwrap()).collect();
+        let want: Vec<_> = (0..300)
+            .map(|r| index.search(x.row(r), 7).unwrap())
+            .collect();
         std::thread::scope(|s| {
             for t in 0..16 {
                 let (index, x, want) = (&index, &x, &want);
@@ -485,7 +558,11 @@ fn naive_heights(x: &Array2<f64>, w: &Array1<f64>) -> Vec<f64> {
                     continue;
                 }
                 let sq: f64 = c[i].iter().zip(&c[j]).map(|(a, b)| (a - b) * (a - b)).sum();
-                let (s, l) = if w[i] < w[j] { (w[i], w[j]) } else { (w[j], w[i]) };
+                let (s, l) = if w[i] < w[j] {
+                    (w[i], w[j])
+                } else {
+                    (w[j], w[i])
+                };
                 let cost = 2.0 * s * (l / (s + l)) * sq;
                 if cost < best.0 {
                     best = (cost, i, j);
@@ -494,7 +571,11 @@ fn naive_heights(x: &Array2<f64>, w: &Array1<f64>) -> Vec<f64> {
         }
         let (cost, i, j) = best;
         let share = w[j] / (w[i] + w[j]);
-        let merged: Vec<f64> = c[i].iter().zip(&c[j]).map(|(a, b)| a + (b - a) * share).collect();
+        let merged: Vec<f64> = c[i]
+            .iter()
+            .zip(&c[j])
+            .map(|(a, b)| a + (b - a) * share)
+            .collect();
         c[i] = merged;
         w[i] += w[j];
         alive[j] = false;

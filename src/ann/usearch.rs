@@ -224,6 +224,39 @@ fn backend(message: String) -> Error {
     Error::Backend(ExternalError::new(format!("usearch: {message}")))
 }
 
+/// The power of two `σ ≥ 1` that brings the largest magnitude `largest` of
+/// a vector (or catalogue) into `(½, 1]` when it is below ½; 1 otherwise.
+///
+/// USearch ranks in `f32`: `1 − ⟨q, x⟩` for the inner product, where
+/// `1 − 1e-9` is 1, and `‖q − x‖²`, which underflows for `f64` values of
+/// 1e-30. Scaling by a power of two changes neither ranking and is exact
+/// (scaled up into `(½, 1]`, nothing over- or underflows), so small rows and
+/// queries are handed to USearch at unit scale.
+fn up_scale(largest: f64) -> f64 {
+    if largest > 0.0 && largest < 0.5 {
+        // largest ≥ 2^-1075: the exponent is at most 1075, σ finite in f64
+        2.0_f64.powi(-(largest.log2().ceil() as i32))
+    } else {
+        1.0
+    }
+}
+
+/// `v·σ` for each value, computed in `f64` (exact: `σ` a power of two and
+/// the results within `F`'s range, see [`up_scale`]).
+fn scaled<F: Scalar>(v: &mut [F], sigma: f64) {
+    if sigma != 1.0 {
+        for x in v {
+            *x = F::from_f64_rounded(x.to_f64_lossless() * sigma);
+        }
+    }
+}
+
+/// The largest `|v_i|`, as `f64`.
+fn largest<'a, F: Scalar + 'a>(v: impl IntoIterator<Item = &'a F>) -> f64 {
+    v.into_iter()
+        .fold(0.0_f64, |m, x| m.max(x.to_f64_lossless().abs()))
+}
+
 /// At most `capacity` holders at a time: the USearch thread contexts.
 ///
 /// USearch fails a search (or an insertion) for which none of its reserved
@@ -319,6 +352,15 @@ fn search_threads() -> usize {
 ///   [`Metric::SquaredEuclidean`]: USearch's `L2sq`;
 ///   [`Metric::InnerProduct`]: USearch's `1 − ⟨q, x⟩`, which ranks as
 ///   `−⟨q, x⟩` does.
+/// * **Small values.** USearch ranks in `f32`, where `1 − ⟨q, x⟩` is 1 for
+///   `|⟨q, x⟩| < 3e-8` and squared distances of `f64` rows at 1e-30
+///   underflow to 0. For [`Metric::SquaredEuclidean`] and
+///   [`Metric::InnerProduct`] a catalogue whose largest magnitude is below ½
+///   is stored multiplied by the power of two that brings it into `(½, 1]`
+///   (exact, and undone exactly when rows are read back), and so is each
+///   query (by the catalogue's power for squared Euclidean, its own for the
+///   inner product): neither ranking changes. A squared-Euclidean query too
+///   large for `f32` at that scale is ranked by a direct scan of every row.
 /// * **Distances as every backend reports them.** USearch's `f32` distances
 ///   only rank the candidates; the reported distances are summed again
 ///   directly in the element type from the stored rows (squared Euclidean
@@ -366,6 +408,9 @@ pub struct UsearchIndex<I, F: Scalar> {
     slots: Slots,
     /// Cosine: the Euclidean norm of each row as given; otherwise empty.
     norms: Vec<F>,
+    /// Squared Euclidean and inner product: the power of two (≥ 1) the rows
+    /// are stored multiplied by (see [`up_scale`]); 1 for cosine.
+    scale: f64,
     ids: Vec<I>,
     rows: HashMap<I, usize>,
     dim: usize,
@@ -497,11 +542,18 @@ impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
         } else {
             matrix.as_standard_layout().into_owned()
         };
-        if metric == Metric::Cosine {
+        let scale = if metric == Metric::Cosine {
             for row in data.axis_iter_mut(Axis(0)) {
                 normalise(row);
             }
-        }
+            1.0
+        } else {
+            let sigma = up_scale(largest(data.iter()));
+            if let Some(values) = data.as_slice_mut() {
+                scaled(values, sigma);
+            }
+            sigma
+        };
         let options = ::usearch::IndexOptions {
             dimensions: dim,
             metric: match metric {
@@ -560,6 +612,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
             index,
             slots: Slots::new(threads),
             norms,
+            scale,
             ids,
             rows,
             dim,
@@ -658,6 +711,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> EmbeddingSource for UsearchIndex<I, F> {
         };
         let mut v = vec![F::zero(); self.dim];
         self.stored_row(row, &mut v)?;
+        scaled(&mut v, 1.0 / self.scale);
         let norm = self.norms.get(row).copied().unwrap_or_else(F::one);
         for (o, &x) in out.iter_mut().zip(&v) {
             *o = x * norm;
@@ -700,28 +754,65 @@ impl<I: Clone + Eq + Hash, F: Scalar> AnnIndex for UsearchIndex<I, F> {
             return Ok(Vec::new());
         }
         let mut q: Vec<F> = query.iter().copied().collect();
-        if self.metric == Metric::Cosine {
-            normalise(ndarray::ArrayViewMut1::from(&mut q[..]));
+        // the query handed to USearch (its ranking is that of `q`)
+        let mut graph_q = q.clone();
+        match self.metric {
+            Metric::Cosine => {
+                normalise(ndarray::ArrayViewMut1::from(&mut q[..]));
+                graph_q.clone_from(&q);
+            }
+            // any positive scale of the query keeps the ranking
+            Metric::InnerProduct => scaled(&mut graph_q, up_scale(largest(&q))),
+            Metric::SquaredEuclidean => {
+                // the rows' scale; a query that would leave f32's range
+                // there is ranked by a direct scan
+                let limit = magnitude_limit::<f32>(self.metric, self.dim).unwrap_or(f64::MAX);
+                if largest(&q) * self.scale > limit {
+                    return self.scan(&q, k);
+                }
+                scaled(&mut graph_q, self.scale);
+            }
         }
+        let q = q;
         let mut keys = {
             let _slot = self.slots.acquire();
-            F::usearch_search(&self.index, &q, k, false).map_err(backend)?
+            F::usearch_search(&self.index, &graph_q, k, false).map_err(backend)?
         };
         if keys.len() < k {
             // a graph search came back short: scan instead of returning
             // fewer than asked
             let _slot = self.slots.acquire();
-            keys = F::usearch_search(&self.index, &q, k, true).map_err(backend)?;
+            keys = F::usearch_search(&self.index, &graph_q, k, true).map_err(backend)?;
         }
-        let qv = ArrayView1::from(&q[..]);
+        let rows = keys
+            .into_iter()
+            .map(|key| {
+                usize::try_from(key)
+                    .ok()
+                    .filter(|&r| r < n)
+                    .ok_or_else(|| backend(format!("unknown key {key}")))
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        self.rank(&q, rows, k)
+    }
+}
+
+impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
+    /// Every row ranked directly against the prepared query `q` (the `k`
+    /// nearest): for queries USearch's `f32` ranking cannot take.
+    fn scan(&self, q: &[F], k: usize) -> Result<Vec<Neighbour<I, F>>> {
+        self.rank(q, (0..self.ids.len()).collect(), k)
+    }
+
+    /// The distances of the prepared query `q` to `rows`, summed directly in
+    /// `F` from the stored rows, sorted (ties by row), the first `k`.
+    fn rank(&self, q: &[F], rows: Vec<usize>, k: usize) -> Result<Vec<Neighbour<I, F>>> {
+        let qv = ArrayView1::from(q);
         let mut x = vec![F::zero(); self.dim];
-        let mut hits: Vec<(usize, Neighbour<I, F>)> = Vec::with_capacity(keys.len());
-        for key in keys {
-            let row = usize::try_from(key)
-                .ok()
-                .filter(|&r| r < n)
-                .ok_or_else(|| backend(format!("unknown key {key}")))?;
+        let mut hits: Vec<(usize, Neighbour<I, F>)> = Vec::with_capacity(rows.len());
+        for row in rows {
             self.stored_row(row, &mut x)?;
+            scaled(&mut x, 1.0 / self.scale);
             // USearch's f32 distance only ranked the candidates: report the
             // distance summed directly in F
             let distance = direct_distance(self.metric, qv, ArrayView1::from(&x[..]), true);
@@ -739,6 +830,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> AnnIndex for UsearchIndex<I, F> {
                 .unwrap_or(core::cmp::Ordering::Equal)
                 .then(ra.cmp(rb))
         });
+        hits.truncate(k);
         Ok(hits.into_iter().map(|(_, hit)| hit).collect())
     }
 }
