@@ -139,17 +139,19 @@ mod usearch {
     /// but well within `f32`'s exponent range.
     #[test]
     fn agrees_with_exact_at_an_offset() {
-        let x = data(60, 8, 5, |v| 1e4 + v * 1e-3);
-        let q = data(4, 8, 6, |v| 1e4 + v * 1e-3);
-        // squared Euclidean only: cosine and inner product are dominated by
-        // the offset
-        let exact = ExactIndex::with_row_ids(x.clone(), Metric::SquaredEuclidean).unwrap();
-        let index =
-            UsearchIndex::with_row_ids(x.clone(), Metric::SquaredEuclidean, high_ef()).unwrap();
-        for q in q.rows() {
-            let e: Vec<usize> = exact.search(q, 5).unwrap().iter().map(|h| h.id).collect();
-            let h: Vec<usize> = index.search(q, 5).unwrap().iter().map(|h| h.id).collect();
-            assert_eq!(h, e);
+        for off in [1e4, 1e8, 1e12] {
+            let x = data(60, 8, 5, |v| off + v * 1e-3);
+            let q = data(4, 8, 6, |v| off + v * 1e-3);
+            // squared Euclidean only: cosine and inner product are dominated by
+            // the offset
+            let exact = ExactIndex::with_row_ids(x.clone(), Metric::SquaredEuclidean).unwrap();
+            let index =
+                UsearchIndex::with_row_ids(x.clone(), Metric::SquaredEuclidean, high_ef()).unwrap();
+            for q in q.rows() {
+                let e: Vec<usize> = exact.search(q, 5).unwrap().iter().map(|h| h.id).collect();
+                let h: Vec<usize> = index.search(q, 5).unwrap().iter().map(|h| h.id).collect();
+                assert_eq!(h, e, "offset {off:e}");
+            }
         }
     }
 

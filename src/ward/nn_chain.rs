@@ -575,6 +575,79 @@ mod tests {
         same(xs.view(), heavy, "f32 weights overflowing");
     }
 
+    /// Hostile data for the filter's bounds: near-ties at many scales, large
+    /// offsets, values at the edges of overflow and underflow, extreme
+    /// weights, duplicates, constant columns, tiny and wide shapes, and `f32`
+    /// rows one ulp apart: still bit for bit the exact scan.
+    #[test]
+    fn filtered_searches_equal_the_exact_scan_on_hostile_data() {
+        let w1 = |m: usize| vec![1.0_f64; m];
+        // near-ties: a lattice perturbed by 2^-k at several scales
+        for (k, s) in [(20, 1e-200), (40, 1.0), (52, 1e200), (30, 1e-300)] {
+            let eps = 2.0_f64.powi(-k);
+            let x = data(90, 3, 3, 11 + k as u64, |v| {
+                s * ((v * 4.0).round() + eps * (v * 1e3).sin())
+            });
+            same(x.view(), w1(90), &format!("near-ties 2^-{k} × {s:e}"));
+        }
+        for (off, noise) in [(1e8, 1e-6), (-1e15, 1e-1), (1e300, 1e290)] {
+            let x = data(80, 6, 3, 12, |v| off + v * noise);
+            same(x.view(), w1(80), &format!("offset {off:e} ± {noise:e}"));
+        }
+        let xf = data(80, 6, 3, 13, |v| 1e8 + v * 1e-6).mapv(|v| v as f32);
+        same(xf.view(), vec![1.0_f32; 80], "f32 at 1e8");
+        // squares at the edge of overflow (‖·‖² ≈ f64::MAX) and underflow
+        for s in [1.3e154, 3e153, 1e-154, 1e-162, 4e-320] {
+            let x = data(60, 4, 3, 14, |v| v * s);
+            same(x.view(), w1(60), &format!("scale {s:e}"));
+        }
+        for s in [1.8e19_f64, 1e-19, 1e-23, 1e-44] {
+            let x = data(60, 4, 3, 15, |v| v * s).mapv(|v| v as f32);
+            same(x.view(), vec![1.0_f32; 60], &format!("f32 scale {s:e}"));
+        }
+        // extreme weights
+        let x = data(70, 5, 4, 16, |v| v);
+        for (lo, hi) in [(1e-300, 1.0), (1.0, 1e300), (1e-150, 1e150), (5e-324, 1.0)] {
+            let w: Vec<f64> = (0..70).map(|i| if i % 3 == 0 { lo } else { hi }).collect();
+            same(x.view(), w, &format!("weights {lo:e}/{hi:e}"));
+        }
+        let xf = x.mapv(|v| v as f32);
+        for (lo, hi) in [(1e-38_f32, 1.0), (1.0, 1e38), (1e-45, 1e30)] {
+            let w: Vec<f32> = (0..70).map(|i| if i % 3 == 0 { lo } else { hi }).collect();
+            same(xf.view(), w, &format!("f32 weights {lo:e}/{hi:e}"));
+        }
+        // duplicated rows, constant columns, integers
+        let half = data(40, 4, 3, 17, |v| v);
+        let dup = ndarray::concatenate![ndarray::Axis(0), half, half, half];
+        same(dup.view(), w1(120), "every row three times");
+        let mut cc = data(60, 6, 3, 18, |v| v);
+        cc.column_mut(0).fill(1e12);
+        cc.column_mut(3).fill(-7.0);
+        same(cc.view(), w1(60), "constant columns");
+        let ints = data(100, 2, 3, 19, |v| (v * 5.0).round());
+        same(ints.view(), w1(100), "integers");
+        same(
+            ints.mapv(|v| v as f32).view(),
+            vec![1.0_f32; 100],
+            "f32 integers",
+        );
+        // shapes: m = 2, 3; d = 1, 1000
+        for m in [2usize, 3] {
+            for d in [1usize, 1000] {
+                let x = data(m, d, 2, 20, |v| v);
+                same(x.view(), w1(m), &format!("m={m} d={d}"));
+            }
+        }
+        same(data(150, 1, 4, 21, |v| v).view(), w1(150), "d=1");
+        same(data(40, 1000, 4, 22, |v| v).view(), w1(40), "d=1000");
+        // f32 rows one or two ulps apart at 1.0 and at 2^20
+        for base in [1.0_f32, 1048576.0] {
+            let ulp = base * f32::EPSILON;
+            let x = data(80, 3, 3, 23, |v| v).mapv(|v| base + (v * 4.0).round() as f32 * ulp);
+            same(x.view(), vec![1.0_f32; 80], &format!("f32 ulps at {base}"));
+        }
+    }
+
     /// The exact scan every search did before the sketch filter (kept verbatim
     /// as the oracle): the new searches must take the same decisions.
     ///
