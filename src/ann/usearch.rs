@@ -234,8 +234,10 @@ fn backend(message: String) -> Error {
 /// queries are handed to USearch at unit scale.
 fn up_scale(largest: f64) -> f64 {
     if largest > 0.0 && largest < 0.5 {
-        // largest ≥ 2^-1075: the exponent is at most 1075, σ finite in f64
-        2.0_f64.powi(-(largest.log2().ceil() as i32))
+        // largest ≥ 2^-1074 (f64 subnormals): cap σ at 2^1023, the largest
+        // finite power of two (those rows then reach at least 2^-51)
+        let e = (-largest.log2().ceil()).min(1023.0);
+        2.0_f64.powi(e as i32)
     } else {
         1.0
     }
@@ -1246,6 +1248,38 @@ mod tests {
     }
 
     /// The limit cannot be reached in a test (2³² rows): the rule itself.
+    #[test]
+    fn up_scale_is_a_finite_power_of_two_into_half_one() {
+        assert_eq!(up_scale(0.0), 1.0);
+        assert_eq!(up_scale(0.5), 1.0);
+        assert_eq!(up_scale(7.0), 1.0);
+        assert_eq!(up_scale(0.25), 4.0);
+        assert_eq!(up_scale(0.3), 2.0);
+        assert_eq!(up_scale(f64::from(f32::MIN_POSITIVE)), 2.0_f64.powi(126));
+        assert_eq!(up_scale(5e-324), 2.0_f64.powi(1023));
+        // f64 subnormal rows: stored finite, read back exactly, ranked
+        let x = ndarray::array![[5e-324_f64, 0.0], [0.0, 1e-320], [3e-322, 3e-322]];
+        for metric in [Metric::SquaredEuclidean, Metric::InnerProduct] {
+            let index =
+                UsearchIndex::with_row_ids(x.clone(), metric, UsearchParams::default()).unwrap();
+            assert_eq!(index.embeddings(&[0, 1, 2]).unwrap().matrix, x);
+            let hits = index
+                .search(ndarray::array![0.0, 1e-320].view(), 3)
+                .unwrap();
+            assert!(hits.iter().all(|h| h.distance.is_finite()));
+            // as the exact index (whose squared distances underflow to 0
+            // here too: ties by row)
+            let exact = ExactIndex::with_row_ids(x.clone(), metric).unwrap();
+            assert_eq!(
+                hits,
+                exact
+                    .search(ndarray::array![0.0, 1e-320].view(), 3)
+                    .unwrap(),
+                "{metric:?}"
+            );
+        }
+    }
+
     #[test]
     fn error_too_many_items() {
         assert_eq!(check_item_count(MAX_ITEMS), Ok(()));
