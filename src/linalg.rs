@@ -104,7 +104,7 @@ pub(crate) fn min_value<F: Scalar>(values: &[F]) -> F {
 /// The largest magnitude `max_k |v_k|` of `values` if every value is finite
 /// (`0` for an empty slice), `None` if some value is infinite or NaN: one
 /// vectorised pass with no early exit (a value `v` is finite exactly when
-/// `v − v == 0`, so the lanes sum `v − v` and test once at the end).
+/// `v·0 == 0`, so the lanes sum `v·0` and test once at the end).
 ///
 /// # Complexity
 /// O(n) time, O(1) space.
@@ -119,7 +119,7 @@ pub(crate) fn finite_max_abs<F: Scalar>(values: &[F]) -> Option<F> {
             let a = c[k].abs();
             // branch-free select, vectorises to a packed max
             max[k] = if a > max[k] { a } else { max[k] };
-            nan[k] = nan[k] + (c[k] - c[k]);
+            nan[k] = nan[k] + c[k] * F::zero();
         }
     }
     let mut best = F::zero();
@@ -127,7 +127,7 @@ pub(crate) fn finite_max_abs<F: Scalar>(values: &[F]) -> Option<F> {
     for &v in rest {
         let a = v.abs();
         best = if a > best { a } else { best };
-        check = check + (v - v);
+        check = check + v * F::zero();
     }
     for k in 0..8 {
         best = if max[k] > best { max[k] } else { best };

@@ -8,9 +8,14 @@
 //! USearch keeps each node's links in one contiguous block, its vectors on a
 //! tape, and a reusable visited set per thread, as hnswlib does; that layout
 //! is what makes it several times faster than `hnsw_rs` on the same graph
-//! parameters (`scripts/compare_ann.py`, `DESIGN.md`). Its distance kernels
-//! come from the `numkong` crate, chosen at run time for the CPU
-//! ([`UsearchIndex::hardware_acceleration`] names the one in use).
+//! parameters (`scripts/compare_ann.py`, `DESIGN.md`). This crate builds
+//! USearch without its optional `numkong` SIMD kernels, so distances run in
+//! USearch's own compiled loops ([`UsearchIndex::hardware_acceleration`]
+//! reports `"serial"`): on 100 000 × 64 cosine items they measured as fast
+//! (queries within 2%, builds equal) and compile in seconds instead of
+//! minutes. A dependent crate that wants the run-time-dispatched kernels adds
+//! `usearch = { version = "2.26", features = ["numkong"] }` to its own
+//! dependencies; Cargo unifies the features.
 //!
 //! The adapter's rules (validation, keys, metrics, distances, counts,
 //! threads) are documented on [`UsearchIndex`].
@@ -643,9 +648,10 @@ impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
         Ok(())
     }
 
-    /// The SIMD kernel family USearch's distances run on this CPU (for
-    /// instance `"haswell"` for AVX2+FMA, `"skylake"` for AVX-512,
-    /// `"serial"` without one).
+    /// The SIMD kernel family USearch's distances run on this CPU:
+    /// `"serial"` (USearch's own loops, this crate's default build), or with
+    /// the `numkong` feature of `usearch` enabled by the dependent crate, for
+    /// instance `"haswell"` for AVX2+FMA, `"skylake"` for AVX-512.
     pub fn hardware_acceleration(&self) -> String {
         self.index.hardware_acceleration()
     }
