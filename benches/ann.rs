@@ -75,9 +75,9 @@ fn bench_search(c: &mut Criterion) {
     }
     #[cfg(feature = "usearch")]
     {
-        use pinnersage::ann::{UsearchIndex, UsearchParams};
+        use pinnersage::ann::{HnswParams, UsearchIndex};
         let index =
-            UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+            UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, HnswParams::default())
                 .expect("valid parameters");
         group.bench_function(BenchmarkId::new("usearch_single", ITEMS), |b| {
             b.iter(|| {
@@ -114,8 +114,8 @@ fn bench_build(c: &mut Criterion) {
     });
     #[cfg(feature = "usearch")]
     for parallel in [false, true] {
-        use pinnersage::ann::{UsearchIndex, UsearchParams};
-        let params = UsearchParams::builder()
+        use pinnersage::ann::{HnswParams, UsearchIndex};
+        let params = HnswParams::builder()
             .parallel_build(parallel)
             .build()
             .expect("valid parameters");

@@ -101,14 +101,9 @@ impl Backend {
             "hnsw" => Backend::Hnsw(HnswIndex::with_row_ids(items, Metric::Cosine, params)?),
             #[cfg(feature = "usearch")]
             "usearch" => {
-                use pinnersage::ann::{UsearchIndex, UsearchParams};
-                let p = UsearchParams::builder()
-                    .max_connections(params.max_connections())
-                    .ef_construction(params.ef_construction())
-                    .ef_search(params.ef_search())
-                    .parallel_build(params.parallel_build())
-                    .build()?;
-                let index = UsearchIndex::with_row_ids(items, Metric::Cosine, p)?;
+                // the same parameters: both backends build an HNSW graph
+                let index =
+                    pinnersage::ann::UsearchIndex::with_row_ids(items, Metric::Cosine, params)?;
                 println!("usearch kernel: {}", index.hardware_acceleration());
                 Backend::Usearch(index)
             }

@@ -28,7 +28,7 @@ fn data(m: usize, d: usize, seed: u64, f: impl Fn(f64) -> f64) -> Array2<f64> {
 #[cfg(feature = "usearch")]
 mod usearch {
     use super::*;
-    use pinnersage::ann::{AnnIndex, ExactIndex, Metric, UsearchIndex, UsearchParams};
+    use pinnersage::ann::{AnnIndex, ExactIndex, HnswParams, Metric, UsearchIndex};
     use pinnersage::Error;
 
     const METRICS: [Metric; 3] = [
@@ -37,8 +37,8 @@ mod usearch {
         Metric::InnerProduct,
     ];
 
-    fn high_ef() -> UsearchParams {
-        UsearchParams::builder()
+    fn high_ef() -> HnswParams {
+        HnswParams::builder()
             .ef_construction(400)
             .ef_search(400)
             .build()
@@ -192,7 +192,7 @@ mod usearch {
 
     #[test]
     fn values_at_the_overflow_edge() {
-        let p = UsearchParams::default();
+        let p = HnswParams::default();
         // cosine: near f32::MAX is fine as long as the norm is finite
         let x = ndarray::array![[3e38_f32, 0.0], [0.0, 3e38], [1.0, 1.0]];
         let index = UsearchIndex::with_row_ids(x, Metric::Cosine, p).unwrap();
@@ -233,7 +233,7 @@ mod usearch {
 
     #[test]
     fn shapes_counts_and_filters() {
-        let p = UsearchParams::builder().ef_search(1).build().unwrap();
+        let p = HnswParams::builder().ef_search(1).build().unwrap();
         // one item; k = 0 and usize::MAX; ef_search < k
         let one = UsearchIndex::with_row_ids(
             ndarray::array![[1.0_f32, 2.0]],
@@ -315,7 +315,7 @@ mod usearch {
 
     #[test]
     fn ids_duplicates_and_strings() {
-        let p = UsearchParams::default();
+        let p = HnswParams::default();
         let x = data(4, 3, 9, |v| v);
         let ids = vec!["a".to_string(), "b".into(), "a".into(), "c".into()];
         assert_eq!(

@@ -52,6 +52,8 @@
 
 mod cache;
 mod exact;
+#[cfg(any(feature = "hnsw", feature = "usearch"))]
+mod graph;
 #[cfg(feature = "hnsw")]
 mod hnsw;
 mod topk;
@@ -67,12 +69,15 @@ use crate::scalar::Scalar;
 
 #[cfg(feature = "usearch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "usearch")))]
-pub use self::usearch::{UsearchIndex, UsearchParams, UsearchParamsBuilder};
+pub use self::usearch::UsearchIndex;
 pub use cache::{CacheStats, MedoidCache, MedoidCacheBuilder, MedoidNeighbours, SharedNeighbours};
 pub use exact::ExactIndex;
+#[cfg(any(feature = "hnsw", feature = "usearch"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "hnsw", feature = "usearch"))))]
+pub use graph::{HnswParams, HnswParamsBuilder};
 #[cfg(feature = "hnsw")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hnsw")))]
-pub use hnsw::{HnswIndex, HnswParams, HnswParamsBuilder};
+pub use hnsw::HnswIndex;
 
 /// How an index compares a query with an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -37,177 +37,7 @@ use crate::error::{Error, ExternalError, Result};
 use crate::scalar::Scalar;
 use crate::InMemoryEmbeddings;
 
-/// Validated build and search parameters of a [`UsearchIndex`]; built by
-/// [`UsearchParams::builder`] (or [`Default`]).
-///
-/// The names, defaults and rules are those of
-/// `HnswParams` (feature `hnsw`), so a configuration
-/// carries over between the two backends: `M` (USearch's *connectivity*),
-/// `ef_construction` (*expansion_add*) and `ef_search`
-/// (*expansion_search*).
-///
-/// With the `serde` feature it serializes as its builder and is validated
-/// again when deserialized.
-///
-/// ```
-/// use pinnersage::ann::UsearchParams;
-///
-/// let params = UsearchParams::builder().max_connections(16).ef_search(64).build()?;
-/// assert_eq!((params.max_connections(), params.ef_search()), (16, 64));
-/// assert_eq!(params.ef_construction(), UsearchParams::default().ef_construction());
-/// assert!(UsearchParams::builder().ef_search(0).build().is_err());
-/// # Ok::<(), pinnersage::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(try_from = "UsearchParamsBuilder", into = "UsearchParamsBuilder")
-)]
-pub struct UsearchParams {
-    max_connections: usize,
-    ef_construction: usize,
-    ef_search: usize,
-    parallel_build: bool,
-}
-
-/// Unchecked parameters of a [`UsearchIndex`]; [`build`](Self::build)
-/// validates them into [`UsearchParams`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct UsearchParamsBuilder {
-    max_connections: usize,
-    ef_construction: usize,
-    ef_search: usize,
-    parallel_build: bool,
-}
-
-impl Default for UsearchParams {
-    /// `M` 32, `ef_construction` 100, `ef_search` 48, serial build.
-    fn default() -> Self {
-        UsearchParams {
-            max_connections: 32,
-            ef_construction: 100,
-            ef_search: 48,
-            parallel_build: false,
-        }
-    }
-}
-
-impl Default for UsearchParamsBuilder {
-    fn default() -> Self {
-        UsearchParams::default().into()
-    }
-}
-
-impl From<UsearchParams> for UsearchParamsBuilder {
-    fn from(p: UsearchParams) -> Self {
-        UsearchParamsBuilder {
-            max_connections: p.max_connections,
-            ef_construction: p.ef_construction,
-            ef_search: p.ef_search,
-            parallel_build: p.parallel_build,
-        }
-    }
-}
-
-#[cfg(feature = "serde")]
-impl TryFrom<UsearchParamsBuilder> for UsearchParams {
-    type Error = Error;
-    fn try_from(builder: UsearchParamsBuilder) -> Result<Self> {
-        builder.build()
-    }
-}
-
-impl UsearchParamsBuilder {
-    /// `M`: links kept per node on the upper layers (twice as many on the
-    /// bottom layer). Must be in `2..=255`, as for `HnswParams`. Default 32.
-    pub fn max_connections(mut self, m: usize) -> Self {
-        self.max_connections = m;
-        self
-    }
-
-    /// Candidate list size while inserting. Must be ≥ 1; the build uses
-    /// `min(ef_construction, n)` for `n` items. Default 100.
-    pub fn ef_construction(mut self, ef: usize) -> Self {
-        self.ef_construction = ef;
-        self
-    }
-
-    /// Candidate list size while searching. Must be ≥ 1; a search for `k`
-    /// uses `max(min(ef_search, n), k)` with `k` clamped to `n`. Default 48.
-    pub fn ef_search(mut self, ef: usize) -> Self {
-        self.ef_search = ef;
-        self
-    }
-
-    /// Add the rows from rayon's threads concurrently (USearch supports
-    /// concurrent insertion). Faster on several cores, but the graph then
-    /// depends on thread timing. Default `false`.
-    pub fn parallel_build(mut self, parallel: bool) -> Self {
-        self.parallel_build = parallel;
-        self
-    }
-
-    /// Validates the parameters.
-    ///
-    /// # Errors
-    /// One variant per rule, shared with `HnswParams`:
-    /// * [`Error::HnswMaxConnections`] — `M` outside `2..=255`;
-    /// * [`Error::ZeroEfConstruction`] — `ef_construction` of 0;
-    /// * [`Error::ZeroEfSearch`] — `ef_search` of 0.
-    pub fn build(self) -> Result<UsearchParams> {
-        if !(2..=255).contains(&self.max_connections) {
-            return Err(Error::HnswMaxConnections {
-                value: self.max_connections,
-            });
-        }
-        if self.ef_construction == 0 {
-            return Err(Error::ZeroEfConstruction);
-        }
-        if self.ef_search == 0 {
-            return Err(Error::ZeroEfSearch);
-        }
-        Ok(UsearchParams {
-            max_connections: self.max_connections,
-            ef_construction: self.ef_construction,
-            ef_search: self.ef_search,
-            parallel_build: self.parallel_build,
-        })
-    }
-}
-
-impl UsearchParams {
-    /// A builder holding the defaults.
-    pub fn builder() -> UsearchParamsBuilder {
-        UsearchParamsBuilder::default()
-    }
-
-    /// A builder holding these parameters, to change some of them.
-    pub fn to_builder(&self) -> UsearchParamsBuilder {
-        (*self).into()
-    }
-
-    /// `M`, links per node and layer.
-    pub fn max_connections(&self) -> usize {
-        self.max_connections
-    }
-
-    /// Candidate list size while inserting.
-    pub fn ef_construction(&self) -> usize {
-        self.ef_construction
-    }
-
-    /// Candidate list size while searching.
-    pub fn ef_search(&self) -> usize {
-        self.ef_search
-    }
-
-    /// Whether the graph is built in parallel.
-    pub fn parallel_build(&self) -> bool {
-        self.parallel_build
-    }
-}
+use super::graph::HnswParams;
 
 /// The most items USearch's dense index addresses: it numbers slots with
 /// `u32` and reserves `u32::MAX` as "free".
@@ -390,17 +220,17 @@ fn search_threads() -> usize {
 ///
 /// Serial construction is deterministic (USearch's level generator has a
 /// fixed seed and the build uses one context); a parallel build
-/// ([`UsearchParamsBuilder::parallel_build`], rayon threads adding rows
+/// ([`HnswParamsBuilder::parallel_build`](super::HnswParamsBuilder::parallel_build), rayon threads adding rows
 /// concurrently, which USearch supports) depends on thread timing.
 ///
 /// # Example
 /// ```
 /// use pinnersage::ndarray::array;
-/// use pinnersage::ann::{AnnIndex, Metric, UsearchIndex, UsearchParams};
+/// use pinnersage::ann::{AnnIndex, Metric, UsearchIndex, HnswParams};
 /// use pinnersage::EmbeddingSource;
 ///
 /// let x = array![[1.0_f32, 0.0], [0.0, 1.0], [0.6, 0.8]];
-/// let index = UsearchIndex::new(vec![10_u64, 11, 12], x, Metric::Cosine, UsearchParams::default())?;
+/// let index = UsearchIndex::new(vec![10_u64, 11, 12], x, Metric::Cosine, HnswParams::default())?;
 /// let hits = index.search(array![0.1, 1.0].view(), 3)?;
 /// assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![11, 12, 10]);
 /// assert!(hits[0].distance < hits[1].distance);
@@ -422,7 +252,7 @@ pub struct UsearchIndex<I, F: Scalar> {
     rows: HashMap<I, usize>,
     dim: usize,
     metric: Metric,
-    params: UsearchParams,
+    params: HnswParams,
     elem: PhantomData<F>,
 }
 
@@ -445,7 +275,7 @@ impl<F: Scalar> UsearchIndex<usize, F> {
     ///
     /// # Complexity
     /// As [`UsearchIndex::new`].
-    pub fn with_row_ids(matrix: Array2<F>, metric: Metric, params: UsearchParams) -> Result<Self> {
+    pub fn with_row_ids(matrix: Array2<F>, metric: Metric, params: HnswParams) -> Result<Self> {
         let ids = (0..matrix.nrows()).collect();
         UsearchIndex::new(ids, matrix, metric, params)
     }
@@ -467,12 +297,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
     /// # Complexity
     /// About O(n·log n·ef_construction·d) time (Malkov & Yashunin), O(n·(d +
     /// M)) space.
-    pub fn new(
-        ids: Vec<I>,
-        matrix: Array2<F>,
-        metric: Metric,
-        params: UsearchParams,
-    ) -> Result<Self> {
+    pub fn new(ids: Vec<I>, matrix: Array2<F>, metric: Metric, params: HnswParams) -> Result<Self> {
         if matrix.nrows() == 0 {
             return Err(Error::EmptyInput);
         }
@@ -487,7 +312,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
     ///
     /// # Complexity
     /// As [`new`](Self::new).
-    pub fn from_pairs<V, It>(pairs: It, metric: Metric, params: UsearchParams) -> Result<Self>
+    pub fn from_pairs<V, It>(pairs: It, metric: Metric, params: HnswParams) -> Result<Self>
     where
         V: AsRef<[F]>,
         It: IntoIterator<Item = (I, V)>,
@@ -503,11 +328,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
     ///
     /// # Complexity
     /// As [`new`](Self::new).
-    pub fn from_map<V, S>(
-        map: HashMap<I, V, S>,
-        metric: Metric,
-        params: UsearchParams,
-    ) -> Result<Self>
+    pub fn from_map<V, S>(map: HashMap<I, V, S>, metric: Metric, params: HnswParams) -> Result<Self>
     where
         I: Ord,
         V: AsRef<[F]>,
@@ -529,7 +350,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
     pub fn from_embeddings(
         source: InMemoryEmbeddings<I, F>,
         metric: Metric,
-        params: UsearchParams,
+        params: HnswParams,
     ) -> Result<Self> {
         if source.is_empty() {
             return Err(Error::EmptyInput);
@@ -631,7 +452,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
 
     /// The parameters the index was built with (and its current
     /// `ef_search`).
-    pub fn params(&self) -> UsearchParams {
+    pub fn params(&self) -> HnswParams {
         self.params
     }
 
@@ -859,7 +680,7 @@ mod tests {
         let queries = all.slice(ndarray::s![2000.., ..]);
         let exact = ExactIndex::with_row_ids(items.clone(), metric).unwrap();
         let index =
-            UsearchIndex::with_row_ids(items.clone(), metric, UsearchParams::default()).unwrap();
+            UsearchIndex::with_row_ids(items.clone(), metric, HnswParams::default()).unwrap();
         let truth = exact.search_batch(queries, 10).unwrap();
         let mut found = 0;
         for (q, t) in queries.rows().into_iter().zip(&truth) {
@@ -909,7 +730,7 @@ mod tests {
             ] {
                 let exact = ExactIndex::with_row_ids(items.clone(), metric).unwrap();
                 let index =
-                    UsearchIndex::with_row_ids(items.clone(), metric, UsearchParams::default())
+                    UsearchIndex::with_row_ids(items.clone(), metric, HnswParams::default())
                         .unwrap();
                 let q = items.row(17);
                 let e = exact.search(q, 5).unwrap();
@@ -944,7 +765,7 @@ mod tests {
     fn counts_are_exact_and_huge_values_are_clamped() {
         let items = catalogue(300, 2);
         let mut index =
-            UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+            UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, HnswParams::default())
                 .unwrap();
         for k in [0, 1, 10, 48, 49, 299, 300, 301, usize::MAX] {
             let hits = index.search(items.row(5), k).unwrap();
@@ -958,7 +779,7 @@ mod tests {
         let built = UsearchIndex::with_row_ids(
             items.clone(),
             Metric::SquaredEuclidean,
-            UsearchParams::builder()
+            HnswParams::builder()
                 .ef_construction(usize::MAX)
                 .build()
                 .unwrap(),
@@ -970,7 +791,7 @@ mod tests {
         let one = UsearchIndex::with_row_ids(
             items.slice(ndarray::s![..1, ..]).to_owned(),
             Metric::Cosine,
-            UsearchParams::default(),
+            HnswParams::default(),
         )
         .unwrap();
         assert_eq!(one.search(items.row(9), 10).unwrap().len(), 1);
@@ -979,9 +800,9 @@ mod tests {
     #[test]
     fn serial_build_is_deterministic() {
         let items = catalogue(400, 2);
-        let a = UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+        let a = UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, HnswParams::default())
             .unwrap();
-        let b = UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+        let b = UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, HnswParams::default())
             .unwrap();
         for r in (0..400).step_by(37) {
             let q = items.row(r).mapv(|v| v + 0.05);
@@ -996,10 +817,7 @@ mod tests {
     #[test]
     fn parallel_build_indexes_every_row() {
         let items = catalogue(1000, 3);
-        let params = UsearchParams::builder()
-            .parallel_build(true)
-            .build()
-            .unwrap();
+        let params = HnswParams::builder().parallel_build(true).build().unwrap();
         let index = UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, params).unwrap();
         assert_eq!(index.len(), 1000);
         for r in (0..1000).step_by(41) {
@@ -1013,7 +831,7 @@ mod tests {
     fn concurrent_searches_beyond_the_reserved_contexts() {
         let items = catalogue(500, 4);
         let index =
-            UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+            UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, HnswParams::default())
                 .unwrap();
         let threads = 2 * search_threads() + 2;
         std::thread::scope(|s| {
@@ -1034,7 +852,7 @@ mod tests {
         let ids: Vec<String> = (0..300).map(|i| format!("pin:{i}")).collect();
         for metric in [Metric::Cosine, Metric::SquaredEuclidean] {
             let index =
-                UsearchIndex::new(ids.clone(), items.clone(), metric, UsearchParams::default())
+                UsearchIndex::new(ids.clone(), items.clone(), metric, HnswParams::default())
                     .unwrap();
             assert!(index.contains(&"pin:3".to_string()));
             assert!(!index.contains(&"pin:300".to_string()));
@@ -1067,10 +885,9 @@ mod tests {
         let items = catalogue(200, 3);
         let f_order = items.t().as_standard_layout().into_owned().reversed_axes();
         assert!(!f_order.is_standard_layout());
-        let a = UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+        let a = UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, HnswParams::default())
             .unwrap();
-        let b =
-            UsearchIndex::with_row_ids(f_order, Metric::Cosine, UsearchParams::default()).unwrap();
+        let b = UsearchIndex::with_row_ids(f_order, Metric::Cosine, HnswParams::default()).unwrap();
         for r in (0..200).step_by(13) {
             let hits = b.search(items.row(r), 5).unwrap();
             assert_eq!(hits[0].id, r);
@@ -1083,7 +900,7 @@ mod tests {
         for scale in [1e20_f32, 1e-25] {
             let x = ndarray::array![[scale, 0.0], [0.0, scale], [scale, scale]];
             let index =
-                UsearchIndex::with_row_ids(x, Metric::Cosine, UsearchParams::default()).unwrap();
+                UsearchIndex::with_row_ids(x, Metric::Cosine, HnswParams::default()).unwrap();
             let hits = index.search(ndarray::array![scale, 0.0].view(), 3).unwrap();
             let ids: Vec<usize> = hits.iter().map(|h| h.id).collect();
             assert_eq!(ids, vec![0, 2, 1], "scale {scale}");
@@ -1098,7 +915,7 @@ mod tests {
                 UsearchIndex::with_row_ids(
                     Array2::<f32>::zeros((0, 3)),
                     metric,
-                    UsearchParams::default()
+                    HnswParams::default()
                 )
                 .err(),
                 Some(Error::EmptyInput)
@@ -1108,7 +925,7 @@ mod tests {
             UsearchIndex::<u32, f64>::from_pairs(
                 Vec::<(u32, Vec<f64>)>::new(),
                 Metric::Cosine,
-                UsearchParams::default()
+                HnswParams::default()
             )
             .err(),
             Some(Error::EmptyInput)
@@ -1117,7 +934,7 @@ mod tests {
 
     #[test]
     fn catalogue_errors() {
-        let d = UsearchParams::default();
+        let d = HnswParams::default();
         assert_eq!(
             UsearchIndex::with_row_ids(Array2::<f32>::zeros((4, 0)), Metric::Cosine, d).err(),
             Some(Error::ZeroDimension { rows: 4 })
@@ -1168,7 +985,7 @@ mod tests {
     /// indexes included.
     #[test]
     fn magnitude_errors() {
-        let d = UsearchParams::default();
+        let d = HnswParams::default();
         let limit = magnitude_limit::<f32>(Metric::SquaredEuclidean, 2).unwrap();
         for metric in [Metric::SquaredEuclidean, Metric::InnerProduct] {
             assert_eq!(
@@ -1190,7 +1007,7 @@ mod tests {
     fn query_errors() {
         let items = catalogue(20, 1);
         let index =
-            UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, UsearchParams::default())
+            UsearchIndex::with_row_ids(items.clone(), Metric::Cosine, HnswParams::default())
                 .unwrap();
         assert_eq!(
             index.search(ndarray::array![1.0_f32].view(), 1),
@@ -1220,12 +1037,12 @@ mod tests {
     fn error_hnsw_max_connections() {
         for m in [0, 1, 256, 300] {
             assert_eq!(
-                UsearchParams::builder().max_connections(m).build(),
+                HnswParams::builder().max_connections(m).build(),
                 Err(Error::HnswMaxConnections { value: m })
             );
         }
         for m in [2, 255] {
-            let p = UsearchParams::builder().max_connections(m).build().unwrap();
+            let p = HnswParams::builder().max_connections(m).build().unwrap();
             let index = UsearchIndex::with_row_ids(catalogue(60, 1), Metric::Cosine, p).unwrap();
             assert_eq!(index.search(catalogue(60, 1).row(8), 1).unwrap()[0].id, 8);
         }
@@ -1234,7 +1051,7 @@ mod tests {
     #[test]
     fn error_zero_ef_construction() {
         assert_eq!(
-            UsearchParams::builder().ef_construction(0).build(),
+            HnswParams::builder().ef_construction(0).build(),
             Err(Error::ZeroEfConstruction)
         );
     }
@@ -1242,11 +1059,11 @@ mod tests {
     #[test]
     fn error_zero_ef_search() {
         assert_eq!(
-            UsearchParams::builder().ef_search(0).build(),
+            HnswParams::builder().ef_search(0).build(),
             Err(Error::ZeroEfSearch)
         );
         let mut index =
-            UsearchIndex::with_row_ids(catalogue(50, 1), Metric::Cosine, UsearchParams::default())
+            UsearchIndex::with_row_ids(catalogue(50, 1), Metric::Cosine, HnswParams::default())
                 .unwrap();
         assert_eq!(index.set_ef_search(0), Err(Error::ZeroEfSearch));
         index.set_ef_search(10).unwrap();
@@ -1267,7 +1084,7 @@ mod tests {
         let x = ndarray::array![[5e-324_f64, 0.0], [0.0, 1e-320], [3e-322, 3e-322]];
         for metric in [Metric::SquaredEuclidean, Metric::InnerProduct] {
             let index =
-                UsearchIndex::with_row_ids(x.clone(), metric, UsearchParams::default()).unwrap();
+                UsearchIndex::with_row_ids(x.clone(), metric, HnswParams::default()).unwrap();
             assert_eq!(index.embeddings(&[0, 1, 2]).unwrap().matrix, x);
             let hits = index
                 .search(ndarray::array![0.0, 1e-320].view(), 3)
@@ -1300,7 +1117,7 @@ mod tests {
 
     #[test]
     fn params_builder_round_trip() {
-        let p = UsearchParams::builder()
+        let p = HnswParams::builder()
             .max_connections(12)
             .ef_construction(40)
             .ef_search(20)
@@ -1317,10 +1134,7 @@ mod tests {
             (12, 40, 20, true)
         );
         assert_eq!(p.to_builder().build(), Ok(p));
-        assert_eq!(
-            UsearchParams::builder().build(),
-            Ok(UsearchParams::default())
-        );
+        assert_eq!(HnswParams::builder().build(), Ok(HnswParams::default()));
     }
 
     #[test]
@@ -1329,7 +1143,7 @@ mod tests {
         assert_send_sync::<UsearchIndex<u64, f32>>();
         assert_send_sync::<UsearchIndex<String, f64>>();
         let index =
-            UsearchIndex::with_row_ids(catalogue(40, 1), Metric::Cosine, UsearchParams::default())
+            UsearchIndex::with_row_ids(catalogue(40, 1), Metric::Cosine, HnswParams::default())
                 .unwrap();
         let isa = index.hardware_acceleration();
         assert!(!isa.is_empty());
