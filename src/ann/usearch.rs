@@ -44,7 +44,8 @@ use crate::InMemoryEmbeddings;
 /// `HnswParams` (feature `hnsw`), so a configuration
 /// carries over between the two backends: `M` (USearch's *connectivity*),
 /// `ef_construction` (*expansion_add*) and `ef_search`
-/// (*expansion_search*).
+/// (*expansion_search*). They are distinct types without a conversion:
+/// copy the four fields through the builder.
 ///
 /// With the `serde` feature it serializes as its builder and is validated
 /// again when deserialized.
@@ -636,7 +637,12 @@ impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
     }
 
     /// Changes the search-time candidate list size (used as
-    /// `max(min(ef_search, len), k)`).
+    /// `max(min(ef_search, len), k)`), without rebuilding the graph.
+    ///
+    /// It needs `&mut self`: set it before handing the index to
+    /// [`MedoidCache::builder`](crate::ann::MedoidCache::builder), which takes
+    /// it by value and lends it back only shared
+    /// ([`MedoidCache::index`](crate::ann::MedoidCache::index)).
     ///
     /// # Errors
     /// [`Error::ZeroEfSearch`] if `ef_search` is 0.
