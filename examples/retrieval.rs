@@ -45,7 +45,12 @@
 //! are isotropic Gaussian noise around a centre, so the intrinsic dimension is
 //! close to 64. With M = 16 the same recall needs a larger `ef_search`
 //! (recall 0.958 at ef_search 64, 2 051 queries/s). On 5 000 items exact search
-//! is faster than HNSW; the graph pays off from tens of thousands of items.
+//! is about as fast as `HnswIndex` (faster batched), which pays off from tens of
+//! thousands of items; `UsearchIndex` is already faster than exact there.
+//!
+//! Every query is timed one at a time on one thread, except the "GEMM batch"
+//! line; the parentheses after the build time print the graph parameters
+//! (`HnswParams`, which both graph backends take).
 
 use std::collections::HashSet;
 use std::time::Instant;

@@ -457,7 +457,12 @@ impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
     }
 
     /// Changes the search-time candidate list size (used as
-    /// `max(min(ef_search, len), k)`).
+    /// `max(min(ef_search, len), k)`), without rebuilding the graph.
+    ///
+    /// It needs `&mut self`: set it before handing the index to
+    /// [`MedoidCache::builder`](crate::ann::MedoidCache::builder), which takes
+    /// it by value and lends it back only shared
+    /// ([`MedoidCache::index`](crate::ann::MedoidCache::index)).
     ///
     /// # Errors
     /// [`Error::ZeroEfSearch`] if `ef_search` is 0.

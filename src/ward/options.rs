@@ -43,6 +43,8 @@ pub enum Strategy {
 /// let x = array![[0.0_f64, 0.0], [0.0, 1.0], [5.0, 0.0], [5.0, 2.0]];
 /// let fast = Ward::new().linkage(x.view())?;
 /// let lean = Ward::new().strategy(Strategy::Lean).linkage(x.view())?;
+/// // equal here; in general the two paths agree up to rounding, so compare
+/// // heights with a relative tolerance rather than with `==`
 /// assert_eq!(fast.distances(), lean.distances());
 ///
 /// // a budget too small for the matrix: Auto falls back to the lean path ...
