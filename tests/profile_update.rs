@@ -497,6 +497,51 @@ fn update_medoid_tie_between_stored_medoids_goes_to_the_smallest_id() {
 
 // ---- expiry and re-clustering (issue 11): exact expectations ----
 
+/// A cluster whose expired action is replaced by a new one on the same item
+/// keeps its action count but not its last action: the update must take the
+/// cluster's count and last action from its members, with no new item
+/// (nothing re-clustered) and with one (the cluster kept whole beside a new
+/// one), exactly as a recompute does.
+#[test]
+fn an_action_replacing_an_expired_one_moves_the_cluster_last_action() {
+    let source = source_from(vec![0.0, 100.0, -100.0], 1);
+    let config = PinnerSage::builder()
+        .window(Some(core::time::Duration::from_secs(30 * DAY as u64)))
+        .build()
+        .unwrap();
+    let t0 = NOW - DAY;
+    let old = [
+        Action::new(0u32, t0 - 29 * DAY - DAY / 2), // expires by NOW
+        Action::new(0, t0 - DAY),
+        Action::new(1, t0),
+    ];
+    for extra in [None, Some(Action::new(2u32, NOW))] {
+        let mut updated = config.profile(&old, &source, t0).unwrap();
+        let stored = updated
+            .clusters()
+            .iter()
+            .find(|c| *c.medoid() == 0)
+            .unwrap();
+        assert_eq!((stored.action_count(), stored.last_action()), (2, t0 - DAY));
+        let mut new = vec![Action::new(0u32, NOW)];
+        new.extend(extra);
+        updated.update(&new, &source, NOW).unwrap();
+        let all: Vec<_> = old.iter().chain(&new).copied().collect();
+        let full = config.profile(&all, &source, NOW).unwrap();
+        let cluster = updated
+            .clusters()
+            .iter()
+            .find(|c| *c.medoid() == 0)
+            .unwrap();
+        assert_eq!(
+            (cluster.action_count(), cluster.last_action()),
+            (2, NOW),
+            "{extra:?}"
+        );
+        assert_eq!(updated.clusters(), full.clusters(), "{extra:?}");
+    }
+}
+
 /// Total importance.
 fn total<I, F>(p: &UserProfile<I, F>) -> f64 {
     p.clusters().iter().map(|c| c.importance()).sum()

@@ -262,6 +262,36 @@ pub(crate) fn assemble<I: Clone + Ord, F: Scalar>(
     }
 }
 
+impl<I: Clone, F: Clone> InterestCluster<I, F> {
+    /// This cluster (same medoid, medoid embedding and centroid) holding
+    /// `members` (the same items, with counts, timestamps and weights brought
+    /// forward by an update): importance, action count and last action are
+    /// taken from the members, as [`from_members`] takes them.
+    ///
+    /// # Errors
+    /// [`Error::ActionCountOverflow`](crate::Error::ActionCountOverflow) if
+    /// the action counts overflow `u64`.
+    pub(crate) fn with_members(&self, members: Vec<Member<I>>) -> crate::Result<Self> {
+        let action_count = members
+            .iter()
+            .try_fold(0u64, |sum, m| sum.checked_add(m.actions))
+            .ok_or(crate::Error::ActionCountOverflow)?;
+        Ok(InterestCluster {
+            importance: members.iter().map(|m| m.weight).sum(),
+            action_count,
+            last_action: members
+                .iter()
+                .map(|m| m.last_action)
+                .max()
+                .unwrap_or(i64::MIN),
+            members,
+            medoid: self.medoid.clone(),
+            medoid_embedding: self.medoid_embedding.clone(),
+            centroid: self.centroid.clone(),
+        })
+    }
+}
+
 /// Builds the cluster of `members` (sorted by item, non-empty, weights as of
 /// the profile's time) whose embeddings are the rows of `x`, with the same
 /// arithmetic as [`assemble`] (so the same members give the same cluster):

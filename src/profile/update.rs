@@ -389,14 +389,10 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
                 let mut rows: Vec<Option<Member<I>>> = rows.into_iter().map(Some).collect();
                 for (items, stored) in groups {
                     if let ([], [c]) = (&items[..], &stored[..]) {
-                        // a stored cluster on its own: kept as it was
-                        let cluster = &self.clusters[*c];
+                        // a stored cluster on its own: kept as it was, its
+                        // members' counts and times brought forward
                         let members = core::mem::take(&mut kept[*c]);
-                        clusters.push(InterestCluster {
-                            importance: members.iter().map(|m| m.weight).sum(),
-                            members,
-                            ..cluster.clone()
-                        });
+                        clusters.push(self.clusters[*c].with_members(members)?);
                         continue;
                     }
                     let mut members: Vec<Member<I>> =
@@ -434,11 +430,7 @@ impl<I: Clone + Ord + Debug, F: Scalar> UserProfile<I, F> {
                 if members.is_empty() {
                     continue;
                 }
-                clusters.push(InterestCluster {
-                    importance: members.iter().map(|m| m.weight).sum(),
-                    members,
-                    ..self.clusters[c].clone()
-                });
+                clusters.push(self.clusters[c].with_members(members)?);
             }
         }
 
