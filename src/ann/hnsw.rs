@@ -9,7 +9,7 @@
 //!
 //! * `Hnsw::new` prints a message and calls `std::process::exit(1)` when
 //!   `max_nb_connection > 256`, and its insertion code reads the value back as
-//!   a `u8`, so 256 silently becomes 0. [`HnswParamsBuilder::build`] refuses
+//!   a `u8`, so 256 silently becomes 0. [`HnswParamsBuilder::build`](super::HnswParamsBuilder::build) refuses
 //!   anything outside `2..=255` before `hnsw_rs` is called.
 //! * Its search asserts that distances are non-negative and compares them with
 //!   `partial_cmp`, so a negative or NaN distance panics. Its `DistDot`
@@ -40,7 +40,7 @@
 //!
 //! Serial construction is deterministic: `hnsw_rs` draws node levels from an
 //! internal generator with a fixed seed. Parallel construction
-//! ([`HnswParamsBuilder::parallel_build`]) is faster but its graph depends on
+//! ([`HnswParamsBuilder::parallel_build`](super::HnswParamsBuilder::parallel_build)) is faster but its graph depends on
 //! thread timing.
 
 use core::fmt;
