@@ -266,24 +266,18 @@ impl<I: Clone, F: Clone> InterestCluster<I, F> {
     /// This cluster (same medoid, medoid embedding and centroid) holding
     /// `members` (the same items, with counts, timestamps and weights brought
     /// forward by an update): importance, action count and last action are
-    /// taken from the members, as [`from_members`] takes them.
+    /// taken from the members, as [`from_members`] takes them
+    /// (`member_totals`).
     ///
     /// # Errors
     /// [`Error::ActionCountOverflow`](crate::Error::ActionCountOverflow) if
     /// the action counts overflow `u64`.
     pub(crate) fn with_members(&self, members: Vec<Member<I>>) -> crate::Result<Self> {
-        let action_count = members
-            .iter()
-            .try_fold(0u64, |sum, m| sum.checked_add(m.actions))
-            .ok_or(crate::Error::ActionCountOverflow)?;
+        let (importance, action_count, last_action) = member_totals(&members)?;
         Ok(InterestCluster {
-            importance: members.iter().map(|m| m.weight).sum(),
+            importance,
             action_count,
-            last_action: members
-                .iter()
-                .map(|m| m.last_action)
-                .max()
-                .unwrap_or(i64::MIN),
+            last_action,
             members,
             medoid: self.medoid.clone(),
             medoid_embedding: self.medoid_embedding.clone(),
@@ -312,23 +306,39 @@ pub(crate) fn from_members<I: Clone + Ord, F: Scalar>(
     let (centroid, _) = acc.finish();
     let candidates = members.iter().zip(x.rows()).map(|(m, row)| (&m.item, row));
     let best = nearest_to(&centroid, candidates).unwrap_or(0);
-    let action_count = members
-        .iter()
-        .try_fold(0u64, |sum, m| sum.checked_add(m.actions))
-        .ok_or(crate::Error::ActionCountOverflow)?;
+    let (importance, action_count, last_action) = member_totals(&members)?;
     Ok(InterestCluster {
         medoid: members[best].item.clone(),
         medoid_embedding: x.row(best).to_vec(),
         centroid: centroid.iter().map(|&c| F::from_f64_rounded(c)).collect(),
-        importance: members.iter().map(|m| m.weight).sum(),
+        importance,
         action_count,
-        last_action: members
-            .iter()
-            .map(|m| m.last_action)
-            .max()
-            .unwrap_or(i64::MIN),
+        last_action,
         members,
     })
+}
+
+/// A cluster's importance (the members' weights summed in item order), action
+/// count and last action, from its members.
+///
+/// # Errors
+/// [`Error::ActionCountOverflow`](crate::Error::ActionCountOverflow) if the
+/// action counts overflow `u64`.
+fn member_totals<I>(members: &[Member<I>]) -> crate::Result<(f64, u64, i64)> {
+    let action_count = members
+        .iter()
+        .try_fold(0u64, |sum, m| sum.checked_add(m.actions))
+        .ok_or(crate::Error::ActionCountOverflow)?;
+    let last_action = members
+        .iter()
+        .map(|m| m.last_action)
+        .max()
+        .unwrap_or(i64::MIN);
+    Ok((
+        members.iter().map(|m| m.weight).sum(),
+        action_count,
+        last_action,
+    ))
 }
 
 /// Sorts clusters by importance (descending); ties by most recent action,
