@@ -531,6 +531,48 @@ impl<I: Clone + Eq + Hash, F: Scalar> EmbeddingSource for InMemoryEmbeddings<I, 
     fn fill(&self, id: &I, out: &mut [F]) -> Result<bool> {
         Ok(copy_row(self.embedding(id), out))
     }
+
+    /// All rows at once: the hash lookups first, then one pass of row
+    /// copies straight into the batch (no zero-filling first), so the copies
+    /// stream from the catalogue without lookups in between.
+    ///
+    /// # Errors
+    /// [`Error::EmbeddingBatchTooLarge`] if the batch cannot exist.
+    ///
+    /// # Complexity
+    /// `ids.len()` hash lookups and copies of `d` values.
+    fn embeddings(&self, ids: &[I]) -> Result<EmbeddingBatch<F>> {
+        let d = self.matrix.ncols();
+        let rows: Vec<Option<usize>> = ids.iter().map(|id| self.rows.get(id).copied()).collect();
+        let fits = ids
+            .len()
+            .checked_mul(d)
+            .and_then(|n| n.checked_mul(core::mem::size_of::<F>()))
+            .is_some_and(|bytes| bytes <= isize::MAX as usize);
+        if !fits {
+            return Err(Error::EmbeddingBatchTooLarge {
+                ids: ids.len(),
+                dim: d,
+            });
+        }
+        let mut values: Vec<F> = Vec::with_capacity(ids.len() * d);
+        let source = self.matrix.as_slice();
+        for row in &rows {
+            match (*row, source) {
+                (Some(r), Some(all)) => values.extend_from_slice(&all[r * d..(r + 1) * d]),
+                (Some(r), None) => values.extend(self.matrix.row(r).iter().copied()),
+                (None, _) => values.resize(values.len() + d, F::zero()),
+            }
+        }
+        let found = rows.iter().map(Option::is_some).collect();
+        match Array2::from_shape_vec((ids.len(), d), values) {
+            Ok(matrix) => Ok(EmbeddingBatch { matrix, found }),
+            Err(_) => Err(Error::EmbeddingBatchTooLarge {
+                ids: ids.len(),
+                dim: d,
+            }),
+        }
+    }
 }
 
 /// `source.embeddings(ids)`, checked: a batch of `ids.len()` rows of
@@ -614,6 +656,18 @@ mod tests {
         let r = &s;
         assert_eq!(EmbeddingSource::dim(&r), 2);
         assert_eq!(r.embeddings(&["y"]).unwrap().matrix[[0, 0]], 3.0);
+        // a column-major catalogue gives the same rows, repeats included
+        let f = InMemoryEmbeddings::new(
+            vec!["x", "y"],
+            array![[1.0_f64, 3.0], [2.0, 4.0]].reversed_axes(),
+        )
+        .unwrap();
+        let batch = f.embeddings(&["y", "z", "x", "y"]).unwrap();
+        assert_eq!(batch.found, vec![true, false, true, true]);
+        assert_eq!(
+            batch.matrix,
+            array![[3.0, 4.0], [0.0, 0.0], [1.0, 2.0], [3.0, 4.0]]
+        );
     }
 
     #[test]

@@ -36,7 +36,8 @@ pub(crate) fn squared_distance<F: Scalar>(a: &[F], b: &[F]) -> F {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
-/// `Σ_k a_k²`, accumulated like [`squared_distance`].
+/// `Σ_k a_k²`, accumulated like [`squared_distance`] (the tests' reference).
+#[cfg(test)]
 #[inline]
 pub(crate) fn squared_norm<F: Scalar>(a: &[F]) -> F {
     let mut acc = [F::zero(); 8];
