@@ -38,7 +38,8 @@
 //! 1. the rows are **centred** before the GEMM (Ward is translation-invariant):
 //!    translated by the row nearest their mean, which makes the norms nearly as
 //!    small as they can be and keeps data on a grid on it (small integers then
-//!    give exact Gram products). On the GEMM path each block of rows
+//!    give exact Gram products). On the GEMM path, where the recomputation
+//!    threshold below is at least 1/64 (always in `f32`), each block of rows
 //!    `[r0, r1)` also takes its entries with the next `2·(r1 − r0)` rows (its
 //!    *band*) from a product about its **own** centre, the block's row nearest
 //!    the block's mean: the matrix path orders the rows so that close rows sit
@@ -214,6 +215,7 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
         });
         let block = gemm_block_rows::<F>(m, kernel, core::mem::size_of_val(out));
         let blocks = split_blocks(m, block, out);
+        let banded = uses_bands(tau);
         let global = Centred {
             rows: &centred,
             norms: &norms,
@@ -221,9 +223,13 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
         run_blocks(
             blocks,
             parallel,
-            || BlockScratch::<F>::new(block.min(m), m, d),
+            || BlockScratch::<F>::new(block.min(m), if banded { m } else { 0 }, m, d),
             |scratch, (r0, r1, rows)| {
-                let near = scratch.centre_band(r0, r1, m, d, row_of);
+                let near = if banded {
+                    scratch.centre_band(r0, r1, m, d, row_of)
+                } else {
+                    0
+                };
                 let local = Centred {
                     rows: &scratch.band,
                     norms: &scratch.band_norms,
@@ -279,6 +285,15 @@ fn gemm_block_rows<F>(m: usize, kernel: ProductKernel, out_bytes: usize) -> usiz
 /// block's rows and the next block's (see [`BlockScratch::centre_band`]).
 const NEAR_BLOCKS: usize = 2;
 
+/// Whether the blocks take their bands about their own centres: where the
+/// recomputation threshold `tau` is at least 1/64 (always in `f32`; in `f64`
+/// from d ≈ 700 up, below which the threshold is so low that next to nothing
+/// is recomputed and the band's centring would cost more than it saves:
+/// 3% of the linkage at m = 2000, d = 256).
+fn uses_bands<F: Scalar>(tau: F) -> bool {
+    tau.to_f64_lossless() >= 1.0 / 64.0
+}
+
 /// Rows translated by one centre, row-major, with their squared norms.
 struct Centred<'a, F> {
     rows: &'a [F],
@@ -295,8 +310,10 @@ struct BlockScratch<F> {
 }
 
 impl<F: Scalar> BlockScratch<F> {
-    fn new(block: usize, m: usize, d: usize) -> Self {
-        let near = block.saturating_mul(NEAR_BLOCKS).min(m);
+    /// Room for blocks of `block` rows out of `m`, and bands of at most
+    /// `band_limit` rows.
+    fn new(block: usize, band_limit: usize, m: usize, d: usize) -> Self {
+        let near = block.saturating_mul(NEAR_BLOCKS).min(band_limit);
         BlockScratch {
             product: vec![F::zero(); block * m],
             band: vec![F::zero(); near * d],
@@ -476,14 +493,16 @@ fn gemm_block<F: Scalar>(
     let (h, w) = (r1 - r0, m - r0);
     let c = &mut product[..h * w];
     // the band: the block's rows against the band, columns [0, near)
-    multiply(
-        &local.rows[..h * d],
-        &local.rows[..near * d],
-        d,
-        c,
-        w,
-        kernel,
-    );
+    if near > 0 {
+        multiply(
+            &local.rows[..h * d],
+            &local.rows[..near * d],
+            d,
+            c,
+            w,
+            kernel,
+        );
+    }
     // the rest: columns [near, w)
     if near < w {
         let a = &global.rows[r0 * d..r1 * d];
@@ -498,13 +517,15 @@ fn gemm_block<F: Scalar>(
             let dst = &mut rows[at..at + (m - i - 1)];
             let g = &c[(i - r0) * w + (i - r0) + 1..(i - r0 + 1) * w];
             // (i, j) for j in i + 1..r0 + near, then r0 + near..m
-            let split = r0 + near - (i + 1);
+            let split = (r0 + near).saturating_sub(i + 1);
             let (dst_near, dst_far) = dst.split_at_mut(split);
             let (g_near, g_far) = g.split_at(split);
-            let band_norms = &local.norms[i + 1 - r0..near];
-            let far_norms = &global.norms[r0 + near..];
-            let suspicious = epilogue(dst_near, g_near, local.norms[i - r0], band_norms, tau)
-                + epilogue(dst_far, g_far, global.norms[i], far_norms, tau);
+            let far_norms = &global.norms[i + 1 + split..];
+            let mut suspicious = epilogue(dst_far, g_far, global.norms[i], far_norms, tau);
+            if split > 0 {
+                let band_norms = &local.norms[i + 1 - r0..near];
+                suspicious += epilogue(dst_near, g_near, local.norms[i - r0], band_norms, tau);
+            }
             flags.push(suspicious > 0);
         }
     });
