@@ -65,7 +65,7 @@
 //! 3. the result is clamped at zero.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, ShapeBuilder};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 use crate::linalg::{argmin, squared_distance};
 use crate::scalar::simd::{gemm_nt, vectorised, ProductKernel};
@@ -153,16 +153,10 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
     // Centred rows: translated by the row nearest their mean (rather than the
     // mean itself, so that data on a grid stays on it and small integers keep
     // exact Gram products).
-    let mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d));
-    let mean = mean.as_slice().unwrap_or(&[]);
-    let mut centre = (0, F::infinity());
-    for (i, row) in flat.chunks_exact(d).enumerate() {
-        let v = squared_distance(row, mean);
-        if v < centre.1 {
-            centre = (i, v);
-        }
-    }
-    let centre = &flat[centre.0 * d..(centre.0 + 1) * d];
+    let original = |i: usize| -> &[F] { &flat[i * d..(i + 1) * d] };
+    let mut mean = vec![F::zero(); d];
+    let centre = vectorised(|| nearest_to_mean(&mut mean, 0, m, &original));
+    let centre = original(centre);
     let tau = recompute_threshold::<F>(d);
     let kernel = if kernel.is_available() {
         kernel
@@ -204,15 +198,7 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
         // and their squared norms
         let mut centred = vec![F::zero(); m * d];
         let mut norms = vec![F::zero(); m];
-        vectorised(|| {
-            for ((i, dst), n) in centred
-                .chunks_exact_mut(d)
-                .enumerate()
-                .zip(norms.iter_mut())
-            {
-                *n = centre_row(dst, row_of(i), centre);
-            }
-        });
+        vectorised(|| centre_rows(&mut centred, &mut norms, 0, d, row_of, centre));
         let block = gemm_block_rows::<F>(m, kernel, core::mem::size_of_val(out));
         let blocks = split_blocks(m, block, out);
         let banded = uses_bands(tau);
@@ -341,34 +327,11 @@ impl<F: Scalar> BlockScratch<F> {
         row_of: &impl Fn(usize) -> &'a [F],
     ) -> usize {
         let near = (r1 - r0).saturating_mul(NEAR_BLOCKS).min(m - r0);
-        let h = F::from_f64_rounded((r1 - r0) as f64);
         let mean = &mut self.mean;
-        let centre = vectorised(|| {
-            mean.fill(F::zero());
-            for i in r0..r1 {
-                for (s, &v) in mean.iter_mut().zip(row_of(i)) {
-                    *s = *s + v;
-                }
-            }
-            for s in mean.iter_mut() {
-                *s = *s / h;
-            }
-            let mut centre = (r0, F::infinity());
-            for i in r0..r1 {
-                let v = squared_distance(row_of(i), mean);
-                if v < centre.1 {
-                    centre = (i, v);
-                }
-            }
-            centre.0
-        });
+        let centre = vectorised(|| nearest_to_mean(mean, r0, r1, row_of));
         let centre = row_of(centre);
         let (band, norms) = (&mut self.band[..near * d], &mut self.band_norms[..near]);
-        vectorised(|| {
-            for ((i, dst), n) in (r0..).zip(band.chunks_exact_mut(d)).zip(norms.iter_mut()) {
-                *n = centre_row(dst, row_of(i), centre);
-            }
-        });
+        vectorised(|| centre_rows(band, norms, r0, d, row_of, centre));
         near
     }
 }
@@ -383,10 +346,19 @@ fn centre_row<F: Scalar>(dst: &mut [F], row: &[F], centre: &[F]) -> F {
     let mut rows = row.chunks_exact(8);
     let mut centres = centre.chunks_exact(8);
     for ((o, x), c) in (&mut chunks).zip(&mut rows).zip(&mut centres) {
-        for k in 0..8 {
-            let v = x[k] - c[k];
-            o[k] = v;
-            acc[k] = acc[k] + v * v;
+        if let (Ok(o), Ok(x), Ok(c)) = (
+            <&mut [F; 8]>::try_from(o),
+            <&[F; 8]>::try_from(x),
+            <&[F; 8]>::try_from(c),
+        ) {
+            let mut v = [F::zero(); 8];
+            for k in 0..8 {
+                v[k] = x[k] - c[k];
+            }
+            for k in 0..8 {
+                acc[k] = acc[k] + v[k] * v[k];
+            }
+            *o = v;
         }
     }
     let mut tail = F::zero();
@@ -401,6 +373,52 @@ fn centre_row<F: Scalar>(dst: &mut [F], row: &[F], centre: &[F]) -> F {
         tail = tail + v * v;
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// [`centre_row`] of the rows `first..` (`row_of`) into `dst` (`d` values
+/// per row) and their squared norms into `norms`, one row per norm. Inlined
+/// into a vectorised caller.
+#[inline(always)]
+fn centre_rows<'a, F: Scalar>(
+    dst: &mut [F],
+    norms: &mut [F],
+    first: usize,
+    d: usize,
+    row_of: &impl Fn(usize) -> &'a [F],
+    centre: &[F],
+) {
+    for ((i, dst), n) in (first..).zip(dst.chunks_exact_mut(d)).zip(norms.iter_mut()) {
+        *n = centre_row(dst, row_of(i), centre);
+    }
+}
+
+/// The row of `[r0, r1)` (`row_of`) nearest the mean of those rows (the
+/// first at ties), with `mean` as scratch. Inlined into a vectorised caller.
+#[inline(always)]
+fn nearest_to_mean<'a, F: Scalar>(
+    mean: &mut [F],
+    r0: usize,
+    r1: usize,
+    row_of: &impl Fn(usize) -> &'a [F],
+) -> usize {
+    mean.fill(F::zero());
+    for i in r0..r1 {
+        for (s, &v) in mean.iter_mut().zip(row_of(i)) {
+            *s = *s + v;
+        }
+    }
+    let h = F::from_f64_rounded((r1 - r0) as f64);
+    for s in mean.iter_mut() {
+        *s = *s / h;
+    }
+    let mut centre = (r0, F::infinity());
+    for i in r0..r1 {
+        let v = squared_distance(row_of(i), mean);
+        if v < centre.1 {
+            centre = (i, v);
+        }
+    }
+    centre.0
 }
 
 /// A block of rows `[r0, r1)` and its condensed rows (contiguous).
@@ -509,27 +527,47 @@ fn gemm_block<F: Scalar>(
         let b = &global.rows[(r0 + near) * d..];
         multiply(a, b, d, &mut c[near..], w, kernel);
     }
-    let base = row_offset(m, r0);
     let mut flags = Vec::with_capacity(h);
-    vectorised(|| {
-        for i in r0..r1 {
-            let at = row_offset(m, i) - base;
-            let dst = &mut rows[at..at + (m - i - 1)];
-            let g = &c[(i - r0) * w + (i - r0) + 1..(i - r0 + 1) * w];
-            // (i, j) for j in i + 1..r0 + near, then r0 + near..m
-            let split = (r0 + near).saturating_sub(i + 1);
-            let (dst_near, dst_far) = dst.split_at_mut(split);
-            let (g_near, g_far) = g.split_at(split);
-            let far_norms = &global.norms[i + 1 + split..];
-            let mut suspicious = epilogue(dst_far, g_far, global.norms[i], far_norms, tau);
-            if split > 0 {
-                let band_norms = &local.norms[i + 1 - r0..near];
-                suspicious += epilogue(dst_near, g_near, local.norms[i - r0], band_norms, tau);
-            }
-            flags.push(suspicious > 0);
-        }
-    });
+    vectorised(|| epilogue_block(global, local, near, tau, r0, r1, rows, c, &mut flags));
     flags
+}
+
+/// The epilogue of [`gemm_block`] on every row of the block: [`epilogue`]
+/// of the band's columns with the band's norms, of the rest with the
+/// global ones; pushes whether each row has entries to recompute. Inlined
+/// into a vectorised caller.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn epilogue_block<F: Scalar>(
+    global: &Centred<'_, F>,
+    local: &Centred<'_, F>,
+    near: usize,
+    tau: F,
+    r0: usize,
+    r1: usize,
+    rows: &mut [F],
+    c: &[F],
+    flags: &mut Vec<bool>,
+) {
+    let m = global.norms.len();
+    let w = m - r0;
+    let base = row_offset(m, r0);
+    for i in r0..r1 {
+        let at = row_offset(m, i) - base;
+        let dst = &mut rows[at..at + (m - i - 1)];
+        let g = &c[(i - r0) * w + (i - r0) + 1..(i - r0 + 1) * w];
+        // (i, j) for j in i + 1..r0 + near, then r0 + near..m
+        let split = (r0 + near).saturating_sub(i + 1);
+        let (dst_near, dst_far) = dst.split_at_mut(split);
+        let (g_near, g_far) = g.split_at(split);
+        let far_norms = &global.norms[i + 1 + split..];
+        let mut suspicious = epilogue(dst_far, g_far, global.norms[i], far_norms, tau);
+        if split > 0 {
+            let band_norms = &local.norms[i + 1 - r0..near];
+            suspicious += epilogue(dst_near, g_near, local.norms[i - r0], band_norms, tau);
+        }
+        flags.push(suspicious > 0);
+    }
 }
 
 /// `dst[k] = max(n_i + n[k] − 2·g[k], 0)`, or `−1` where that is at or below
@@ -689,7 +727,7 @@ pub(crate) fn full_gram<F: Scalar>(x: ArrayView2<'_, F>, kernel: ProductKernel) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
+    use ndarray::{array, Axis};
 
     fn identity(m: usize) -> Vec<usize> {
         (0..m).collect()
