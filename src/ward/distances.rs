@@ -73,6 +73,7 @@ use crate::scalar::tiles::{row_offset, rows_per_block, PackedRows, TileJob};
 use crate::scalar::Scalar;
 
 use super::method::weighted_dissimilarity;
+use super::ordering::keeps_row_order;
 
 /// Scratch rows per GEMM block are chosen so that the `block × m` buffer stays
 /// near this many bytes, or an eighth of the condensed output if that is less
@@ -201,7 +202,7 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
         vectorised(|| centre_rows(&mut centred, &mut norms, 0, d, row_of, centre));
         let block = gemm_block_rows::<F>(m, kernel, core::mem::size_of_val(out));
         let blocks = split_blocks(m, block, out);
-        let banded = uses_bands(tau);
+        let banded = uses_bands(tau) && !keeps_row_order::<F>(m);
         let global = Centred {
             rows: &centred,
             norms: &norms,
@@ -275,7 +276,8 @@ const NEAR_BLOCKS: usize = 2;
 /// recomputation threshold `tau` is at least 1/64 (always in `f32`; in `f64`
 /// from d ≈ 700 up, below which the threshold is so low that next to nothing
 /// is recomputed and the band's centring would cost more than it saves:
-/// 3% of the linkage at m = 2000, d = 256).
+/// 3% of the linkage at m = 2000, d = 256). Only on ordered rows, too (see
+/// `fill_condensed`): in the given order close rows are not at close indices.
 fn uses_bands<F: Scalar>(tau: F) -> bool {
     tau.to_f64_lossless() >= 1.0 / 64.0
 }
@@ -833,10 +835,16 @@ mod tests {
     /// promised relative error of the direct sum, in `f64` and `f32`.
     #[test]
     fn contiguous_tight_clusters_across_blocks_and_bands() {
-        let (m, d) = (700, 64);
+        // f64 at d = 800 is banded too (its threshold is above 1/64 there)
+        for (m, d) in [(700, 64), (400, 800)] {
+            contiguous_tight_clusters(m, d);
+        }
+    }
+
+    fn contiguous_tight_clusters(m: usize, d: usize) {
         let noise = pseudo_random(m, d, 0.0, 17);
         let x = Array2::from_shape_fn((m, d), |(i, k)| {
-            let cluster = (i / 150) as f64;
+            let cluster = (i / (m / 4)) as f64;
             1e3 * (cluster - 2.0) * (1.0 + (k % 5) as f64) + 1e-2 * noise[[i, k]]
         });
         let exact = naive(x.view());

@@ -21,7 +21,7 @@ use super::generic::generic_linkage;
 use super::method::weighted_dissimilarity;
 use super::nn_chain::nn_chain_linkage;
 use super::options::{Strategy, Ward};
-use super::ordering::{fastmap_order, permute_condensed};
+use super::ordering::{fastmap_order, keeps_row_order, permute_condensed};
 use super::rescale::Rescale;
 
 /// Ward agglomerative clustering of the rows of `x` (one observation per row).
@@ -361,17 +361,6 @@ impl Ward {
         }
         Ok(Some(generic_linkage(m, d, weights, order, minima)))
     }
-}
-
-/// The condensed matrix of at most this many bytes is replayed in cache
-/// whatever the row order: below it, the rows keep their given order (the
-/// FastMap ordering costs O(m·d), as much as a sixth of a small linkage).
-const ORDER_ROWS_FROM_BYTES: usize = 64 << 10;
-
-/// Whether `m` rows of `F` are few enough to keep their given order (see
-/// [`ORDER_ROWS_FROM_BYTES`]).
-fn keeps_row_order<F>(m: usize) -> bool {
-    m.saturating_mul(m.saturating_sub(1)) / 2 * core::mem::size_of::<F>() <= ORDER_ROWS_FROM_BYTES
 }
 
 /// A zeroed condensed matrix of `m` observations, allocated fallibly: a

@@ -18,6 +18,17 @@
 
 use crate::scalar::Scalar;
 
+/// The condensed matrix of at most this many bytes is replayed in cache
+/// whatever the row order: below it, the rows keep their given order (the
+/// FastMap ordering costs O(m·d), as much as a sixth of a small linkage).
+pub(crate) const ORDER_ROWS_FROM_BYTES: usize = 64 << 10;
+
+/// Whether `m` rows of `F` are few enough to keep their given order (see
+/// [`ORDER_ROWS_FROM_BYTES`]).
+pub(crate) fn keeps_row_order<F>(m: usize) -> bool {
+    m.saturating_mul(m.saturating_sub(1)) / 2 * core::mem::size_of::<F>() <= ORDER_ROWS_FROM_BYTES
+}
+
 /// Observation indices sorted by their FastMap coordinate (ties by index),
 /// for `m` observations with dissimilarity `dist(i, j)`.
 ///
