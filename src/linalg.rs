@@ -6,6 +6,7 @@
 //! target features: eight independent accumulators (a fixed association
 //! order, hence deterministic results) and branch-free loops.
 
+use crate::scalar::simd::vectorised;
 use crate::scalar::Scalar;
 
 /// `Σ_k (a_k − b_k)²`, accumulated in eight independent lanes.
@@ -111,6 +112,15 @@ pub(crate) fn min_value<F: Scalar>(values: &[F]) -> F {
 /// O(n) time, O(1) space.
 #[inline]
 pub(crate) fn finite_max_abs<F: Scalar>(values: &[F]) -> Option<F> {
+    vectorised(
+        #[inline(always)]
+        || finite_max_abs_inline(values),
+    )
+}
+
+/// [`finite_max_abs`], inlined into its vectorised caller.
+#[inline(always)]
+fn finite_max_abs_inline<F: Scalar>(values: &[F]) -> Option<F> {
     let mut max = [F::zero(); 8];
     let mut nan = [F::zero(); 8];
     let chunks = values.chunks_exact(8);
@@ -142,15 +152,41 @@ pub(crate) fn finite_max_abs<F: Scalar>(values: &[F]) -> Option<F> {
 /// entries), so `min` is a total order.
 ///
 /// # Complexity
-/// O(n) time: one vectorised pass for the minimum, one scan that stops at its
-/// first occurrence.
+/// O(n) time: one vectorised pass for the minimum, one scan, eight values at
+/// a time, that stops at its first occurrence.
 #[inline]
 pub(crate) fn argmin<F: Scalar>(values: &[F]) -> Option<(usize, F)> {
     if values.is_empty() {
         return None;
     }
+    vectorised(
+        #[inline(always)]
+        || argmin_inline(values),
+    )
+}
+
+/// [`argmin`] of a non-empty slice, inlined into its vectorised caller.
+#[inline(always)]
+fn argmin_inline<F: Scalar>(values: &[F]) -> Option<(usize, F)> {
     let best = min_value(values);
-    let pos = values.iter().position(|&v| v == best).unwrap_or(0);
+    let chunks = values.chunks_exact(8);
+    let tail = values.len() - chunks.remainder().len();
+    let mut from = tail;
+    for (c, chunk) in chunks.enumerate() {
+        // a packed compare per chunk; the position only in the chunk that has it
+        let mut hit = false;
+        for &v in chunk {
+            hit |= v == best;
+        }
+        if hit {
+            from = c * 8;
+            break;
+        }
+    }
+    let pos = values[from..]
+        .iter()
+        .position(|&v| v == best)
+        .map_or(0, |k| from + k);
     Some((pos, values[pos]))
 }
 
@@ -251,6 +287,18 @@ mod tests {
         assert_eq!(min_value::<f64>(&[]), f64::INFINITY);
         assert_eq!(min_value(&v), 0.5);
         assert_eq!(min_value(&w), 2.0);
+        // every length around the chunk of 8, the minimum (twice) at every
+        // position: the first occurrence, in a chunk or in the tail
+        for n in 1..27 {
+            for at in 0..n {
+                let mut v: Vec<f32> = (0..n).map(|k| 10.0 + (k % 5) as f32).collect();
+                v[at] = 1.0;
+                if at + 3 < n {
+                    v[at + 3] = 1.0;
+                }
+                assert_eq!(argmin(&v), Some((at, 1.0)), "n={n} at={at}");
+            }
+        }
     }
 
     #[test]

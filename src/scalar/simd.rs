@@ -219,6 +219,13 @@ pub(crate) fn gemm_nt<F: 'static + Copy + num_traits::Zero + num_traits::One>(
 /// `f32` lanes instead of SSE2's 2 or 4), else calls it as is. The results
 /// are the same bit for bit either way: the same IEEE operations, and Rust
 /// never contracts a multiply and an add into a fused multiply-add.
+///
+/// Mark the closure `#[inline(always)]` (and the loops it calls
+/// `#[inline(always)]`): the AVX2 code generation applies only to what is
+/// inlined into the wrapper, and LLVM otherwise may compile a large closure
+/// as a function of its own, for the baseline (measured: the distance pass's
+/// centring and the rescans ran as SSE2 code until their closures were
+/// marked).
 #[inline(always)]
 pub(crate) fn vectorised<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]

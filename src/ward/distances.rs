@@ -156,7 +156,10 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
     // exact Gram products).
     let original = |i: usize| -> &[F] { &flat[i * d..(i + 1) * d] };
     let mut mean = vec![F::zero(); d];
-    let centre = vectorised(|| nearest_to_mean(&mut mean, 0, m, &original));
+    let centre = vectorised(
+        #[inline(always)]
+        || nearest_to_mean(&mut mean, 0, m, &original),
+    );
     let centre = original(centre);
     let tau = recompute_threshold::<F>(d);
     let kernel = if kernel.is_available() {
@@ -199,7 +202,10 @@ pub(crate) fn fill_condensed_using<F: Scalar>(
         // and their squared norms
         let mut centred = vec![F::zero(); m * d];
         let mut norms = vec![F::zero(); m];
-        vectorised(|| centre_rows(&mut centred, &mut norms, 0, d, row_of, centre));
+        vectorised(
+            #[inline(always)]
+            || centre_rows(&mut centred, &mut norms, 0, d, row_of, centre),
+        );
         let block = gemm_block_rows::<F>(m, kernel, core::mem::size_of_val(out));
         let blocks = split_blocks(m, block, out);
         let banded = uses_bands(tau) && !keeps_row_order::<F>(m);
@@ -330,10 +336,16 @@ impl<F: Scalar> BlockScratch<F> {
     ) -> usize {
         let near = (r1 - r0).saturating_mul(NEAR_BLOCKS).min(m - r0);
         let mean = &mut self.mean;
-        let centre = vectorised(|| nearest_to_mean(mean, r0, r1, row_of));
+        let centre = vectorised(
+            #[inline(always)]
+            || nearest_to_mean(mean, r0, r1, row_of),
+        );
         let centre = row_of(centre);
         let (band, norms) = (&mut self.band[..near * d], &mut self.band_norms[..near]);
-        vectorised(|| centre_rows(band, norms, r0, d, row_of, centre));
+        vectorised(
+            #[inline(always)]
+            || centre_rows(band, norms, r0, d, row_of, centre),
+        );
         near
     }
 }
@@ -530,7 +542,10 @@ fn gemm_block<F: Scalar>(
         multiply(a, b, d, &mut c[near..], w, kernel);
     }
     let mut flags = Vec::with_capacity(h);
-    vectorised(|| epilogue_block(global, local, near, tau, r0, r1, rows, c, &mut flags));
+    vectorised(
+        #[inline(always)]
+        || epilogue_block(global, local, near, tau, r0, r1, rows, c, &mut flags),
+    );
     flags
 }
 

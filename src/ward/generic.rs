@@ -129,7 +129,10 @@ fn lance_williams_chunk<F: Scalar>(
 /// chunks of [`CHUNK`] ([`lance_williams_chunk`]), compiled for AVX2 where
 /// the CPU has it.
 fn lance_williams_rows<F: Scalar>(row_a: &[F], row_b: &mut [F], w: &[F], e: &LoggedMerge<F>) {
-    vectorised(|| lance_williams_rows_inline(row_a, row_b, w, e));
+    vectorised(
+        #[inline(always)]
+        || lance_williams_rows_inline(row_a, row_b, w, e),
+    );
 }
 
 /// [`lance_williams_rows`], inlined into its vectorised caller.
