@@ -16,7 +16,7 @@ use crate::scalar::Scalar;
 ///
 /// # Complexity
 /// O(d) time, O(1) space.
-#[inline]
+#[inline(always)]
 pub(crate) fn squared_distance<F: Scalar>(a: &[F], b: &[F]) -> F {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [F::zero(); 8];
@@ -83,7 +83,7 @@ pub(crate) fn dot<F: Scalar>(a: &[F], b: &[F]) -> F {
 
 /// The smallest value of `values` (`+∞` for an empty slice): one vectorised
 /// pass.
-#[inline]
+#[inline(always)]
 pub(crate) fn min_value<F: Scalar>(values: &[F]) -> F {
     let mut acc = [F::infinity(); 8];
     let chunks = values.chunks_exact(8);

@@ -24,6 +24,7 @@
 use ndarray::{ArrayView1, ArrayView2};
 
 use crate::error::Result;
+use crate::scalar::simd::vectorised;
 use crate::scalar::Scalar;
 use crate::ward::times_pow2;
 
@@ -119,18 +120,23 @@ pub(crate) fn nearest_to<'a, K: Ord, F: Scalar>(
         }
     };
     let scaled_centroid: Vec<f64> = centroid.iter().map(|&c| times_pow2(c, shift)).collect();
-    let mut best: Option<(usize, f64, &K)> = None;
-    for (pos, (key, x)) in candidates.iter().enumerate() {
-        let s = squared_distance(*x, &scaled_centroid, shift);
-        let better = match &best {
-            None => true,
-            Some((_, bs, bk)) => s < *bs || (s == *bs && key < *bk),
-        };
-        if better {
-            best = Some((pos, s, key));
-        }
-    }
-    best.map(|(pos, _, _)| pos)
+    vectorised(
+        #[inline(always)]
+        || {
+            let mut best: Option<(usize, f64, &K)> = None;
+            for (pos, (key, x)) in candidates.iter().enumerate() {
+                let s = squared_distance(*x, &scaled_centroid, shift);
+                let better = match &best {
+                    None => true,
+                    Some((_, bs, bk)) => s < *bs || (s == *bs && key < *bk),
+                };
+                if better {
+                    best = Some((pos, s, key));
+                }
+            }
+            best.map(|(pos, _, _)| pos)
+        },
+    )
 }
 
 /// The weighted centroid `Σ w·x / Σ w` of points added one by one, summed in
@@ -195,9 +201,15 @@ impl WeightedCentroid {
             }
         } else if let Some(x) = x.as_slice() {
             // contiguous rows (every caller's): a loop the compiler vectorises
-            for (a, v) in self.sum.iter_mut().zip(x) {
-                *a += w * v.to_f64_lossless();
-            }
+            let sum = &mut self.sum;
+            vectorised(
+                #[inline(always)]
+                || {
+                    for (a, v) in sum.iter_mut().zip(x) {
+                        *a += w * v.to_f64_lossless();
+                    }
+                },
+            );
         } else {
             for (a, v) in self.sum.iter_mut().zip(x.iter()) {
                 *a += w * v.to_f64_lossless();
@@ -239,6 +251,7 @@ fn max_abs<F: Scalar>(x: ArrayView1<'_, F>) -> f64 {
 /// interleaved partial sums (element `k` into sum `k mod 4`, then
 /// `(s0 + s1) + (s2 + s3)`): one summation order for every caller, four
 /// times shorter a dependency chain than a single running sum.
+#[inline(always)]
 fn squared_distance<F: Scalar>(a: ArrayView1<'_, F>, b: &[f64], shift: i32) -> f64 {
     let mut acc = [0.0_f64; 4];
     match a.as_slice() {

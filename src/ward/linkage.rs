@@ -10,6 +10,7 @@ use ndarray::{ArrayView1, ArrayView2, Axis};
 
 use crate::error::{Error, Result};
 use crate::linalg::squared_distance;
+use crate::scalar::simd::vectorised;
 use crate::scalar::Scalar;
 use crate::validate;
 
@@ -395,9 +396,16 @@ fn order_rows<F: Scalar>(x: ArrayView2<'_, F>) -> Vec<usize> {
     let standard = x.as_standard_layout();
     let flat: &[F] = standard.as_slice().unwrap_or(&[]);
     let d = x.ncols();
-    fastmap_order(x.nrows(), |i, j| {
-        squared_distance(&flat[i * d..(i + 1) * d], &flat[j * d..(j + 1) * d])
-    })
+    vectorised(
+        #[inline(always)]
+        || {
+            fastmap_order(
+                x.nrows(),
+                #[inline(always)]
+                |i, j| squared_distance(&flat[i * d..(i + 1) * d], &flat[j * d..(j + 1) * d]),
+            )
+        },
+    )
 }
 
 #[cfg(test)]

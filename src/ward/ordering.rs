@@ -34,29 +34,23 @@ pub(crate) fn keeps_row_order<F>(m: usize) -> bool {
 ///
 /// # Complexity
 /// O(m) calls of `dist` plus O(m log m) time, O(m) space.
+#[inline(always)]
 pub(crate) fn fastmap_order<F: Scalar>(m: usize, dist: impl Fn(usize, usize) -> F) -> Vec<usize> {
-    let farthest = |from: usize| -> usize {
-        let mut best = (F::zero(), from);
-        for i in 0..m {
-            let v = if i == from { F::zero() } else { dist(from, i) };
-            if v > best.0 {
-                best = (v, i);
-            }
-        }
-        best.1
-    };
     let mut order: Vec<usize> = (0..m).collect();
     if m < 3 {
         return order;
     }
-    let p = farthest(0);
-    let q = farthest(p);
+    let p = farthest(m, 0, &dist);
+    let q = farthest(m, p, &dist);
     let coordinate: Vec<F> = (0..m)
-        .map(|i| {
-            let dp = if i == p { F::zero() } else { dist(p, i) };
-            let dq = if i == q { F::zero() } else { dist(q, i) };
-            dp - dq
-        })
+        .map(
+            #[inline(always)]
+            |i| {
+                let dp = if i == p { F::zero() } else { dist(p, i) };
+                let dq = if i == q { F::zero() } else { dist(q, i) };
+                dp - dq
+            },
+        )
         .collect();
     order.sort_by(|&a, &b| {
         coordinate[a]
@@ -65,6 +59,20 @@ pub(crate) fn fastmap_order<F: Scalar>(m: usize, dist: impl Fn(usize, usize) -> 
             .then(a.cmp(&b))
     });
     order
+}
+
+/// The observation farthest from `from` (the first at ties; `from` itself
+/// if every other is at distance 0).
+#[inline(always)]
+fn farthest<F: Scalar>(m: usize, from: usize, dist: &impl Fn(usize, usize) -> F) -> usize {
+    let mut best = (F::zero(), from);
+    for i in 0..m {
+        let v = if i == from { F::zero() } else { dist(from, i) };
+        if v > best.0 {
+            best = (v, i);
+        }
+    }
+    best.1
 }
 
 /// `order` applied to a condensed matrix of `m` observations: entry `(i, j)`
