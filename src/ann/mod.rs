@@ -326,14 +326,19 @@ pub(crate) fn direct_distance<F: Scalar>(
             if q_zero || x_zero {
                 return F::one();
             }
-            let mut unit = x.to_owned();
-            if !x_is_unit {
+            let sq_to = |x: ArrayView1<'_, F>| {
+                q.iter().zip(x.iter()).fold(F::zero(), |s, (&a, &b)| {
+                    let t = a - b;
+                    s + t * t
+                })
+            };
+            let sq = if x_is_unit {
+                sq_to(x)
+            } else {
+                let mut unit = x.to_owned();
                 normalise(unit.view_mut());
-            }
-            let sq = q.iter().zip(unit.iter()).fold(F::zero(), |s, (&a, &b)| {
-                let t = a - b;
-                s + t * t
-            });
+                sq_to(unit.view())
+            };
             let two = F::one() + F::one();
             (sq / two).min(two)
         }
@@ -420,6 +425,33 @@ pub(crate) mod test_support {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    /// Cosine of a row already made unit by [`normalise`] (`x_is_unit`) is
+    /// bit-identical to the path that normalises the row itself, and a zero
+    /// row is at distance 1 on both paths.
+    #[test]
+    fn direct_cosine_of_a_unit_row_equals_the_normalising_path() {
+        let mut q = array![0.3_f64, -1.7, 2.5, 1e-3];
+        normalise(q.view_mut());
+        for x in [
+            array![4.0, 1.0, -3.0, 0.5],
+            array![1e-30, 3e-30, 0.0, -2e-30],
+        ] {
+            let mut unit = x.clone();
+            normalise(unit.view_mut());
+            let direct = direct_distance(Metric::Cosine, q.view(), unit.view(), true);
+            let normalising = direct_distance(Metric::Cosine, q.view(), x.view(), false);
+            assert_eq!(direct.to_bits(), normalising.to_bits());
+            assert!(direct > 0.0 && direct < 2.0);
+        }
+        let zero = ndarray::Array1::<f64>::zeros(4);
+        for unit in [true, false] {
+            assert_eq!(
+                direct_distance(Metric::Cosine, q.view(), zero.view(), unit),
+                1.0
+            );
+        }
+    }
 
     /// An index implementing only the required methods, to exercise the
     /// trait's default `search_filtered` and `search_batch`.
