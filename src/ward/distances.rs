@@ -641,21 +641,26 @@ fn finish_block<'a, F: Scalar>(
     weights: Option<&[F]>,
 ) -> Nearest<F> {
     let base = row_offset(m, r0);
-    (r0..r1)
-        .map(|i| {
-            let at = row_offset(m, i) - base;
-            let dst = &mut rows[at..at + (m - i - 1)];
-            finish_row(i, dst, suspicious(i), row_of, weights)
-        })
-        .collect()
+    vectorised(
+        #[inline(always)]
+        || {
+            let mut found = Vec::with_capacity(r1 - r0);
+            for i in r0..r1 {
+                let at = row_offset(m, i) - base;
+                let dst = &mut rows[at..at + (m - i - 1)];
+                found.push(finish_row(i, dst, suspicious(i), row_of, weights));
+            }
+            found
+        },
+    )
 }
 
 /// Finishes row `i` of the condensed matrix (`dst`, the entries `(i, j)`,
 /// `j > i`: clamped Gram-form distances, `−1` for those to recompute):
 /// recomputes the flagged entries directly when `suspicious`, applies the
 /// weights, and returns the row's nearest neighbour to its right with its
-/// dissimilarity.
-#[inline]
+/// dissimilarity. Inlined into a vectorised caller.
+#[inline(always)]
 fn finish_row<'a, F: Scalar>(
     i: usize,
     dst: &mut [F],

@@ -27,7 +27,7 @@ use crate::scalar::Scalar;
 /// smaller weight, so no intermediate exceeds the result by more than a
 /// factor 2 (the product `d·2·wi·wj` overflowed for weights near
 /// `√F::MAX` although the result was finite).
-#[inline]
+#[inline(always)]
 pub(crate) fn weighted_dissimilarity<F: Scalar>(d: F, wi: F, wj: F) -> F {
     if wi == F::one() && wj == F::one() {
         d
