@@ -5,13 +5,22 @@ use crate::scalar::Scalar;
 
 /// Min-heap over items `0..n` keyed by `F`; ties are broken by the smaller item,
 /// so the order is deterministic.
+///
+/// Each heap slot holds its key beside its item (one load per comparison,
+/// no indirection), and the sifts move a hole rather than swapping: one
+/// write per level instead of three.
 #[derive(Debug, Clone)]
 pub(crate) struct IndexedMinHeap<F> {
-    /// Heap-ordered items.
-    heap: Vec<usize>,
+    /// Heap-ordered `(key, item)` pairs.
+    heap: Vec<(F, usize)>,
     /// `pos[item]` is the item's position in `heap`, `usize::MAX` if absent.
     pos: Vec<usize>,
-    key: Vec<F>,
+}
+
+/// `a` goes above `b`: a smaller key, or the same key and a smaller item.
+#[inline(always)]
+fn before<F: Scalar>(a: (F, usize), b: (F, usize)) -> bool {
+    a.0 < b.0 || (a.0 == b.0 && a.1 < b.1)
 }
 
 impl<F: Scalar> IndexedMinHeap<F> {
@@ -22,9 +31,8 @@ impl<F: Scalar> IndexedMinHeap<F> {
     pub(crate) fn from_keys(keys: Vec<F>) -> Self {
         let n = keys.len();
         let mut h = IndexedMinHeap {
-            heap: (0..n).collect(),
+            heap: keys.into_iter().zip(0..n).collect(),
             pos: (0..n).collect(),
-            key: keys,
         };
         for p in (0..n / 2).rev() {
             h.sift_down(p);
@@ -35,11 +43,11 @@ impl<F: Scalar> IndexedMinHeap<F> {
     /// The item with the smallest key, if any.
     #[inline]
     pub(crate) fn top(&self) -> Option<usize> {
-        self.heap.first().copied()
+        self.heap.first().map(|&(_, item)| item)
     }
 
     /// `true` if `item` is in the heap.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn contains(&self, item: usize) -> bool {
         self.pos[item] != usize::MAX
     }
@@ -50,19 +58,18 @@ impl<F: Scalar> IndexedMinHeap<F> {
     /// O(log n).
     #[inline]
     pub(crate) fn update(&mut self, item: usize, key: F) {
-        if !self.contains(item) {
-            self.key[item] = key;
+        let p = self.pos[item];
+        if p == usize::MAX {
             self.pos[item] = self.heap.len();
-            self.heap.push(item);
+            self.heap.push((key, item));
             self.sift_up(self.heap.len() - 1);
             return;
         }
-        let old = self.key[item];
-        self.key[item] = key;
-        let p = self.pos[item];
+        let old = self.heap[p].0;
+        self.heap[p].0 = key;
         if key < old {
             self.sift_up(p);
-        } else {
+        } else if old < key {
             self.sift_down(p);
         }
     }
@@ -76,61 +83,61 @@ impl<F: Scalar> IndexedMinHeap<F> {
         if p == usize::MAX {
             return;
         }
-        let last = self.heap.len() - 1;
-        self.swap(p, last);
-        self.heap.pop();
         self.pos[item] = usize::MAX;
+        let Some(last) = self.heap.pop() else {
+            return;
+        };
         if p < self.heap.len() {
+            // the last entry fills the hole, then moves whichever way it must
+            self.heap[p] = last;
+            self.pos[last.1] = p;
             self.sift_down(p);
-            self.sift_up(p);
+            self.sift_up(self.pos[last.1]);
         }
     }
 
-    #[inline]
-    fn less(&self, a: usize, b: usize) -> bool {
-        let (ka, kb) = (self.key[a], self.key[b]);
-        ka < kb || (ka == kb && a < b)
-    }
-
-    #[inline]
-    fn swap(&mut self, p: usize, q: usize) {
-        self.heap.swap(p, q);
-        self.pos[self.heap[p]] = p;
-        self.pos[self.heap[q]] = q;
-    }
-
+    /// Moves the entry at `p` up to its place.
     fn sift_up(&mut self, mut p: usize) {
+        let moving = self.heap[p];
         while p > 0 {
             let parent = (p - 1) / 2;
-            if self.less(self.heap[p], self.heap[parent]) {
-                self.swap(p, parent);
-                p = parent;
-            } else {
+            let above = self.heap[parent];
+            if !before(moving, above) {
                 break;
             }
+            self.heap[p] = above;
+            self.pos[above.1] = p;
+            p = parent;
         }
+        self.heap[p] = moving;
+        self.pos[moving.1] = p;
     }
 
+    /// Moves the entry at `p` down to its place.
     fn sift_down(&mut self, mut p: usize) {
         let n = self.heap.len();
+        let moving = self.heap[p];
         loop {
             let l = 2 * p + 1;
             if l >= n {
                 break;
             }
             let r = l + 1;
-            let c = if r < n && self.less(self.heap[r], self.heap[l]) {
+            let c = if r < n && before(self.heap[r], self.heap[l]) {
                 r
             } else {
                 l
             };
-            if self.less(self.heap[c], self.heap[p]) {
-                self.swap(p, c);
-                p = c;
-            } else {
+            let below = self.heap[c];
+            if !before(below, moving) {
                 break;
             }
+            self.heap[p] = below;
+            self.pos[below.1] = p;
+            p = c;
         }
+        self.heap[p] = moving;
+        self.pos[moving.1] = p;
     }
 }
 
@@ -159,9 +166,7 @@ mod tests {
             let mut model: Vec<Option<f64>> = keys.iter().map(|&k| Some(f64::from(k))).collect();
             for (item, key, remove) in ops {
                 let item = item % keys.len();
-                if model[item].is_none() {
-                    continue;
-                }
+                // removing an absent item does nothing; updating one inserts it
                 if remove {
                     heap.remove(item);
                     model[item] = None;
