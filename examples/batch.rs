@@ -49,8 +49,11 @@ use std::collections::HashSet;
 /// The batch allocates and frees a few buffers per user (the distance matrix,
 /// the product kernel's packing), thousands of times: mimalloc, a binary's
 /// choice like any allocator, took 4–6% less CPU time than the system's
-/// malloc on the synthetic mix (AMD EPYC, one thread). The library itself
-/// allocates through whatever allocator the binary uses.
+/// malloc on the synthetic mix (AMD EPYC, one thread). Built with `no_thp`:
+/// with transparent huge pages its fresh 2 MiB pages cost up to 0.2 s of
+/// kernel time per run (zeroing, compaction) on a machine whose memory
+/// another process had just churned. The library itself allocates through
+/// whatever allocator the binary uses.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

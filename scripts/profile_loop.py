@@ -10,7 +10,7 @@ sum(exp(-lambda * age_days)).
 
     python3 scripts/profile_loop.py --actions actions.csv --embeddings items.npy \
         [--now last-day|TS] [--window-days 90|none] [--alpha 4] [--users N] \
-        [--rust target/release/examples/batch]
+        [--rust target/release/examples/batch] [--repeat N]
 
 Reads the same CSV (user,item,timestamp, sorted by user) as the `batch`
 example. With --rust, runs that binary on the same input with one thread
@@ -18,7 +18,9 @@ right after (the same run, the same users, the same alpha) and prints both
 rates. Prints users, profiles, clusters per profile, seconds and profiles/s,
 and the CPU time of each side (the Python loop's process time; the whole Rust
 process's, CSV parsing and loading included): on a shared machine the CPU-time
-ratio is the steadier one.
+ratio is the steadier one. With --repeat N, N whole runs of each side,
+interleaved (Python, Rust, Python, ...), and the medians: one run of either
+side varies by 5-10% on these VMs.
 """
 
 import argparse
@@ -26,6 +28,7 @@ import csv
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -85,18 +88,10 @@ def profile(emb, items, stamps, now, window, alpha, lam):
     return clusters
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--actions", required=True)
-    p.add_argument("--embeddings", required=True)
-    p.add_argument("--now", default="last-day")
-    p.add_argument("--window-days", default="90")
-    p.add_argument("--alpha", type=float, default=4.0,
-                   help="the cut, paper convention (default 4, the crate's DEFAULT_ALPHA)")
-    p.add_argument("--lam", type=float, default=0.01)
-    p.add_argument("--users", type=int, default=0, help="only the first N users")
-    p.add_argument("--rust", help="the batch example's binary, run on the same input")
-    a = p.parse_args()
+def python_run(a):
+    """One whole run of the Python side: loading, both CSV passes, the loop.
+    Returns (users, profiles, clusters, wall seconds of the loop, CPU seconds
+    of the loop, CPU seconds of the whole run) and `now`."""
     # CPU time from here on: loading and both CSV passes, like the Rust process
     cpu_all = time.process_time()
     emb = np.load(a.embeddings)
@@ -117,32 +112,77 @@ def main():
             clusters += len(c)
     seconds = time.perf_counter() - t
     end = time.process_time()
-    cpu = end - cpu
-    cpu_all = end - cpu_all
-    rate = len(users) / seconds
-    cpu_rate = len(users) / cpu
-    print(f"python/scipy  users {len(users)}  profiles {profiles}  clusters/profile "
+    return (len(users), profiles, clusters, seconds, end - cpu, end - cpu_all), now
+
+
+def rust_run(a, now):
+    """One run of the Rust batch binary on the same input, one thread.
+    Returns (profiles/s as it reports them, clusters per profile, CPU seconds
+    of the whole process)."""
+    args = [a.rust, "--actions", a.actions, "--embeddings", a.embeddings, "--now", str(now),
+            "--threads", "1", "--window-days", a.window_days, "--alpha", str(a.alpha)]
+    env = dict(os.environ)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(args, capture_output=True, text=True, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # the whole process: both CSV passes, loading the embeddings, the batch
+    rust_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if out.returncode != 0:
+        sys.exit(out.stderr)
+    rust = float(re.search(r"profiles/s\s+(\d+)", out.stdout).group(1))
+    clusters_rust = re.search(r"clusters/profile\s+([\d.]+)", out.stdout).group(1)
+    return rust, clusters_rust, rust_cpu
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--actions", required=True)
+    p.add_argument("--embeddings", required=True)
+    p.add_argument("--now", default="last-day")
+    p.add_argument("--window-days", default="90")
+    p.add_argument("--alpha", type=float, default=4.0,
+                   help="the cut, paper convention (default 4, the crate's DEFAULT_ALPHA)")
+    p.add_argument("--lam", type=float, default=0.01)
+    p.add_argument("--users", type=int, default=0, help="only the first N users")
+    p.add_argument("--rust", help="the batch example's binary, run on the same input")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="whole runs of each side, interleaved (Python, Rust, Python, ...); "
+                        "the figures are the medians (default 1)")
+    a = p.parse_args()
+    py_runs, rust_runs = [], []
+    for k in range(max(a.repeat, 1)):
+        run, now = python_run(a)
+        py_runs.append(run)
+        users, profiles, clusters, seconds, cpu, cpu_all = run
+        if a.repeat > 1:
+            print(f"run {k + 1}: python {cpu_all:.2f} s CPU (loop {cpu:.2f} s)", end="", flush=True)
+        if a.rust:
+            rust_runs.append(rust_run(a, now))
+            if a.repeat > 1:
+                print(f", rust {rust_runs[-1][2]:.2f} s CPU", end="")
+        if a.repeat > 1:
+            print()
+    med = statistics.median
+    users, profiles, clusters = py_runs[0][:3]
+    seconds = med(r[3] for r in py_runs)
+    cpu = med(r[4] for r in py_runs)
+    cpu_all = med(r[5] for r in py_runs)
+    rate = users / seconds
+    cpu_rate = users / cpu
+    label = f" (medians of {len(py_runs)} runs)" if len(py_runs) > 1 else ""
+    print(f"python/scipy  users {users}  profiles {profiles}  clusters/profile "
           f"{clusters / max(profiles, 1):.2f}  {seconds:.2f} s  {rate:.0f} profiles/s (1 thread), "
-          f"{cpu:.2f} s CPU: {cpu_rate:.0f} profiles per CPU-second")
-    cpu_all_rate = len(users) / cpu_all
+          f"{cpu:.2f} s CPU: {cpu_rate:.0f} profiles per CPU-second{label}")
+    cpu_all_rate = users / cpu_all
     print(f"python CPU    {cpu_all:.2f} s with loading and both CSV passes: "
           f"{cpu_all_rate:.0f} profiles per CPU-second")
     if a.rust:
-        args = [a.rust, "--actions", a.actions, "--embeddings", a.embeddings, "--now", str(now),
-                "--threads", "1", "--window-days", a.window_days, "--alpha", str(a.alpha)]
-        env = dict(os.environ)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        out = subprocess.run(args, capture_output=True, text=True, env=env)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        # the whole process: both CSV passes, loading the embeddings, the batch
-        rust_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        if out.returncode != 0:
-            sys.exit(out.stderr)
-        rust = float(re.search(r"profiles/s\s+(\d+)", out.stdout).group(1))
-        clusters_rust = re.search(r"clusters/profile\s+([\d.]+)", out.stdout).group(1)
-        print(f"rust          users {len(users)}  clusters/profile {clusters_rust}  "
+        rust = med(r[0] for r in rust_runs)
+        clusters_rust = rust_runs[0][1]
+        rust_cpu = med(r[2] for r in rust_runs)
+        print(f"rust          users {users}  clusters/profile {clusters_rust}  "
               f"{rust:.0f} profiles/s (1 thread, CSV parsing included)")
-        rust_cpu_rate = len(users) / rust_cpu
+        rust_cpu_rate = users / rust_cpu
         print(f"rust CPU      {rust_cpu:.2f} s for the whole process (CSV, embeddings, batch): "
               f"{rust_cpu_rate:.0f} profiles per CPU-second")
         print(f"speed-up      {rust / rate:.1f}x (wall, batch only)  "
