@@ -168,7 +168,7 @@ fn layouts_give_the_same_bits() {
 #[ignore]
 fn sweep() {
     let mut seed = 100;
-    for d in [1, 7, 8, 9, 33, 256, 700, 701] {
+    for d in [1, 7, 8, 9, 33, 256, 700, 701, 1700] {
         for kind in 0..3 {
             for (offset, spread) in [
                 (0.0, 1e-3),
