@@ -299,6 +299,22 @@ mod tests {
                 assert_eq!(argmin(&v), Some((at, 1.0)), "n={n} at={at}");
             }
         }
+        // -0 and +0 are one minimum: the first zero of either sign, with the
+        // value stored there; +∞ (retired entries) everywhere else
+        for n in 1..27 {
+            for at in 0..n {
+                for (first, second) in [(-0.0f64, 0.0), (0.0, -0.0)] {
+                    let mut v = vec![f64::INFINITY; n];
+                    v[at] = first;
+                    if at + 1 < n {
+                        v[n - 1] = second;
+                    }
+                    let (pos, value) = argmin(&v).unwrap();
+                    assert_eq!(pos, at, "n={n} at={at}");
+                    assert_eq!(value.to_bits(), first.to_bits(), "n={n} at={at}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1266,4 +1266,69 @@ mod tests {
             }
         }
     }
+    /// Bands at their edges: 194 rows (blocks of 48 rows for the `gemm`
+    /// crate and 16 for `matrixmultiply`, each with a last block of one row),
+    /// tight clusters far from the origin, contiguous or interleaved, and
+    /// repeated rows whose twins sit in the next block, band or beyond. Every
+    /// `f32` distance within 1e-5 of the direct sum, `f64` (banded at d = 701)
+    /// within 1e-11, exact zeros for the repeats, and the same bits serially
+    /// and in parallel, with both GEMMs.
+    #[test]
+    fn band_edges_one_row_blocks_and_repeats() {
+        fn check<F: Scalar>(x: &Array2<F>, tol: f64, label: &str) {
+            let m = x.nrows();
+            let order = identity(m);
+            let exact = naive(x.mapv(|v| v.to_f64_lossless()).view());
+            for kernel in [ProductKernel::Gemm, ProductKernel::Matrixmultiply] {
+                let mut out = vec![F::zero(); m * (m - 1) / 2];
+                let a = fill_condensed_using(x.view(), &order, None, &mut out, kernel, false);
+                let mut par = vec![F::zero(); m * (m - 1) / 2];
+                let b = fill_condensed_using(x.view(), &order, None, &mut par, kernel, true);
+                assert_eq!(a, b, "{label} {kernel:?}");
+                let bits = |v: &F| v.to_f64_lossless().to_bits();
+                assert!(out.iter().map(bits).eq(par.iter().map(bits)), "{label}");
+                for (k, (&o, &e)) in out.iter().zip(&exact).enumerate() {
+                    let o = o.to_f64_lossless();
+                    if e == 0.0 {
+                        assert_eq!(o, 0.0, "{label} {kernel:?} k={k}");
+                    }
+                    assert!(
+                        (o - e).abs() <= tol * e,
+                        "{label} {kernel:?} k={k}: {o} vs {e}"
+                    );
+                }
+            }
+        }
+        fn rows(m: usize, d: usize, interleaved: bool, offset: f64, seed: u64) -> Array2<f64> {
+            let centres = pseudo_random(5, d, offset, seed);
+            let noise = pseudo_random(m, d, 0.0, seed + 1);
+            let mut x = Array2::from_shape_fn((m, d), |(i, k)| {
+                let c = if interleaved { i % 5 } else { i * 5 / m };
+                centres[[c, k]] + 1e-3 * noise[[i, k]]
+            });
+            // twins 1, 47, 48 and 150 rows apart (same block, block edge,
+            // next band, far columns)
+            for (i, j) in [(0, 1), (1, 48), (47, 48), (46, 94), (20, 170), (192, 193)] {
+                let (i, j) = (i.min(m - 2), j.min(m - 1));
+                let row = x.row(i).to_owned();
+                x.row_mut(j).assign(&row);
+            }
+            x
+        }
+        let m = 194;
+        assert_eq!(gemm_block_rows::<f32>(m, ProductKernel::Gemm, 0), 48);
+        assert_eq!((m - 1) % 48, 1);
+        assert!(!keeps_row_order::<f32>(m) && !keeps_row_order::<f64>(130));
+        for d in [1, 9] {
+            assert!(uses_bands(recompute_threshold::<f32>(d)));
+            for interleaved in [false, true] {
+                let x = rows(m, d, interleaved, 1e3, d as u64).mapv(|v| v as f32);
+                check(&x, 1e-5, &format!("f32 d={d} interleaved={interleaved}"));
+            }
+        }
+        assert!(uses_bands(recompute_threshold::<f64>(701)));
+        assert!(!uses_bands(recompute_threshold::<f64>(699)));
+        let x = rows(130, 701, true, 1e3, 7);
+        check(&x, 1e-11, "f64 d=701");
+    }
 }

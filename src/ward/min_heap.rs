@@ -185,6 +185,46 @@ mod tests {
                     prop_assert_eq!(heap.contains(i), k.is_some());
                 }
             }
+            // the whole order, not just the top: drained, the items come out
+            // by key, ties by the smaller item
+            let mut expected: Vec<(f64, usize)> = model
+                .iter()
+                .enumerate()
+                .filter_map(|(i, k)| k.map(|k| (k, i)))
+                .collect();
+            expected.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            prop_assert_eq!(drain(&mut heap), expected.iter().map(|&(_, i)| i).collect::<Vec<_>>());
         }
+
+        /// Keys among -0, +0, 1 and +∞ (a retired pair's key): -0 and +0
+        /// are one key, so their items come out by item; an update to an
+        /// equal key of the other sign moves nothing.
+        #[test]
+        fn signed_zeros_and_infinity_are_ordered_keys(
+            keys in proptest::collection::vec(0usize..4, 1..30),
+            updates in proptest::collection::vec((any::<usize>(), 0usize..4), 0..30),
+        ) {
+            const KEYS: [f64; 4] = [-0.0, 0.0, 1.0, f64::INFINITY];
+            let mut heap = IndexedMinHeap::from_keys(keys.iter().map(|&k| KEYS[k]).collect());
+            let mut model: Vec<f64> = keys.iter().map(|&k| KEYS[k]).collect();
+            for (item, k) in updates {
+                let item = item % model.len();
+                heap.update(item, KEYS[k]);
+                model[item] = KEYS[k];
+            }
+            let mut expected: Vec<(f64, usize)> = model.iter().copied().zip(0..).collect();
+            expected.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            prop_assert_eq!(drain(&mut heap), expected.iter().map(|&(_, i)| i).collect::<Vec<_>>());
+        }
+    }
+
+    /// Removes the top item until the heap is empty; returns them in order.
+    fn drain(heap: &mut IndexedMinHeap<f64>) -> Vec<usize> {
+        let mut out = Vec::new();
+        while let Some(top) = heap.top() {
+            heap.remove(top);
+            out.push(top);
+        }
+        out
     }
 }
