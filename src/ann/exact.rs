@@ -10,7 +10,7 @@ use super::{
     check_batch, check_item_magnitudes, check_query, check_query_magnitude, direct_distance,
     finite_norms, magnitude_limit, normalise, AnnIndex, Metric, Neighbour, Neighbours,
 };
-use crate::embedding::{catalogue_from_pairs, copy_row, sorted_pairs, EmbeddingSource};
+use crate::embedding::{catalogue_from_pairs, copy_row, sorted_pairs, EmbeddingSource, RowMap};
 use crate::error::Result;
 use crate::scalar::Scalar;
 use crate::InMemoryEmbeddings;
@@ -85,7 +85,7 @@ const BATCH_SCORES: usize = 1 << 22;
 pub struct ExactIndex<I, F> {
     items: Array2<F>,
     ids: Vec<I>,
-    rows: HashMap<I, usize>,
+    rows: RowMap<I>,
     metric: Metric,
     /// Cosine: `‖x‖` (computed with scaling, finite); squared Euclidean:
     /// `‖x‖²`; inner product: `‖x‖`.

@@ -59,7 +59,7 @@ use super::{
     check_item_magnitudes, check_query, check_query_magnitude, direct_distance, finite_norms,
     magnitude_limit, normalise, AnnIndex, Metric, Neighbour,
 };
-use crate::embedding::{catalogue_from_pairs, sorted_pairs, EmbeddingSource};
+use crate::embedding::{catalogue_from_pairs, sorted_pairs, EmbeddingSource, RowMap};
 use crate::error::{Error, ExternalError, Result};
 use crate::scalar::Scalar;
 use crate::InMemoryEmbeddings;
@@ -167,7 +167,7 @@ pub struct HnswIndex<I, F: Scalar> {
     /// Cosine: the Euclidean norm of each row as given; otherwise empty.
     norms: Vec<F>,
     ids: Vec<I>,
-    rows: HashMap<I, usize>,
+    rows: RowMap<I>,
     dim: usize,
     metric: Metric,
     params: HnswParams,
@@ -334,7 +334,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> HnswIndex<I, F> {
     fn assemble(
         mut graph: Hnsw<'static, F, HnswDistance>,
         ids: Vec<I>,
-        rows: HashMap<I, usize>,
+        rows: RowMap<I>,
         norms: Vec<F>,
         dim: usize,
         metric: Metric,
@@ -764,7 +764,7 @@ where
                 got: ids.len(),
             });
         }
-        let mut rows = HashMap::with_capacity(ids.len());
+        let mut rows = RowMap::with_capacity_and_hasher(ids.len(), Default::default());
         for (row, id) in ids.iter().enumerate() {
             if rows.insert(id.clone(), row).is_some() {
                 return Err(Error::DuplicateId { row });

@@ -45,7 +45,7 @@ use super::{
     check_item_magnitudes, check_query, check_query_magnitude, direct_distance, finite_norms,
     magnitude_limit, normalise, AnnIndex, Metric, Neighbour,
 };
-use crate::embedding::{catalogue_from_pairs, sorted_pairs, EmbeddingSource};
+use crate::embedding::{catalogue_from_pairs, sorted_pairs, EmbeddingSource, RowMap};
 use crate::error::{Error, ExternalError, Result};
 use crate::scalar::Scalar;
 use crate::InMemoryEmbeddings;
@@ -287,7 +287,7 @@ pub struct UsearchIndex<I, F: Scalar> {
     /// are stored multiplied by (see [`up_scale`]); 1 for cosine.
     scale: f64,
     ids: Vec<I>,
-    rows: HashMap<I, usize>,
+    rows: RowMap<I>,
     dim: usize,
     metric: Metric,
     params: HnswParams,
