@@ -206,6 +206,8 @@ fn run() -> Result<(), String> {
     let mut stats: Vec<Stats> = (0..buckets.len()).map(|_| Stats::default()).collect();
     let mut all = Stats::default();
     let mut skipped = 0;
+    // summed only with `serde` and `store`
+    #[cfg_attr(not(all(feature = "serde", feature = "store")), allow(unused_mut))]
     let (mut json_bytes, mut postcard_bytes, mut sized) = (0usize, 0usize, 0usize);
     for actions in users.values() {
         if actions.len() < 40 {
