@@ -22,7 +22,9 @@
 //!   10 000) with history lengths log-uniform in 50–1000 actions over 90
 //!   days, 256-d unit embeddings of 10 000 items in 50 topics.
 //! * `--now`: the time the profiles refer to; `last-day` (default) is the end
-//!   (exclusive midnight, UTC) of the last day in the log.
+//!   (exclusive midnight, UTC) of the last day in the log. A `--now` before the
+//!   log's last action is refused before anything is computed (a profile
+//!   refuses actions after its `now`): cut the log at `now` first.
 //! * The first pass reads the CSV once to validate it (one clear line and exit
 //!   status 2 on bad input: file, line, what), count the users and find the
 //!   last timestamp; the second pass computes profiles on rayon's threads,
@@ -522,6 +524,14 @@ fn run() -> Result<(), String> {
         matrix = read_embeddings(embeddings)?;
         total_users = scan.users;
         now = parse_now(scan.last)?;
+        if scan.actions > 0 && now < scan.last {
+            // every user with a later action would fail alone (Error::ActionAfterNow)
+            return Err(format!(
+                "--now {now} is before the log's last action ({}): profiles refuse actions after \
+                 `now`; cut the log at `now` first, or leave --now out (the end of the last day)",
+                scan.last
+            ));
+        }
         // rows were validated by the first pass; a row that changed since is dropped
         let rows = Rows::open(actions)?.filter_map(Result::ok);
         input = Box::new(group_by_user(rows).map(|(u, r)| (u, r.unwrap_or_default())));
