@@ -244,14 +244,22 @@ impl<F: Scalar> EmbeddingBatch<F> {
     /// # Ok::<(), pinnersage::Error>(())
     /// ```
     pub fn try_unknown(ids: usize, dim: usize) -> Result<Self> {
+        Self::check_size(ids, dim)?;
+        Ok(Self::unknown(ids, dim))
+    }
+
+    /// [`Error::EmbeddingBatchTooLarge`] unless `ids × dim` values of `F` fit
+    /// in `isize::MAX` bytes (ndarray's limit).
+    fn check_size(ids: usize, dim: usize) -> Result<()> {
         let fits = ids
             .checked_mul(dim)
             .and_then(|n| n.checked_mul(core::mem::size_of::<F>()))
             .is_some_and(|bytes| bytes <= isize::MAX as usize);
-        if !fits {
-            return Err(Error::EmbeddingBatchTooLarge { ids, dim });
+        if fits {
+            Ok(())
+        } else {
+            Err(Error::EmbeddingBatchTooLarge { ids, dim })
         }
-        Ok(Self::unknown(ids, dim))
     }
 }
 
@@ -549,17 +557,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> EmbeddingSource for InMemoryEmbeddings<I, 
     fn embeddings(&self, ids: &[I]) -> Result<EmbeddingBatch<F>> {
         let d = self.matrix.ncols();
         let rows: Vec<Option<usize>> = ids.iter().map(|id| self.rows.get(id).copied()).collect();
-        let fits = ids
-            .len()
-            .checked_mul(d)
-            .and_then(|n| n.checked_mul(core::mem::size_of::<F>()))
-            .is_some_and(|bytes| bytes <= isize::MAX as usize);
-        if !fits {
-            return Err(Error::EmbeddingBatchTooLarge {
-                ids: ids.len(),
-                dim: d,
-            });
-        }
+        EmbeddingBatch::<F>::check_size(ids.len(), d)?;
         let mut values: Vec<F> = Vec::with_capacity(ids.len() * d);
         let source = self.matrix.as_slice();
         for row in &rows {
