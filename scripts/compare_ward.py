@@ -5,6 +5,7 @@
     python3 scripts/compare_ward.py                       # m = 500, 2000, 5000; d = 256; f64
     python3 scripts/compare_ward.py --dtype both --lean   # also f32, and the crate's memory-lean path
     python3 scripts/compare_ward.py --quick               # m = 200, 500; repeat 3 (CI smoke test)
+    python3 scripts/compare_ward.py --sizes 2000 --rounds 7  # + the target ratios over 7 interleaved rounds
 
 What it does, for every size m (and dtype):
   * generates seeded clustered data: `--blobs` gaussian blobs in d dimensions, rows L2-normalised
@@ -242,6 +243,8 @@ class Row:
     crate: CrateRun | None = None
     lean: CrateRun | None = None
     errs: dict = field(default_factory=dict)
+    # --rounds > 1: one (fastcluster ms, numpy Gram ms, crate ms) triple per interleaved round
+    rounds: list = field(default_factory=list)
 
 
 def measure(m, dtype, args, exe, tmpdir):
@@ -272,6 +275,17 @@ def measure(m, dtype, args, exe, tmpdir):
         log(f"m={m} d={args.dim} {dtype}: crate ...")
         row.crate = run_crate(exe, npy, args.repeat, False, m)
         row.errs["crate"] = max_rel_err(row.crate.heights, ref)
+        if args.rounds > 1:
+            # The VMs' speed drifts by up to 40% for seconds at a time: the targets' two ratios
+            # are taken within each round (fastcluster, numpy Gram, crate back to back), and the
+            # table reports their medians over the rounds.
+            for k in range(args.rounds):
+                log(f"m={m} d={args.dim} {dtype}: round {k + 1}/{args.rounds} ...")
+                fc_k, _ = time_median(lambda: fastcluster.linkage(x, method="ward"), args.repeat)
+                gram_k, _ = time_median(lambda: gram_floor(x), args.repeat)
+                crate_k = run_crate(exe, npy, args.repeat, False, m)
+                row.errs["crate"] = max(row.errs["crate"], max_rel_err(crate_k.heights, ref))
+                row.rounds.append((fc_k, gram_k, crate_k.median_ms))
         if args.lean:
             log(f"m={m} d={args.dim} {dtype}: crate --lean ...")
             row.lean = run_crate(exe, npy, args.repeat, True, m)
@@ -295,6 +309,34 @@ def ratio(num, den):
 
 def mib(v):
     return "–" if v is None else f"{v:.0f}"
+
+
+def median_ratio(rounds, num, den):
+    """Median over the rounds of the ratio of columns `num` and `den` of each round."""
+    if not rounds:
+        return None
+    return statistics.median(r[num] / r[den] for r in rounds)
+
+
+def rounds_table(rows):
+    """Per-round ratios of the two Ward targets (fastcluster/crate ≥ 5×, crate/Gram ≤ 1.5×)."""
+    head = ["m", "dtype", "rounds", "fastcluster ms (median)", "numpy Gram ms (median)",
+            "crate ms (median)", "fastcluster/crate (median of rounds)", "range",
+            "crate/Gram (median of rounds)", "range"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        if not r.rounds:
+            continue
+        fc_c = sorted(k[0] / k[2] for k in r.rounds)
+        c_g = sorted(k[2] / k[1] for k in r.rounds)
+        cells = [str(r.m), r.dtype, str(len(r.rounds)),
+                 ms(statistics.median(k[0] for k in r.rounds)),
+                 ms(statistics.median(k[1] for k in r.rounds)),
+                 ms(statistics.median(k[2] for k in r.rounds)),
+                 f"{median_ratio(r.rounds, 0, 2):.2f}×", f"{fc_c[0]:.2f}–{fc_c[-1]:.2f}",
+                 f"{median_ratio(r.rounds, 2, 1):.2f}×", f"{c_g[0]:.2f}–{c_g[-1]:.2f}"]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
 
 
 def table(rows, lean):
@@ -361,14 +403,18 @@ def main():
     ap.add_argument("--crate-dir", type=Path, default=REPO_ROOT, help="crate root (default: repo root)")
     ap.add_argument("--binary", type=Path, help="use this linkage executable instead of building one")
     ap.add_argument("--no-crate", action="store_true", help="time only the Python libraries")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="after the table's runs, N interleaved rounds of fastcluster, numpy's Gram and "
+                         "the crate (each a median of --repeat), and a second table of the per-round "
+                         "ratios' medians: robust to the VM's speed drifting between sides (default 1: off)")
     args = ap.parse_args()
 
     sizes = args.sizes or ("200,500" if args.quick else "500,2000,5000")
     args.sizes = [int(s) for s in sizes.split(",") if s.strip()]
     if args.repeat is None:
         args.repeat = 3 if args.quick else 5
-    if args.repeat < 1 or any(m < 2 for m in args.sizes) or args.dim < 1 or args.blobs < 1:
-        ap.error("need repeat >= 1, every m >= 2, dim >= 1, blobs >= 1")
+    if args.repeat < 1 or any(m < 2 for m in args.sizes) or args.dim < 1 or args.blobs < 1 or args.rounds < 1:
+        ap.error("need repeat >= 1, every m >= 2, dim >= 1, blobs >= 1, rounds >= 1")
     dtypes = ["f64", "f32"] if args.dtype == "both" else [args.dtype]
 
     exe = None
@@ -398,6 +444,13 @@ def main():
           "of the peak RSS during one call, over the level after loading X.")
     print()
     print(table(rows, args.lean))
+    if any(r.rounds for r in rows):
+        print()
+        print(f"Interleaved rounds ({args.rounds}): in each, fastcluster.linkage, numpy's Gram and the crate "
+              f"ran back to back (each the median of {args.repeat} runs); the ratios are taken within a "
+              "round, and their median and range over the rounds are shown.")
+        print()
+        print(rounds_table(rows))
 
     failed = [(r.m, r.dtype, name, e) for r in rows for name, e in r.errs.items() if not e <= TOLERANCE[r.dtype]]
     for m, dtype, name, e in failed:
