@@ -43,6 +43,13 @@ mod private {
             b: &[Self],
             portable: fn(&[Self], &[Self]) -> Self,
         ) -> Self;
+        /// `bytes` (64-byte aligned, a multiple of the size) as elements;
+        /// `None` if they are not (Linux: the condensed matrix's mapping).
+        #[cfg(target_os = "linux")]
+        fn from_bytes(bytes: &[u8]) -> Option<&[Self]>;
+        /// [`Sealed::from_bytes`], mutable.
+        #[cfg(target_os = "linux")]
+        fn from_bytes_mut(bytes: &mut [u8]) -> Option<&mut [Self]>;
         /// The `usearch` storage kind of this type (feature `usearch`).
         #[cfg(feature = "usearch")]
         const USEARCH_KIND: usearch::ScalarKind;
@@ -68,6 +75,14 @@ mod private {
     macro_rules! impl_sealed {
         ($t:ty, $nr:expr, $fill:ident, $full:ident, $sq:ident, $kind:ident) => {
             impl Sealed for $t {
+                #[cfg(target_os = "linux")]
+                fn from_bytes(bytes: &[u8]) -> Option<&[Self]> {
+                    bytemuck::try_cast_slice(bytes).ok()
+                }
+                #[cfg(target_os = "linux")]
+                fn from_bytes_mut(bytes: &mut [u8]) -> Option<&mut [Self]> {
+                    bytemuck::try_cast_slice_mut(bytes).ok()
+                }
                 #[cfg(feature = "usearch")]
                 const USEARCH_KIND: usearch::ScalarKind = usearch::ScalarKind::$kind;
                 #[cfg(feature = "usearch")]

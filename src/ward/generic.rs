@@ -52,6 +52,7 @@ use super::dendrogram::Dendrogram;
 use super::distances::RowMinima;
 use super::method;
 use super::min_heap::IndexedMinHeap;
+use super::storage::CondensedStorage;
 
 /// Pending merges from which a row catch-up first streams the whole row into
 /// cache (random misses cost far more than one sequential pass).
@@ -172,9 +173,9 @@ fn lance_williams_rows_inline<F: Scalar>(
     }
 }
 
-struct State<F> {
+struct State<'d, F> {
     m: usize,
-    d: Vec<F>,
+    d: &'d mut [F],
     /// Row `i`'s entries `(i, j)`, `j > i`, live at `d[row_start[i] + j − i − 1]`.
     row_start: Vec<usize>,
     w: Vec<F>,
@@ -188,7 +189,7 @@ struct State<F> {
     bounds: Vec<F>,
 }
 
-impl<F: Scalar> State<F> {
+impl<F: Scalar> State<'_, F> {
     #[inline(always)]
     fn at(&self, i: usize, j: usize) -> usize {
         self.row_start[i] + (j - i - 1)
@@ -285,11 +286,13 @@ impl<F: Scalar> State<F> {
 /// found them).
 pub(crate) fn generic_linkage<F: Scalar>(
     m: usize,
-    d: Vec<F>,
+    mut storage: CondensedStorage<F>,
     w: Vec<F>,
     leaf_ids: Vec<usize>,
     minima: RowMinima<F>,
 ) -> Dendrogram<F> {
+    // the slice once: the storage's deref is not free in the hot loops
+    let d: &mut [F] = &mut storage;
     debug_assert_eq!(d.len(), m * m.saturating_sub(1) / 2);
     debug_assert_eq!(w.len(), m);
     debug_assert_eq!(leaf_ids.len(), m);
@@ -401,6 +404,57 @@ pub(crate) fn generic_linkage<F: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The same dendrogram, bit for bit, whichever storage the condensed
+    /// matrix lives in (a `Vec`, or the huge-page mapping large matrices get
+    /// on Linux), on a matrix with ordered and scattered merges and ties.
+    #[test]
+    fn mapped_storage_gives_the_same_dendrogram() {
+        fn run<F: Scalar>(m: usize, d: &[F], storage: CondensedStorage<F>) -> Dendrogram<F> {
+            let mut storage = storage;
+            storage.copy_from_slice(d);
+            let minima = RowMinima::of_condensed(m, &storage);
+            generic_linkage(m, storage, vec![F::one(); m], (0..m).collect(), minima)
+        }
+        fn check<F: Scalar>() {
+            let m = 300;
+            let mut s = 0x2545_f491_4f6c_dd1d_u64;
+            let points: Vec<[f64; 3]> = (0..m)
+                .map(|i| {
+                    let mut c = [0.0; 3];
+                    for v in &mut c {
+                        s ^= s << 13;
+                        s ^= s >> 7;
+                        s ^= s << 17;
+                        // a few values only: tied distances
+                        *v = (s % 7) as f64 + (i % 5) as f64 * 10.0;
+                    }
+                    c
+                })
+                .collect();
+            let mut d = Vec::with_capacity(m * (m - 1) / 2);
+            for i in 0..m {
+                for j in i + 1..m {
+                    let e: f64 = (0..3).map(|k| (points[i][k] - points[j][k]).powi(2)).sum();
+                    d.push(F::from_f64_rounded(e));
+                }
+            }
+            let heap = run(m, &d, CondensedStorage::from(vec![F::zero(); d.len()]));
+            let Some(mapped) = CondensedStorage::<F>::zeroed_mapped(d.len()) else {
+                // only where no mapping is made at all
+                #[cfg(target_os = "linux")]
+                panic!("no huge-page mapping granted on Linux");
+                #[cfg(not(target_os = "linux"))]
+                return;
+            };
+            assert!(mapped.is_mapped());
+            assert!(mapped.iter().all(|&v| v == F::zero()));
+            let mapped = run(m, &d, mapped);
+            assert_eq!(heap.merges(), mapped.merges());
+        }
+        check::<f64>();
+        check::<f32>();
+    }
 
     /// The vectorised row update is `method::lance_williams` entry by entry,
     /// bit for bit, on finite values (random, zeros, overflowing products

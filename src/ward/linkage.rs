@@ -24,6 +24,7 @@ use super::nn_chain::nn_chain_linkage;
 use super::options::{Strategy, Ward};
 use super::ordering::{fastmap_order, keeps_row_order, permute_condensed};
 use super::rescale::Rescale;
+use super::storage::CondensedStorage;
 
 /// Ward agglomerative clustering of the rows of `x` (one observation per row).
 ///
@@ -209,7 +210,7 @@ fn ward_on_condensed<F: Scalar>(m: usize, given: &[F], w: Vec<F>) -> Dendrogram<
         }
     }
     let minima = RowMinima::of_condensed(m, &d);
-    generic_linkage(m, d, w, order, minima)
+    generic_linkage(m, d.into(), w, order, minima)
 }
 
 impl Ward {
@@ -365,23 +366,15 @@ impl Ward {
 }
 
 /// A zeroed condensed matrix of `m` observations, allocated fallibly: a
-/// size the budget allows but the allocator refuses is
-/// [`Error::AllocationFailed`], not an abort. (With memory overcommit the
-/// operating system may still grant the address space and fail later, when
-/// the pages are touched: keep the memory budget within physical memory.)
-fn zeroed_condensed<F: Scalar>(m: usize) -> Result<Vec<F>> {
+/// size the budget allows but the system refuses is
+/// [`Error::AllocationFailed`], not an abort ([`CondensedStorage::zeroed`];
+/// on Linux a large one is mapped with huge pages).
+fn zeroed_condensed<F: Scalar>(m: usize) -> Result<CondensedStorage<F>> {
     let len = m.checked_mul(m.saturating_sub(1)).map(|p| p / 2);
-    let bytes = len.and_then(|l| l.checked_mul(core::mem::size_of::<F>()));
-    let refused = Error::AllocationFailed {
-        bytes: bytes.unwrap_or(usize::MAX),
+    let Some(len) = len else {
+        return Err(Error::AllocationFailed { bytes: usize::MAX });
     };
-    let (Some(len), Some(_)) = (len, bytes) else {
-        return Err(refused);
-    };
-    let mut d: Vec<F> = Vec::new();
-    d.try_reserve_exact(len).map_err(|_| refused)?;
-    d.resize(len, F::zero());
-    Ok(d)
+    CondensedStorage::zeroed(len)
 }
 
 /// The FastMap order of the rows of `x` by squared Euclidean distance (the
@@ -483,7 +476,7 @@ mod tests {
             zeroed_condensed::<f32>(usize::MAX),
             Err(Error::AllocationFailed { .. })
         ));
-        assert_eq!(zeroed_condensed::<f32>(3).unwrap(), vec![0.0; 3]);
+        assert_eq!(&*zeroed_condensed::<f32>(3).unwrap(), &[0.0_f32; 3][..]);
     }
 
     #[test]

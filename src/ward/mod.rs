@@ -56,6 +56,7 @@ mod nn_chain;
 mod options;
 mod ordering;
 mod rescale;
+mod storage;
 pub(crate) use rescale::times_pow2;
 
 pub use crate::error::DendrogramFault;
