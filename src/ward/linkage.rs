@@ -479,6 +479,55 @@ mod tests {
         assert_eq!(&*zeroed_condensed::<f32>(3).unwrap(), &[0.0_f32; 3][..]);
     }
 
+    /// The whole matrix path (order, distance pass, generic algorithm) of
+    /// one input through a `Vec` and through the huge-page mapping: the same
+    /// dendrogram bit for bit, at sizes on both sides of the mapping's
+    /// threshold (the storage `zeroed_condensed` picks is the mapping from
+    /// f64 m = 2 897, f32 m = 4 097).
+    #[test]
+    #[ignore = "linkages of ~3 000-4 100 rows (~1 s each in release, far more in debug)"]
+    fn heap_and_mapped_storage_give_the_same_matrix_path() {
+        /// `None` where no mapping is made (other systems).
+        fn run<F: Scalar>(m: usize, d: usize, mapped: bool) -> Option<Vec<super::super::Merge<F>>> {
+            let mut s = 0x9e37_79b9_7f4a_7c15_u64 ^ m as u64;
+            let x = ndarray::Array2::<F>::from_shape_fn((m, d), |_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                F::from_f64_rounded((s >> 11) as f64 / (1u64 << 53) as f64)
+            });
+            let order = order_rows(x.view());
+            let len = m * (m - 1) / 2;
+            let mut storage = match mapped {
+                true => CondensedStorage::<F>::zeroed_mapped(len)?,
+                false => CondensedStorage::from(vec![F::zero(); len]),
+            };
+            assert_eq!(storage.is_mapped(), mapped);
+            assert_eq!(
+                zeroed_condensed::<F>(m).unwrap().is_mapped(),
+                cfg!(target_os = "linux")
+                    && len * core::mem::size_of::<F>() >= super::super::storage::HUGE_PAGES_FROM
+            );
+            let minima = fill_condensed(x.view(), &order, None, &mut storage, false);
+            let tree = generic_linkage(m, storage, vec![F::one(); m], order, minima);
+            Some(tree.merges().to_vec())
+        }
+        for m in [2896, 2897, 2950] {
+            let heap = run::<f64>(m, 6, false);
+            let Some(mapped) = run::<f64>(m, 6, true) else {
+                #[cfg(target_os = "linux")]
+                panic!("no huge-page mapping granted on Linux");
+                #[cfg(not(target_os = "linux"))]
+                return;
+            };
+            assert_eq!(heap, Some(mapped), "f64 m={m}");
+        }
+        for m in [4096, 4097, 4150] {
+            let heap = run::<f32>(m, 5, false);
+            assert_eq!(heap, run::<f32>(m, 5, true), "f32 m={m}");
+        }
+    }
+
     #[test]
     fn forced_matrix_over_budget_is_refused() {
         let x = ndarray::Array2::<f64>::from_shape_fn((10, 2), |(i, j)| (i * 2 + j) as f64);
