@@ -75,7 +75,10 @@ fn check<F: Scalar>(
     let wf: Option<Array1<F>> = weights.map(|w| w.mapv(&convert));
     let w_exact: Option<Array1<f64>> = wf.as_ref().map(|w| w.mapv(|v| v.to_f64_lossless()));
     let run = |parallel: bool| {
-        let ward = Ward::new().strategy(Strategy::Matrix).parallel(parallel);
+        let ward = Ward::new().strategy(Strategy::Matrix);
+        // without the feature the "parallel" run is a second serial one
+        #[cfg(feature = "parallel")]
+        let ward = ward.parallel(parallel);
         let tree = match &wf {
             Some(w) => ward.linkage_weighted(xf.view(), w.view()),
             None => ward.linkage(xf.view()),
