@@ -134,11 +134,13 @@ pub fn linkage_weighted<F: Scalar>(
 ///
 /// # Errors
 /// [`Error::CondensedLength`] if the length is not `m(m−1)/2` for any `m`;
-/// [`Error::InvalidDissimilarity`] for a negative or non-finite entry.
+/// [`Error::InvalidDissimilarity`] for a negative or non-finite entry;
+/// [`Error::AllocationFailed`] if the reordered copy cannot be allocated.
 ///
 /// # Complexity
 /// O(m²) time in practice (see [`Strategy::Matrix`]);
-/// the input is copied once, reordered (O(m²) space).
+/// the input is copied once, reordered (O(m²) space; on Linux a copy of
+/// 32 MiB or more lives on huge pages, as the matrix path's does).
 ///
 /// # Example
 /// ```
@@ -177,11 +179,11 @@ pub fn linkage_condensed<F: Scalar>(condensed: ArrayView1<'_, F>) -> Result<Dend
                     distinct.push(given[condensed_index(m, ra, rb)]);
                 }
             }
-            let groups = ward_on_condensed(u, &distinct, weights);
+            let groups = ward_on_condensed(u, &distinct, weights)?;
             return scale.restore(dup.expand(&groups));
         }
     }
-    scale.restore(ward_on_condensed(m, given, ones))
+    scale.restore(ward_on_condensed(m, given, ones)?)
 }
 
 /// Ward on a condensed matrix of `m` observations of weights `w`: `given`
@@ -189,7 +191,10 @@ pub fn linkage_condensed<F: Scalar>(condensed: ArrayView1<'_, F>) -> Result<Dend
 /// slots of weights `w_i`, `w_j` is scaled by `2·w_i·w_j/(w_i + w_j)`
 /// exactly as the embedding-matrix path scales its distances, so both entry
 /// points compute the same dendrogram from the same numbers.
-fn ward_on_condensed<F: Scalar>(m: usize, given: &[F], w: Vec<F>) -> Dendrogram<F> {
+///
+/// # Errors
+/// [`Error::AllocationFailed`] if the reordered copy cannot be allocated.
+fn ward_on_condensed<F: Scalar>(m: usize, given: &[F], w: Vec<F>) -> Result<Dendrogram<F>> {
     let order = if keeps_row_order::<F>(m) {
         (0..m).collect()
     } else {
@@ -198,19 +203,22 @@ fn ward_on_condensed<F: Scalar>(m: usize, given: &[F], w: Vec<F>) -> Dendrogram<
             given[condensed_index(m, lo, hi)]
         })
     };
-    let mut d = permute_condensed(m, given, &order);
+    let mut d = CondensedStorage::zeroed(given.len())?;
+    permute_condensed(m, given, &order, &mut d);
     let w: Vec<F> = order.iter().map(|&i| w[i]).collect();
     if w.iter().any(|&v| v != F::one()) {
+        // the slice once: each deref of the storage matches its variant
+        let dm: &mut [F] = &mut d;
         let mut k = 0;
         for i in 0..m {
             for j in i + 1..m {
-                d[k] = weighted_dissimilarity(d[k], w[i], w[j]);
+                dm[k] = weighted_dissimilarity(dm[k], w[i], w[j]);
                 k += 1;
             }
         }
     }
     let minima = RowMinima::of_condensed(m, &d);
-    generic_linkage(m, d.into(), w, order, minima)
+    Ok(generic_linkage(m, d, w, order, minima))
 }
 
 impl Ward {

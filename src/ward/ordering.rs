@@ -75,21 +75,23 @@ fn farthest<F: Scalar>(m: usize, from: usize, dist: &impl Fn(usize, usize) -> F)
     best.1
 }
 
-/// `order` applied to a condensed matrix of `m` observations: entry `(i, j)`
-/// of the result is entry `(order[i], order[j])` of `d`.
+/// `order` applied to a condensed matrix of `m` observations, into `out`
+/// (the same length as `d`): entry `(i, j)` of `out` is entry
+/// `(order[i], order[j])` of `d`.
 ///
 /// # Complexity
-/// O(m²) time, one new condensed matrix.
-pub(crate) fn permute_condensed<F: Scalar>(m: usize, d: &[F], order: &[usize]) -> Vec<F> {
+/// O(m²) time, no allocation.
+pub(crate) fn permute_condensed<F: Scalar>(m: usize, d: &[F], order: &[usize], out: &mut [F]) {
     let start = |i: usize| (2 * m - i - 1) * i / 2; // condensed position of (i, i+1)
-    let mut out = Vec::with_capacity(d.len());
+    let mut slots = out.iter_mut();
     for (i, &oi) in order.iter().enumerate() {
         for &oj in &order[i + 1..] {
             let (lo, hi) = if oi < oj { (oi, oj) } else { (oj, oi) };
-            out.push(d[start(lo) + hi - lo - 1]);
+            if let Some(slot) = slots.next() {
+                *slot = d[start(lo) + hi - lo - 1];
+            }
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -123,7 +125,8 @@ mod tests {
         let m = 5;
         let d: Vec<f64> = (0..m * (m - 1) / 2).map(|k| k as f64).collect();
         let order = [3, 0, 4, 1, 2];
-        let p = permute_condensed(m, &d, &order);
+        let mut p = vec![0.0; d.len()];
+        permute_condensed(m, &d, &order, &mut p);
         for i in 0..m {
             for j in i + 1..m {
                 let (a, b) = (order[i].min(order[j]), order[i].max(order[j]));
