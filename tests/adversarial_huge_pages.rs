@@ -172,20 +172,16 @@ fn concurrent_large_linkages_each_map_their_own_matrix() {
 #[test]
 #[ignore = "linkages of 3 000-4 100 rows: run in release"]
 fn parallel_distance_pass_into_the_mapping() {
-    let x = uniform::<f64>(3000, 8, 21);
-    let par = Ward::new()
-        .strategy(Strategy::Matrix)
-        .parallel(true)
-        .linkage(x.view())
-        .unwrap();
-    assert_eq!(par.merges(), matrix(x.view()).merges());
-    let x = uniform::<f32>(4100, 8, 22);
-    let par = Ward::new()
-        .strategy(Strategy::Matrix)
-        .parallel(true)
-        .linkage(x.view())
-        .unwrap();
-    assert_eq!(par.merges(), matrix(x.view()).merges());
+    fn check<F: Scalar>(x: Array2<F>) {
+        let par = Ward::new()
+            .strategy(Strategy::Matrix)
+            .parallel(true)
+            .linkage(x.view())
+            .unwrap();
+        assert_eq!(par.merges(), matrix(x.view()).merges());
+    }
+    check(uniform::<f64>(3000, 8, 21));
+    check(uniform::<f32>(4100, 8, 22));
 }
 
 #[test]

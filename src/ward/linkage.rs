@@ -22,7 +22,7 @@ use super::generic::generic_linkage;
 use super::method::weighted_dissimilarity;
 use super::nn_chain::nn_chain_linkage;
 use super::options::{Strategy, Ward};
-use super::ordering::{fastmap_order, keeps_row_order, permute_condensed};
+use super::ordering::{fastmap_order, keeps_row_order, permuted_condensed};
 use super::rescale::Rescale;
 use super::storage::CondensedStorage;
 
@@ -203,8 +203,7 @@ fn ward_on_condensed<F: Scalar>(m: usize, given: &[F], w: Vec<F>) -> Result<Dend
             given[condensed_index(m, lo, hi)]
         })
     };
-    let mut d = CondensedStorage::zeroed(given.len())?;
-    permute_condensed(m, given, &order, &mut d);
+    let mut d = CondensedStorage::collect(given.len(), permuted_condensed(m, given, &order))?;
     let w: Vec<F> = order.iter().map(|&i| w[i]).collect();
     if w.iter().any(|&v| v != F::one()) {
         // the slice once: each deref of the storage matches its variant

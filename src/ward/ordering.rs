@@ -75,23 +75,24 @@ fn farthest<F: Scalar>(m: usize, from: usize, dist: &impl Fn(usize, usize) -> F)
     best.1
 }
 
-/// `order` applied to a condensed matrix of `m` observations, into `out`
-/// (the same length as `d`): entry `(i, j)` of `out` is entry
+/// `order` applied to a condensed matrix of `m` observations: the entries
+/// of the permuted matrix in condensed order, entry `(i, j)` being entry
 /// `(order[i], order[j])` of `d`.
 ///
 /// # Complexity
 /// O(m²) time, no allocation.
-pub(crate) fn permute_condensed<F: Scalar>(m: usize, d: &[F], order: &[usize], out: &mut [F]) {
-    let start = |i: usize| (2 * m - i - 1) * i / 2; // condensed position of (i, i+1)
-    let mut slots = out.iter_mut();
-    for (i, &oi) in order.iter().enumerate() {
-        for &oj in &order[i + 1..] {
+pub(crate) fn permuted_condensed<'a, F: Scalar>(
+    m: usize,
+    d: &'a [F],
+    order: &'a [usize],
+) -> impl Iterator<Item = F> + 'a {
+    let start = move |i: usize| (2 * m - i - 1) * i / 2; // condensed position of (i, i+1)
+    order.iter().enumerate().flat_map(move |(i, &oi)| {
+        order[i + 1..].iter().map(move |&oj| {
             let (lo, hi) = if oi < oj { (oi, oj) } else { (oj, oi) };
-            if let Some(slot) = slots.next() {
-                *slot = d[start(lo) + hi - lo - 1];
-            }
-        }
-    }
+            d[start(lo) + hi - lo - 1]
+        })
+    })
 }
 
 #[cfg(test)]
@@ -125,8 +126,8 @@ mod tests {
         let m = 5;
         let d: Vec<f64> = (0..m * (m - 1) / 2).map(|k| k as f64).collect();
         let order = [3, 0, 4, 1, 2];
-        let mut p = vec![0.0; d.len()];
-        permute_condensed(m, &d, &order, &mut p);
+        let p: Vec<f64> = permuted_condensed(m, &d, &order).collect();
+        assert_eq!(p.len(), d.len());
         for i in 0..m {
             for j in i + 1..m {
                 let (a, b) = (order[i].min(order[j]), order[i].max(order[j]));

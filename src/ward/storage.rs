@@ -53,6 +53,16 @@ impl<F: Scalar> CondensedStorage<F> {
     /// overcommit the system may still grant the address space and fail
     /// later, when the pages are touched).
     pub(crate) fn zeroed(len: usize) -> Result<Self> {
+        Self::collect(len, core::iter::empty())
+    }
+
+    /// The `len` values of `values` (fewer leave zeros, more are ignored),
+    /// in the storage [`CondensedStorage::zeroed`] would choose, without
+    /// zero-filling a heap buffer first.
+    ///
+    /// # Errors
+    /// As [`CondensedStorage::zeroed`].
+    pub(crate) fn collect(len: usize, values: impl Iterator<Item = F>) -> Result<Self> {
         let bytes = len.checked_mul(core::mem::size_of::<F>());
         let refused = Error::AllocationFailed {
             bytes: bytes.unwrap_or(usize::MAX),
@@ -62,16 +72,18 @@ impl<F: Scalar> CondensedStorage<F> {
         };
         #[cfg(target_os = "linux")]
         if bytes >= HUGE_PAGES_FROM {
-            if let Some(mapped) = Self::mapped(bytes) {
+            if let Some(mut mapped) = Self::mapped(bytes) {
+                for (slot, v) in mapped.iter_mut().zip(values) {
+                    *slot = v;
+                }
                 return Ok(mapped);
             }
         }
-        // elsewhere the size only had to fit `usize` (no `-D warnings`
-        // failure on other systems)
         #[cfg(not(target_os = "linux"))]
         let _ = bytes;
         let mut d: Vec<F> = Vec::new();
         d.try_reserve_exact(len).map_err(|_| refused)?;
+        d.extend(values.take(len));
         d.resize(len, F::zero());
         Ok(Self::from(d))
     }
@@ -201,6 +213,20 @@ mod tests {
         }
         check::<f32>();
         check::<f64>();
+    }
+
+    #[test]
+    fn collect_takes_len_values_and_zero_fills_the_rest() {
+        let s = CondensedStorage::<f64>::collect(5, [1.0, 2.0, 3.0].into_iter()).unwrap();
+        assert_eq!(&*s, &[1.0, 2.0, 3.0, 0.0, 0.0]);
+        let s = CondensedStorage::<f64>::collect(2, [1.0, 2.0, 3.0].into_iter()).unwrap();
+        assert_eq!(&*s, &[1.0, 2.0]);
+        // a mapped size: the values land in the mapping
+        let len = HUGE_PAGES_FROM / 8 + 1;
+        let s =
+            CondensedStorage::<f64>::collect(len, (0..len - 1).map(|k| k as f64 + 1.0)).unwrap();
+        assert_eq!(s.is_mapped(), cfg!(target_os = "linux"));
+        assert_eq!((s[0], s[len - 2], s[len - 1]), (1.0, (len - 1) as f64, 0.0));
     }
 
     #[test]
