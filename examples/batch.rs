@@ -559,7 +559,7 @@ fn run() -> Result<(), String> {
         rayon::current_num_threads(),
         args.chunk,
         cpu_model(),
-        kernel_name()
+        pinnersage::ward::product_kernel()
     );
 
     for path in [&args.db, &args.jsonl].into_iter().flatten() {
@@ -836,16 +836,4 @@ fn serve_demo(
         }
     }
     Ok(())
-}
-
-/// The Gram-product kernel Ward runs on this CPU (the hidden hooks of the
-/// `bench-internals` feature name it; without them, "see `linkage --floor`").
-#[cfg(feature = "bench-internals")]
-fn kernel_name() -> String {
-    pinnersage::__bench::kernel().describe()
-}
-
-#[cfg(not(feature = "bench-internals"))]
-fn kernel_name() -> String {
-    "chosen at run time (the `linkage` example with --floor names it)".to_string()
 }

@@ -172,7 +172,8 @@ def main():
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; kernel {platform.release()}; "
           f"Python {platform.python_version()}, numpy {np.__version__}, "
           f"scipy {__import__('scipy').__version__}, "
-          f"fastcluster {getattr(fastcluster, '__version__', 'missing')}, pinnersage {pinnersage.__version__}")
+          f"fastcluster {getattr(fastcluster, '__version__', 'missing')}, pinnersage {pinnersage.__version__} "
+          f"(product kernel {pinnersage.product_kernel()})")
     if not args.skip_linkage:
         linkage_table([200] if args.quick else [500, 2000, 5000], 256, args.quick)
     if not args.skip_batch:

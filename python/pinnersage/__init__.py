@@ -38,6 +38,7 @@ __all__ = [
     "Profile",
     "Cluster",
     "select_interests",
+    "product_kernel",
     "DEFAULT_ALPHA",
 ]
 
@@ -170,6 +171,24 @@ def linkage(
             raise ValueError(f"weights must be 1-D, got {w.ndim}-D")
         w = w.astype(arr.dtype, copy=False)
     return _native.linkage(arr, w, None if lean is None else bool(lean))
+
+
+def product_kernel() -> str:
+    """The product kernel of :func:`linkage`'s distance pass on this CPU.
+
+    For reports and benchmark tables: ``"avx512-tiles/avx512f"`` (the crate's
+    AVX-512 register tiles), ``"gemm/avx2+fma"``, ``"gemm/neon"`` or
+    ``"gemm/portable"`` (the ``gemm`` crate). Chosen once per process: the
+    kernel named by the environment variable ``PINNERSAGE_KERNEL``
+    (``avx512-tiles``, ``gemm``, ``matrixmultiply``) if this CPU runs it,
+    otherwise the fastest this CPU runs. Results do not depend on it beyond
+    rounding.
+
+    >>> import pinnersage
+    >>> pinnersage.product_kernel().split("/")[0] in ("avx512-tiles", "gemm", "matrixmultiply")
+    True
+    """
+    return str(_native.product_kernel())
 
 
 def ward(X: Any, weights: Optional[Any] = None, lean: Optional[bool] = None) -> np.ndarray:

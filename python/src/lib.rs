@@ -605,6 +605,13 @@ fn select<'py>(
     Ok(picked.into_pyarray(py))
 }
 
+/// `product_kernel()`: the product kernel of the Ward matrix path on this
+/// CPU and its instruction set (`pinnersage::ward::product_kernel`).
+#[pyfunction]
+fn product_kernel() -> String {
+    pinnersage::ward::product_kernel()
+}
+
 /// The native module `pinnersage._pinnersage`.
 #[pymodule]
 fn _pinnersage(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -613,6 +620,7 @@ fn _pinnersage(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(profile, m)?)?;
     m.add_function(wrap_pyfunction!(profiles, m)?)?;
     m.add_function(wrap_pyfunction!(select, m)?)?;
+    m.add_function(wrap_pyfunction!(product_kernel, m)?)?;
     m.add("DEFAULT_ALPHA", pinnersage::DEFAULT_ALPHA)?;
     Ok(())
 }

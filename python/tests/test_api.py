@@ -76,3 +76,28 @@ def test_gil_is_released_during_linkage_and_profiles():
     ts = np.full(len(users), 1_000)
     gap, took = _max_gap_while(lambda: pinnersage.PinnerSage().profiles(users, items, ts, emb, 1_000, threads=1))
     assert took > 0.05 and gap < took / 2, (gap, took)
+
+
+def test_product_kernel_names_the_kernel_and_honours_the_override():
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    name = pinnersage.product_kernel()
+    kernel, isa = name.split("/")
+    assert kernel in ("avx512-tiles", "gemm", "matrixmultiply") and isa
+    code = "import pinnersage; print(pinnersage.product_kernel())"
+    for forced in ("gemm", "matrixmultiply"):
+        env = dict(os.environ, PINNERSAGE_KERNEL=forced)
+        # from another folder: `-c` puts the working directory on sys.path,
+        # and the source folder `python/pinnersage` would shadow the install
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=tempfile.gettempdir(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert out.stdout.strip().startswith(forced + "/"), out.stdout

@@ -131,7 +131,6 @@ impl ProductKernel {
 
     /// The name with the instruction set the kernel runs with on this CPU
     /// (`gemm/avx2+fma`, for instance), for reports.
-    #[cfg_attr(not(any(test, feature = "bench-internals")), allow(dead_code))]
     pub fn describe(self) -> String {
         let isa = match self {
             ProductKernel::Avx512Tiles => "avx512f",

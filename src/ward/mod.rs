@@ -43,6 +43,7 @@
 // * `distances`  — the distance pass of the matrix path (Gram form);
 // * `generic`    — Müllner's generic algorithm on the condensed matrix;
 // * `nn_chain`   — the nearest-neighbour chain on centroids (lean path);
+// * `storage`    — where the condensed matrix lives (huge pages on Linux);
 // * `duplicates`, `ordering`, `min_heap`, `condensed`, `dendrogram`.
 pub(crate) mod condensed;
 mod dendrogram;
@@ -64,3 +65,27 @@ pub use condensed::{condensed_index, observations_for_len};
 pub use dendrogram::{Dendrogram, Merge};
 pub use linkage::{linkage, linkage_condensed, linkage_weighted};
 pub use options::{Strategy, Ward};
+
+/// The product kernel of the matrix path's distance pass on this CPU, with
+/// the instruction set it runs: `"avx512-tiles/avx512f"` (the crate's
+/// AVX-512 register tiles), `"gemm/avx2+fma"`, `"gemm/neon"` or
+/// `"gemm/portable"` (the `gemm` crate), or `"matrixmultiply/…"`. For
+/// reports and benchmark tables: results do not depend on it beyond
+/// rounding (every kernel keeps the documented accuracy).
+///
+/// The choice is made once per process: the kernel named by the
+/// `PINNERSAGE_KERNEL` environment variable (`avx512-tiles`, `gemm`,
+/// `matrixmultiply`) if this CPU runs it, otherwise the fastest this CPU
+/// runs. Setting `PINNERSAGE_KERNEL=gemm` on an AVX-512 machine times the
+/// AVX2 kernel there.
+///
+/// # Example
+/// ```
+/// let kernel = pinnersage::ward::product_kernel();
+/// assert!(["avx512-tiles/", "gemm/", "matrixmultiply/"]
+///     .iter()
+///     .any(|prefix| kernel.starts_with(prefix)));
+/// ```
+pub fn product_kernel() -> String {
+    crate::scalar::simd::ProductKernel::detect().describe()
+}
