@@ -403,10 +403,13 @@ def main():
     ap.add_argument("--crate-dir", type=Path, default=REPO_ROOT, help="crate root (default: repo root)")
     ap.add_argument("--binary", type=Path, help="use this linkage executable instead of building one")
     ap.add_argument("--no-crate", action="store_true", help="time only the Python libraries")
-    ap.add_argument("--rounds", type=int, default=1,
-                    help="after the table's runs, N interleaved rounds of fastcluster, numpy's Gram and "
-                         "the crate (each a median of --repeat), and a second table of the per-round "
-                         "ratios' medians: robust to the VM's speed drifting between sides (default 1: off)")
+    ap.add_argument("--rounds", type=int, default=1, metavar="N",
+                    help="after the table's runs, N interleaved rounds of fastcluster.linkage, numpy's Gram "
+                         "(`X @ X.T` + one pass, not the crate-kernel floor) and the crate, each a median of "
+                         "--repeat runs; a second table gives, per size and dtype, the medians and ranges over "
+                         "the rounds of the two ratios the speed targets are about: fastcluster/crate and "
+                         "crate/Gram (each taken within a round, so the median of ratios, not the ratio of "
+                         "medians). Robust to the machine's speed drifting between sides. Default 1: off")
     args = ap.parse_args()
 
     sizes = args.sizes or ("200,500" if args.quick else "500,2000,5000")
@@ -434,13 +437,15 @@ def main():
     print(f"{cpu_name()}; Python {platform.python_version()}, numpy {version('numpy')} "
           f"(BLAS: {blas_name()}), scipy {version('scipy')}, fastcluster {version('fastcluster')}.")
     if exe is not None:
-        print(f"crate: `linkage X.npy --repeat {args.repeat} --floor` and `... --lean` "
+        lean_run = " and `... --lean`" if args.lean else ""
+        print(f"crate: `{exe} X.npy --repeat {args.repeat} --floor`{lean_run} "
               "(its own in-process median, I/O excluded).")
     kernel = ", ".join(sorted(KERNELS_SEEN)) or "unknown"
     print(f"floor = full `X·Xᵀ` with the crate's product kernel ({kernel}) + one pass over it, timed by the "
           "crate's example between its own runs; numpy Gram = `X @ X.T` + `np.min` with numpy's BLAS, for "
           "reference. Ratios > 1× mean the crate is faster; crate/floor is how far the crate is from the "
-          "floor. max rel err = crate's sorted heights vs scipy's (worst of both paths). extra MiB = rise "
+          f"floor. max rel err = crate's sorted heights vs scipy's{' (worst of both paths)' if args.lean else ''}. "
+          "extra MiB = rise "
           "of the peak RSS during one call, over the level after loading X.")
     print()
     print(table(rows, args.lean))

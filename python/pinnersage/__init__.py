@@ -178,11 +178,14 @@ def product_kernel() -> str:
 
     For reports and benchmark tables: ``"avx512-tiles/avx512f"`` (the crate's
     AVX-512 register tiles), ``"gemm/avx2+fma"``, ``"gemm/neon"`` or
-    ``"gemm/portable"`` (the ``gemm`` crate). Chosen once per process: the
-    kernel named by the environment variable ``PINNERSAGE_KERNEL``
-    (``avx512-tiles``, ``gemm``, ``matrixmultiply``) if this CPU runs it,
-    otherwise the fastest this CPU runs. Results do not depend on it beyond
-    rounding.
+    ``"gemm/portable"`` (the ``gemm`` crate), or ``"matrixmultiply/..."``
+    (the portable reference). Chosen once per process, at the first
+    :func:`linkage` or call of this function: the kernel named by the
+    environment variable ``PINNERSAGE_KERNEL`` (``avx512-tiles``, ``gemm``,
+    ``matrixmultiply``; any case) if this CPU runs it, otherwise the fastest
+    this CPU runs. An unknown name, or a kernel this CPU lacks, is ignored
+    without an error: this function tells which kernel really runs. Results
+    do not depend on it beyond rounding.
 
     >>> import pinnersage
     >>> pinnersage.product_kernel().split("/")[0] in ("avx512-tiles", "gemm", "matrixmultiply")

@@ -68,8 +68,10 @@ pub enum ProductKernel {
 
 /// The environment variable that forces the product kernel
 /// ([`ProductKernel::name`] values: `avx512-tiles`, `gemm`,
-/// `matrixmultiply`), read once per process; a kernel this CPU does not run,
-/// or an unknown name, leaves the detected one.
+/// `matrixmultiply`, any case, spaces around ignored), read once per
+/// process (at the first linkage); a kernel this CPU does not run, or an
+/// unknown name, leaves the detected one silently: check
+/// `ward::product_kernel()`.
 pub const KERNEL_ENV: &str = "PINNERSAGE_KERNEL";
 
 impl ProductKernel {
@@ -108,7 +110,9 @@ impl ProductKernel {
 
     /// The kernel of a [`name`](Self::name), if any.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(name))
     }
 
     /// Whether this CPU runs the kernel.

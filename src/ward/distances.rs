@@ -1059,6 +1059,15 @@ mod tests {
             assert!(k.describe().starts_with(k.name()));
         }
         assert_eq!(ProductKernel::from_name("blas"), None);
+        assert_eq!(ProductKernel::from_name("GEMM"), Some(ProductKernel::Gemm));
+        assert_eq!(
+            ProductKernel::from_name("AVX512-Tiles"),
+            Some(ProductKernel::Avx512Tiles)
+        );
+        assert_eq!(
+            crate::ward::product_kernel(),
+            ProductKernel::detect().describe()
+        );
         assert_eq!(ProductKernel::Gemm.name(), "gemm");
         assert_eq!(ProductKernel::Matrixmultiply.name(), "matrixmultiply");
         assert_eq!(ProductKernel::Avx512Tiles.name(), "avx512-tiles");

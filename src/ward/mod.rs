@@ -73,11 +73,15 @@ pub use options::{Strategy, Ward};
 /// reports and benchmark tables: results do not depend on it beyond
 /// rounding (every kernel keeps the documented accuracy).
 ///
-/// The choice is made once per process: the kernel named by the
+/// The choice is made once per process, at the first linkage (or the
+/// first call of this function): the kernel named by the
 /// `PINNERSAGE_KERNEL` environment variable (`avx512-tiles`, `gemm`,
-/// `matrixmultiply`) if this CPU runs it, otherwise the fastest this CPU
-/// runs. Setting `PINNERSAGE_KERNEL=gemm` on an AVX-512 machine times the
-/// AVX2 kernel there.
+/// `matrixmultiply`; any case) if this CPU runs it, otherwise the fastest
+/// this CPU runs. An unknown name, or a kernel this CPU lacks, is ignored
+/// without an error (the variable is a benchmarking switch, not
+/// configuration): this function tells which kernel really runs. Setting
+/// `PINNERSAGE_KERNEL=gemm` on an AVX-512 machine times the AVX2 kernel
+/// there.
 ///
 /// # Example
 /// ```
