@@ -203,7 +203,7 @@ fn run<F: Scalar>(x: Array2<F>, args: &Args) -> Result<(), String> {
         eprintln!("median_ms={}", median(times));
         if args.floor {
             eprintln!("floor_ms={}", median(floors));
-            eprintln!("kernel={}", pinnersage::__bench::kernel().describe());
+            eprintln!("kernel={}", pinnersage::ward::product_kernel());
         }
     }
     let mut out = String::with_capacity(32 * tree.len() + 16);

@@ -189,9 +189,4 @@ pub mod __bench {
     pub fn gram_using<F: Scalar>(x: ArrayView2<'_, F>, kernel: Kernel) -> Array2<F> {
         crate::ward::distances::full_gram(x, kernel)
     }
-
-    /// The product kernel Ward's matrix path uses on this CPU.
-    pub fn kernel() -> Kernel {
-        Kernel::detect()
-    }
 }

@@ -43,8 +43,9 @@ mod private {
             b: &[Self],
             portable: fn(&[Self], &[Self]) -> Self,
         ) -> Self;
-        /// `bytes` (64-byte aligned, a multiple of the size) as elements;
-        /// `None` if they are not (Linux: the condensed matrix's mapping).
+        /// `bytes` as elements; `None` if they are not aligned for the type
+        /// or not a whole number of elements (Linux: the condensed matrix's
+        /// page-aligned mapping).
         #[cfg(target_os = "linux")]
         fn from_bytes(bytes: &[u8]) -> Option<&[Self]>;
         /// [`Sealed::from_bytes`], mutable.
