@@ -93,37 +93,48 @@ fn lance_williams<F: Scalar>(d_ka: F, d_kb: F, wk: F, e: &LoggedMerge<F>) -> F {
 #[inline(always)]
 fn lance_williams_chunk<F: Scalar>(
     d_ka: &[F; CHUNK],
-    d_kb: &[F; CHUNK],
+    d_kb: &mut [F; CHUNK],
     wk: &[F; CHUNK],
     e: &LoggedMerge<F>,
-) -> [F; CHUNK] {
+) {
     let (wa, wb, d_ab) = (e.wa, e.wb, e.dist);
+    let inf = F::infinity();
     let mut v = [F::zero(); CHUNK];
-    for t in 0..CHUNK {
-        let total = wa + wb + wk[t];
-        v[t] = ((wa + wk[t]) * d_ka[t] + (wb + wk[t]) * d_kb[t] - wk[t] * d_ab) / total;
-    }
     // a lane needs the rescaled fallback when its quotient overflows from
     // finite inputs; an infinite input gives +∞ (the quotient is +∞ then,
     // and the clamp keeps it)
-    let inf = F::infinity();
     let mut fallback = false;
-    let mut out = [F::zero(); CHUNK];
     for t in 0..CHUNK {
-        let x = v[t];
-        let infinite_input = (d_ka[t] == inf) | (d_kb[t] == inf);
-        fallback |= !x.is_finite() & !infinite_input;
-        out[t] = if x > F::zero() { x } else { F::zero() };
+        let total = wa + wb + wk[t];
+        v[t] = ((wa + wk[t]) * d_ka[t] + (wb + wk[t]) * d_kb[t] - wk[t] * d_ab) / total;
+        fallback |= !v[t].is_finite() & (d_ka[t] != inf) & (d_kb[t] != inf);
     }
     if fallback {
-        for t in 0..CHUNK {
-            let infinite_input = (d_ka[t] == inf) | (d_kb[t] == inf);
-            if !v[t].is_finite() && !infinite_input {
-                out[t] = lance_williams(d_ka[t], d_kb[t], wk[t], e);
-            }
+        lance_williams_fallback(d_ka, d_kb, wk, e, &mut v);
+    }
+    for t in 0..CHUNK {
+        d_kb[t] = if v[t] > F::zero() { v[t] } else { F::zero() };
+    }
+}
+
+/// The lanes of [`lance_williams_chunk`] whose quotient overflowed from
+/// finite inputs, redone by [`method::lance_williams`] (rare: kept out of
+/// line so that the vector loop stays small).
+#[cold]
+#[inline(never)]
+fn lance_williams_fallback<F: Scalar>(
+    d_ka: &[F; CHUNK],
+    d_kb: &[F; CHUNK],
+    wk: &[F; CHUNK],
+    e: &LoggedMerge<F>,
+    v: &mut [F; CHUNK],
+) {
+    let inf = F::infinity();
+    for t in 0..CHUNK {
+        if !v[t].is_finite() && d_ka[t] != inf && d_kb[t] != inf {
+            v[t] = lance_williams(d_ka[t], d_kb[t], wk[t], e);
         }
     }
-    out
 }
 
 /// `row_b[k] = LW(row_a[k], row_b[k], w[k])` for the logged merge `e`, in
@@ -155,7 +166,7 @@ fn lance_williams_rows_inline<F: Scalar>(
             <&[F; CHUNK]>::try_from(x),
             <&[F; CHUNK]>::try_from(wk),
         ) {
-            *y = lance_williams_chunk(x, y, wk, e);
+            lance_williams_chunk(x, y, wk, e);
         }
     }
     // the tail through the same chunk code (padding lanes are discarded),
@@ -168,8 +179,8 @@ fn lance_williams_rows_inline<F: Scalar>(
         x[..r].copy_from_slice(rest_a);
         y[..r].copy_from_slice(rest_b);
         wk[..r].copy_from_slice(rest_w);
-        let v = lance_williams_chunk(&x, &y, &wk, e);
-        rest_b.copy_from_slice(&v[..r]);
+        lance_williams_chunk(&x, &mut y, &wk, e);
+        rest_b.copy_from_slice(&y[..r]);
     }
 }
 
