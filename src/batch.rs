@@ -328,7 +328,11 @@ where
                 return None;
             }
             let f = &self.f;
-            let out: Vec<R> = items.into_par_iter().map(f).collect();
+            let out: Vec<R> = if crate::thread_pool::runs() {
+                items.into_par_iter().map(f).collect()
+            } else {
+                items.into_iter().map(f).collect()
+            };
             self.ready.extend(out);
         }
         self.ready.pop_front()
@@ -392,7 +396,11 @@ where
             if items.is_empty() {
                 break;
             }
-            let out: Vec<R> = items.into_par_iter().map(&f).collect();
+            let out: Vec<R> = if crate::thread_pool::runs() {
+                items.into_par_iter().map(&f).collect()
+            } else {
+                items.into_iter().map(&f).collect()
+            };
             if tx.send(out).is_err() {
                 break; // the consumer returned early
             }
@@ -572,15 +580,17 @@ where
     H: BuildHasher,
 {
     use rayon::prelude::*;
-    users
-        .par_iter()
-        .map(|(user, profile)| {
-            let mut rng = user_rng(seed, user);
-            let exclusions = exclude(user, profile);
-            let recs = recommender.recommend(profile, source, &exclusions, &mut rng);
-            (user.clone(), recs)
-        })
-        .collect()
+    let one = |(user, profile): &(U, P)| {
+        let mut rng = user_rng(seed, user);
+        let exclusions = exclude(user, profile);
+        let recs = recommender.recommend(profile, source, &exclusions, &mut rng);
+        (user.clone(), recs)
+    };
+    if crate::thread_pool::runs() {
+        users.par_iter().map(one).collect()
+    } else {
+        users.iter().map(one).collect()
+    }
 }
 
 /// The items of a profile's clusters: the usual exclusion set for

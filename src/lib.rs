@@ -136,6 +136,8 @@ mod scalar;
 #[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod store;
 pub mod synthetic;
+#[cfg(any(feature = "parallel", feature = "usearch"))]
+mod thread_pool;
 mod validate;
 pub mod ward;
 

@@ -180,7 +180,12 @@ impl Drop for Slot<'_> {
 /// per rayon thread if the pool is larger.
 fn search_threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cores.max(rayon::current_num_threads()).max(1)
+    let pool = if crate::thread_pool::runs() {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    cores.max(pool).max(1)
 }
 
 /// Approximate nearest-neighbour search with a hierarchical navigable
@@ -441,7 +446,7 @@ impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
             expected: n.saturating_mul(dim),
             got: 0,
         })?;
-        if params.parallel_build {
+        if params.parallel_build && crate::thread_pool::runs() {
             use rayon::prelude::*;
             let adders = threads.max(rayon::current_num_threads());
             index

@@ -167,10 +167,12 @@ impl PinnerSage {
         A: AsRef<[Action<S::Id>]> + Sync,
     {
         use rayon::prelude::*;
-        users
-            .par_iter()
-            .map(|actions| self.profile(actions.as_ref(), source, now))
-            .collect()
+        let one = |actions: &A| self.profile(actions.as_ref(), source, now);
+        if crate::thread_pool::runs() {
+            users.par_iter().map(one).collect()
+        } else {
+            users.iter().map(one).collect()
+        }
     }
 }
 

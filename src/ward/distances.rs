@@ -476,7 +476,7 @@ where
     B: Fn(&mut S, Block<'a, F>) -> Nearest<F> + Sync + Send,
 {
     #[cfg(feature = "parallel")]
-    if parallel {
+    if parallel && crate::thread_pool::runs() {
         use rayon::prelude::*;
         use std::sync::Mutex;
         let pool: Mutex<Vec<S>> = Mutex::new(Vec::new());
