@@ -22,7 +22,7 @@ use super::generic::generic_linkage;
 use super::method::weighted_dissimilarity;
 use super::nn_chain::nn_chain_linkage;
 use super::options::{Strategy, Ward};
-use super::ordering::{fastmap_order, keeps_row_order, permuted_condensed};
+use super::ordering::{keeps_row_order, permuted_condensed, seriation_order};
 use super::rescale::Rescale;
 use super::storage::CondensedStorage;
 
@@ -198,7 +198,7 @@ fn ward_on_condensed<F: Scalar>(m: usize, given: &[F], w: Vec<F>) -> Result<Dend
     let order = if keeps_row_order::<F>(m) {
         (0..m).collect()
     } else {
-        fastmap_order(m, |i, j| {
+        seriation_order(m, |i, j| {
             let (lo, hi) = if i < j { (i, j) } else { (j, i) };
             given[condensed_index(m, lo, hi)]
         })
@@ -399,7 +399,7 @@ fn order_rows<F: Scalar>(x: ArrayView2<'_, F>) -> Vec<usize> {
     vectorised(
         #[inline(always)]
         || {
-            fastmap_order(
+            seriation_order(
                 x.nrows(),
                 #[inline(always)]
                 |i, j| squared_distance(&flat[i * d..(i + 1) * d], &flat[j * d..(j + 1) * d]),
