@@ -1,0 +1,26 @@
+//! The `hnsw` backend where rayon's global pool cannot start its threads
+//! (a limit on address space or threads): `hnsw_rs` drops its graph through
+//! a rayon parallel iterator, so without a guard every `HnswIndex` drop
+//! panics there, serial build or not. One test per binary: the failed
+//! global pool is process-wide.
+#![cfg(all(feature = "hnsw", feature = "parallel"))]
+
+use pinnersage::ann::{HnswIndex, HnswParams, Metric};
+use pinnersage::ndarray::Array2;
+
+#[test]
+fn an_hnsw_index_builds_and_drops_when_rayon_cannot_start_threads() {
+    let refused = rayon::ThreadPoolBuilder::new()
+        .spawn_handler(|_| Err(std::io::Error::other("threads refused by the test")))
+        .build_global();
+    assert!(
+        refused.is_err(),
+        "the global pool was built before the test"
+    );
+
+    let x = Array2::from_shape_fn((40, 4), |(i, j)| ((i * 7 + j * 3) % 11) as f32 + 0.01);
+    let index = HnswIndex::with_row_ids(x, Metric::SquaredEuclidean, HnswParams::default());
+    assert!(index.is_ok());
+    // the drop of the graph is the parallel part
+    drop(index);
+}
