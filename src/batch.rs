@@ -383,14 +383,39 @@ where
     use rayon::prelude::*;
     let mut inner = items.into_iter();
     let chunk = chunk.get();
+    // held outside the scope so that the calling thread can take it back
+    // when no consumer thread can start
+    let consume = std::sync::Mutex::new(Some(consume));
+    let slot = &consume;
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<R>>(1);
         // the consumer on its own thread; the items are read and computed on
         // the calling thread, so an installed rayon pool is the one used
-        let consumer = scope.spawn(move || {
+        let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
+            let consume = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .expect("the consumer is taken once");
             let mut results = rx.into_iter().flatten();
             consume(&mut results)
         });
+        let consumer = match spawned {
+            Ok(consumer) => consumer,
+            // no thread could start (a thread or address-space limit): the
+            // consumer drains the results on the calling thread, chunk by
+            // chunk as `par_map` computes them
+            Err(_) => {
+                let consume = slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take()
+                    .expect("a consumer that did not start is still here");
+                let chunk =
+                    core::num::NonZeroUsize::new(chunk).unwrap_or(core::num::NonZeroUsize::MIN);
+                return consume(&mut par_map(inner, chunk, &f));
+            }
+        };
         loop {
             let items: Vec<It::Item> = inner.by_ref().take(chunk).collect();
             if items.is_empty() {
