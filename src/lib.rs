@@ -136,7 +136,7 @@ mod scalar;
 #[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod store;
 pub mod synthetic;
-#[cfg(any(feature = "parallel", feature = "usearch"))]
+#[cfg(any(feature = "parallel", feature = "usearch", feature = "hnsw"))]
 mod thread_pool;
 mod validate;
 pub mod ward;

@@ -1,10 +1,14 @@
-//! Whether rayon's thread pool can run (features `parallel` and `usearch`).
+//! Whether rayon's thread pool can run (features `parallel`, `usearch` and
+//! `hnsw`).
 //!
 //! rayon builds its global pool at its first use, and when it cannot spawn
 //! the pool's threads (a limit on address space, threads or processes:
 //! `ulimit -v`, a cgroup's pid limit) it panics, at that use and at every
 //! later one. The crate's parallel paths ask [`runs`] first and run on the
-//! calling thread where it says no: such a limit costs speed, never a panic.
+//! calling thread where it says no, and where a dependency uses rayon by
+//! itself (`hnsw_rs` drops its graph with a parallel iterator) the crate
+//! first gives the calling thread a pool of its own ([`make_usable_here`]):
+//! such a limit costs speed, never a panic.
 
 use std::error::Error as _;
 use std::sync::OnceLock;
@@ -35,6 +39,36 @@ pub(crate) fn runs() -> bool {
             e.source().is_none() && std::panic::catch_unwind(rayon::current_num_threads).is_ok()
         }
     })
+}
+
+/// Makes rayon usable on the calling thread where the global pool cannot
+/// start ([`runs`] says no): the thread becomes the only worker of a pool of
+/// its own (`use_current_thread`, no thread spawned), kept for the thread's
+/// life, so rayon work started here by a dependency runs here, serially,
+/// instead of panicking. Does nothing where rayon runs.
+///
+/// # Complexity
+/// O(1) after the first call on a thread.
+#[cfg_attr(not(feature = "hnsw"), allow(dead_code))]
+pub(crate) fn make_usable_here() {
+    if runs() {
+        return;
+    }
+    thread_local! {
+        static OWN: std::cell::RefCell<Option<rayon::ThreadPool>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    OWN.with(|own| {
+        if let Ok(mut own) = own.try_borrow_mut() {
+            if own.is_none() {
+                *own = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .use_current_thread()
+                    .build()
+                    .ok();
+            }
+        }
+    });
 }
 
 #[cfg(test)]

@@ -173,6 +173,16 @@ pub struct HnswIndex<I, F: Scalar> {
     params: HnswParams,
 }
 
+/// hnsw_rs drops its graph with a rayon parallel iterator, which panics
+/// where rayon's global pool cannot start its threads: the dropping thread
+/// gets a pool of its own first (`thread_pool::make_usable_here`; nothing
+/// happens where rayon runs).
+impl<I, F: Scalar> Drop for HnswIndex<I, F> {
+    fn drop(&mut self) {
+        crate::thread_pool::make_usable_here();
+    }
+}
+
 impl<I: fmt::Debug, F: Scalar> fmt::Debug for HnswIndex<I, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HnswIndex")
@@ -302,6 +312,9 @@ impl<I: Clone + Eq + Hash, F: Scalar> HnswIndex<I, F> {
         }
         // hnsw_rs sizes buffers by ef: more candidates than items is pointless
         // and `usize::MAX` would overflow an allocation
+        // hnsw_rs drops a graph with a rayon parallel iterator: where rayon's
+        // global pool cannot start, this thread gets a pool of its own first
+        crate::thread_pool::make_usable_here();
         let graph = Hnsw::new(
             params.max_connections,
             n,
@@ -771,6 +784,7 @@ where
             }
         }
         // hnsw_rs borrows its loader for the graph's lifetime
+        crate::thread_pool::make_usable_here(); // as in the build
         let loader: &'static HnswIo = Box::leak(Box::new(HnswIo::new(dir, name)));
         let distance = HnswDistance {
             metric: meta.metric,
