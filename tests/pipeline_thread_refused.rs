@@ -12,13 +12,15 @@ use core::num::NonZeroUsize;
 
 use pinnersage::batch::{par_map, par_pipeline};
 
-/// Restores the address-space limit on drop.
-struct Restore(libc::rlimit);
+use rlimit::Resource;
+
+/// Restores the address-space limit (soft, hard) on drop.
+struct Restore((u64, u64));
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        // SAFETY: a valid rlimit for a valid resource
-        unsafe { libc::setrlimit(libc::RLIMIT_AS, &self.0) };
+        let (soft, hard) = self.0;
+        let _ = rlimit::setrlimit(Resource::AS, soft, hard);
     }
 }
 
@@ -35,19 +37,9 @@ fn vm_size_bytes() -> u64 {
 #[test]
 fn par_pipeline_runs_on_the_calling_thread_when_no_thread_can_start() {
     let chunk = NonZeroUsize::new(3).unwrap();
-    let mut old = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: a valid out-pointer
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut old) }, 0);
-    let limit = libc::rlimit {
-        rlim_cur: vm_size_bytes() + (1 << 20),
-        rlim_max: old.rlim_max,
-    };
+    let old = rlimit::getrlimit(Resource::AS).unwrap();
     let restore = Restore(old);
-    // SAFETY: a valid rlimit
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) }, 0);
+    rlimit::setrlimit(Resource::AS, vm_size_bytes() + (1 << 20), old.1).unwrap();
     if let Ok(thread) = std::thread::Builder::new().spawn(|| ()) {
         drop(restore);
         thread.join().unwrap();
