@@ -187,7 +187,7 @@ pub fn linkage_condensed<F: Scalar>(condensed: ArrayView1<'_, F>) -> Result<Dend
 }
 
 /// Ward on a condensed matrix of `m` observations of weights `w`: `given`
-/// holds the plain dissimilarities; in the FastMap order, the entry of two
+/// holds the plain dissimilarities; in the seriation order, the entry of two
 /// slots of weights `w_i`, `w_j` is scaled by `2·w_i·w_j/(w_i + w_j)`
 /// exactly as the embedding-matrix path scales its distances, so both entry
 /// points compute the same dendrogram from the same numbers.
@@ -384,7 +384,8 @@ fn zeroed_condensed<F: Scalar>(m: usize) -> Result<CondensedStorage<F>> {
     CondensedStorage::zeroed(len)
 }
 
-/// The FastMap order of the rows of `x` by squared Euclidean distance (the
+/// The seriation order ([`seriation_order`]) of the rows of `x` by squared
+/// Euclidean distance (the
 /// same order [`linkage_condensed`] derives from
 /// the corresponding condensed matrix), or the given order for a small
 /// matrix ([`keeps_row_order`]).
