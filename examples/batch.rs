@@ -484,12 +484,15 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
+    // rayon's pool now, with `--threads` or its defaults: where its threads
+    // cannot start (a thread or memory limit) this says so in one line,
+    // where rayon would panic at the first use
+    let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(threads) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global()
-            .map_err(|e| e.to_string())?;
+        pool = pool.num_threads(threads);
     }
+    pool.build_global()
+        .map_err(|e| format!("could not start rayon's threads: {e}"))?;
     let window = args
         .window_days
         .map(|d| Duration::from_secs(u64::from(d) * 86_400));
