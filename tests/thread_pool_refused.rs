@@ -10,6 +10,8 @@
 //! test name is expected.
 #![cfg(feature = "parallel")]
 
+mod common;
+
 use core::num::NonZeroUsize;
 
 use pinnersage::batch::{par_map, par_pipeline, par_profiles, profiles};
@@ -24,13 +26,7 @@ const NOW: i64 = 1_700_000_000;
 
 #[test]
 fn parallel_paths_run_serially_when_rayon_cannot_start_threads() {
-    let refused = rayon::ThreadPoolBuilder::new()
-        .spawn_handler(|_| Err(std::io::Error::other("threads refused by the test")))
-        .build_global();
-    assert!(
-        refused.is_err(),
-        "the global pool was built before the test"
-    );
+    common::refuse_rayon_threads();
     // rayon itself now panics at every use of its global pool
     assert!(std::panic::catch_unwind(rayon::current_num_threads).is_err());
 

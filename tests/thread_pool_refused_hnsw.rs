@@ -5,18 +5,14 @@
 //! global pool is process-wide.
 #![cfg(all(feature = "hnsw", feature = "parallel"))]
 
+mod common;
+
 use pinnersage::ann::{AnnIndex, HnswIndex, HnswParams, Metric};
 use pinnersage::ndarray::Array2;
 
 #[test]
 fn an_hnsw_index_builds_and_drops_when_rayon_cannot_start_threads() {
-    let refused = rayon::ThreadPoolBuilder::new()
-        .spawn_handler(|_| Err(std::io::Error::other("threads refused by the test")))
-        .build_global();
-    assert!(
-        refused.is_err(),
-        "the global pool was built before the test"
-    );
+    common::refuse_rayon_threads();
 
     let x = Array2::from_shape_fn((40, 4), |(i, j)| {
         ((i * 7 + j * 3) % 11) as f32 + 0.01 * i as f32

@@ -352,3 +352,18 @@ pub fn same_partition(a: &[usize], b: &[usize]) -> bool {
         .zip(b)
         .all(|(x, y)| *ab.entry(x).or_insert(y) == y && *ba.entry(y).or_insert(x) == x)
 }
+
+/// Makes rayon's global pool fail to start, as a limit on threads or on
+/// address space does (a spawn handler refuses every thread). The failure is
+/// process-wide: call it first, in a test binary of its own. Panics if the
+/// global pool was built already.
+#[cfg(feature = "parallel")]
+pub fn refuse_rayon_threads() {
+    let refused = rayon::ThreadPoolBuilder::new()
+        .spawn_handler(|_| Err(std::io::Error::other("threads refused by the test")))
+        .build_global();
+    assert!(
+        refused.is_err(),
+        "the global pool was built before the test"
+    );
+}
