@@ -52,7 +52,7 @@ fn pivot_count(m: usize) -> usize {
 /// of the data come out contiguous, and neighbouring groups adjacent.
 ///
 /// # Complexity
-/// O(s·m) calls of `dist` (`s` = [`pivot_count`]`(m)` ≤ 64) plus
+/// O(s·m) calls of `dist` (`s` = [`pivot_count`]`(m)` ≤ 32) plus
 /// O(s² + m log m) time, O(m) space.
 #[inline(always)]
 pub(crate) fn seriation_order<F: Scalar>(m: usize, dist: impl Fn(usize, usize) -> F) -> Vec<usize> {
@@ -65,7 +65,8 @@ pub(crate) fn seriation_order<F: Scalar>(m: usize, dist: impl Fn(usize, usize) -
     let mut pivots = vec![first];
     // distance to the nearest pivot so far, and that pivot's number
     let mut nearest: Vec<(F, usize)> = (0..m).map(|i| (d(first, i), 0)).collect();
-    while pivots.len() < pivot_count(m) {
+    let wanted = pivot_count(m);
+    while pivots.len() < wanted {
         let mut next = (F::zero(), usize::MAX);
         for (i, &(v, _)) in nearest.iter().enumerate() {
             if v > next.0 {
