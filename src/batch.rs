@@ -328,11 +328,8 @@ where
                 return None;
             }
             let f = &self.f;
-            let out: Vec<R> = if crate::thread_pool::runs() {
-                items.into_par_iter().map(f).collect()
-            } else {
-                items.into_iter().map(f).collect()
-            };
+            crate::thread_pool::make_usable_here();
+            let out: Vec<R> = items.into_par_iter().map(f).collect();
             self.ready.extend(out);
         }
         self.ready.pop_front()
@@ -382,7 +379,9 @@ where
 {
     use rayon::prelude::*;
     let mut inner = items.into_iter();
+    let chunks = chunk;
     let chunk = chunk.get();
+    crate::thread_pool::make_usable_here();
     // held outside the scope so that the calling thread can take it back
     // when no consumer thread can start
     let consume = std::sync::Mutex::new(Some(consume));
@@ -411,9 +410,7 @@ where
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .take()
                     .expect("a consumer that did not start is still here");
-                let chunk =
-                    core::num::NonZeroUsize::new(chunk).unwrap_or(core::num::NonZeroUsize::MIN);
-                return consume(&mut par_map(inner, chunk, &f));
+                return consume(&mut par_map(inner, chunks, &f));
             }
         };
         loop {
@@ -421,11 +418,7 @@ where
             if items.is_empty() {
                 break;
             }
-            let out: Vec<R> = if crate::thread_pool::runs() {
-                items.into_par_iter().map(&f).collect()
-            } else {
-                items.into_iter().map(&f).collect()
-            };
+            let out: Vec<R> = items.into_par_iter().map(&f).collect();
             if tx.send(out).is_err() {
                 break; // the consumer returned early
             }
@@ -605,17 +598,16 @@ where
     H: BuildHasher,
 {
     use rayon::prelude::*;
-    let one = |(user, profile): &(U, P)| {
-        let mut rng = user_rng(seed, user);
-        let exclusions = exclude(user, profile);
-        let recs = recommender.recommend(profile, source, &exclusions, &mut rng);
-        (user.clone(), recs)
-    };
-    if crate::thread_pool::runs() {
-        users.par_iter().map(one).collect()
-    } else {
-        users.iter().map(one).collect()
-    }
+    crate::thread_pool::make_usable_here();
+    users
+        .par_iter()
+        .map(|(user, profile)| {
+            let mut rng = user_rng(seed, user);
+            let exclusions = exclude(user, profile);
+            let recs = recommender.recommend(profile, source, &exclusions, &mut rng);
+            (user.clone(), recs)
+        })
+        .collect()
 }
 
 /// The items of a profile's clusters: the usual exclusion set for

@@ -4,16 +4,18 @@
 //! rayon builds its global pool at its first use, and when it cannot spawn
 //! the pool's threads (a limit on address space, threads or processes:
 //! `ulimit -v`, a cgroup's pid limit) it panics, at that use and at every
-//! later one. The crate's parallel paths ask [`runs`] first and run on the
-//! calling thread where it says no, and where a dependency uses rayon by
-//! itself (`hnsw_rs` drops its graph with a parallel iterator) the crate
-//! first gives the calling thread a pool of its own ([`make_usable_here`]):
-//! such a limit costs speed, never a panic.
+//! later one. Every place where the crate starts rayon work, or a dependency
+//! does (`hnsw_rs` drops its graph with a parallel iterator), first calls
+//! [`make_usable_here`]: where the global pool cannot start, the calling
+//! thread becomes the only worker of a pool of its own, and the work runs
+//! there, serially, with the same results. Such a limit costs speed, never a
+//! panic.
 
 use std::error::Error as _;
 use std::sync::OnceLock;
 
-/// Whether parallel iterators started here run on a live pool.
+/// Whether parallel iterators started here run on a live pool (see
+/// [`make_usable_here`]).
 ///
 /// On a worker thread of some pool (a caller's `ThreadPool::install`) they
 /// run on that pool: yes, and the global pool is left alone. Elsewhere they
@@ -24,7 +26,7 @@ use std::sync::OnceLock;
 ///
 /// # Complexity
 /// O(1) after the first call; the first starts the global pool's threads.
-pub(crate) fn runs() -> bool {
+fn runs() -> bool {
     if rayon::current_thread_index().is_some() {
         return true;
     }
@@ -44,12 +46,11 @@ pub(crate) fn runs() -> bool {
 /// Makes rayon usable on the calling thread where the global pool cannot
 /// start ([`runs`] says no): the thread becomes the only worker of a pool of
 /// its own (`use_current_thread`, no thread spawned), kept for the thread's
-/// life, so rayon work started here by a dependency runs here, serially,
-/// instead of panicking. Does nothing where rayon runs.
+/// life, so rayon work started here (the crate's or a dependency's) runs
+/// here, serially, instead of panicking. Does nothing where rayon runs.
 ///
 /// # Complexity
 /// O(1) after the first call on a thread.
-#[cfg_attr(not(feature = "hnsw"), allow(dead_code))]
 pub(crate) fn make_usable_here() {
     if runs() {
         return;
@@ -84,5 +85,9 @@ mod tests {
         if let Ok(pool) = pool {
             assert!(pool.install(runs));
         }
+        // a no-op where the global pool runs: this thread stays outside
+        // any pool
+        make_usable_here();
+        assert_eq!(rayon::current_thread_index(), None);
     }
 }

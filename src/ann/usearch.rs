@@ -180,12 +180,8 @@ impl Drop for Slot<'_> {
 /// per rayon thread if the pool is larger.
 fn search_threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let pool = if crate::thread_pool::runs() {
-        rayon::current_num_threads()
-    } else {
-        1
-    };
-    cores.max(pool).max(1)
+    crate::thread_pool::make_usable_here();
+    cores.max(rayon::current_num_threads()).max(1)
 }
 
 /// Approximate nearest-neighbour search with a hierarchical navigable
@@ -446,8 +442,9 @@ impl<I: Clone + Eq + Hash, F: Scalar> UsearchIndex<I, F> {
             expected: n.saturating_mul(dim),
             got: 0,
         })?;
-        if params.parallel_build && crate::thread_pool::runs() {
+        if params.parallel_build {
             use rayon::prelude::*;
+            crate::thread_pool::make_usable_here();
             let adders = threads.max(rayon::current_num_threads());
             index
                 .reserve_capacity_and_threads(n, adders)

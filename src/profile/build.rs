@@ -167,12 +167,11 @@ impl PinnerSage {
         A: AsRef<[Action<S::Id>]> + Sync,
     {
         use rayon::prelude::*;
-        let one = |actions: &A| self.profile(actions.as_ref(), source, now);
-        if crate::thread_pool::runs() {
-            users.par_iter().map(one).collect()
-        } else {
-            users.iter().map(one).collect()
-        }
+        crate::thread_pool::make_usable_here();
+        users
+            .par_iter()
+            .map(|actions| self.profile(actions.as_ref(), source, now))
+            .collect()
     }
 }
 

@@ -476,9 +476,10 @@ where
     B: Fn(&mut S, Block<'a, F>) -> Nearest<F> + Sync + Send,
 {
     #[cfg(feature = "parallel")]
-    if parallel && crate::thread_pool::runs() {
+    if parallel {
         use rayon::prelude::*;
         use std::sync::Mutex;
+        crate::thread_pool::make_usable_here();
         let pool: Mutex<Vec<S>> = Mutex::new(Vec::new());
         return blocks
             .into_par_iter()
