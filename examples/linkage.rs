@@ -14,7 +14,8 @@
 //! shortest round-trip formatting. `--weights` takes a length-m `.npy` of
 //! positive row weights (`f32` or `f64`). `--repeat N` also times `N` in-process
 //! calls of the linkage function after one warm-up (file I/O excluded) and
-//! prints `median_ms=<value>` on stderr. `--lean` forces the memory-lean path
+//! prints `median_ms=<value>` and `min_ms=<value>` (the fastest call) on
+//! stderr. `--lean` forces the memory-lean path
 //! ([`Strategy::Lean`](pinnersage::ward::Strategy::Lean)) instead of the
 //! default [`Strategy::Auto`](pinnersage::ward::Strategy::Auto). `--floor`
 //! (with `--repeat N`) also times the floor the matrix path is measured
@@ -200,6 +201,8 @@ fn run<F: Scalar>(x: Array2<F>, args: &Args) -> Result<(), String> {
                 floors.push(start.elapsed().as_secs_f64() * 1e3);
             }
         }
+        let fastest = times.iter().copied().fold(f64::INFINITY, f64::min);
+        eprintln!("min_ms={fastest}");
         eprintln!("median_ms={}", median(times));
         if args.floor {
             eprintln!("floor_ms={}", median(floors));

@@ -11,8 +11,9 @@
 //!   which write distances straight into the condensed rows (`O(m·d)` space
 //!   besides the output: the packed rows);
 //! * elsewhere, a general GEMM: block `[r0, r1)` is the product of that row
-//!   panel with the rows `r0..`, into an `O(block·m)` scratch buffer (at
-//!   most about 16 MiB and an eighth of the output), converted row by row.
+//!   panel with the rows `r0..`, computed a chunk of columns at a time into
+//!   a scratch buffer of about 256 KiB (so that the epilogue reads each
+//!   chunk from the L2 cache) and converted row by row.
 //!   [`ProductKernel::Gemm`] is the `gemm` crate (the kernels behind faer:
 //!   AVX2+FMA on x86-64, NEON on aarch64, chosen by the crate at run time),
 //!   1.1–1.7× faster than `matrixmultiply` on an AMD EPYC (AVX2) at
@@ -75,9 +76,11 @@ use crate::scalar::Scalar;
 use super::method::weighted_dissimilarity;
 use super::ordering::keeps_row_order;
 
-/// Scratch rows per GEMM block are chosen so that the `block × m` buffer stays
-/// near this many bytes, or an eighth of the condensed output if that is less
-/// (16 to 512 rows) for `matrixmultiply`; see [`gemm_block_rows`].
+/// Rows per GEMM block are capped so that a block's products with all the
+/// columns, `block × m` values, stay near this many bytes (for
+/// `matrixmultiply`, or an eighth of the condensed output if that is less; 16
+/// to 512 rows); see [`gemm_block_rows`]. The product itself is computed a
+/// chunk of columns at a time ([`chunk_columns`]).
 const SCRATCH_BYTES: usize = 16 << 20;
 
 /// The relative error `ρ` allowed per distance taken from the Gram form.
@@ -111,8 +114,8 @@ pub(crate) fn recompute_threshold<F: Scalar>(d: usize) -> F {
 /// still in cache (see [`RowMinima`]).
 ///
 /// # Complexity
-/// O(m²·d) time (GEMM-bound, upper triangle only); O(m·d + block·m) space
-/// besides `out`.
+/// O(m²·d) time (GEMM-bound, upper triangle only); O(m·d) space besides
+/// `out` (and a product chunk of about 256 KiB per running GEMM block).
 pub(crate) fn fill_condensed<F: Scalar>(
     x: ArrayView2<'_, F>,
     order: &[usize],
@@ -309,7 +312,7 @@ impl<F: Scalar> BlockScratch<F> {
     fn new(block: usize, band_limit: usize, m: usize, d: usize) -> Self {
         let near = block.saturating_mul(NEAR_BLOCKS).min(band_limit);
         BlockScratch {
-            product: vec![F::zero(); block * m],
+            product: vec![F::zero(); block * chunk_columns::<F>(block).min(m)],
             band: vec![F::zero(); near * d],
             band_norms: vec![F::zero(); near],
             mean: vec![F::zero(); d],
@@ -500,15 +503,18 @@ where
 }
 
 /// The clamped Gram-form distances of rows `[r0, r1)` into their condensed
-/// rows `rows`, through `product` (at least `(r1 − r0)·(m − r0)` long): the
-/// entries `(i, j)` with `j < r0 + near` from the product of the block's
-/// band (`local`, its first `r1 − r0` rows against all `near`), the others
-/// from the `global` rows `[r0, r1)` against `global` rows `r0 + near..m`;
-/// with the `gemm` crate for [`ProductKernel::Gemm`] and `matrixmultiply`
-/// otherwise. Each entry is `‖x_i‖² + ‖x_j‖² − 2·g_ij` (norms about the
-/// same centre as the product), clamped at zero, or `−1` where it is at or
-/// below the recomputation threshold `tau·(‖x_i‖² + ‖x_j‖²)` (left for
-/// [`finish_row`]). Returns, row by row, whether the row has such entries.
+/// rows `rows`, chunk of columns by chunk of columns through `product` (as
+/// many columns per chunk as it holds for `r1 − r0` rows; sized by
+/// [`chunk_columns`], so that each chunk's product is still in cache when
+/// its epilogue reads it): the entries `(i, j)` with
+/// `j < r0 + near` from the product of the block's band (`local`, its first
+/// `r1 − r0` rows against all `near`), the others from the `global` rows
+/// `[r0, r1)` against `global` rows `r0 + near..m`; with the `gemm` crate for
+/// [`ProductKernel::Gemm`] and `matrixmultiply` otherwise. Each entry is
+/// `‖x_i‖² + ‖x_j‖² − 2·g_ij` (norms about the same centre as the product),
+/// clamped at zero, or `−1` where it is at or below the recomputation
+/// threshold `tau·(‖x_i‖² + ‖x_j‖²)` (left for [`finish_row`]). Returns, row
+/// by row, whether the row has such entries.
 #[allow(clippy::too_many_arguments)]
 fn gemm_block<F: Scalar>(
     global: &Centred<'_, F>,
@@ -524,67 +530,87 @@ fn gemm_block<F: Scalar>(
 ) -> Vec<bool> {
     let m = global.norms.len();
     let (h, w) = (r1 - r0, m - r0);
-    let c = &mut product[..h * w];
-    // the band: the block's rows against the band, columns [0, near)
-    if near > 0 {
-        multiply(
-            &local.rows[..h * d],
-            &local.rows[..near * d],
-            d,
-            c,
-            w,
-            kernel,
+    // as many columns as the scratch holds for h rows (at least
+    // `chunk_columns`: the scratch is sized for the tallest block)
+    let chunk = (product.len() / h.max(1)).max(1);
+    let mut flags = vec![false; h];
+    // columns [c0, c1) of the block (j = r0 + c); no chunk straddles `near`,
+    // the end of the band
+    let mut c0 = 0;
+    while c0 < w {
+        let c1 = if c0 < near { near } else { w }.min(c0 + chunk);
+        let cw = c1 - c0;
+        // the band's columns about the block's centre, the others about the
+        // global one; the rows, and their norms, about the same centre
+        let (a, b, norm_rows, norm_cols) = if c0 < near {
+            (
+                &local.rows[..h * d],
+                &local.rows[c0 * d..c1 * d],
+                &local.norms[..h],
+                &local.norms[c0..c1],
+            )
+        } else {
+            (
+                &global.rows[r0 * d..r1 * d],
+                &global.rows[(r0 + c0) * d..(r0 + c1) * d],
+                &global.norms[r0..r1],
+                &global.norms[r0 + c0..r0 + c1],
+            )
+        };
+        let c = &mut product[..h * cw];
+        multiply(a, b, d, c, cw, kernel);
+        vectorised(
+            #[inline(always)]
+            || epilogue_chunk(m, r0, c0, norm_rows, norm_cols, tau, rows, c, &mut flags),
         );
+        c0 = c1;
     }
-    // the rest: columns [near, w)
-    if near < w {
-        let a = &global.rows[r0 * d..r1 * d];
-        let b = &global.rows[(r0 + near) * d..];
-        multiply(a, b, d, &mut c[near..], w, kernel);
-    }
-    let mut flags = Vec::with_capacity(h);
-    vectorised(
-        #[inline(always)]
-        || epilogue_block(global, local, near, tau, r0, r1, rows, c, &mut flags),
-    );
     flags
 }
 
-/// The epilogue of [`gemm_block`] on every row of the block: [`epilogue`]
-/// of the band's columns with the band's norms, of the rest with the
-/// global ones; pushes whether each row has entries to recompute. Inlined
-/// into a vectorised caller.
+/// Bytes of one chunk of a GEMM block's product: it stays in the L2 cache
+/// between the product and its epilogue.
+const CHUNK_BYTES: usize = 256 << 10;
+
+/// Columns per chunk of a GEMM block of `h` rows (a multiple of 16, at least
+/// 16): about [`CHUNK_BYTES`] of product.
+fn chunk_columns<F>(h: usize) -> usize {
+    (CHUNK_BYTES / (h.max(1) * core::mem::size_of::<F>()) / 16).max(1) * 16
+}
+
+/// The epilogue of [`gemm_block`] on one chunk: the product `c` of the
+/// block's rows `r0 + ii` (norms `norm_rows[ii]`) with the columns
+/// `j = r0 + c0 + jj` (norms `norm_cols[jj]`), row stride
+/// `norm_cols.len()`, turned by [`epilogue`] into the entries `(i, j)` with
+/// `j > i` of the condensed rows `rows`; `flags[ii]` is set where a row has
+/// entries to recompute. Inlined into a vectorised caller.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn epilogue_block<F: Scalar>(
-    global: &Centred<'_, F>,
-    local: &Centred<'_, F>,
-    near: usize,
-    tau: F,
+fn epilogue_chunk<F: Scalar>(
+    m: usize,
     r0: usize,
-    r1: usize,
+    c0: usize,
+    norm_rows: &[F],
+    norm_cols: &[F],
+    tau: F,
     rows: &mut [F],
     c: &[F],
-    flags: &mut Vec<bool>,
+    flags: &mut [bool],
 ) {
-    let m = global.norms.len();
-    let w = m - r0;
+    let cw = norm_cols.len();
     let base = row_offset(m, r0);
-    for i in r0..r1 {
-        let at = row_offset(m, i) - base;
-        let dst = &mut rows[at..at + (m - i - 1)];
-        let g = &c[(i - r0) * w + (i - r0) + 1..(i - r0 + 1) * w];
-        // (i, j) for j in i + 1..r0 + near, then r0 + near..m
-        let split = (r0 + near).saturating_sub(i + 1);
-        let (dst_near, dst_far) = dst.split_at_mut(split);
-        let (g_near, g_far) = g.split_at(split);
-        let far_norms = &global.norms[i + 1 + split..];
-        let mut suspicious = epilogue(dst_far, g_far, global.norms[i], far_norms, tau);
-        if split > 0 {
-            let band_norms = &local.norms[i + 1 - r0..near];
-            suspicious += epilogue(dst_near, g_near, local.norms[i - r0], band_norms, tau);
+    for (ii, (&ni, flag)) in norm_rows.iter().zip(flags.iter_mut()).enumerate() {
+        let i = r0 + ii;
+        // the chunk's columns right of the diagonal: jj ≥ skip
+        let skip = (i + 1).saturating_sub(r0 + c0);
+        if skip >= cw {
+            continue;
         }
-        flags.push(suspicious > 0);
+        let j = r0 + c0 + skip;
+        let at = row_offset(m, i) - base + (j - i - 1);
+        let dst = &mut rows[at..at + (cw - skip)];
+        let g = &c[ii * cw + skip..(ii + 1) * cw];
+        *flag |= epilogue(dst, g, ni, &norm_cols[skip..], tau) > 0;
     }
 }
 
@@ -884,6 +910,83 @@ mod tests {
                 assert!(err <= 1e-5 * b, "f32 {kernel:?} k={k}: {a} vs {b}");
             }
         }
+    }
+
+    /// A GEMM block computed a few columns at a time (chunks narrower than
+    /// the block and its band, and not dividing them) writes every entry of
+    /// the block: the distance within the promised error, or `−1` (to
+    /// recompute) exactly where the row's flag says so; with and without a
+    /// band, in `f64` and `f32`, with both GEMMs.
+    #[test]
+    fn gemm_chunks_write_every_entry_of_the_block() {
+        fn check<F: Scalar>(allowed: f64) {
+            let (m, d, r0, r1) = (150, 40, 30, 61);
+            let x = pseudo_random(m, d, 5.0, 11);
+            let flat: Vec<F> = x.iter().map(|&v| F::from_f64_rounded(v)).collect();
+            let row_of = |i: usize| -> &[F] { &flat[i * d..(i + 1) * d] };
+            let mut centred = vec![F::zero(); m * d];
+            let mut norms = vec![F::zero(); m];
+            centre_rows(&mut centred, &mut norms, 0, d, &row_of, row_of(7));
+            let global = Centred {
+                rows: &centred,
+                norms: &norms,
+            };
+            let tau = recompute_threshold::<F>(d);
+            let base = row_offset(m, r0);
+            let unwritten = F::from_f64_rounded(-7.0);
+            for kernel in [ProductKernel::Gemm, ProductKernel::Matrixmultiply] {
+                for banded in [false, true] {
+                    for columns in [1, 7, 16, m - r0] {
+                        let mut scratch =
+                            BlockScratch::<F>::new(r1 - r0, if banded { m } else { 0 }, m, d);
+                        let near = if banded {
+                            scratch.centre_band(r0, r1, m, d, &row_of)
+                        } else {
+                            0
+                        };
+                        assert_eq!(near, if banded { 2 * (r1 - r0) } else { 0 });
+                        let BlockScratch {
+                            product,
+                            band,
+                            band_norms,
+                            ..
+                        } = &mut scratch;
+                        product.resize((r1 - r0) * columns, F::zero());
+                        let local = Centred {
+                            rows: band,
+                            norms: band_norms,
+                        };
+                        let mut rows = vec![unwritten; row_offset(m, r1) - base];
+                        let flags = gemm_block(
+                            &global, &local, near, d, tau, r0, r1, &mut rows, product, kernel,
+                        );
+                        for i in r0..r1 {
+                            let at = row_offset(m, i) - base;
+                            let row = &rows[at..at + (m - i - 1)];
+                            let flagged = row.iter().any(|&v| v == F::zero() - F::one());
+                            assert_eq!(flags[i - r0], flagged, "{kernel:?} {banded} {columns}");
+                            for (j, &v) in (i + 1..).zip(row) {
+                                let v = v.to_f64_lossless();
+                                let exact: f64 = (0..d)
+                                    .map(|k| {
+                                        let t = row_of(i)[k].to_f64_lossless()
+                                            - row_of(j)[k].to_f64_lossless();
+                                        t * t
+                                    })
+                                    .sum();
+                                assert!(
+                                    v == -1.0 || (v - exact).abs() <= allowed * exact,
+                                    "{kernel:?} banded={banded} columns={columns} \
+                                     ({i}, {j}): {v} vs {exact}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        check::<f64>(1e-11);
+        check::<f32>(1e-5);
     }
 
     /// Serial and parallel passes, with each kernel this CPU runs (the GEMM
