@@ -249,6 +249,93 @@ fn weighted_heights_match_the_f64_reference_across_weight_ranges() {
     }
 }
 
+/// `f32` weights spread over 24 orders of magnitude on both sides of 1:
+/// scaled so that the largest came to 1, the products of the smallest fell
+/// below the normal range and the matrix path's heights were up to 57% off
+/// (issue found by a breaker helper, 2026-12); centred on 1, both paths keep
+/// `f32` precision.
+#[test]
+fn f32_weights_spread_on_both_sides_of_one_keep_their_heights() {
+    let (m, d) = (200, 8);
+    let x = Array2::from_shape_fn((m, d), |(i, j)| wiggle(i, j) as f32);
+    let w = Array1::from_shape_fn(m, |i| 10f32.powf(12.0 * wiggle(i, 17) as f32));
+    check_f32(x, Some(w), 1e-4);
+}
+
+/// Weights 480 orders of magnitude apart (a fuzz input): the matrix path's
+/// Lance–Williams bound for a retired slot became `∞ − ∞`, clamped to 0, and
+/// the slot merged a second time (an invalid tree). Every node must be used
+/// exactly once, heights finite and sorted, on both paths.
+#[test]
+fn weights_480_orders_apart_give_a_valid_tree() {
+    let x = Array2::from_shape_vec(
+        (21, 1),
+        vec![
+            -1.0,
+            1000.000052,
+            1000.000145,
+            1000.000114,
+            1000.000003,
+            -37.0,
+            1000.000181,
+            -950.1249624792468,
+            93.0,
+            -76.0,
+            106.0,
+            2.5568767474144564e-208,
+            6.955964108816047e-287,
+            1000.000108,
+            -6.520108978142171e-78,
+            1000.000019,
+            -4.0,
+            91.0,
+            110.0,
+            1000.000158,
+            -128.0,
+        ],
+    )
+    .unwrap();
+    let w = Array1::from(vec![
+        8.812500000000005e234,
+        1000.000079,
+        1.5874999999999993e-245,
+        1.125e-10,
+        4.837341546782085e117,
+        1000.000073,
+        1.3375000000000001e45,
+        1.2499999999999994e-178,
+        3.7454387995628696e230,
+        13.0,
+        1000.000084,
+        1000.000093,
+        1.25e16,
+        1.5095957319675473e106,
+        1000.000209,
+        1000.000002,
+        1000.000127,
+        38.0,
+        3.4375e34,
+        1.5312500000000004e143,
+        1000.000016,
+    ]);
+    for ward in paths() {
+        let tree = ward.linkage_weighted(x.view(), w.view()).unwrap();
+        let mut used = vec![false; 2 * 21 - 1];
+        for (t, merge) in tree.merges().iter().enumerate() {
+            for node in [merge.a, merge.b] {
+                assert!(
+                    node < 21 + t && !used[node],
+                    "{:?}: {merge:?}",
+                    ward.configured_strategy()
+                );
+                used[node] = true;
+            }
+        }
+        let d = tree.distances();
+        assert!(d.iter().all(|h: &f64| h.is_finite()) && d.windows(2).all(|p| p[0] <= p[1]));
+    }
+}
+
 #[test]
 fn condensed_heights_near_the_largest_f32() {
     // was [1e38, inf]

@@ -86,9 +86,7 @@ fn lance_williams<F: Scalar>(d_ka: F, d_kb: F, wk: F, e: &LoggedMerge<F>) -> F {
 /// division is most of the cost), so bit for bit the same for finite
 /// inputs. An entry with a `+∞` input (a retired slot, or a row with no
 /// live neighbour left as a bound) is `+∞`, as [`method::lance_williams`]
-/// gives it unless a weight ratio underflows to zero (weights some 300
-/// orders of magnitude apart in `f64`, 45 in `f32`), where its rescaled
-/// fallback would turn `+∞` into `0`; an entry whose quotient overflows
+/// gives it; an entry whose quotient overflows
 /// from finite inputs is redone by [`method::lance_williams`] itself.
 #[inline(always)]
 fn lance_williams_chunk<F: Scalar>(
@@ -113,7 +111,11 @@ fn lance_williams_chunk<F: Scalar>(
         lance_williams_fallback(d_ka, d_kb, wk, e, &mut v);
     }
     for t in 0..CHUNK {
-        d_kb[t] = if v[t] > F::zero() { v[t] } else { F::zero() };
+        // an infinite input gives +∞ even where a product overflowed to ∞
+        // and the sum became ∞ − ∞ (NaN, which the clamp would make 0)
+        let infinite = (d_ka[t] == inf) | (d_kb[t] == inf);
+        let clamped = if v[t] > F::zero() { v[t] } else { F::zero() };
+        d_kb[t] = if infinite { inf } else { clamped };
     }
 }
 
@@ -465,6 +467,30 @@ mod tests {
         }
         check::<f64>();
         check::<f32>();
+    }
+
+    /// An infinite input (a retired slot) stays `+∞` where `w_K·d(A, B)`
+    /// overflows and the direct form is `∞ − ∞`, in the scalar formula and
+    /// the vectorised rows alike (the rows gave 0 there, which let a retired
+    /// slot back into the heap: a fuzz input, weights 1e-245..1e235).
+    #[test]
+    fn infinite_inputs_stay_infinite_when_a_product_overflows() {
+        let e = LoggedMerge {
+            a: 0,
+            b: 1,
+            wa: 2.5e235_f64,
+            wb: 5.8e239,
+            dist: 4.3e239,
+        };
+        let wk = 2.5e235;
+        assert_eq!(lance_williams(f64::INFINITY, 1.0, wk, &e), f64::INFINITY);
+        assert_eq!(lance_williams(1.0, f64::INFINITY, wk, &e), f64::INFINITY);
+        for n in [1, 8, 11] {
+            let row_a = vec![f64::INFINITY; n];
+            let mut row_b = vec![1.0; n];
+            lance_williams_rows(&row_a, &mut row_b, &vec![wk; n], &e);
+            assert!(row_b.iter().all(|&v| v == f64::INFINITY), "{n}: {row_b:?}");
+        }
     }
 
     /// The vectorised row update is `method::lance_williams` entry by entry,

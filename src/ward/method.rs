@@ -44,12 +44,20 @@ pub(crate) fn weighted_dissimilarity<F: Scalar>(d: F, wi: F, wj: F) -> F {
 /// Where the products `(w_A + w_K)·d(A, K)`, … overflow although the result
 /// is finite (large weights), the weights are divided by their total first
 /// (coefficients in `[0, 1]`, so no term exceeds the dissimilarities
-/// themselves); the direct form is kept otherwise, as it rounds less.
+/// themselves); the direct form is kept otherwise, as it rounds less. An
+/// infinite `d(A, K)` or `d(B, K)` (a retired slot, or a dissimilarity that
+/// overflowed) gives `+∞`, as the formula does with positive weights; the
+/// divided form would give `0·∞` where a weight ratio underflows to 0
+/// (weights some 300 orders of magnitude apart in `f64`), and a retired slot
+/// would come back as a cluster at distance 0.
 #[inline(always)]
 pub(crate) fn lance_williams<F: Scalar>(d_ak: F, d_bk: F, d_ab: F, wa: F, wb: F, wk: F) -> F {
     let total = wa + wb + wk;
     let mut v = ((wa + wk) * d_ak + (wb + wk) * d_bk - wk * d_ab) / total;
     if !v.is_finite() {
+        if d_ak == F::infinity() || d_bk == F::infinity() {
+            return F::infinity();
+        }
         v = ((wa + wk) / total) * d_ak + ((wb + wk) / total) * d_bk - (wk / total) * d_ab;
     }
     if v > F::zero() {

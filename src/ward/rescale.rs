@@ -76,7 +76,7 @@ pub(crate) struct Rescale {
 
 impl Rescale {
     /// Rescales rows (when their largest magnitude is extreme) and weights
-    /// (likewise, as far as the smallest weight stays normal). Returns the
+    /// (when some weight lies outside `2^±30`, see `scale_weights`). Returns the
     /// scaled copy of the rows (`None`: use the rows as given), and the
     /// mapping of the heights back.
     pub(crate) fn rows_and_weights<F: Scalar>(
@@ -112,18 +112,35 @@ impl Rescale {
         (copy, Rescale { back: -k })
     }
 
-    /// Brings the largest weight to about 1 unless it already lies within
-    /// `2^±30`; never pushes the smallest weight below the normal range.
-    /// Returns the exponent applied.
+    /// Centres the weights' binary exponents on `2^0` unless every weight
+    /// already lies within `2^±30`, so that the Lance–Williams products
+    /// (`w·d`, from about `w_min²·d` up to `w_max²·d`) have the most room on
+    /// both sides of the normal range. Bringing the largest weight to 1
+    /// instead pushed the products of the smallest weights below it, where
+    /// `f32` loses digits: weights spread over `1e-12..1e12` gave `f32`
+    /// heights up to 57% off at m = 300. Within the centring, the largest
+    /// weight stays at most `2^(max_exp − 40)` (so that sums of weights stay
+    /// finite), and no weight is scaled down out of the normal range (that
+    /// wins where the two conflict, as before: the weights are then left as
+    /// they are). Returns the exponent applied.
     fn scale_weights<F: Scalar>(weights: &mut [F]) -> i32 {
         let max = weights.iter().fold(F::zero(), |m, &v| m.max(v));
         let min = weights.iter().fold(F::infinity(), |m, &v| m.min(v));
-        let mut j = shift_for(max, WEIGHT_RANGE);
-        if j < 0 && min.is_finite() && min > F::zero() {
-            // keep min·2^j ≥ 2^(min_exp + 1)
-            let floor = exponent_of(F::min_positive_value()) + 1 - exponent_of(min);
-            j = j.max(floor.min(0));
+        if !(min > F::zero() && max.is_finite()) {
+            return 0;
         }
+        let (hi, lo) = (exponent_of(max), exponent_of(min));
+        let inside = |e: i32| (-WEIGHT_RANGE..=WEIGHT_RANGE).contains(&e);
+        if inside(hi) && inside(lo) {
+            return 0;
+        }
+        // the largest at most 2^(max_exp − 40), so that sums of up to 2^40
+        // weights stay finite (max·2^j < 2^(hi + j)); then never down so far
+        // that the smallest leaves the normal range (nor down at all when it
+        // is subnormal already): that wins where the two conflict
+        let room = exponent_of(F::max_value()) - 40 - hi;
+        let floor = exponent_of(F::min_positive_value()) + 1 - lo;
+        let j = (-(hi + lo).div_euclid(2)).min(room).max(floor.min(0));
         if j != 0 {
             for w in weights.iter_mut() {
                 *w = times_pow2(*w, j);
@@ -187,6 +204,40 @@ mod tests {
         assert_eq!(exponent_of(0.75_f64), 0);
         assert_eq!(shift_for(1e20_f64, 16), -67);
         assert_eq!(shift_for(1000.0_f64, 16), 0);
+    }
+
+    /// Weights spread far on both sides of 1 keep their centre; one-sided
+    /// extremes come to about 1; the smallest stays normal and the largest
+    /// leaves room for sums.
+    #[test]
+    fn weights_are_centred_on_one() {
+        let mut spread = [1e-12_f32, 3.0, 1e12];
+        assert_eq!(Rescale::scale_weights(&mut spread), 0);
+        assert_eq!(spread, [1e-12, 3.0, 1e12]);
+        let mut high = [1e20_f64, 1e22];
+        let j = Rescale::scale_weights(&mut high);
+        assert!(
+            (0.1..10.0).contains(&(high[0] * high[1]).sqrt()),
+            "{j} {high:?}"
+        );
+        let mut low = [1e-20_f32, 1e-18];
+        Rescale::scale_weights(&mut low);
+        assert!((0.1..10.0).contains(&(low[0] * low[1]).sqrt()), "{low:?}");
+        // wider than the room allows: never scaled down out of the normal
+        // range, never up into sums that overflow
+        let mut wide = [1e-40_f32, 1e30];
+        assert_eq!(Rescale::scale_weights(&mut wide), 0);
+        let mut wider = [5e-324_f64, 1e300];
+        assert_eq!(Rescale::scale_weights(&mut wider), 0);
+        let mut up = [1e-300_f64, 1e-10];
+        Rescale::scale_weights(&mut up);
+        assert!(
+            up[1] <= 2f64.powi(984) && up[0] >= f64::MIN_POSITIVE,
+            "{up:?}"
+        );
+        let mut big = [3e38_f32, 1e38];
+        Rescale::scale_weights(&mut big);
+        assert!(big[0] <= 2f32.powi(88), "{big:?}");
     }
 
     #[test]
