@@ -320,7 +320,7 @@ fn weights_480_orders_apart_give_a_valid_tree() {
     ]);
     for ward in paths() {
         let tree = ward.linkage_weighted(x.view(), w.view()).unwrap();
-        let mut used = vec![false; 2 * 21 - 1];
+        let mut used = [false; 2 * 21 - 1];
         for (t, merge) in tree.merges().iter().enumerate() {
             for node in [merge.a, merge.b] {
                 assert!(
