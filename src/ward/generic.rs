@@ -105,7 +105,9 @@ fn lance_williams_chunk<F: Scalar>(
     for t in 0..CHUNK {
         let total = wa + wb + wk[t];
         v[t] = ((wa + wk[t]) * d_ka[t] + (wb + wk[t]) * d_kb[t] - wk[t] * d_ab) / total;
-        fallback |= !v[t].is_finite() & (d_ka[t] != inf) & (d_kb[t] != inf);
+        // or NaN: an infinite input where a product overflowed to ∞ too
+        // (∞ − ∞), which must give +∞, not the clamp's 0
+        fallback |= (!v[t].is_finite() & (d_ka[t] != inf) & (d_kb[t] != inf)) | v[t].is_nan();
     }
     if fallback {
         lance_williams_fallback(d_ka, d_kb, wk, e, &mut v);
@@ -113,15 +115,15 @@ fn lance_williams_chunk<F: Scalar>(
     for t in 0..CHUNK {
         // an infinite input gives +∞ even where a product overflowed to ∞
         // and the sum became ∞ − ∞ (NaN, which the clamp would make 0)
-        let infinite = (d_ka[t] == inf) | (d_kb[t] == inf);
-        let clamped = if v[t] > F::zero() { v[t] } else { F::zero() };
-        d_kb[t] = if infinite { inf } else { clamped };
+        d_kb[t] = if v[t] > F::zero() { v[t] } else { F::zero() };
     }
 }
 
 /// The lanes of [`lance_williams_chunk`] whose quotient overflowed from
-/// finite inputs, redone by [`method::lance_williams`] (rare: kept out of
-/// line so that the vector loop stays small).
+/// finite inputs, or came out NaN (an infinite input with a product that
+/// overflowed too: `∞ − ∞`), redone by [`method::lance_williams`] (which
+/// gives `+∞` for an infinite input; rare: kept out of line so that the
+/// vector loop stays small).
 #[cold]
 #[inline(never)]
 fn lance_williams_fallback<F: Scalar>(
@@ -133,7 +135,7 @@ fn lance_williams_fallback<F: Scalar>(
 ) {
     let inf = F::infinity();
     for t in 0..CHUNK {
-        if !v[t].is_finite() && d_ka[t] != inf && d_kb[t] != inf {
+        if v[t].is_nan() || (!v[t].is_finite() && d_ka[t] != inf && d_kb[t] != inf) {
             v[t] = lance_williams(d_ka[t], d_kb[t], wk[t], e);
         }
     }
