@@ -559,13 +559,32 @@ where
 {
     users
         .iter()
-        .map(|(user, profile)| {
-            let mut rng = user_rng(seed, user);
-            let exclusions = exclude(user, profile);
-            let recs = recommender.recommend(profile, source, &exclusions, &mut rng);
-            (user.clone(), recs)
-        })
+        .map(|(user, profile)| recommend_user(recommender, source, &exclude, seed, user, profile))
         .collect()
+}
+
+/// One user's entry of [`recommend_users`] (and of its parallel twin): the
+/// selection drawn from [`user_rng`]`(seed, user)`, excluding
+/// `exclude(user, profile)`.
+fn recommend_user<U, P, X, E, H>(
+    recommender: &Recommender,
+    source: &X,
+    exclude: &E,
+    seed: u64,
+    user: &U,
+    profile: &P,
+) -> UserRecommendations<U, P::Id, P::Elem>
+where
+    U: Hash + Clone,
+    P: Interests,
+    X: MedoidNeighbours<Id = P::Id, Elem = P::Elem> + ?Sized,
+    E: Fn(&U, &P) -> HashSet<P::Id, H>,
+    H: BuildHasher,
+{
+    let mut rng = user_rng(seed, user);
+    let exclusions = exclude(user, profile);
+    let recs = recommender.recommend(profile, source, &exclusions, &mut rng);
+    (user.clone(), recs)
 }
 
 /// [`recommend_users`] on rayon's threads: the same results, whatever the
@@ -601,12 +620,7 @@ where
     crate::thread_pool::make_usable_here();
     users
         .par_iter()
-        .map(|(user, profile)| {
-            let mut rng = user_rng(seed, user);
-            let exclusions = exclude(user, profile);
-            let recs = recommender.recommend(profile, source, &exclusions, &mut rng);
-            (user.clone(), recs)
-        })
+        .map(|(user, profile)| recommend_user(recommender, source, &exclude, seed, user, profile))
         .collect()
 }
 
