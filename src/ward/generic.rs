@@ -113,8 +113,6 @@ fn lance_williams_chunk<F: Scalar>(
         lance_williams_fallback(d_ka, d_kb, wk, e, &mut v);
     }
     for t in 0..CHUNK {
-        // an infinite input gives +∞ even where a product overflowed to ∞
-        // and the sum became ∞ − ∞ (NaN, which the clamp would make 0)
         d_kb[t] = if v[t] > F::zero() { v[t] } else { F::zero() };
     }
 }
